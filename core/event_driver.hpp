@@ -1,0 +1,31 @@
+#pragma once
+// EventDriver: what a shard's loop needs from an I/O backend, and nothing about sockets.
+//
+// A shard owns exactly one driver, created on the shard's own thread (io_uring's SINGLE_ISSUER needs
+// that) and used only there. The net layer implements it twice: io_uring and epoll. Core ships one
+// more, EventfdDriver, for shards that do no I/O.
+#include <cstdint>
+#include <string_view>
+
+namespace ringcast {
+
+class Shard;
+
+class EventDriver {
+ public:
+  virtual ~EventDriver() = default;
+
+  // A short name for logs and metrics: "io_uring", "epoll", "eventfd".
+  virtual std::string_view name() const noexcept = 0;
+
+  // Submits every operation queued since the last call, waits up to `timeout_ns` for events
+  // (0: do not block, negative: no limit) and dispatches them. A wake-up of this shard (its wake
+  // eventfd, or a ring message) ends the wait. Called once per loop iteration.
+  virtual void poll(int64_t timeout_ns) = 0;
+
+  // Wakes `target`, a sleeping shard, from this shard's thread. The default writes the target's
+  // wake eventfd; io_uring sends a ring-to-ring message instead, batched with this shard's next submit.
+  virtual void wake(Shard& target);
+};
+
+}  // namespace ringcast
