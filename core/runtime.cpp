@@ -92,6 +92,7 @@ void Runtime::start() {
     Shard* shard = shard_ptr.get();
     threads_.emplace_back([this, shard, &started, &error_mutex, &error, stop_timeout_ns] {
       pin_to_cpu(shard->cpu());
+      log::set_thread_shard(static_cast<int>(shard->id()));
       std::unique_ptr<EventDriver> driver;
       try {
         driver = options_.make_driver ? options_.make_driver(*shard) : std::make_unique<EventfdDriver>(*shard);

@@ -81,6 +81,10 @@ class Shard {
   int wake_fd() const noexcept { return wake_fd_; }
   // Wakes the shard from any thread (writes the eventfd).
   void wake_external() noexcept;
+  // A handle this shard's driver publishes so other shards' drivers can wake it their own way
+  // (io_uring: its ring fd, for ring-to-ring messages); -1 while there is none.
+  int wake_handle() const noexcept { return wake_handle_.load(std::memory_order_acquire); }
+  void set_wake_handle(int handle) noexcept { wake_handle_.store(handle, std::memory_order_release); }
 
   // ---- Used by Runtime ----
   void run(std::unique_ptr<EventDriver> driver, const std::function<void(Shard&)>& on_start,
@@ -130,6 +134,7 @@ class Shard {
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> force_stop_{false};
   std::atomic<bool> exited_{false};
+  std::atomic<int> wake_handle_{-1};
 };
 
 }  // namespace ringcast

@@ -1,0 +1,81 @@
+#pragma once
+// Connection: one TCP connection's record in its shard's slab, and ConnectionHandler, the protocol
+// (raw TCP, HTTP, WebSocket) that drives it. A connection lives and dies on the shard that accepted
+// or opened it; its record and its handler are touched by that shard's thread only.
+//
+// Memory (the headline figure): 80 bytes per connection here. Output queues and leftover input exist
+// only while used; receive buffers come from the shard's buffer ring. The protocol keeps its own
+// state behind `context`.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "core/timer_wheel.hpp"
+
+namespace ringcast {
+
+struct Connection;
+class OutputQueue;
+
+// Implemented by each protocol; one instance per shard, shared by that shard's connections.
+// Every callback runs on the shard's thread. After on_close the handler never hears of the
+// connection again and must not touch it.
+class ConnectionHandler {
+ public:
+  virtual ~ConnectionHandler() = default;
+
+  // Accepted (server) or connected (client). The connection may be written to or closed here.
+  virtual void on_open(Connection& c) = 0;
+  // Bytes arrived. Returns how many it consumed; the rest is kept and offered again, in front of the
+  // next bytes. A handler that hands the connection to another handler (an HTTP upgrade) returns what
+  // it consumed and the rest goes to the new handler at once. The span is writable (in-place parsing).
+  virtual size_t on_data(Connection& c, std::span<uint8_t> data) = 0;
+  // The output queue drained below the loop's low-water mark after having been above its high one.
+  virtual void on_drain(Connection&) {}
+  // The connection's timer (Connection::timer) fired.
+  virtual void on_timeout(Connection&) {}
+  // The shard is stopping. Default: close gracefully.
+  virtual void on_shutdown(Connection& c);
+  // The connection is finished for the protocol: closed by either side, reset, failed to connect
+  // (`error` < 0 is -errno; 0 is an orderly close). Called exactly once.
+  virtual void on_close(Connection& c, int error) = 0;
+};
+
+struct Connection {
+  // State bits. Reading is wanted unless paused; the loop keeps its own bits on arming and flushing.
+  enum Flag : uint16_t {
+    kOpen = 1 << 0,            // a handler is attached
+    kConnecting = 1 << 1,      // client connect in progress
+    kPausedOutput = 1 << 2,    // reading paused: too much output pending
+    kPausedByHandler = 1 << 3, // reading paused by the protocol
+    kRecvArmed = 1 << 4,       // a receive (or readiness poll) is registered with the kernel
+    kSendInFlight = 1 << 5,    // io_uring: a send is submitted and not completed
+    kDirty = 1 << 6,           // queued for the end-of-iteration flush
+    kClosing = 1 << 7,         // graceful close: flushing output, then FIN
+    kLinger = 1 << 8,          // FIN sent, reading (and discarding) until the peer's FIN
+    kPeerEof = 1 << 9,         // the peer sent FIN
+    kFdClosed = 1 << 10,       // fd closed; the record waits for in-flight operations
+    kWantWrite = 1 << 11,      // epoll: waiting for EPOLLOUT
+    kBackpressured = 1 << 12,  // output went above the high-water mark; on_drain pending
+    kRecvCancel = 1 << 13,     // io_uring: a cancel of the receive is on its way
+  };
+
+  explicit Connection(Timer::Callback on_timer) noexcept : timer(on_timer) {}
+
+  bool has(uint16_t f) const noexcept { return (flags & f) != 0; }
+  bool is_open() const noexcept { return has(kOpen); }
+
+  Timer timer;                          // 32: for the protocol while open; the loop's once closing
+  ConnectionHandler* handler = nullptr; // 8
+  void* context = nullptr;              // 8: protocol state, owned by the handler
+  OutputQueue* out = nullptr;           // 8: null while nothing is queued
+  uint8_t* leftover = nullptr;          // 8: unconsumed input (malloc'd, size below), or null
+  int fd = -1;                          // 4
+  uint32_t index = 0;                   // 4: slot in the shard's slab
+  uint32_t leftover_size = 0;           // 4
+  uint16_t flags = 0;                   // 2
+  uint8_t ops = 0;                      // 1: io_uring operations in flight that reference it
+};
+static_assert(sizeof(Connection) == 80, "keep the per-connection record small");
+
+}  // namespace ringcast

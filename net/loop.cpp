@@ -1,0 +1,491 @@
+#include "net/loop.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "core/log.hpp"
+#include "net/socket_ops.hpp"
+
+namespace ringcast {
+namespace {
+
+constexpr unsigned kLingerMs = 2000;       // after our FIN, how long we wait for the peer's
+constexpr unsigned kAcceptBackoffMinMs = 25;
+constexpr unsigned kAcceptBackoffMaxMs = 1000;
+constexpr size_t kSpareOutputs = 256;      // recycled output queues kept per shard
+
+Connection& connection_of(Timer& t) noexcept {
+  // The timer is the record's first member (standard layout): the record starts where it does.
+  return *reinterpret_cast<Connection*>(&t);
+}
+
+}  // namespace
+
+void ConnectionHandler::on_shutdown(Connection& c) { Loop::current().close(c); }
+
+Loop::Loop(Shard& shard, const LoopOptions& options, Backend backend)
+    : shard_(shard), options_(options), backend_(backend) {
+  raise_fd_limit();
+  shard_.on_stop([this] { stop_hook(); });
+}
+
+Loop::~Loop() {
+  // Whatever is still open when the shard ends is cut off: handlers hear on_close, fds close.
+  for (uint32_t i = 0; i < conns_.high_water(); ++i) {
+    if (!live(i)) continue;
+    Connection& c = *conns_.at(i);
+    if (c.is_open()) detach(c, -ECANCELED);
+    timers().cancel(c.timer);
+    if (c.fd >= 0) ::close(c.fd);
+    if (c.out) c.out->clear(pool_);
+    delete c.out;
+    std::free(c.leftover);
+  }
+  for (auto& l : listeners_) {
+    timers().cancel(l->retry);
+    if (l->fd >= 0) ::close(l->fd);
+  }
+}
+
+Connection* Loop::connection(uint32_t index, uint32_t gen) noexcept {
+  if (index >= generations_.size() || generations_[index] != gen || !(gen & 1)) return nullptr;
+  return conns_.at(index);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listening and connecting
+
+int Loop::listen(const SocketAddress& addr, ConnectionHandler& handler) {
+  const int fd = make_listener(addr, options_.listen_backlog, nonblocking_sockets());
+  if (fd < 0) return fd;
+  auto l = std::make_unique<Listener>(&on_listener_timer);
+  l->fd = fd;
+  l->id = static_cast<int>(listeners_.size());
+  l->address = local_address(fd);
+  l->handler = &handler;
+  l->loop = this;
+  listeners_.push_back(std::move(l));
+  backend_listen(*listeners_.back());
+  return listeners_.back()->id;
+}
+
+SocketAddress Loop::listener_address(int id) const { return listeners_.at(static_cast<size_t>(id))->address; }
+
+void Loop::close_listeners() {
+  for (auto& l : listeners_) {
+    if (l->closed) continue;
+    l->closed = true;
+    timers().cancel(l->retry);
+    if (l->armed) backend_stop_listen(*l);
+    ::close(l->fd);
+    l->fd = -1;
+  }
+}
+
+void Loop::on_listener_timer(Timer& t) {
+  auto& l = reinterpret_cast<Listener&>(t);
+  if (!l.closed && !l.armed) l.loop->backend_listen(l);
+}
+
+Connection* Loop::new_connection(int fd, ConnectionHandler& handler, void* context, uint16_t flags) {
+  auto [c, index] = conns_.alloc(&on_connection_timer);
+  if (index >= generations_.size()) generations_.resize(index + 1, 0);
+  ++generations_[index];  // odd: live
+  c->fd = fd;
+  c->index = index;
+  c->handler = &handler;
+  c->context = context;
+  c->flags = flags;
+  stats_.connections_open.add();
+  stats_.connections_total.add();
+  return c;
+}
+
+Connection* Loop::accept_connection(Listener& l, int fd) {
+  l.backoff_ms = 0;
+  if (stopping_) {
+    ::close(fd);
+    return nullptr;
+  }
+  tune_connection(fd);
+  Connection* c = new_connection(fd, *l.handler, nullptr, Connection::kOpen);
+  c->handler->on_open(*c);
+  update_reading(*c);
+  return c;
+}
+
+void Loop::accept_failed(Listener& l, int error) {
+  stats_.accept_errors.add();
+  if (error == -EMFILE || error == -ENFILE || error == -ENOBUFS || error == -ENOMEM) {
+    // Out of descriptors or memory: stop accepting for a while instead of spinning on the error.
+    // Pending connections wait in the kernel's backlog until descriptors are free again.
+    const bool first = l.backoff_ms == 0;
+    l.backoff_ms = first ? kAcceptBackoffMinMs : std::min(l.backoff_ms * 2, kAcceptBackoffMaxMs);
+    if (first) log::warn("accept on {}: {}; pausing accepts", l.address.to_string(), std::strerror(-error));
+    if (l.armed) backend_stop_listen(l);
+    timers().schedule_in(l.retry, l.backoff_ms);
+    return;
+  }
+  // ECONNABORTED, EPERM (firewall), EPROTO...: that one connection failed; keep accepting.
+  log::debug("accept on {}: {}", l.address.to_string(), std::strerror(-error));
+}
+
+Connection* Loop::connect(const SocketAddress& to, ConnectionHandler& handler, void* context,
+                          const SocketAddress* from) {
+  const int fd = ::socket(to.family(), SOCK_STREAM | SOCK_CLOEXEC | (nonblocking_sockets() ? SOCK_NONBLOCK : 0), 0);
+  if (fd < 0) return nullptr;
+  if (from) {
+    // Let connect() pick the port for the full 4-tuple, so many source addresses share the range.
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    if (::bind(fd, from->data(), from->size()) < 0) {
+      const int err = errno;
+      ::close(fd);
+      errno = err;
+      return nullptr;
+    }
+  }
+  tune_connection(fd);
+  Connection* c = new_connection(fd, handler, context, Connection::kOpen | Connection::kConnecting);
+  backend_connect(*c, to);
+  return c;
+}
+
+void Loop::connected(Connection& c, int error) {
+  c.flags &= ~Connection::kConnecting;
+  if (!c.is_open()) {  // closed or aborted while connecting
+    close_fd(c);
+    return;
+  }
+  if (error < 0) {
+    detach(c, error);
+    close_fd(c);
+    return;
+  }
+  c.handler->on_open(c);
+  if (!c.is_open()) return;
+  update_reading(c);
+  if (c.out) mark_dirty(c);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input
+
+void Loop::received(Connection& c, uint8_t* data, size_t n) {
+  stats_.bytes_in.add(n);
+  if (!c.is_open()) return;  // closing: the peer's bytes are read and dropped until its FIN
+  uint8_t* buf = data;
+  size_t len = n;
+  if (c.leftover) {
+    uint8_t* grown = static_cast<uint8_t*>(std::realloc(c.leftover, c.leftover_size + n));
+    if (!grown) {
+      abort(c, -ENOMEM);
+      return;
+    }
+    std::memcpy(grown + c.leftover_size, data, n);
+    c.leftover = grown;
+    c.leftover_size += static_cast<uint32_t>(n);
+    buf = grown;
+    len = c.leftover_size;
+  }
+  size_t off = 0;
+  while (off < len && c.is_open()) {
+    ConnectionHandler* h = c.handler;
+    size_t used = h->on_data(c, {buf + off, len - off});
+    if (used > len - off) used = len - off;
+    off += used;
+    if (c.handler == h) break;  // same handler: whatever it left is a partial message
+  }
+  if (buf == c.leftover) {
+    // Input was the leftover buffer: shift what remains to its front, or free it.
+    if (!c.is_open() || off == len) {
+      std::free(c.leftover);
+      c.leftover = nullptr;
+      c.leftover_size = 0;
+    } else if (off > 0) {
+      std::memmove(c.leftover, c.leftover + off, len - off);
+      c.leftover_size = static_cast<uint32_t>(len - off);
+    }
+  } else if (c.is_open() && off < len) {
+    keep_leftover(c, buf + off, len - off);
+  }
+  if (c.is_open() && c.leftover_size > options_.max_leftover) {
+    log::warn("connection {}: {} unconsumed bytes, dropping it", c.index, c.leftover_size);
+    abort(c, -EMSGSIZE);
+  }
+}
+
+void Loop::keep_leftover(Connection& c, const uint8_t* data, size_t n) {
+  c.leftover = static_cast<uint8_t*>(std::malloc(n));
+  if (!c.leftover) {
+    abort(c, -ENOMEM);
+    return;
+  }
+  std::memcpy(c.leftover, data, n);
+  c.leftover_size = static_cast<uint32_t>(n);
+}
+
+void Loop::peer_closed(Connection& c) {
+  c.flags |= Connection::kPeerEof;
+  if (c.is_open()) {
+    // The peer is done sending. What we still have queued goes out, then we close.
+    detach(c, 0);
+    c.flags |= Connection::kClosing;
+    timers().schedule_in(c.timer, options_.close_timeout_ms);
+    if (!c.out) close_fd(c);
+    return;
+  }
+  if (c.has(Connection::kLinger) || !c.out) close_fd(c);
+}
+
+void Loop::io_failed(Connection& c, int error) {
+  if (c.is_open()) detach(c, error);
+  close_fd(c);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+OutputQueue& Loop::output(Connection& c) {
+  if (!c.out) {
+    if (!spare_outputs_.empty()) {
+      c.out = spare_outputs_.back().release();
+      spare_outputs_.pop_back();
+    } else {
+      c.out = new OutputQueue();
+    }
+  }
+  return *c.out;
+}
+
+void Loop::recycle_output(Connection& c) {
+  if (!c.out) return;
+  c.out->clear(pool_);
+  if (spare_outputs_.size() < kSpareOutputs) {
+    spare_outputs_.emplace_back(c.out);
+  } else {
+    delete c.out;
+  }
+  c.out = nullptr;
+}
+
+void Loop::write(Connection& c, const void* data, size_t n) {
+  if (!c.is_open() || n == 0) return;
+  output(c).append(data, n, pool_);
+  stats_.output_bytes_queued.add(n);
+  after_write(c);
+}
+
+std::span<uint8_t> Loop::write_reserve(Connection& c, size_t min) { return output(c).reserve(min, pool_); }
+
+void Loop::write_commit(Connection& c, size_t n) {
+  if (!c.is_open()) {  // reserved, then closed by a callback in between: drop it
+    if (c.out && c.out->empty() && !c.has(Connection::kSendInFlight)) recycle_output(c);
+    return;
+  }
+  c.out->commit(n);
+  stats_.output_bytes_queued.add(n);
+  after_write(c);
+}
+
+void Loop::write_external(Connection& c, const uint8_t* data, size_t n, void* owner, OutputQueue::Release release) {
+  if (!c.is_open()) {
+    release(owner);
+    return;
+  }
+  output(c).append_external(data, n, owner, release);
+  stats_.output_bytes_queued.add(n);
+  after_write(c);
+}
+
+void Loop::after_write(Connection& c) {
+  mark_dirty(c);
+  if (c.out->bytes() > options_.output_high_water) {
+    c.flags |= Connection::kBackpressured;
+    if (!c.has(Connection::kPausedOutput)) {
+      c.flags |= Connection::kPausedOutput;
+      stats_.read_pauses.add();
+      update_reading(c);
+    }
+  }
+}
+
+void Loop::mark_dirty(Connection& c) {
+  if (c.has(Connection::kDirty)) return;
+  c.flags |= Connection::kDirty;
+  dirty_.emplace_back(c.index, generations_[c.index]);
+}
+
+void Loop::sent(Connection& c, size_t n) {
+  stats_.bytes_out.add(n);
+  stats_.output_bytes_queued.sub(n);
+  if (!c.out) return;
+  c.out->consume(n, pool_);
+  if (c.out->empty() && !c.has(Connection::kSendInFlight)) recycle_output(c);
+  const size_t left = buffered_amount(c);
+  if (left <= options_.output_low_water) {
+    if (c.has(Connection::kPausedOutput)) {
+      c.flags &= ~Connection::kPausedOutput;
+      update_reading(c);
+    }
+    if (c.has(Connection::kBackpressured) && c.is_open()) {
+      c.flags &= ~Connection::kBackpressured;
+      c.handler->on_drain(c);
+    }
+  }
+  if (c.has(Connection::kFdClosed)) return;
+  if (c.out) {
+    mark_dirty(c);
+  } else if (c.has(Connection::kClosing) && !c.has(Connection::kLinger)) {
+    begin_linger(c);
+  }
+}
+
+void Loop::prepare_poll() {
+  // Handlers may queue more output while we flush (on_drain): swap buffers so nothing is lost.
+  while (!dirty_.empty()) {
+    dirty_swap_.swap(dirty_);
+    for (auto [index, gen] : dirty_swap_) {
+      Connection* c = connection(index, gen);
+      if (!c || !c->has(Connection::kDirty)) continue;
+      c->flags &= ~Connection::kDirty;
+      if (c->out && !c->out->empty() && !c->has(Connection::kSendInFlight | Connection::kConnecting | Connection::kFdClosed)) {
+        stats_.sends.add();
+        backend_send(*c);
+      }
+    }
+    dirty_swap_.clear();
+  }
+  // Last: a send that fails right here (EPIPE, a reset) closes its connection, which must not wait
+  // for the next wake-up to be released.
+  release_pending();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading state
+
+void Loop::pause_reading(Connection& c) {
+  c.flags |= Connection::kPausedByHandler;
+  update_reading(c);
+}
+
+void Loop::resume_reading(Connection& c) {
+  c.flags &= ~Connection::kPausedByHandler;
+  update_reading(c);
+}
+
+void Loop::update_reading(Connection& c) {
+  if (c.has(Connection::kFdClosed | Connection::kConnecting)) return;
+  // While closing we read (and drop) so the peer's FIN is seen and unread data never turns our
+  // close into a reset; the protocol's pauses no longer matter then.
+  const bool want = !c.is_open() || !c.has(Connection::kPausedOutput | Connection::kPausedByHandler);
+  if (want && !c.has(Connection::kRecvArmed)) backend_start_reading(c);
+  if (!want && c.has(Connection::kRecvArmed)) backend_stop_reading(c);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Closing
+
+void Loop::detach(Connection& c, int error) {
+  ConnectionHandler* h = c.handler;
+  c.flags &= ~Connection::kOpen;
+  c.handler = nullptr;
+  timers().cancel(c.timer);
+  std::free(c.leftover);
+  c.leftover = nullptr;
+  c.leftover_size = 0;
+  if (h) h->on_close(c, error);
+  c.context = nullptr;
+  timers().cancel(c.timer);  // in case on_close re-armed it
+}
+
+void Loop::close(Connection& c) {
+  if (!c.is_open()) return;
+  detach(c, 0);
+  c.flags |= Connection::kClosing;
+  if (c.has(Connection::kConnecting)) return;  // connected() closes it
+  timers().schedule_in(c.timer, options_.close_timeout_ms);
+  update_reading(c);
+  if (!c.out) begin_linger(c);
+}
+
+void Loop::abort(Connection& c, int error) {
+  if (c.is_open()) detach(c, error);
+  if (c.has(Connection::kConnecting)) return;  // connected() closes it
+  close_fd(c);
+}
+
+void Loop::begin_linger(Connection& c) {
+  if (c.has(Connection::kPeerEof)) {
+    close_fd(c);
+    return;
+  }
+  c.flags |= Connection::kLinger;
+  ::shutdown(c.fd, SHUT_WR);
+  timers().schedule_in(c.timer, kLingerMs);
+}
+
+void Loop::close_fd(Connection& c) {
+  if (c.has(Connection::kFdClosed)) return;
+  timers().cancel(c.timer);
+  c.flags |= Connection::kFdClosed;
+  backend_close_fd(c);
+  c.fd = -1;
+  stats_.connections_closed.add();
+  if (c.out && !c.has(Connection::kSendInFlight)) {
+    stats_.output_bytes_queued.sub(c.out->bytes());
+    recycle_output(c);
+  }
+  maybe_release(c);
+}
+
+void Loop::maybe_release(Connection& c) {
+  if (c.has(Connection::kFdClosed) && c.ops == 0) to_release_.push_back(c.index);
+}
+
+void Loop::release_pending() {
+  for (uint32_t index : to_release_) {
+    if (!live(index)) continue;
+    Connection& c = *conns_.at(index);
+    if (!c.has(Connection::kFdClosed) || c.ops != 0) continue;
+    if (c.out) {
+      stats_.output_bytes_queued.sub(c.out->bytes());
+      recycle_output(c);
+    }
+    std::free(c.leftover);
+    ++generations_[index];  // even: free
+    conns_.free(index);
+    stats_.connections_open.sub();
+  }
+  to_release_.clear();
+  if (stopping_ && conns_.live() == 0) {
+    stopping_ = false;
+    shard_.release_stop();
+  }
+}
+
+void Loop::on_connection_timer(Timer& t) {
+  Connection& c = connection_of(t);
+  Loop& loop = current();
+  if (c.is_open()) {
+    c.handler->on_timeout(c);
+  } else if (!c.has(Connection::kFdClosed)) {
+    // Closing took too long (a peer that neither reads nor sends FIN): give up on it.
+    loop.close_fd(c);
+  }
+}
+
+void Loop::stop_hook() {
+  close_listeners();
+  for_each_connection([](Connection& c) { c.handler->on_shutdown(c); });
+  if (conns_.live() > 0) {
+    stopping_ = true;
+    shard_.hold_stop();
+  }
+}
+
+}  // namespace ringcast

@@ -1,0 +1,60 @@
+#include "net/server_flags.hpp"
+
+#include <fmt/format.h>
+
+#include "core/log.hpp"
+
+namespace ringcast {
+
+ServerFlags ServerFlags::declare(Cli& cli, int default_port) {
+  return ServerFlags{
+      cli.flag("host", std::string("0.0.0.0"), "address to listen on"),
+      cli.flag("port", int64_t{default_port}, "port to listen on (0: any free port)"),
+      cli.flag("shards", int64_t{0}, "shard threads, one per core (0: every CPU in the affinity mask)"),
+      cli.flag("backend", std::string("auto"), "event loop: io_uring, epoll, or auto (io_uring if the kernel allows)"),
+      cli.flag("io-uring-disable", std::string("none"),
+               "io_uring features to leave off: all, none, or a list of single_issuer,defer_taskrun,"
+               "accept_multishot,recv_multishot,buf_ring,msg_ring,registered_ring"),
+      cli.flag("log", std::string("info"), "log level: debug, info, warn, error, off"),
+  };
+}
+
+bool ServerFlags::apply(TcpServerOptions& options, std::string& error) const {
+  if (port < 0 || port > 65535) {
+    error = fmt::format("--port {} is not a port", port);
+    return false;
+  }
+  const bool v6 = host.find(':') != std::string::npos;
+  auto addr = SocketAddress::parse(v6 ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port));
+  if (!addr) {
+    error = fmt::format("--host '{}' is not a numeric IPv4/IPv6 address", host);
+    return false;
+  }
+  options.address = *addr;
+  if (shards < 0 || shards > 1024) {
+    error = fmt::format("--shards {} is out of range (0..1024)", shards);
+    return false;
+  }
+  options.shards = static_cast<unsigned>(shards);
+  auto b = parse_backend(backend);
+  if (!b) {
+    error = fmt::format("--backend '{}': choose io_uring, epoll or auto", backend);
+    return false;
+  }
+  options.loop.backend = *b;
+  auto disabled = parse_io_uring_features(io_uring_disable);
+  if (!disabled) {
+    error = fmt::format("--io-uring-disable '{}': unknown feature name", io_uring_disable);
+    return false;
+  }
+  options.loop.io_uring_disable = *disabled;
+  log::Level level;
+  if (!log::parse_level(log_level, level)) {
+    error = fmt::format("--log '{}': choose debug, info, warn, error or off", log_level);
+    return false;
+  }
+  log::set_level(level);
+  return true;
+}
+
+}  // namespace ringcast

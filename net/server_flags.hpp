@@ -1,0 +1,24 @@
+#pragma once
+// ServerFlags: the command-line flags every ringcast server shares (--host, --port, --shards,
+// --backend, --io-uring-disable, --log), declared on a Cli and applied to TcpServerOptions.
+#include <string>
+
+#include "core/cli.hpp"
+#include "net/tcp_server.hpp"
+
+namespace ringcast {
+
+struct ServerFlags {
+  std::string& host;
+  int64_t& port;
+  int64_t& shards;
+  std::string& backend;
+  std::string& io_uring_disable;
+  std::string& log_level;
+
+  static ServerFlags declare(Cli& cli, int default_port);
+  // Fills `options`; on a bad value returns false with a message in `error`.
+  bool apply(TcpServerOptions& options, std::string& error) const;
+};
+
+}  // namespace ringcast

@@ -1,0 +1,68 @@
+#pragma once
+// Shared by the network tests: the loop options of the backend under test, a bounded wait, and
+// plain-socket helpers (the clients are written with raw syscalls, independently of the server).
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+#include <thread>
+
+#include "net/loop_options.hpp"
+#include "net/socket_address.hpp"
+#include "test_support.hpp"
+
+namespace ringcast::test {
+
+inline LoopOptions loop_options() {
+  LoopOptions o;
+  const std::string& b = backend_name();
+  if (b == "epoll") {
+    o.backend = Backend::epoll;
+  } else if (b == "io_uring") {
+    o.backend = Backend::io_uring;
+  } else if (b == "io_uring-minimal") {
+    o.backend = Backend::io_uring;
+    o.io_uring_disable = kFeatureAll;
+  } else {
+    throw std::runtime_error("unknown test backend " + b);
+  }
+  return o;
+}
+
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+// A blocking TCP connection to 127.0.0.1:port with TCP_NODELAY; -1 on failure.
+inline int connect_blocking(uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const SocketAddress addr = SocketAddress::loopback(port);
+  if (::connect(fd, addr.data(), addr.size()) < 0) {
+    ::close(fd);
+    return -1;
+  }
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+inline void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+// Sets a receive timeout so a test never hangs on a silent server.
+inline void set_recv_timeout(int fd, int ms) {
+  timeval tv{.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+}  // namespace ringcast::test
