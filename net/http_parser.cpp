@@ -233,6 +233,7 @@ HttpParseResult HttpParser::fail(HttpParseError error) noexcept {
 
 HttpParseResult HttpParser::parse(std::string_view data, HttpRequest& out) noexcept {
   assert(data.size() >= pos_ && "parse() must see the bytes of the previous call again");
+  if (data.size() < pos_) reset();  // a caller bug; never read past `data` because of it
   const bool fresh = pos_ == 0;
   if (fresh) reset();
   HttpParseResult result = run(data, out, fresh);

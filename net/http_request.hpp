@@ -8,7 +8,7 @@
 // stack of the code that parses), never a member of a per-connection struct. Not thread-safe; used by
 // the thread that parsed it.
 //
-// Also here: the small text helpers that other HTTP code shares (case-insensitive compare, comma-list
+// Also here: the small text functions that other HTTP code shares (case-insensitive compare, comma-list
 // tokens, percent-decoding) and the method enum.
 #include <array>
 #include <cstddef>

@@ -58,18 +58,22 @@ void check_request(const HttpRequest& r, const HttpParseResult& res, std::string
 }
 
 struct ParseOutcome {
+  std::unique_ptr<std::string> first_piece;  // kept only when the request points into it
   HttpParseResult result;
   HttpRequest request;
 };
 
 void parse_in_pieces(std::string_view in, size_t cut1, size_t cut2, ParseOutcome& out) {
   HttpParser parser;
-  {
-    // The first piece lives in a buffer that is gone before the next call.
-    const auto first = std::make_unique<std::string>(in.substr(0, cut1));
-    out.result = parser.parse(*first, out.request);
+  // The first piece lives in a buffer that is gone before the next call, unless it held the head.
+  auto first = std::make_unique<std::string>(in.substr(0, cut1));
+  out.result = parser.parse(*first, out.request);
+  if (out.result.status != ParseStatus::incomplete) {
+    out.first_piece = std::move(first);
+    return;
   }
-  if (out.result.status == ParseStatus::incomplete) out.result = parser.parse(in.substr(0, cut2), out.request);
+  first.reset();
+  out.result = parser.parse(in.substr(0, cut2), out.request);
   if (out.result.status == ParseStatus::incomplete) out.result = parser.parse(in, out.request);
 }
 
