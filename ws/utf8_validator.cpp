@@ -69,21 +69,38 @@ inline uint8_t step(uint8_t state, uint8_t b) noexcept {
   return static_cast<uint8_t>((kRows[b] >> state) & 63);
 }
 
-// Runs the DFA over d[pos, n). Returns n, or the index of the first invalid byte.
+// Skips whole 8-byte words of ASCII from pos (the stream must be between code points).
+inline size_t skip_ascii(const uint8_t* d, size_t pos, size_t n) noexcept {
+  while (pos + 8 <= n) {
+    uint64_t w;
+    std::memcpy(&w, d + pos, 8);
+    if (w & 0x8080808080808080ull) break;
+    pos += 8;
+  }
+  return pos;
+}
+
+// Runs the DFA over d[pos, n). Returns n, or the index of the first invalid byte. Steps 16 bytes
+// between checks (the reject state is absorbing) and finds the exact byte again only on an error.
 size_t run_dfa(const uint8_t* d, size_t pos, size_t n, uint8_t& state) noexcept {
   while (pos < n) {
     if (state == Utf8Validator::kAccept) {
-      while (pos + 8 <= n) {
-        uint64_t w;
-        std::memcpy(&w, d + pos, 8);
-        if (w & 0x8080808080808080ull) break;
-        pos += 8;
-      }
+      pos = skip_ascii(d, pos, n);
       if (pos == n) break;
     }
-    state = step(state, d[pos]);
-    if (state == Utf8Validator::kReject) return pos;
-    ++pos;
+    const size_t end = n - pos < 16 ? n : pos + 16;
+    uint8_t s = state;
+    for (size_t i = pos; i < end; ++i) s = step(s, d[i]);
+    if (s == Utf8Validator::kReject) {
+      for (s = state;; ++pos) {
+        s = step(s, d[pos]);
+        if (s == Utf8Validator::kReject) break;
+      }
+      state = s;
+      return pos;
+    }
+    state = s;
+    pos = end;
   }
   return n;
 }
@@ -283,6 +300,23 @@ BlockKernel block_kernel(SimdLevel level) noexcept {
   return nullptr;
 }
 
+// The last bytes, d[pos, n) with n - pos <= 66, from a code point boundary. Text that is not all ASCII
+// goes through one or two vector blocks over a zero-padded copy: the zeros after the data make an
+// unfinished code point an error, so a clean check means valid and complete. Anything else (an error,
+// or a code point that continues in the next call) is settled by the DFA.
+size_t finish_tail(BlockKernel blocks, uint8_t& state, const uint8_t* d, size_t pos, size_t n) noexcept {
+  pos = skip_ascii(d, pos, n);
+  const size_t left = n - pos;
+  if (blocks != nullptr && left >= 16 && left <= 125) {
+    alignas(32) uint8_t padded[128] = {};
+    std::memcpy(padded, d + pos, left);
+    bool bad = false;
+    blocks(padded, left + 3 <= 64 ? 64 : 128, bad);
+    if (!bad) return n;
+  }
+  return run_dfa(d, pos, n, state);
+}
+
 size_t feed_impl(BlockKernel blocks, uint8_t& state, const uint8_t* d, size_t n) noexcept {
   if (state == Utf8Validator::kReject) return 0;
   size_t pos = 0;
@@ -292,15 +326,15 @@ size_t feed_impl(BlockKernel blocks, uint8_t& state, const uint8_t* d, size_t n)
     if (state == Utf8Validator::kReject) return pos;
     ++pos;
   }
-  size_t from = pos;
   if (blocks != nullptr && n - pos >= 64) {
-    // The blocks are checked as a whole; the DFA redoes the open code point at their end, the tail,
-    // and (to find the exact byte) a block that failed.
+    // Whole blocks are checked as a whole. The code point open at their end and the tail go to
+    // finish_tail; a block that failed goes to the DFA, which finds the exact byte.
     bool bad = false;
     const size_t stop = pos + blocks(d + pos, n - pos, bad);
-    from = boundary_before(d, pos, stop);
+    const size_t from = boundary_before(d, pos, stop);
+    return bad ? run_dfa(d, from, n, state) : finish_tail(blocks, state, d, from, n);
   }
-  return run_dfa(d, from, n, state);
+  return finish_tail(blocks, state, d, pos, n);
 }
 
 BlockKernel default_kernel() noexcept {
