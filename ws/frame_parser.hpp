@@ -19,8 +19,10 @@
 //   limit  payload length above the caller's max_payload, known from the header alone   → 1009
 // What it accepts on purpose: a length in a longer form than needed (16-bit form for < 126, 64-bit
 // form for < 65536). §5.2 says "the minimal number of bytes MUST be used to encode the length"; that
-// binds the sender, and nothing in RFC 6455 asks a receiver to fail the connection over it (§7.1.7
-// lists what must fail it), the length is unambiguous, and Autobahn does not expect a close.
+// binds the sender, and unlike the reserved bits and opcodes (§5.2: "the receiving endpoint MUST Fail
+// the WebSocket Connection") no text asks the receiver to fail over it. The length stays unambiguous,
+// and Autobahn does not test it. Peers differ: uWebSockets accepts such frames, Boost.Beast closes
+// with 1002. We accept, as the more liberal reading that costs nothing.
 // Left to the session (it owns message state): continuation order (§5.4), UTF-8 of text messages,
 // message size across fragments, close payloads (see close_code.hpp).
 //
