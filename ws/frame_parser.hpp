@@ -61,6 +61,7 @@ struct FrameHeader {
 // What FrameParser::parse calls. A callback that returns false stops parse() right after what it
 // reported; the parser is left consistent and the next parse() (with the bytes not consumed) carries
 // on from there. on_frame_error is the last call for the connection: the parser is failed for good.
+// A payload chunk views the caller's buffer: valid, and writable, until that buffer is recycled.
 template <class V>
 concept FrameVisitor = requires(V& v, const FrameHeader& header, std::span<uint8_t> chunk, uint16_t code) {
   { v.on_frame_header(header) } -> std::convertible_to<bool>;  // a valid header was read
@@ -124,6 +125,8 @@ class FrameParser {
   // from `data` (all of them when still incomplete).
   HeaderCheck resume_header(const uint8_t* data, size_t avail, uint64_t max_payload, FrameHeader& out) noexcept;
 
+  // 16 bytes: a header being collected and a payload being delivered never coexist. With the 4 bytes
+  // below, 20 bytes of state, 24 with alignment.
   union {
     uint8_t header[14];    // phase kHeader: the header bytes received so far
     PayloadState payload;  // phase kPayload

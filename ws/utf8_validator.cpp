@@ -205,6 +205,10 @@ RINGCAST_SSSE3 inline __m128i check16(__m128i in, __m128i prev) noexcept {
   return _mm_xor_si128(must23, special);
 }
 
+RINGCAST_SSSE3 inline bool all_zero16(__m128i v) noexcept {
+  return _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128())) == 0xFFFF;
+}
+
 RINGCAST_SSSE3 size_t blocks_ssse3(const uint8_t* d, size_t n, bool& bad) noexcept {
   const __m128i max = _mm_load_si128(reinterpret_cast<const __m128i*>(kIncompleteMax + 16));
   __m128i prev = _mm_setzero_si128();
@@ -215,21 +219,30 @@ RINGCAST_SSSE3 size_t blocks_ssse3(const uint8_t* d, size_t n, bool& bad) noexce
     const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + p + 16));
     const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + p + 32));
     const __m128i e = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + p + 48));
-    __m128i err;
     if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, e))) == 0) {
-      err = incomplete;  // an open code point cannot end in ASCII
+      if (!all_zero16(incomplete)) break;  // an open code point cannot end in ASCII
+      // A run of ASCII: 128 bytes a test while it lasts.
+      for (p += 64; p + 128 <= n; p += 128) {
+        __m128i any = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + p));
+        for (int i = 16; i < 128; i += 16) {
+          any = _mm_or_si128(any, _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + p + i)));
+        }
+        if (_mm_movemask_epi8(any) != 0) break;
+      }
       prev = _mm_setzero_si128();
       incomplete = _mm_setzero_si128();
-    } else {
-      err = _mm_or_si128(_mm_or_si128(check16(a, prev), check16(b, a)),
-                         _mm_or_si128(check16(c, b), check16(e, c)));
-      prev = e;
-      incomplete = _mm_subs_epu8(e, max);
+      p -= 64;  // the loop adds it back
+      continue;
     }
-    if (_mm_movemask_epi8(_mm_cmpeq_epi8(err, _mm_setzero_si128())) != 0xFFFF) {
-      bad = true;
-      return p;
-    }
+    const __m128i err = _mm_or_si128(_mm_or_si128(check16(a, prev), check16(b, a)),
+                                     _mm_or_si128(check16(c, b), check16(e, c)));
+    if (!all_zero16(err)) break;
+    prev = e;
+    incomplete = _mm_subs_epu8(e, max);
+  }
+  if (p + 64 <= n) {
+    bad = true;
+    return p;
   }
   bad = false;
   return p;
@@ -267,20 +280,29 @@ RINGCAST_AVX2 size_t blocks_avx2(const uint8_t* d, size_t n, bool& bad) noexcept
   for (; p + 64 <= n; p += 64) {
     const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(d + p));
     const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(d + p + 32));
-    __m256i err;
     if (_mm256_movemask_epi8(_mm256_or_si256(a, b)) == 0) {
-      err = incomplete;  // an open code point cannot end in ASCII
+      if (!_mm256_testz_si256(incomplete, incomplete)) break;  // an open code point cannot end in ASCII
+      // A run of ASCII: 128 bytes a test while it lasts.
+      for (p += 64; p + 128 <= n; p += 128) {
+        const __m256i c0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(d + p));
+        const __m256i c1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(d + p + 32));
+        const __m256i c2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(d + p + 64));
+        const __m256i c3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(d + p + 96));
+        if (_mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(c0, c1), _mm256_or_si256(c2, c3))) != 0) break;
+      }
       prev = _mm256_setzero_si256();
       incomplete = _mm256_setzero_si256();
-    } else {
-      err = _mm256_or_si256(check32(a, prev), check32(b, a));
-      prev = b;
-      incomplete = _mm256_subs_epu8(b, max);
+      p -= 64;  // the loop adds it back
+      continue;
     }
-    if (!_mm256_testz_si256(err, err)) {
-      bad = true;
-      return p;
-    }
+    const __m256i err = _mm256_or_si256(check32(a, prev), check32(b, a));
+    if (!_mm256_testz_si256(err, err)) break;
+    prev = b;
+    incomplete = _mm256_subs_epu8(b, max);
+  }
+  if (p + 64 <= n) {
+    bad = true;
+    return p;
   }
   bad = false;
   return p;

@@ -10,9 +10,10 @@
 // it), "\xE0\x80" at the 80 (overlong), "\xED\xA0" at the A0 (surrogate), "\xF4\x90" at the 90.
 //
 // Speed: 64-byte blocks go through the Keiser-Lemire lookup algorithm ("Validating UTF-8 in less than
-// one instruction per byte", 2021) in SSSE3 or AVX2 (runtime dispatch), with an all-ASCII shortcut; the
-// code point that straddles a call boundary, the last bytes of a call and the exact position of an
-// error come from a table-driven DFA (shift-based rows, one load and one shift per byte).
+// one instruction per byte", 2021) in SSSE3 or AVX2 (runtime dispatch), ASCII runs 128 bytes a test;
+// the last bytes of a call (and short messages) through one vector block over a zero-padded copy. A
+// table-driven DFA (shift-based rows, one load and one shift per byte) carries a code point across
+// calls and, when a block reports a problem, finds the exact byte; without SSSE3 it does everything.
 //
 // One validator per message stream (per connection); not thread-safe, owned by whoever owns the
 // connection. sizeof == 1.

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -317,6 +318,32 @@ TEST_CASE("every kernel finds a corrupted byte at every position of long text as
     }
   }
   CHECK(cases == 260 * std::size(corruptions));
+}
+
+TEST_CASE("every kernel finds a bad byte anywhere in long ASCII runs, and a code point left open before one") {
+  // ASCII runs take a faster path in the vector kernels (128 bytes a test); errors inside and right
+  // after them, and a multi-byte sequence cut short by them, are found at the exact byte.
+  std::mt19937 rng(9);
+  const std::string run(700, 'x');
+  for (size_t pos = 0; pos < run.size(); ++pos) {
+    for (const char* bad : {"\x80", "\xc3", "\xe2\x82", "\xf0\x9f\x98", "\xff"}) {
+      std::string s = run;
+      s.replace(pos, std::strlen(bad), bad);
+      const Outcome expected = reference_outcome(s);
+      // Invalid, or (a sequence cut off by the end of the input) unfinished.
+      CHECK((expected.invalid_at != kNone || pos + std::strlen(bad) == s.size()));
+      CHECK_FALSE(expected.finished);
+      for (SimdLevel level : supported_levels()) {
+        CAPTURE(pos);
+        CAPTURE(to_string(level));
+        REQUIRE(feed_pieces(level, s, {s.size()}) == expected);
+        REQUIRE(feed_pieces(level, s, random_pieces(rng, s.size())) == expected);
+      }
+    }
+  }
+  // Valid multi-byte text between long ASCII runs is accepted.
+  const std::string mixed = run + kMixed + run + "\xf0\x9f\x98\x80" + run;
+  for (SimdLevel level : supported_levels()) CHECK(feed_pieces(level, mixed, {mixed.size()}) == Outcome{kNone, true});
 }
 
 TEST_CASE("every kernel agrees with the reference on random mutations of random code points") {
