@@ -2,7 +2,7 @@
 // Encoding of RFC 6455 §5.2 frames: headers into a caller's buffer (the send path writes a header in
 // front of a payload it already holds), whole frames into byte strings (tests, the client, one-off
 // control frames), and close frame payloads. Lengths always take the minimal form (§5.2). Pure
-// functions, callable from any thread; the string helpers allocate only when the string grows.
+// functions, callable from any thread; the functions that append to a string allocate only when it grows.
 #include <cstddef>
 #include <cstdint>
 #include <span>
