@@ -30,7 +30,8 @@ class ConnectionHandler {
   // next bytes. A handler that hands the connection to another handler (an HTTP upgrade) returns what
   // it consumed and the rest goes to the new handler at once. The span is writable (in-place parsing).
   virtual size_t on_data(Connection& c, std::span<uint8_t> data) = 0;
-  // The output queue drained below the loop's low-water mark after having been above its high one.
+  // Everything queued has been handed to the kernel, and the handler had asked to hear of it
+  // (Loop::request_drain).
   virtual void on_drain(Connection&) {}
   // The connection's timer (Connection::timer) fired.
   virtual void on_timeout(Connection&) {}
@@ -56,7 +57,7 @@ struct Connection {
     kPeerEof = 1 << 9,         // the peer sent FIN
     kFdClosed = 1 << 10,       // fd closed; the record waits for in-flight operations
     kWantWrite = 1 << 11,      // epoll: waiting for EPOLLOUT
-    kBackpressured = 1 << 12,  // output went above the high-water mark; on_drain pending
+    kWantDrain = 1 << 12,      // the handler asked for on_drain when the output queue empties
     kRecvCancel = 1 << 13,     // io_uring: a cancel of the receive is on its way
   };
 

@@ -302,10 +302,18 @@ void Loop::write_external(Connection& c, const uint8_t* data, size_t n, void* ow
   after_write(c);
 }
 
+void Loop::request_drain(Connection& c) {
+  if (!c.is_open()) return;
+  if (!c.out) {
+    c.handler->on_drain(c);
+    return;
+  }
+  c.flags |= Connection::kWantDrain;
+}
+
 void Loop::after_write(Connection& c) {
   mark_dirty(c);
   if (c.out->bytes() > options_.output_high_water) {
-    c.flags |= Connection::kBackpressured;
     if (!c.has(Connection::kPausedOutput)) {
       c.flags |= Connection::kPausedOutput;
       stats_.read_pauses.add();
@@ -326,16 +334,13 @@ void Loop::sent(Connection& c, size_t n) {
   if (!c.out) return;
   c.out->consume(n, pool_);
   if (c.out->empty() && !c.has(Connection::kSendInFlight)) recycle_output(c);
-  const size_t left = buffered_amount(c);
-  if (left <= options_.output_low_water) {
-    if (c.has(Connection::kPausedOutput)) {
-      c.flags &= ~Connection::kPausedOutput;
-      update_reading(c);
-    }
-    if (c.has(Connection::kBackpressured) && c.is_open()) {
-      c.flags &= ~Connection::kBackpressured;
-      c.handler->on_drain(c);
-    }
+  if (c.has(Connection::kPausedOutput) && buffered_amount(c) <= options_.output_low_water) {
+    c.flags &= ~Connection::kPausedOutput;
+    update_reading(c);
+  }
+  if (!c.out && c.has(Connection::kWantDrain) && c.is_open()) {
+    c.flags &= ~Connection::kWantDrain;
+    c.handler->on_drain(c);
   }
   if (c.has(Connection::kFdClosed)) return;
   if (c.out) {

@@ -10,8 +10,8 @@
 // handler->on_close exactly once → the record is released when the kernel holds no reference.
 //
 // Flow control: a connection with more than output_high_water bytes queued stops being read until
-// it drains below output_low_water (then on_drain). A peer that never reads therefore costs at most
-// about output_high_water bytes of memory, and its own sends back up into its socket.
+// it drains below output_low_water. A peer that never reads therefore costs at most about
+// output_high_water bytes of memory, and its own sends back up into its socket.
 #include <cerrno>
 #include <cstdint>
 #include <memory>
@@ -71,6 +71,8 @@ class Loop : public EventDriver {
   // Bytes owned elsewhere; `release(owner)` runs once they are sent or the connection is gone.
   void write_external(Connection& c, const uint8_t* data, size_t n, void* owner, OutputQueue::Release release);
   size_t buffered_amount(const Connection& c) const noexcept { return c.out ? c.out->bytes() : 0; }
+  // Calls handler->on_drain(c) once the output queue is empty (at once if it is).
+  void request_drain(Connection& c);
 
   // ---- Flow and lifecycle ----
   void pause_reading(Connection& c);

@@ -1,0 +1,96 @@
+#include "ws/app.hpp"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+namespace ringcast {
+
+App::App(AppOptions options) : options_(std::move(options)) {}
+
+App::~App() {
+  server_.reset();  // shards end (closing what is open) while routes and contexts still exist
+}
+
+App& App::route(HttpMethod method, std::string_view pattern, HttpRoute route) {
+  if (server_) throw std::logic_error("routes are added before the app starts");
+  if (!route.max_body) route.max_body = options_.http.max_body;
+  if (!router_.add(method, pattern, std::move(route))) {
+    throw std::invalid_argument(fmt::format("bad or duplicate route pattern '{}'", pattern));
+  }
+  if (pattern == "/health" && (method == HttpMethod::get || method == HttpMethod::any)) has_health_ = true;
+  return *this;
+}
+
+App& App::get(std::string_view pattern, HttpHandler handler, uint64_t max_body) {
+  return route(HttpMethod::get, pattern, HttpRoute{std::move(handler), nullptr, max_body});
+}
+
+App& App::post(std::string_view pattern, HttpHandler handler, uint64_t max_body) {
+  return route(HttpMethod::post, pattern, HttpRoute{std::move(handler), nullptr, max_body});
+}
+
+App& App::any(std::string_view pattern, HttpHandler handler, uint64_t max_body) {
+  return route(HttpMethod::any, pattern, HttpRoute{std::move(handler), nullptr, max_body});
+}
+
+void App::add_ws_route(std::string_view pattern, std::unique_ptr<WsRoute> ws) {
+  WsRoute* r = ws.get();
+  ws_routes_.push_back(std::move(ws));
+  HttpRoute http;
+  http.upgrade = [r](Connection& c, Request& req, Response& res) {
+    r->upgrade(*r->per_shard[Shard::current()->id()], c, req, res);
+  };
+  route(HttpMethod::get, pattern, std::move(http));
+}
+
+App& App::on_shard_start(std::function<void(Shard&)> fn) {
+  shard_hooks_.push_back(std::move(fn));
+  return *this;
+}
+
+void App::create_server() {
+  if (server_) return;
+  if (!has_health_) get("/health", [](Request&, Response& res) { res.send("ok"); });
+  TcpServerOptions o;
+  auto addr = SocketAddress::parse(options_.host.find(':') != std::string::npos
+                                       ? fmt::format("[{}]:{}", options_.host, options_.port)
+                                       : fmt::format("{}:{}", options_.host, options_.port));
+  if (!addr) throw std::invalid_argument(fmt::format("'{}' is not a numeric address", options_.host));
+  o.address = *addr;
+  o.shards = options_.shards;
+  o.pin = options_.pin;
+  o.loop = options_.loop;
+  o.stop_timeout = options_.stop_timeout;
+  o.on_shard_start = [this](Shard& shard) {
+    Loop& loop = Loop::current();
+    for (auto& r : ws_routes_) r->per_shard[shard.id()] = r->make(loop);
+    for (auto& hook : shard_hooks_) hook(shard);
+  };
+  server_ = std::make_unique<TcpServer>(o, [this](Loop& loop) {
+    return std::make_unique<HttpServerHandler>(loop, router_, options_.http);
+  });
+  for (auto& r : ws_routes_) r->per_shard.resize(server_->runtime().shard_count());
+}
+
+void App::start() {
+  create_server();
+  server_->start();
+}
+
+int App::run() {
+  create_server();
+  return server_->run();
+}
+
+void App::stop() noexcept {
+  if (server_) server_->stop();
+}
+
+void App::join() {
+  if (server_) server_->join();
+}
+
+uint16_t App::port() const noexcept { return server_ ? server_->port() : 0; }
+
+}  // namespace ringcast

@@ -1,0 +1,102 @@
+#pragma once
+// App: a WebSocket and HTTP server on every core — the public face of ringcast.
+//
+//   ringcast::App app({.port = 8080});
+//   app.get("/health", [](Request&, Response& res) { res.send("ok"); });
+//   app.ws<User>("/chat", {
+//       .on_open    = [](WebSocket<User>& ws) { ... },
+//       .on_message = [](WebSocket<User>& ws, std::string_view msg, OpCode op) { ws.send(msg, op); },
+//       .max_message_size = 64 << 10,
+//   });
+//   return app.run();   // SIGINT/SIGTERM: every WebSocket gets 1001, connections drain, exit 0
+//
+// Routes are added before start()/run() and are then shared, read-only, by every shard. Each shard
+// accepts its own connections (SO_REUSEPORT) and runs their callbacks on its own thread: callbacks of
+// one route run concurrently on every shard, each with its own connections. GET /health answers "ok"
+// unless the application routes it itself.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "net/http_router.hpp"
+#include "net/http_server.hpp"
+#include "net/tcp_server.hpp"
+#include "ws/web_socket_route.hpp"
+
+namespace ringcast {
+
+struct AppOptions {
+  std::string host = "0.0.0.0";
+  uint16_t port = 9001;                // 0: any free port (see App::port())
+  unsigned shards = 0;                 // 0: one per CPU in the affinity mask
+  bool pin = true;
+  LoopOptions loop;
+  HttpServerOptions http;
+  std::chrono::milliseconds stop_timeout{5000};  // how long shards drain on shutdown
+};
+
+class App {
+ public:
+  explicit App(AppOptions options = {});
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  App& get(std::string_view pattern, HttpHandler handler, uint64_t max_body = 0);
+  App& post(std::string_view pattern, HttpHandler handler, uint64_t max_body = 0);
+  App& any(std::string_view pattern, HttpHandler handler, uint64_t max_body = 0);
+
+  // A WebSocket route (GET with an upgrade). The behavior is copied and shared by every shard.
+  template <typename UserData>
+  App& ws(std::string_view pattern, WebSocketBehavior<UserData> behavior);
+
+  // Runs on each shard's thread once it is up, before it serves (per-shard application state).
+  App& on_shard_start(std::function<void(Shard&)> fn);
+
+  // Starts every shard and returns once they listen.
+  void start();
+  // start(), then serve until SIGINT/SIGTERM; returns 0 after a graceful stop.
+  int run();
+  void stop() noexcept;
+  void join();
+
+  uint16_t port() const noexcept;
+  TcpServer& server() noexcept { return *server_; }
+
+ private:
+  struct WsRoute {
+    std::function<std::unique_ptr<WebSocketContext>(Loop&)> make;
+    std::function<void(WebSocketContext&, Connection&, Request&, Response&)> upgrade;
+    std::shared_ptr<void> behavior;                            // WebSocketBehavior<U>, type-erased
+    std::vector<std::unique_ptr<WebSocketContext>> per_shard;  // written once by each shard at start
+  };
+  App& route(HttpMethod method, std::string_view pattern, HttpRoute route);
+  void add_ws_route(std::string_view pattern, std::unique_ptr<WsRoute> route);
+  void create_server();
+
+  AppOptions options_;
+  HttpRouter<HttpRoute> router_;
+  bool has_health_ = false;
+  std::vector<std::unique_ptr<WsRoute>> ws_routes_;
+  std::vector<std::function<void(Shard&)>> shard_hooks_;
+  std::unique_ptr<TcpServer> server_;  // last: shards end before the routes and contexts they use
+};
+
+template <typename UserData>
+App& App::ws(std::string_view pattern, WebSocketBehavior<UserData> behavior) {
+  auto route = std::make_unique<WsRoute>();
+  auto shared = std::make_shared<WebSocketBehavior<UserData>>(std::move(behavior));
+  const WebSocketBehavior<UserData>* b = shared.get();
+  route->behavior = shared;
+  route->make = [b](Loop& loop) -> std::unique_ptr<WebSocketContext> {
+    return std::make_unique<WebSocketRoute<UserData>>(loop, *b);
+  };
+  route->upgrade = [](WebSocketContext& ctx, Connection& c, Request& req, Response& res) {
+    static_cast<WebSocketRoute<UserData>&>(ctx).upgrade(c, req, res);
+  };
+  add_ws_route(pattern, std::move(route));
+  return *this;
+}
+
+}  // namespace ringcast
