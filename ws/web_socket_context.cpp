@@ -39,7 +39,9 @@ void WebSocketBase::end() {
 void WebSocketBase::ping(std::string_view payload) {
   if (state_ == kOpen) context().ping(*this, payload);
 }
-size_t WebSocketBase::buffered_amount() const noexcept { return context().loop().buffered_amount(*conn_); }
+size_t WebSocketBase::buffered_amount() const noexcept {
+  return conn_ && state_ != kClosed ? context().loop().buffered_amount(*conn_) : 0;
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -87,6 +89,13 @@ void WebSocketContext::adopt(Connection& c, WebSocketBase& ws) {
   stats_.opened.add();
   arm_timer(ws);
   emit_open(ws);
+}
+
+void WebSocketContext::handshake_failed(WebSocketBase& ws, std::string_view why) {
+  ws.state_ = WebSocketBase::kClosed;
+  emit_error(ws, why);
+  release_message(ws);
+  destroy(ws);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -64,6 +64,8 @@ class WebSocketContext : public ConnectionHandler {
 
   // Takes over `c` (just upgraded or handshaken) with `ws` as its state; calls on_open.
   void adopt(Connection& c, WebSocketBase& ws);
+  // A client connection that never opened: calls on_error and frees `ws`.
+  void handshake_failed(WebSocketBase& ws, std::string_view why);
 
   // ---- ConnectionHandler ----
   void on_open(Connection&) override {}  // connections arrive through adopt()
@@ -87,6 +89,7 @@ class WebSocketContext : public ConnectionHandler {
   virtual void emit_ping(WebSocketBase& ws, std::string_view payload) = 0;
   virtual void emit_pong(WebSocketBase& ws, std::string_view payload) = 0;
   virtual void emit_close(WebSocketBase& ws, int code, std::string_view reason) = 0;
+  virtual void emit_error(WebSocketBase&, std::string_view) {}  // clients: connect or handshake failed
   // Frees the record (its slab slot).
   virtual void destroy(WebSocketBase& ws) = 0;
 

@@ -1,0 +1,38 @@
+#!/usr/bin/python3
+"""A WebSocket echo server built on Python's `websockets` (Debian python3-websockets): the peer the
+ringcast client is tested against. Prints "listening on PORT" once ready; stops on SIGTERM/SIGINT.
+
+  /usr/bin/python3 tests/interop/python_echo_server.py --port 0
+"""
+import argparse
+import asyncio
+import signal
+
+import websockets
+
+
+async def echo(ws, path=None):
+    try:
+        async for message in ws:
+            if message == "server-close":
+                await ws.close(4000, "closed by the server")
+                return
+            await ws.send(message)
+    except websockets.ConnectionClosed:
+        pass
+
+
+async def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    stop = asyncio.get_running_loop().create_future()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set_result, None)
+    async with websockets.serve(echo, "127.0.0.1", args.port, max_size=32 * 1024 * 1024, compression=None) as server:
+        port = server.sockets[0].getsockname()[1]
+        print(f"listening on {port}", flush=True)
+        await stop
+
+
+asyncio.run(main())

@@ -1,0 +1,112 @@
+#pragma once
+// WebSocketClient<UserData>: WebSocket connections opened by this process, on a shard's loop, with the
+// same codec, limits and callbacks as the server side (frames are masked, RFC 6455 §5.3). One client
+// per shard per kind of connection; create it and call connect() on that shard's thread.
+//
+//   WebSocketClient<Peer> client(Loop::current(), {
+//       .on_open = [](WebSocket<Peer>& ws) { ws.send("hello"); },
+//       .on_message = [](WebSocket<Peer>& ws, std::string_view msg, OpCode) { ... },
+//       .on_error = [](WebSocket<Peer>&, std::string_view why) { ... },   // never opened
+//   });
+//   client.connect(*WebSocketUrl::parse("ws://127.0.0.1:9001/echo", error), Peer{});
+//
+// Each connection ends in exactly one of: on_error (connect or handshake failed), or on_open … on_close.
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/slab.hpp"
+#include "ws/client_handshake.hpp"
+#include "ws/web_socket_context.hpp"
+#include "ws/web_socket_url.hpp"
+
+namespace ringcast {
+
+template <typename UserData>
+struct ClientBehavior {
+  using Socket = WebSocket<UserData>;
+
+  std::function<void(Socket&)> on_open;
+  std::function<void(Socket&, std::string_view message, OpCode op)> on_message;
+  std::function<void(Socket&)> on_drain;
+  std::function<void(Socket&, std::string_view payload)> on_ping;
+  std::function<void(Socket&, std::string_view payload)> on_pong;
+  std::function<void(Socket&, int code, std::string_view reason)> on_close;
+  std::function<void(Socket&, std::string_view why)> on_error;
+
+  size_t max_message_size = 16 << 20;
+  size_t max_backpressure = 16 << 20;
+  std::chrono::milliseconds idle_timeout{0};
+  std::chrono::milliseconds ping_interval{0};
+  std::chrono::milliseconds pong_timeout{0};
+  std::chrono::milliseconds close_timeout{2'000};
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::vector<std::string> protocols;
+  std::string origin;
+
+  WebSocketOptions options() const {
+    return WebSocketOptions{max_message_size, max_backpressure, false, idle_timeout, ping_interval, pong_timeout,
+                            close_timeout};
+  }
+  ClientHandshakeOptions handshake() const {
+    return ClientHandshakeOptions{protocols, origin, static_cast<unsigned>(handshake_timeout.count())};
+  }
+};
+
+template <typename UserData>
+class WebSocketClient final : public WebSocketContext {
+ public:
+  using Socket = WebSocket<UserData>;
+
+  WebSocketClient(Loop& loop, ClientBehavior<UserData> behavior)
+      : WebSocketContext(loop, Role::client, behavior.options()),
+        behavior_(std::move(behavior)),
+        handshake_(*this, behavior_.handshake()) {}
+
+  // Starts a connection; its outcome arrives as on_open or on_error. False (errno set, nothing
+  // called) when no socket could be made, e.g. at the descriptor limit. `from` binds a source address.
+  bool connect(const WebSocketUrl& url, UserData data = UserData{}, const SocketAddress* from = nullptr) {
+    auto [ws, slot] = sockets_.alloc(std::move(data));
+    set_slot(*ws, slot);
+    if (!handshake_.start(url, *ws, from)) {
+      sockets_.free(slot);
+      return false;
+    }
+    return true;
+  }
+
+  size_t connections() const noexcept { return sockets_.live(); }
+
+ protected:
+  static Socket& typed(WebSocketBase& ws) noexcept { return static_cast<Socket&>(ws); }
+  void emit_open(WebSocketBase& ws) override {
+    if (behavior_.on_open) behavior_.on_open(typed(ws));
+  }
+  void emit_message(WebSocketBase& ws, std::string_view message, OpCode op) override {
+    if (behavior_.on_message) behavior_.on_message(typed(ws), message, op);
+  }
+  void emit_drain(WebSocketBase& ws) override {
+    if (behavior_.on_drain) behavior_.on_drain(typed(ws));
+  }
+  void emit_ping(WebSocketBase& ws, std::string_view payload) override {
+    if (behavior_.on_ping) behavior_.on_ping(typed(ws), payload);
+  }
+  void emit_pong(WebSocketBase& ws, std::string_view payload) override {
+    if (behavior_.on_pong) behavior_.on_pong(typed(ws), payload);
+  }
+  void emit_close(WebSocketBase& ws, int code, std::string_view reason) override {
+    if (behavior_.on_close) behavior_.on_close(typed(ws), code, reason);
+  }
+  void emit_error(WebSocketBase& ws, std::string_view why) override {
+    if (behavior_.on_error) behavior_.on_error(typed(ws), why);
+  }
+  void destroy(WebSocketBase& ws) override { sockets_.free(slot_of(ws)); }
+
+ private:
+  ClientBehavior<UserData> behavior_;
+  ClientHandshake handshake_;
+  Slab<Socket> sockets_;
+};
+
+}  // namespace ringcast
