@@ -44,6 +44,42 @@ void App::add_ws_route(std::string_view pattern, std::unique_ptr<WsRoute> ws) {
   route(HttpMethod::get, pattern, std::move(http));
 }
 
+App& App::room_options(std::string name, RoomOptions options) {
+  room_options_.emplace_back(std::move(name), std::move(options));
+  return *this;
+}
+
+App& App::default_room_options(RoomOptions options) {
+  default_room_options_ = std::move(options);
+  return *this;
+}
+
+Rooms& App::rooms() { return *rooms_[Shard::current()->id()]; }
+
+void App::publish(std::string_view room, std::string_view message, OpCode op) {
+  Shard* here = Shard::current();
+  if (here && server_ && &here->runtime() == &server_->runtime()) {
+    rooms_[here->id()]->publish(room, message, op);
+    return;
+  }
+  const unsigned home = static_cast<unsigned>(std::hash<std::string_view>{}(room) % server_->runtime().shard_count());
+  server_->runtime().shard(home).post([this, r = std::string(room), m = std::string(message), op](Shard& s) {
+    rooms_[s.id()]->publish(r, m, op);
+  });
+}
+
+void App::publish_sequenced(std::string_view room, std::string_view message, OpCode op) {
+  Shard* here = Shard::current();
+  if (here && server_ && &here->runtime() == &server_->runtime()) {
+    rooms_[here->id()]->publish_sequenced(room, message, op);
+    return;
+  }
+  const unsigned home = static_cast<unsigned>(std::hash<std::string_view>{}(room) % server_->runtime().shard_count());
+  server_->runtime().shard(home).post([this, r = std::string(room), m = std::string(message), op](Shard& s) {
+    rooms_[s.id()]->publish_sequenced(r, m, op);
+  });
+}
+
 App& App::on_shard_start(std::function<void(Shard&)> fn) {
   shard_hooks_.push_back(std::move(fn));
   return *this;
@@ -64,13 +100,22 @@ void App::create_server() {
   o.stop_timeout = options_.stop_timeout;
   o.on_shard_start = [this](Shard& shard) {
     Loop& loop = Loop::current();
-    for (auto& r : ws_routes_) r->per_shard[shard.id()] = r->make(loop);
+    rooms_[shard.id()] = std::make_unique<Rooms>(*room_network_, shard, loop);
+    for (auto& r : ws_routes_) {
+      r->per_shard[shard.id()] = r->make(loop);
+      r->per_shard[shard.id()]->set_rooms(rooms_[shard.id()].get());
+    }
     for (auto& hook : shard_hooks_) hook(shard);
   };
   server_ = std::make_unique<TcpServer>(o, [this](Loop& loop) {
     return std::make_unique<HttpServerHandler>(loop, router_, options_.http);
   });
-  for (auto& r : ws_routes_) r->per_shard.resize(server_->runtime().shard_count());
+  const unsigned shards = server_->runtime().shard_count();
+  for (auto& r : ws_routes_) r->per_shard.resize(shards);
+  room_network_ = std::make_unique<RoomNetwork>(shards);
+  room_network_->defaults = default_room_options_;
+  for (auto& [name, opts] : room_options_) room_network_->set_options(name, opts);
+  rooms_.resize(shards);
 }
 
 void App::start() {

@@ -22,6 +22,7 @@
 #include "net/http_router.hpp"
 #include "net/http_server.hpp"
 #include "net/tcp_server.hpp"
+#include "ws/rooms.hpp"
 #include "ws/web_socket_route.hpp"
 
 namespace ringcast {
@@ -54,6 +55,16 @@ class App {
   // Runs on each shard's thread once it is up, before it serves (per-shard application state).
   App& on_shard_start(std::function<void(Shard&)> fn);
 
+  // Rooms (ws/rooms.hpp). Options for one room, or for every room without its own (before start).
+  App& room_options(std::string name, RoomOptions options);
+  App& default_room_options(RoomOptions options);
+  // Publishes to every member of `room` on every shard. Any thread: from outside the shards the
+  // message is copied to the room's home shard, which publishes it.
+  void publish(std::string_view room, std::string_view message, OpCode op = OpCode::text);
+  void publish_sequenced(std::string_view room, std::string_view message, OpCode op = OpCode::text);
+  // The calling shard's rooms (shard threads only).
+  Rooms& rooms();
+
   // Starts every shard and returns once they listen.
   void start();
   // start(), then serve until SIGINT/SIGTERM; returns 0 after a graceful stop.
@@ -80,6 +91,10 @@ class App {
   bool has_health_ = false;
   std::vector<std::unique_ptr<WsRoute>> ws_routes_;
   std::vector<std::function<void(Shard&)>> shard_hooks_;
+  RoomOptions default_room_options_;
+  std::vector<std::pair<std::string, RoomOptions>> room_options_;
+  std::unique_ptr<RoomNetwork> room_network_;
+  std::vector<std::unique_ptr<Rooms>> rooms_;  // per shard, written once by each shard at start
   std::unique_ptr<TcpServer> server_;  // last: shards end before the routes and contexts they use
 };
 

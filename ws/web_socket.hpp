@@ -44,6 +44,14 @@ class WebSocketBase {
   // Sends a ping (RFC 6455 §5.5.2); the payload is cut to 125 bytes.
   void ping(std::string_view payload = {});
 
+  // Rooms (ws/rooms.hpp): membership lives on this connection's shard; publishing reaches every
+  // shard. subscribe/unsubscribe return false when nothing changed.
+  bool subscribe(std::string_view room);
+  bool unsubscribe(std::string_view room);
+  bool is_subscribed(std::string_view room) const;
+  // Publishes to every member of `room` except this socket.
+  void publish(std::string_view room, std::string_view message, OpCode op = OpCode::text);
+
   // Bytes queued to this connection and not yet handed to the kernel.
   size_t buffered_amount() const noexcept;
   bool is_open() const noexcept { return state_ == kOpen; }
@@ -57,6 +65,7 @@ class WebSocketBase {
 
  private:
   friend class WebSocketContext;
+  friend class Rooms;
   enum State : uint8_t { kOpen, kClosing, kClosed };  // closing: our Close sent, awaiting theirs
   enum Flag : uint8_t {
     kCompressedMessage = 1 << 0,  // the message being received has RSV1 (permessage-deflate)

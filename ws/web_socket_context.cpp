@@ -5,6 +5,8 @@
 #include "ws/close_code.hpp"
 #include "ws/frame_writer.hpp"
 #include "ws/mask.hpp"
+#include "ws/rooms.hpp"
+#include "ws/web_socket_extras.hpp"
 
 namespace ringcast {
 
@@ -38,6 +40,21 @@ void WebSocketBase::end() {
 }
 void WebSocketBase::ping(std::string_view payload) {
   if (state_ == kOpen) context().ping(*this, payload);
+}
+bool WebSocketBase::subscribe(std::string_view room) {
+  Rooms* rooms = context().rooms();
+  return rooms && rooms->subscribe(*this, room);
+}
+bool WebSocketBase::unsubscribe(std::string_view room) {
+  Rooms* rooms = context().rooms();
+  return rooms && rooms->unsubscribe(*this, room);
+}
+bool WebSocketBase::is_subscribed(std::string_view room) const {
+  Rooms* rooms = context().rooms();
+  return rooms && rooms->is_subscribed(*this, room);
+}
+void WebSocketBase::publish(std::string_view room, std::string_view message, OpCode op) {
+  if (Rooms* rooms = context().rooms()) rooms->publish(room, message, op, this);
 }
 size_t WebSocketBase::buffered_amount() const noexcept {
   return conn_ && state_ != kClosed ? context().loop().buffered_amount(*conn_) : 0;
@@ -76,6 +93,13 @@ void WebSocketContext::release_message(WebSocketBase& ws) {
   if (m->data.capacity() > kKeepCapacity) m->data.shrink_to_fit();  // a 16 MiB message gives its memory back
   m->control_len = 0;
   spare_messages_.push_back(m);
+}
+
+void WebSocketContext::release_extras(WebSocketBase& ws) {
+  if (!ws.extras_) return;
+  if (rooms_) rooms_->unsubscribe_all(ws);
+  delete ws.extras_;
+  ws.extras_ = nullptr;
 }
 
 void WebSocketContext::adopt(Connection& c, WebSocketBase& ws) {
@@ -315,6 +339,7 @@ void WebSocketContext::leave_open(WebSocketBase& ws, int code, std::string_view 
   ws.state_ = WebSocketBase::kClosing;
   stats_.open.sub();
   emit_close(ws, code, reason);
+  if (rooms_) rooms_->unsubscribe_all(ws);  // a closing socket receives no more publications
 }
 
 void WebSocketContext::close(WebSocketBase& ws, uint16_t code, std::string_view reason) {
@@ -362,6 +387,7 @@ void WebSocketContext::on_close(Connection& c, int) {
   leave_open(ws, close_code::kAbnormal, {});  // TCP went away without a closing handshake
   ws.state_ = WebSocketBase::kClosed;
   release_message(ws);
+  release_extras(ws);
   destroy(ws);
 }
 

@@ -52,6 +52,8 @@ struct WebSocketStats {
   Counter dropped;            // sends dropped over max_backpressure
 };
 
+class Rooms;
+
 class WebSocketContext : public ConnectionHandler {
  public:
   WebSocketContext(Loop& loop, Role role, WebSocketOptions options);
@@ -61,6 +63,9 @@ class WebSocketContext : public ConnectionHandler {
   Role role() const noexcept { return role_; }
   const WebSocketOptions& options() const noexcept { return options_; }
   const WebSocketStats& stats() const noexcept { return stats_; }
+  // The shard's rooms, which this context's sockets subscribe to (null: rooms unavailable).
+  Rooms* rooms() const noexcept { return rooms_; }
+  void set_rooms(Rooms* rooms) noexcept { rooms_ = rooms; }
 
   // Takes over `c` (just upgraded or handshaken) with `ws` as its state; calls on_open.
   void adopt(Connection& c, WebSocketBase& ws);
@@ -110,12 +115,14 @@ class WebSocketContext : public ConnectionHandler {
   uint32_t now_ms() const noexcept { return static_cast<uint32_t>(loop_.shard().now_ms()); }
   WebSocketMessage& message(WebSocketBase& ws);
   void release_message(WebSocketBase& ws);
+  void release_extras(WebSocketBase& ws);
 
   Loop& loop_;
   const Role role_;
   const WebSocketOptions options_;
   std::vector<WebSocketMessage*> spare_messages_;
   MaskKeyGenerator masks_;
+  Rooms* rooms_ = nullptr;
 };
 
 }  // namespace ringcast

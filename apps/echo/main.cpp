@@ -9,14 +9,21 @@
 
 namespace {
 struct Peer {};  // the echo keeps nothing per connection
+struct Member {
+  std::string room;
+};
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace ringcast;
-  Cli cli("ringcast-echo", "a WebSocket echo server: every message comes back as it came, on any path");
+  Cli cli("ringcast-echo",
+          "a WebSocket echo server: every message comes back as it came, on any path; on /room/NAME every "
+          "message a member sends goes to every member of room NAME, sender included (the bench protocol)");
   const ServerFlags flags = ServerFlags::declare(cli, 9001);
   auto& max_message = cli.flag("max-message", int64_t{16 << 20}, "largest message accepted, in bytes (larger: close 1009)");
   auto& idle = cli.flag("idle-timeout", int64_t{120}, "seconds without a frame before the server closes (0: never)");
+  auto& room_backpressure = cli.flag("room-backpressure", int64_t{1 << 20},
+                                     "bytes queued to a room member before it is closed as too slow (1008)");
   cli.example("ringcast-echo --port 9001 --shards 2");
   cli.example("ringcast-echo --backend epoll --max-message 65536");
   cli.epilog("GET /health answers \"ok\". Stops gracefully on SIGINT/SIGTERM (close 1001, exit status 0).");
@@ -37,6 +44,15 @@ int main(int argc, char** argv) {
         .on_message = [](WebSocket<Peer>& ws, std::string_view message, OpCode op) { ws.send(message, op); },
         .max_message_size = static_cast<size_t>(max_message),
         .max_backpressure = static_cast<size_t>(max_message) + (1 << 20),
+        .idle_timeout = std::chrono::seconds(idle),
+    });
+    app.ws<Member>("/room/:name", {
+        .on_upgrade = [](Request& req, Upgrade<Member>& up) { up.accept(Member{std::string(req.param("name"))}); },
+        .on_open = [](WebSocket<Member>& ws) { ws.subscribe(ws.data().room); },
+        .on_message = [&app](WebSocket<Member>& ws, std::string_view message,
+                             OpCode op) { app.rooms().publish(ws.data().room, message, op); },
+        .max_message_size = static_cast<size_t>(max_message),
+        .max_backpressure = static_cast<size_t>(room_backpressure),
         .idle_timeout = std::chrono::seconds(idle),
     });
     return app.run();

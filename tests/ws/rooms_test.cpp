@@ -1,0 +1,206 @@
+// Rooms across shards: a room whose members sit on four shards, many publishers, every message to
+// every member exactly once and in order; sequenced rooms in one order everywhere. Real sockets,
+// the ringcast client on the other side. Runs on every backend (suite "io"), and under TSan.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <atomic>
+#include <charconv>
+#include <future>
+#include <mutex>
+
+#include "../net/net_test_support.hpp"
+#include "ws/app.hpp"
+#include "ws/web_socket_client.hpp"
+
+using namespace ringcast;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Member {
+  std::string room;
+};
+struct Peer {
+  int id = 0;
+};
+
+constexpr unsigned kServerShards = 4;
+
+std::unique_ptr<App> room_server() {
+  auto app = std::make_unique<App>(
+      AppOptions{.host = "127.0.0.1", .port = 0, .shards = kServerShards, .loop = test::loop_options()});
+  App* a = app.get();
+  auto join = [](Request& req, Upgrade<Member>& up) { up.accept(Member{std::string(req.param("name"))}); };
+  // The bench protocol: a member's message goes to every member, sender included.
+  app->ws<Member>("/room/:name", {
+      .on_upgrade = join,
+      .on_open = [](WebSocket<Member>& ws) { ws.subscribe(ws.data().room); },
+      .on_message = [a](WebSocket<Member>& ws, std::string_view m, OpCode op) { a->rooms().publish(ws.data().room, m, op); },
+  });
+  // Sequenced: through the room's home shard, which stamps each message with its number.
+  app->ws<Member>("/seq/:name", {
+      .on_upgrade = join,
+      .on_open = [](WebSocket<Member>& ws) { ws.subscribe(ws.data().room); },
+      .on_message = [a](WebSocket<Member>& ws, std::string_view m,
+                        OpCode op) { a->rooms().publish_sequenced(ws.data().room, m, op); },
+  });
+  app->default_room_options({.stamp = [](std::string_view, uint64_t seq, std::string_view m) {
+    return fmt::format("{}|{}", seq, m);
+  }});
+  app->start();
+  return app;
+}
+
+// Runs fn(Rooms&) on every server shard and returns the results.
+template <typename Fn>
+std::vector<size_t> on_each_shard(App& app, Fn fn) {
+  std::vector<std::promise<size_t>> done(kServerShards);
+  std::vector<size_t> out;
+  for (unsigned i = 0; i < kServerShards; ++i) {
+    app.server().runtime().shard(i).post([&, i](Shard&) { done[i].set_value(fn(app.rooms())); });
+  }
+  for (auto& d : done) out.push_back(d.get_future().get());
+  return out;
+}
+
+// The client side: C members of one room, the first P of which publish M messages each, keeping
+// `window` of their own messages in flight. Every member checks every message.
+struct RoomClients {
+  int members, publishers, per_publisher, window;
+  bool sequenced;
+  std::vector<std::vector<int>> last;        // [member][publisher]: last sequence number seen
+  std::vector<uint64_t> received;
+  std::vector<uint64_t> disorder;            // duplicates, gaps or reordering seen by a member
+  std::vector<std::vector<std::string>> log; // sequenced: everything each member saw, in order
+  std::vector<WebSocketBase*> sockets;
+  std::vector<int> sent;
+  std::atomic<int> opened{0}, closed{0};
+  std::atomic<uint64_t> total{0};
+  std::unique_ptr<WebSocketClient<Peer>> client;
+  std::unique_ptr<Runtime> runtime;
+
+  RoomClients(int c, int p, int m, int w, bool seq)
+      : members(c), publishers(p), per_publisher(m), window(w), sequenced(seq),
+        last(c, std::vector<int>(p, 0)), received(c, 0), disorder(c, 0), log(c), sockets(c, nullptr), sent(p, 0) {
+    runtime = std::make_unique<Runtime>(RuntimeOptions{
+        .shards = 1,
+        .make_driver = [](Shard& s) -> std::unique_ptr<EventDriver> { return Loop::create(s, test::loop_options()); },
+        .on_start = [this](Shard&) { client = std::make_unique<WebSocketClient<Peer>>(Loop::current(), behavior()); }});
+    runtime->start();
+  }
+  ~RoomClients() {
+    runtime->stop();
+    runtime->join();
+    runtime.reset();
+  }
+
+  void send_next(int p) {
+    auto& ws = *sockets[p];
+    ws.send(fmt::format("{}:{}", p, ++sent[p]));
+  }
+
+  ClientBehavior<Peer> behavior() {
+    return {
+        .on_open =
+            [this](WebSocket<Peer>& ws) {
+              sockets[ws.data().id] = &ws;
+              ++opened;
+            },
+        .on_message =
+            [this](WebSocket<Peer>& ws, std::string_view m, OpCode) {
+              const int me = ws.data().id;
+              if (sequenced) {
+                log[me].emplace_back(m);
+                m = m.substr(m.find('|') + 1);
+              }
+              int p = 0, seq = 0;
+              const size_t colon = m.find(':');
+              std::from_chars(m.data(), m.data() + colon, p);
+              std::from_chars(m.data() + colon + 1, m.data() + m.size(), seq);
+              if (seq != last[me][p] + 1) ++disorder[me];
+              last[me][p] = seq;
+              ++received[me];
+              total.fetch_add(1, std::memory_order_release);
+              if (p == me && sent[p] < per_publisher) send_next(p);
+            },
+        .on_close = [this](WebSocket<Peer>&, int, std::string_view) { ++closed; },
+    };
+  }
+
+  void connect(uint16_t port, const std::string& path) {
+    runtime->shard(0).post([this, port, path](Shard&) {
+      std::string error;
+      auto url = WebSocketUrl::parse(fmt::format("ws://127.0.0.1:{}{}", port, path), error);
+      for (int i = 0; i < members; ++i) REQUIRE(client->connect(*url, Peer{i}));
+    });
+  }
+  void start_publishing() {
+    runtime->shard(0).post([this](Shard&) {
+      for (int p = 0; p < publishers; ++p) {
+        for (int k = 0; k < window && sent[p] < per_publisher; ++k) send_next(p);
+      }
+    });
+  }
+  void close_all() {
+    runtime->shard(0).post([this](Shard&) {
+      for (auto* ws : sockets) ws->close();
+    });
+  }
+  uint64_t expected() const { return uint64_t(members) * publishers * per_publisher; }
+};
+
+void run_room(bool sequenced) {
+  auto app = room_server();
+  RoomClients clients(60, 20, 1000, 8, sequenced);
+  clients.connect(app->port(), sequenced ? "/seq/lobby" : "/room/lobby");
+  REQUIRE(test::eventually([&] { return clients.opened.load() == clients.members; }, 20s));
+  // Every shard has members, and every shard knows that every shard has members.
+  const auto local = on_each_shard(*app, [](Rooms& r) { return r.local_members("lobby"); });
+  for (size_t n : local) CHECK(n > 0);
+  REQUIRE(test::eventually(
+      [&] {
+        for (size_t n : on_each_shard(*app, [](Rooms& r) { return size_t{r.shards_with_members("lobby")}; })) {
+          if (n != kServerShards) return false;
+        }
+        return true;
+      },
+      10s));
+  clients.start_publishing();
+  const bool all = test::eventually([&] { return clients.total.load(std::memory_order_acquire) == clients.expected(); }, 120s);
+  clients.close_all();
+  REQUIRE(test::eventually([&] { return clients.closed.load() == clients.members; }, 10s));
+  CHECK(all);
+  for (int i = 0; i < clients.members; ++i) {
+    CAPTURE(i);
+    CHECK(clients.received[i] == uint64_t(clients.publishers) * clients.per_publisher);
+    CHECK(clients.disorder[i] == 0);
+  }
+  if (sequenced) {
+    // One order everywhere, numbered 1..N without a gap.
+    for (int i = 1; i < clients.members; ++i) CHECK(clients.log[i] == clients.log[0]);
+    for (size_t k = 0; k < clients.log[0].size(); ++k) {
+      if (clients.log[0][k].substr(0, clients.log[0][k].find('|')) != std::to_string(k + 1)) {
+        FAIL("sequence number " << k + 1 << " missing or out of place");
+      }
+    }
+  }
+  const auto rooms_left = on_each_shard(*app, [](Rooms& r) { return size_t{r.shards_with_members("lobby")}; });
+  for (size_t n : rooms_left) CHECK(n == 0);
+  app->stop();
+  app->join();
+}
+
+}  // namespace
+
+TEST_SUITE("io") {
+
+TEST_CASE("rooms: members on 4 shards, 20 publishers x 1,000 messages; every member gets each once, in publisher order") {
+  run_room(false);
+}
+
+TEST_CASE("rooms: a sequenced room delivers one numbered order, without gaps, to members on every shard") {
+  run_room(true);
+}
+
+}  // TEST_SUITE

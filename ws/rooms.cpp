@@ -1,0 +1,296 @@
+#include "ws/rooms.hpp"
+
+#include <cstring>
+
+#include "net/loop.hpp"
+#include "ws/close_code.hpp"
+#include "ws/frame_writer.hpp"
+#include "ws/web_socket_context.hpp"
+#include "ws/web_socket_extras.hpp"
+
+namespace ringcast {
+
+struct RoomMember {
+  WebSocketBase* ws;
+  uint32_t sub;  // index of this membership in the socket's subscription list
+};
+
+struct RoomEntry {
+  std::string name;
+  std::vector<RoomMember> members;  // on this shard
+  std::vector<uint64_t> remote;     // bit j: shard j (not this one) has members
+  const RoomOptions* options = nullptr;
+
+  bool has_remote() const noexcept {
+    for (uint64_t w : remote) {
+      if (w) return true;
+    }
+    return false;
+  }
+};
+
+namespace {
+
+// A frame queued by reference to several members of one shard: counted without atomics, and holding
+// one reference to the shared publication.
+struct LocalShare {
+  SharedBuffer* publication;
+  uint32_t uses;
+  static void release(void* p) noexcept {
+    auto* s = static_cast<LocalShare*>(p);
+    if (--s->uses == 0) {
+      s->publication->release();
+      delete s;
+    }
+  }
+};
+
+// A publication: the room name followed by the encoded frame (server frames are not masked).
+SharedBuffer* encode(std::string_view room, std::string_view message, OpCode op) {
+  const size_t header = frame_header_size(message.size(), false);
+  SharedBuffer* b = SharedBuffer::create(room.size() + header + message.size());
+  uint8_t* p = b->data();
+  std::memcpy(p, room.data(), room.size());
+  p += room.size();
+  p += write_frame_header(p, op, true, false, message.size(), nullptr);
+  if (!message.empty()) std::memcpy(p, message.data(), message.size());
+  return b;
+}
+
+}  // namespace
+
+const RoomOptions& RoomNetwork::options(std::string_view room) const {
+  auto it = options_.find(room);
+  return it == options_.end() ? defaults : it->second;
+}
+
+Rooms::Rooms(RoomNetwork& network, Shard& shard, Loop& loop) : network_(network), shard_(shard), loop_(loop) {
+  network_.attach(shard.id(), this);
+}
+
+Rooms::~Rooms() { network_.attach(shard_.id(), nullptr); }
+
+unsigned Rooms::home_of(std::string_view room) const noexcept {
+  return static_cast<unsigned>(std::hash<std::string_view>{}(room) % network_.shards());
+}
+
+Rooms::Room* Rooms::find(std::string_view name) const {
+  auto it = rooms_.find(name);
+  return it == rooms_.end() ? nullptr : it->second.get();
+}
+
+Rooms::Room& Rooms::find_or_add(std::string_view name) {
+  if (Room* r = find(name)) return *r;
+  auto room = std::make_unique<Room>();
+  room->name = std::string(name);
+  room->remote.assign((network_.shards() + 63) / 64, 0);
+  room->options = &network_.options(name);
+  Room& ref = *room;
+  rooms_.emplace(room->name, std::move(room));
+  stats_.rooms.add();
+  return ref;
+}
+
+void Rooms::maybe_erase(Room& room) {
+  if (!room.members.empty() || room.has_remote()) return;
+  rooms_.erase(room.name);
+  stats_.rooms.sub();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Membership
+
+bool Rooms::is_subscribed(const WebSocketBase& ws, std::string_view room) const {
+  if (!ws.extras_) return false;
+  for (const Subscription& s : ws.extras_->subscriptions) {
+    if (s.room->name == room) return true;
+  }
+  return false;
+}
+
+bool Rooms::subscribe(WebSocketBase& ws, std::string_view name) {
+  if (ws.state_ != WebSocketBase::kOpen || is_subscribed(ws, name)) return false;
+  Room& room = find_or_add(name);
+  if (!ws.extras_) ws.extras_ = new WebSocketExtras();
+  auto& subs = ws.extras_->subscriptions;
+  subs.push_back({&room, static_cast<uint32_t>(room.members.size())});
+  room.members.push_back({&ws, static_cast<uint32_t>(subs.size() - 1)});
+  stats_.subscriptions.add();
+  if (room.members.size() == 1) announce(room, true);
+  return true;
+}
+
+void Rooms::remove_member(Room& room, uint32_t index) {
+  // Swap-remove, then tell the member that moved where it is now.
+  const RoomMember last = room.members.back();
+  room.members[index] = last;
+  last.ws->extras_->subscriptions[last.sub].member = index;
+  room.members.pop_back();
+  stats_.subscriptions.sub();
+}
+
+bool Rooms::unsubscribe(WebSocketBase& ws, std::string_view name) {
+  if (!ws.extras_) return false;
+  auto& subs = ws.extras_->subscriptions;
+  for (uint32_t k = 0; k < subs.size(); ++k) {
+    Room& room = *subs[k].room;
+    if (room.name != name) continue;
+    remove_member(room, subs[k].member);
+    // Swap-remove the subscription too, and fix the moved one's back-reference in its room.
+    subs[k] = subs.back();
+    subs.pop_back();
+    if (k < subs.size()) subs[k].room->members[subs[k].member].sub = k;
+    if (room.members.empty()) {
+      announce(room, false);
+      maybe_erase(room);
+    }
+    return true;
+  }
+  return false;
+}
+
+void Rooms::unsubscribe_all(WebSocketBase& ws) {
+  if (!ws.extras_) return;
+  auto& subs = ws.extras_->subscriptions;
+  while (!subs.empty()) {
+    Room& room = *subs.back().room;
+    remove_member(room, subs.back().member);
+    subs.pop_back();
+    if (room.members.empty()) {
+      announce(room, false);
+      maybe_erase(room);
+    }
+  }
+}
+
+void Rooms::announce(const Room& room, bool joined) {
+  const unsigned me = shard_.id();
+  for (unsigned j = 0; j < network_.shards(); ++j) {
+    if (j == me) continue;
+    shard_.send_to(j, [net = &network_, name = room.name, me, joined](Shard& s) {
+      net->on(s.id())->on_remote_membership(name, me, joined);
+    });
+  }
+}
+
+void Rooms::on_remote_membership(std::string_view name, unsigned shard, bool joined) {
+  Room* room = joined ? &find_or_add(name) : find(name);
+  if (!room) return;
+  const uint64_t bit = uint64_t{1} << (shard % 64);
+  if (joined) {
+    room->remote[shard / 64] |= bit;
+  } else {
+    room->remote[shard / 64] &= ~bit;
+    maybe_erase(*room);
+  }
+}
+
+size_t Rooms::local_members(std::string_view name) const {
+  const Room* room = find(name);
+  return room ? room->members.size() : 0;
+}
+
+unsigned Rooms::shards_with_members(std::string_view name) const {
+  const Room* room = find(name);
+  if (!room) return 0;
+  unsigned n = room->members.empty() ? 0 : 1;
+  for (uint64_t w : room->remote) n += static_cast<unsigned>(__builtin_popcountll(w));
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Publishing
+
+void Rooms::publish(std::string_view name, std::string_view message, OpCode op, const WebSocketBase* exclude) {
+  stats_.published.add();
+  Room* room = find(name);
+  if (!room) return;  // nobody anywhere is in it, as far as this shard knows
+  SharedBufferRef publication(encode(name, message, op));
+  if (room->has_remote()) forward(*room, *publication, name.size());
+  if (!room->members.empty()) fan_out(*room, *publication, name.size(), exclude);
+}
+
+void Rooms::forward(Room& room, SharedBuffer& publication, size_t name_len) {
+  for (size_t w = 0; w < room.remote.size(); ++w) {
+    for (uint64_t bits = room.remote[w]; bits; bits &= bits - 1) {
+      const unsigned j = static_cast<unsigned>(w * 64 + static_cast<size_t>(__builtin_ctzll(bits)));
+      publication.retain();
+      stats_.forwarded.add();
+      shard_.send_to(j, [net = &network_, ref = SharedBufferRef(&publication), name_len](Shard& s) {
+        Rooms& rooms = *net->on(s.id());
+        const std::string_view name(reinterpret_cast<const char*>(ref->data()), name_len);
+        if (Room* r = rooms.find(name); r && !r->members.empty()) rooms.fan_out(*r, *ref, name_len, nullptr);
+      });
+    }
+  }
+}
+
+void Rooms::fan_out(Room& room, SharedBuffer& publication, size_t name_len, const WebSocketBase* exclude) {
+  const uint8_t* frame = publication.data() + name_len;
+  const size_t size = publication.size() - name_len;
+  LocalShare* share = nullptr;
+  if (size > kCopyLimit) {
+    publication.retain();
+    share = new LocalShare{&publication, 1};  // our own use, dropped after the loop
+  }
+  std::vector<WebSocketBase*> too_slow;
+  uint64_t delivered = 0;
+  for (const RoomMember& m : room.members) {
+    WebSocketBase& ws = *m.ws;
+    if (&ws == exclude || ws.state_ != WebSocketBase::kOpen) continue;
+    Connection& c = *ws.conn_;
+    if (loop_.buffered_amount(c) > ws.context().options().max_backpressure) {
+      if (room.options->slow_consumer == SlowConsumer::skip) {
+        stats_.skipped_slow.add();
+      } else {
+        too_slow.push_back(&ws);
+      }
+      continue;
+    }
+    if (share) {
+      ++share->uses;
+      loop_.write_external(c, frame, size, share, &LocalShare::release);
+    } else {
+      loop_.write(c, frame, size);
+    }
+    ++delivered;
+  }
+  stats_.deliveries.add(delivered);
+  if (share) LocalShare::release(share);
+  // Closing runs application callbacks (which may unsubscribe, even publish): after the loop, and
+  // without touching `room` again.
+  for (WebSocketBase* ws : too_slow) {
+    stats_.closed_slow.add();
+    ws->close(close_code::kPolicyViolation, "too slow");
+  }
+}
+
+void Rooms::publish_sequenced(std::string_view name, std::string_view message, OpCode op) {
+  const unsigned home = home_of(name);
+  if (home == shard_.id()) {
+    sequence(name, message, op);
+    return;
+  }
+  // The raw message travels to the home shard: [name][message].
+  SharedBuffer* raw = SharedBuffer::create(name.size() + message.size());
+  std::memcpy(raw->data(), name.data(), name.size());
+  if (!message.empty()) std::memcpy(raw->data() + name.size(), message.data(), message.size());
+  shard_.send_to(home, [net = &network_, ref = SharedBufferRef(raw), name_len = name.size(), op](Shard& s) {
+    const std::string_view all = ref->view();
+    net->on(s.id())->sequence(all.substr(0, name_len), all.substr(name_len), op);
+  });
+}
+
+void Rooms::sequence(std::string_view name, std::string_view message, OpCode op) {
+  auto it = sequences_.find(name);
+  if (it == sequences_.end()) it = sequences_.emplace(std::string(name), 0).first;
+  const uint64_t seq = ++it->second;
+  const RoomOptions& options = network_.options(name);
+  if (options.stamp) {
+    publish(name, options.stamp(name, seq, message), op);
+  } else {
+    publish(name, message, op);
+  }
+}
+
+}  // namespace ringcast
