@@ -410,9 +410,10 @@ void IoUringLoop::backend_connect(Connection& c, const SocketAddress& to) {
 }
 
 void IoUringLoop::backend_close_fd(Connection& c) {
-  // The kernel holds the socket while requests reference it: cancel the receive; an in-flight send
-  // completes or fails on its own. The record stays until both have reported (ops == 0).
+  // The kernel holds the socket while requests reference it: cancel them (a send to a peer that never
+  // reads would otherwise wait forever). The record stays until each has reported (ops == 0).
   if (c.has(Connection::kRecvArmed)) backend_stop_reading(c);
+  if (c.has(Connection::kSendInFlight)) cancel(tag(Op::send, c));
   ::close(c.fd);
 }
 

@@ -24,7 +24,7 @@ TcpServer::TcpServer(TcpServerOptions options, HandlerFactory make_handler)
   rt.make_driver = [this](Shard& shard) -> std::unique_ptr<EventDriver> { return Loop::create(shard, options_.loop); };
   rt.on_start = [this](Shard& shard) {
     Loop& loop = static_cast<Loop&>(shard.driver());
-    loops_[shard.id()] = &loop;
+    loops_[shard.id()].store(&loop, std::memory_order_release);
     handlers_[shard.id()] = make_handler_(loop);
     const int rc = loop.listen(bound_, *handlers_[shard.id()]);
     if (rc < 0) {
@@ -33,7 +33,7 @@ TcpServer::TcpServer(TcpServerOptions options, HandlerFactory make_handler)
     if (options_.on_shard_start) options_.on_shard_start(shard);
   };
   runtime_ = std::make_unique<Runtime>(std::move(rt));
-  loops_.resize(runtime_->shard_count(), nullptr);
+  loops_ = std::make_unique<std::atomic<Loop*>[]>(runtime_->shard_count());
   handlers_.resize(runtime_->shard_count());
 }
 
@@ -69,19 +69,24 @@ int TcpServer::run() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   start();
   const int rc = runtime_->run();
-  std::fill(loops_.begin(), loops_.end(), nullptr);
+  forget_loops();
   return rc;
 }
 
 void TcpServer::join() {
   runtime_->join();
-  std::fill(loops_.begin(), loops_.end(), nullptr);  // the loops are gone with their shards
+  forget_loops();
+}
+
+void TcpServer::forget_loops() noexcept {
+  // The loops are gone with their shards.
+  for (unsigned i = 0; i < runtime_->shard_count(); ++i) loops_[i].store(nullptr, std::memory_order_release);
 }
 
 uint64_t TcpServer::total(Counter NetStats::*counter) const noexcept {
   uint64_t sum = 0;
-  for (Loop* loop : loops_) {
-    if (loop) sum += (loop->stats().*counter).get();
+  for (unsigned i = 0; i < runtime_->shard_count(); ++i) {
+    if (const Loop* loop = live_loop(i)) sum += (loop->stats().*counter).get();
   }
   return sum;
 }

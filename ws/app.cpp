@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "ws/metrics.hpp"
+
 namespace ringcast {
 
 App::App(AppOptions options) : options_(std::move(options)) {}
@@ -18,7 +20,10 @@ App& App::route(HttpMethod method, std::string_view pattern, HttpRoute route) {
   if (!router_.add(method, pattern, std::move(route))) {
     throw std::invalid_argument(fmt::format("bad or duplicate route pattern '{}'", pattern));
   }
-  if (pattern == "/health" && (method == HttpMethod::get || method == HttpMethod::any)) has_health_ = true;
+  if (method == HttpMethod::get || method == HttpMethod::any) {
+    has_health_ = has_health_ || pattern == "/health";
+    has_metrics_ = has_metrics_ || pattern == "/metrics";
+  }
   return *this;
 }
 
@@ -85,9 +90,23 @@ App& App::on_shard_start(std::function<void(Shard&)> fn) {
   return *this;
 }
 
+std::string App::metrics() const {
+  std::vector<ShardView> views(rooms_.size());
+  for (size_t i = 0; i < views.size(); ++i) {
+    views[i].shard = &server_->runtime().shard(static_cast<unsigned>(i));
+    views[i].loop = server_->live_loop(static_cast<unsigned>(i));
+    views[i].rooms = rooms_[i].get();
+    for (const auto& r : ws_routes_) views[i].routes.push_back(r->per_shard[i].get());
+  }
+  return format_metrics(views);
+}
+
 void App::create_server() {
   if (server_) return;
   if (!has_health_) get("/health", [](Request&, Response& res) { res.send("ok"); });
+  if (!has_metrics_) {
+    get("/metrics", [this](Request&, Response& res) { res.send(metrics(), "text/plain; version=0.0.4; charset=utf-8"); });
+  }
   TcpServerOptions o;
   auto addr = SocketAddress::parse(options_.host.find(':') != std::string::npos
                                        ? fmt::format("[{}]:{}", options_.host, options_.port)

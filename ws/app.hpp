@@ -13,7 +13,7 @@
 // Routes are added before start()/run() and are then shared, read-only, by every shard. Each shard
 // accepts its own connections (SO_REUSEPORT) and runs their callbacks on its own thread: callbacks of
 // one route run concurrently on every shard, each with its own connections. GET /health answers "ok"
-// unless the application routes it itself.
+// and GET /metrics serves the counters (Prometheus text) unless the application routes them itself.
 #include <functional>
 #include <memory>
 #include <string>
@@ -73,6 +73,8 @@ class App {
   void join();
 
   uint16_t port() const noexcept;
+  // The counters of every shard in Prometheus text format (also served at GET /metrics).
+  std::string metrics() const;
   TcpServer& server() noexcept { return *server_; }
 
  private:
@@ -89,6 +91,7 @@ class App {
   AppOptions options_;
   HttpRouter<HttpRoute> router_;
   bool has_health_ = false;
+  bool has_metrics_ = false;
   std::vector<std::unique_ptr<WsRoute>> ws_routes_;
   std::vector<std::function<void(Shard&)>> shard_hooks_;
   RoomOptions default_room_options_;

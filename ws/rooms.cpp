@@ -64,11 +64,13 @@ const RoomOptions& RoomNetwork::options(std::string_view room) const {
   return it == options_.end() ? defaults : it->second;
 }
 
-Rooms::Rooms(RoomNetwork& network, Shard& shard, Loop& loop) : network_(network), shard_(shard), loop_(loop) {
-  network_.attach(shard.id(), this);
+Rooms::Rooms(RoomNetwork& network, Shard& shard, Loop& loop)
+    : network_(network), shard_(shard), loop_(loop), id_(shard.id()) {
+  network_.attach(id_, this);
 }
 
-Rooms::~Rooms() { network_.attach(shard_.id(), nullptr); }
+// The shard and its loop may be gone by now (the App destroys rooms after the shards end).
+Rooms::~Rooms() { network_.attach(id_, nullptr); }
 
 unsigned Rooms::home_of(std::string_view room) const noexcept {
   return static_cast<unsigned>(std::hash<std::string_view>{}(room) % network_.shards());

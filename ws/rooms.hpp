@@ -115,8 +115,9 @@ class Rooms {
   void remove_member(Room& room, uint32_t index);
 
   RoomNetwork& network_;
-  Shard& shard_;
+  Shard& shard_;   // used on the shard's thread only; gone before ~Rooms
   Loop& loop_;
+  const unsigned id_;
   RoomNameMap<std::unique_ptr<Room>> rooms_;
   RoomNameMap<uint64_t> sequences_;  // home shard: the last number given, per room
   RoomStats stats_;

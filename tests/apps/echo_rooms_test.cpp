@@ -1,0 +1,207 @@
+// ringcast-echo's rooms under a reader that never reads: it is closed with 1008 once over its limit,
+// the server's memory stays bounded while far more is published than it could hold, and the other
+// members miss nothing. The real binary, real sockets (suite "io": once per backend).
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstring>
+
+#include "../net/net_test_support.hpp"
+#include "core/runtime.hpp"
+#include "net/loop.hpp"
+#include "test_process.hpp"
+#include "ws/web_socket_client.hpp"
+
+using namespace ringcast;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::vector<std::string> echo_command() {
+  std::vector<std::string> argv = {test::binary_path("bin/ringcast-echo"), "--port", "0", "--shards", "2",
+                                   "--room-backpressure", "1048576", "--log", "info"};
+  const std::string& b = test::backend_name();
+  argv.insert(argv.end(), {"--backend", b == "epoll" ? "epoll" : "io_uring"});
+  if (b == "io_uring-minimal") argv.insert(argv.end(), {"--io-uring-disable", "all"});
+  return argv;
+}
+
+// A member that completes the handshake and then never reads, with a small receive buffer.
+int stalled_member(uint16_t port, const char* path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int small = 64 * 1024;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  const SocketAddress addr = SocketAddress::loopback(port);
+  REQUIRE(::connect(fd, addr.data(), addr.size()) == 0);
+  const std::string req = fmt::format(
+      "GET {} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+      path);
+  REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
+  std::string head;
+  char c;
+  while (head.find("\r\n\r\n") == std::string::npos && ::recv(fd, &c, 1, 0) == 1) head += c;
+  REQUIRE(head.find("101 Switching Protocols") != std::string::npos);
+  return fd;
+}
+
+// Reads every frame the stalled member was sent, to the end; returns the close code (or -1).
+int drain_until_close(int fd, uint64_t& data_frames) {
+  test::set_recv_timeout(fd, 10000);
+  std::string buf;
+  char tmp[65536];
+  for (;;) {
+    // Parse complete frames from the front of buf.
+    while (buf.size() >= 2) {
+      const auto b0 = static_cast<uint8_t>(buf[0]);
+      const auto b1 = static_cast<uint8_t>(buf[1]);
+      size_t len = b1 & 0x7f, off = 2;
+      if (len == 126) {
+        if (buf.size() < 4) break;
+        len = (size_t(uint8_t(buf[2])) << 8) | uint8_t(buf[3]);
+        off = 4;
+      } else if (len == 127) {
+        if (buf.size() < 10) break;
+        len = 0;
+        for (int i = 2; i < 10; ++i) len = (len << 8) | uint8_t(buf[i]);
+        off = 10;
+      }
+      if (buf.size() < off + len) break;
+      if ((b0 & 0x0f) == 0x8) return len >= 2 ? (uint8_t(buf[off]) << 8 | uint8_t(buf[off + 1])) : 1005;
+      ++data_frames;
+      buf.erase(0, off + len);
+    }
+    const ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
+    if (n <= 0) return -1;
+    buf.append(tmp, static_cast<size_t>(n));
+  }
+}
+
+}  // namespace
+
+TEST_SUITE("io") {
+
+TEST_CASE("echo rooms: a member that never reads is closed with 1008, memory stays bounded, others miss nothing") {
+  test::ServerProcess server(echo_command());
+  REQUIRE(server.port() > 0);
+  const long rss_before = server.rss_kib();
+  const int stalled = stalled_member(static_cast<uint16_t>(server.port()), "/room/busy");
+
+  constexpr int kMembers = 5, kMessages = 1600, kWindow = 8;
+  constexpr size_t kSize = 64 * 1024;  // 100 MiB published in all
+  struct Peer {
+    int id = 0;
+  };
+  struct State {
+    std::vector<WebSocket<Peer>*> sockets = std::vector<WebSocket<Peer>*>(kMembers, nullptr);
+    std::vector<int> next = std::vector<int>(kMembers, 1);  // next data message expected
+    std::vector<bool> probed = std::vector<bool>(kMembers, false);
+    std::array<std::atomic<int>, kMembers> close_codes{};
+    std::atomic<int> opened{0}, probed_count{0}, finished{0}, disorder{0};
+    int sent = 0;
+    bool started = false;
+    std::string payload = std::string(kSize, 'x');
+  } st;
+  auto send_next = [&st] {
+    ++st.sent;
+    std::memcpy(st.payload.data(), &st.sent, sizeof st.sent);
+    st.sockets[0]->send(st.payload, OpCode::binary);
+  };
+  std::unique_ptr<WebSocketClient<Peer>> client;
+  struct Probe : Timer {
+    std::function<void()> fn;
+    Probe() : Timer(&fire) {}
+    static void fire(Timer& t) { static_cast<Probe&>(t).fn(); }
+  } probe;
+  Runtime rt({.shards = 1,
+              .make_driver = [](Shard& s) -> std::unique_ptr<EventDriver> { return Loop::create(s, test::loop_options()); },
+              .on_start = [&](Shard&) {
+                client = std::make_unique<WebSocketClient<Peer>>(
+                    Loop::current(),
+                    ClientBehavior<Peer>{
+                        .on_open = [&](WebSocket<Peer>& ws) {
+                          st.sockets[ws.data().id] = &ws;
+                          ++st.opened;
+                        },
+                        .on_message =
+                            [&](WebSocket<Peer>& ws, std::string_view m, OpCode op) {
+                              const int me = ws.data().id;
+                              if (op == OpCode::text) {  // a probe: joins have reached every shard
+                                if (!st.probed[me]) {
+                                  st.probed[me] = true;
+                                  ++st.probed_count;
+                                }
+                                return;
+                              }
+                              int seq = 0;
+                              std::memcpy(&seq, m.data(), sizeof seq);
+                              if (seq != st.next[me] || m.size() != kSize) ++st.disorder;
+                              st.next[me] = seq + 1;
+                              if (seq == kMessages) ++st.finished;
+                              // Paced by the slowest member, so no live member ever lags by more than
+                              // the window: only the stalled one goes over the room's limit.
+                              int slowest = kMessages + 1;
+                              for (int n : st.next) slowest = std::min(slowest, n);
+                              while (st.started && st.sent < kMessages && st.sent < slowest - 1 + kWindow) send_next();
+                            },
+                        .on_close = [&](WebSocket<Peer>& ws, int code,
+                                        std::string_view) { st.close_codes[ws.data().id] = code; },
+                    });
+              }});
+  rt.start();
+  rt.shard(0).post([&](Shard&) {
+    std::string error;
+    auto url = WebSocketUrl::parse(fmt::format("ws://127.0.0.1:{}/room/busy", server.port()), error);
+    for (int i = 0; i < kMembers; ++i) REQUIRE(client->connect(*url, Peer{i}));
+  });
+  REQUIRE(test::eventually([&] { return st.opened.load() == kMembers; }, 10s));
+  // Probe until every member has heard the publisher: membership has spread to every shard.
+  rt.shard(0).post([&](Shard& s) {
+    probe.fn = [&] {
+      if (st.probed_count.load() < kMembers) {
+        st.sockets[0]->send("probe");
+        s.timers().schedule_in(probe, 10);
+      } else if (!st.started) {
+        st.started = true;
+        for (int k = 0; k < kWindow; ++k) send_next();
+      }
+    };
+    probe.fn();
+  });
+  long rss_peak = rss_before;
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (st.finished.load() < kMembers && std::chrono::steady_clock::now() < deadline) {
+    rss_peak = std::max(rss_peak, server.rss_kib());
+    std::this_thread::sleep_for(20ms);
+  }
+  CHECK(st.finished.load() == kMembers);
+  for (int i = 0; i < kMembers; ++i) {
+    CAPTURE(i);
+    CHECK(st.close_codes[i] == 0);  // no member was closed (as too slow, say)
+  }
+  uint64_t frames = 0;
+  const int code = drain_until_close(stalled, frames);
+  ::close(stalled);
+  CHECK(code == 1008);
+  CHECK(frames < kMessages);  // it was cut off, not fed everything
+  const long growth_mib = (rss_peak - rss_before) / 1024;
+  MESSAGE("server RSS grew by ", growth_mib, " MiB while 100 MiB were published; the stalled member got ", frames,
+          " frames before 1008");
+  CHECK(growth_mib < 64);  // fixed costs (receive buffer rings, output block pool) plus one member's limit
+  rt.shard(0).post([&](Shard&) {
+    for (auto* ws : st.sockets) ws->close();
+  });
+  REQUIRE(test::eventually(
+      [&] { return std::all_of(st.close_codes.begin(), st.close_codes.end(), [](auto& c) { return c.load() != 0; }); },
+      10s));
+  rt.stop();
+  rt.join();
+  const int status = server.stop();
+  CHECK(status == 0);
+  if (status != 0) MESSAGE("server output:\n", server.output());
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,24 @@
+#pragma once
+// Prometheus text exposition (format 0.0.4) of a running App's counters, per shard: the loop and the
+// mesh (core), connections and bytes (net), WebSocket messages (ws), rooms. Reads other shards'
+// counters without locks (see Counter); served at GET /metrics.
+#include <string>
+#include <vector>
+
+namespace ringcast {
+
+class Shard;
+class Loop;
+class Rooms;
+class WebSocketContext;
+
+struct ShardView {
+  const Shard* shard = nullptr;
+  const Loop* loop = nullptr;
+  const Rooms* rooms = nullptr;
+  std::vector<const WebSocketContext*> routes;
+};
+
+std::string format_metrics(const std::vector<ShardView>& shards);
+
+}  // namespace ringcast
