@@ -9,13 +9,11 @@
 #include <cstring>
 #include <new>
 
-#include "ws/permessage_deflate.hpp"
-
 namespace ringcast {
 namespace {
 
 // RFC 7692 §7.2.1: the 4 bytes removed from the end of every compressed message.
-constexpr unsigned char kTail[4] = {0x00, 0x00, 0xff, 0xff};
+[[maybe_unused]] constexpr unsigned char kTail[4] = {0x00, 0x00, 0xff, 0xff};
 
 // zlib refuses a raw 8-bit window; its 9-bit window suits 8-bit receivers (see deflater.hpp).
 int zlib_window_bits(std::uint8_t bits) noexcept { return std::max<int>(bits, 9); }
@@ -60,9 +58,10 @@ std::size_t deflate_sync(z_stream* z, std::string_view in, char* out, std::size_
     z->avail_in = in_step;
     z->avail_out = out_step;
     const int rc = deflate(z, in_step == in_left ? Z_SYNC_FLUSH : Z_NO_FLUSH);
+    const bool moved = z->avail_in < in_step || z->avail_out < out_step;
     in_left -= in_step - z->avail_in;
     out_left -= out_step - z->avail_out;
-    if (rc != Z_OK && rc != Z_BUF_ERROR) return 0;
+    if (rc != Z_OK && (rc != Z_BUF_ERROR || !moved)) return 0;
     // The flush is complete once all input is in and deflate left output space unused.
     if (in_left == 0 && z->avail_in == 0 && z->avail_out > 0) break;
     if (out_left == 0) return 0;
@@ -101,7 +100,7 @@ DeflateResult SharedDeflater::compress(std::string_view in, std::uint8_t window_
   }
   // libdeflate's matches stay within the message: fine when the receiver's window holds all of it.
   const bool libdeflate_fits = window_bits == kMaxWindowBits || in.size() <= (std::size_t{1} << window_bits);
-  if (engine_ != DeflateEngine::zlib && libdeflate_fits) return compress_libdeflate(in, out);
+  if (engine_ == DeflateEngine::libdeflate && libdeflate_fits) return compress_libdeflate(in, out);
   return compress_zlib(in, window_bits, out);
 }
 

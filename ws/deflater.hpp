@@ -20,13 +20,17 @@
 // cannot reach before the start of a message compressed without context, so its output for a message of
 // n bytes fits any window of at least n bytes (and every window when b = 15).
 //
-// libdeflate (one-shot, about twice as fast as zlib on 16 KiB messages, see bench/deflate_bench.cpp) ends
-// its output with a final block (BFINAL = 1). RFC 7692 §7.2.3.4 makes such messages valid and §7.2.1
-// step 2 then appends an empty stored block: the output is libdeflate's stream plus one 0x00 byte, the
-// exact form of the RFC's example. A receiver keeping one inflater across messages meets the end of a
-// DEFLATE stream and must start the next message in a fresh one; with server_no_context_takeover agreed
-// it needs nothing from the previous window, so this is only done in SharedDeflater, never on a stream
-// with context takeover. DeflateEngine::zlib avoids final blocks altogether for peers that mishandle them.
+// Engines. zlib (the default) ends every message with Z_SYNC_FLUSH's empty stored block, as browsers and
+// every common library do. libdeflate is one-shot and faster (bench/deflate_bench.cpp: about 25% on
+// 200-byte JSON, twice on 16 KiB text) but always ends its output with a final block (BFINAL = 1). RFC
+// 7692 §7.2.3.4 makes such messages valid and §7.2.1 step 2 then appends an empty stored block, so the
+// payload is libdeflate's stream plus one 0x00 byte, the exact form of the RFC's example. A receiver that
+// keeps one inflater across messages meets the end of a DEFLATE stream there and must start the next
+// message in a fresh one; with server_no_context_takeover agreed it needs nothing from the old window, so
+// the RFC is satisfied: this is only done in SharedDeflater, never on a stream with context takeover.
+// Chromium and WebKit reset their inflater at a stream end and read the 0x00 as the empty block; but
+// some libraries fail on final blocks (boostorg/beast#923, websockets/ws#1669), so libdeflate is opt-in
+// (DeflateOptions::engine) for deployments that know their clients.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -34,16 +38,12 @@
 #include <string>
 #include <string_view>
 
+#include "ws/permessage_deflate.hpp"
+
 struct z_stream_s;
 struct libdeflate_compressor;
 
 namespace ringcast {
-
-enum class DeflateEngine : std::uint8_t {
-  automatic,   // libdeflate where the receiver's window allows it, zlib elsewhere
-  zlib,        // zlib only: every message ends with an empty stored block, never a final block
-  libdeflate,  // libdeflate where the window allows it (as automatic)
-};
 
 // Largest payload SharedDeflater::compress can produce for `size` input bytes.
 std::size_t deflate_bound(std::size_t size) noexcept;
@@ -58,7 +58,8 @@ struct DeflateResult {
 // zlib stream per window size actually used (262 KiB at 15 bits, memLevel 8), kept for the shard's life.
 class SharedDeflater {
  public:
-  explicit SharedDeflater(int level = 1, DeflateEngine engine = DeflateEngine::automatic) noexcept;
+  // With DeflateEngine::libdeflate, messages longer than a receiver's window still go through zlib.
+  explicit SharedDeflater(int level = 1, DeflateEngine engine = DeflateEngine::zlib) noexcept;
   ~SharedDeflater();
   SharedDeflater(const SharedDeflater&) = delete;
   SharedDeflater& operator=(const SharedDeflater&) = delete;

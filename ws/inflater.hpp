@@ -19,6 +19,12 @@
 //  - context takeover: from the first compressed message until release(), since each message may refer
 //    to the previous 2^window_bits bytes. Nothing is allocated before that first message.
 //
+// Windows. Without context takeover every stream has a 32 KiB window, whatever was agreed: a match can
+// only reach into the current message, which zlib then always checks exactly. With takeover the stream's
+// window is the agreed one (less memory); zlib checks a match against it only when the match also reaches
+// before the output of the current inflate call, so a peer overreaching its agreed window either decodes
+// to the right bytes or fails with 1007, depending on how its message was split into reads.
+//
 // DEFLATE streams that end inside a message (a block with BFINAL = 1, RFC 7692 §7.2.3.4) are accepted: the
 // rest of the message is inflated as a new stream, and with context takeover the window carries over to
 // it and to the next message. A message that ends right after such a final block needs no empty block.

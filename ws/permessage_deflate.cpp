@@ -393,8 +393,10 @@ DeflateResponse check_deflate_response(std::string_view header, const DeflatePar
 
   agreement.enabled = true;
   agreement.server_no_context_takeover = r.server_no_context_takeover;
-  // §7.2.2: an offered client_no_context_takeover is only a hint; unanswered, the server keeps its window.
-  agreement.client_no_context_takeover = r.client_no_context_takeover;
+  // §7.1.1.2: an offered client_no_context_takeover tells the server "the client is not going to use
+  // context takeover" even if the response leaves it out; the client keeps its word. (The server, for its
+  // part, must then still keep its window, §7.2.2.)
+  agreement.client_no_context_takeover = r.client_no_context_takeover || offer.client_no_context_takeover;
   agreement.server_max_window_bits = r.server_max_window_bits != 0 ? r.server_max_window_bits : kMaxWindowBits;
   if (r.client_max_window_bits != 0) {
     agreement.client_max_window_bits = r.client_max_window_bits;
