@@ -133,6 +133,13 @@ void App::create_server() {
   for (auto& r : ws_routes_) r->per_shard.resize(shards);
   room_network_ = std::make_unique<RoomNetwork>(shards);
   room_network_->defaults = default_room_options_;
+  // Publications are compressed like the first route that negotiates permessage-deflate compresses.
+  for (auto& r : ws_routes_) {
+    if (r->compression.enabled) {
+      room_network_->compression = r->compression;
+      break;
+    }
+  }
   for (auto& [name, opts] : room_options_) room_network_->set_options(name, opts);
   rooms_.resize(shards);
 }

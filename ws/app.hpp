@@ -82,6 +82,7 @@ class App {
     std::function<std::unique_ptr<WebSocketContext>(Loop&)> make;
     std::function<void(WebSocketContext&, Connection&, Request&, Response&)> upgrade;
     std::shared_ptr<void> behavior;                            // WebSocketBehavior<U>, type-erased
+    DeflateOptions compression;
     std::vector<std::unique_ptr<WebSocketContext>> per_shard;  // written once by each shard at start
   };
   App& route(HttpMethod method, std::string_view pattern, HttpRoute route);
@@ -107,6 +108,7 @@ App& App::ws(std::string_view pattern, WebSocketBehavior<UserData> behavior) {
   auto shared = std::make_shared<WebSocketBehavior<UserData>>(std::move(behavior));
   const WebSocketBehavior<UserData>* b = shared.get();
   route->behavior = shared;
+  route->compression = shared->options().compression;
   route->make = [b](Loop& loop) -> std::unique_ptr<WebSocketContext> {
     return std::make_unique<WebSocketRoute<UserData>>(loop, *b);
   };

@@ -6,9 +6,16 @@
 
 #include "net/http_response_parser.hpp"
 #include "ws/handshake.hpp"
+#include "ws/permessage_deflate.hpp"
 #include "ws/web_socket_context.hpp"
 
 namespace ringcast {
+namespace {
+
+// What we offer: the browsers' offer (RFC 7692 §7.1.2.2: any window the server likes for our messages).
+constexpr DeflateParams kDeflateOffer{.client_max_window_bits = kWindowBitsNoValue};
+
+}  // namespace
 
 struct ClientHandshake::Pending {
   WebSocketBase* ws;
@@ -42,6 +49,11 @@ bool ClientHandshake::start(const WebSocketUrl& url, WebSocketBase& ws, const So
       if (i) request_ += ", ";
       request_ += options_.protocols[i];
     }
+    request_ += "\r\n";
+  }
+  if (options_.offer_deflate) {
+    request_ += "Sec-WebSocket-Extensions: ";
+    request_ += format_deflate_offer(kDeflateOffer);
     request_ += "\r\n";
   }
   request_ += "\r\n";
@@ -83,9 +95,15 @@ size_t ClientHandshake::on_data(Connection& c, std::span<uint8_t> data) {
     fail(c, "wrong Sec-WebSocket-Accept");
     return data.size();
   }
-  if (!head.header("Sec-WebSocket-Extensions").empty()) {
-    fail(c, "the server chose an extension that was not offered");
-    return data.size();
+  // RFC 6455 §4.1 (5), RFC 7692 §5: an extension we did not offer, or a deflate answer that does not
+  // fit our offer, fails the connection.
+  DeflateAgreement deflate;
+  const std::string_view extensions = head.header("Sec-WebSocket-Extensions");
+  if (!extensions.empty()) {
+    if (!options_.offer_deflate || check_deflate_response(extensions, kDeflateOffer, deflate) == DeflateResponse::fail) {
+      fail(c, "the server chose an extension that was not offered, or answered it wrongly");
+      return data.size();
+    }
   }
   const std::string_view protocol = head.header("Sec-WebSocket-Protocol");
   if (!protocol.empty()) {
@@ -99,7 +117,7 @@ size_t ClientHandshake::on_data(Connection& c, std::span<uint8_t> data) {
   WebSocketBase& ws = *pending.ws;
   delete &pending;
   context_.loop().timers().cancel(c.timer);
-  context_.adopt(c, ws);  // bytes after the head go to the context
+  context_.adopt(c, ws, deflate);  // bytes after the head go to the context
   return head.head_bytes;
 }
 

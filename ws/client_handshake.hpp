@@ -19,6 +19,7 @@ struct ClientHandshakeOptions {
   std::vector<std::string> protocols;  // offered subprotocols, in preference order
   std::string origin;                  // sent as Origin when not empty
   unsigned timeout_ms = 10'000;        // connect + handshake
+  bool offer_deflate = false;          // offer permessage-deflate (with client_max_window_bits)
 };
 
 class ClientHandshake final : public ConnectionHandler {

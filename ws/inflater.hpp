@@ -46,7 +46,7 @@ enum class InflateStatus : std::uint8_t {
 };
 
 // RFC 6455 §7.4.1 close code for a failed inflation; 1000 for ok.
-constexpr std::uint16_t close_code(InflateStatus s) noexcept {
+constexpr std::uint16_t inflate_close_code(InflateStatus s) noexcept {
   return s == InflateStatus::too_big ? 1009 : s == InflateStatus::corrupt ? 1007 : 1000;
 }
 
@@ -94,7 +94,7 @@ class InflaterPool {
 // One connection's inflation state: 8 bytes, a stream only while one is needed (see above). Owned by the
 // connection and called by its shard's thread, always with the same pool and params. For each compressed
 // message: feed() every chunk of every frame's payload, then finish() after the last frame. On any status
-// but ok the stream is already returned; the connection is to be closed with close_code(status), and `out`
+// but ok the stream is already returned; the connection is to be closed with inflate_close_code(status), and `out`
 // then holds at most max_message_size bytes of the failed message.
 class Inflater {
  public:

@@ -4,6 +4,7 @@
 
 #include "net/loop.hpp"
 #include "ws/close_code.hpp"
+#include "ws/deflater.hpp"
 #include "ws/frame_writer.hpp"
 #include "ws/web_socket_context.hpp"
 #include "ws/web_socket_extras.hpp"
@@ -45,15 +46,52 @@ struct LocalShare {
   }
 };
 
-// A publication: the room name followed by the encoded frame (server frames are not masked).
-SharedBuffer* encode(std::string_view room, std::string_view message, OpCode op) {
-  const size_t header = frame_header_size(message.size(), false);
-  SharedBuffer* b = SharedBuffer::create(room.size() + header + message.size());
+// A publication, in one shared buffer: a header, the room name, the frame every member can take,
+// and (when permessage-deflate is in use and pays) the same message compressed once (RSV1 set).
+struct PublicationHeader {
+  uint32_t plain_size;
+  uint32_t compressed_size;   // 0: no compressed frame
+  uint16_t name_size;
+  uint8_t min_window_bits;    // the compressed frame suits members whose server_max_window_bits is at least this
+  uint8_t unused;
+};
+
+struct Publication {
+  std::string_view name;
+  std::span<const uint8_t> plain;
+  std::span<const uint8_t> compressed;
+  uint8_t min_window_bits;
+
+  static Publication read(const SharedBuffer& b) noexcept {
+    PublicationHeader h;
+    std::memcpy(&h, b.data(), sizeof h);
+    const uint8_t* p = b.data() + sizeof h;
+    return {{reinterpret_cast<const char*>(p), h.name_size},
+            {p + h.name_size, h.plain_size},
+            {p + h.name_size + h.plain_size, h.compressed_size},
+            h.min_window_bits};
+  }
+};
+
+SharedBuffer* encode(std::string_view room, std::string_view message, OpCode op, std::string_view deflated,
+                     uint8_t min_window_bits) {
+  const size_t plain = frame_header_size(message.size(), false) + message.size();
+  const size_t compressed = deflated.empty() ? 0 : frame_header_size(deflated.size(), false) + deflated.size();
+  SharedBuffer* b = SharedBuffer::create(sizeof(PublicationHeader) + room.size() + plain + compressed);
+  const PublicationHeader h{static_cast<uint32_t>(plain), static_cast<uint32_t>(compressed),
+                            static_cast<uint16_t>(room.size()), min_window_bits, 0};
   uint8_t* p = b->data();
+  std::memcpy(p, &h, sizeof h);
+  p += sizeof h;
   std::memcpy(p, room.data(), room.size());
   p += room.size();
   p += write_frame_header(p, op, true, false, message.size(), nullptr);
   if (!message.empty()) std::memcpy(p, message.data(), message.size());
+  p += message.size();
+  if (compressed) {
+    p += write_frame_header(p, op, true, true, deflated.size(), nullptr);
+    std::memcpy(p, deflated.data(), deflated.size());
+  }
   return b;
 }
 
@@ -207,31 +245,44 @@ void Rooms::publish(std::string_view name, std::string_view message, OpCode op, 
   stats_.published.add();
   Room* room = find(name);
   if (!room) return;  // nobody anywhere is in it, as far as this shard knows
-  SharedBufferRef publication(encode(name, message, op));
-  if (room->has_remote()) forward(*room, *publication, name.size());
-  if (!room->members.empty()) fan_out(*room, *publication, name.size(), exclude);
+  // Compressed once, here, for every member on every shard that agreed to permessage-deflate.
+  std::string_view deflated;
+  uint8_t min_window_bits = 0;
+  const DeflateOptions& z = network_.compression;
+  if (z.enabled && z.should_compress(message.size())) {
+    if (!deflater_) deflater_ = std::make_unique<SharedDeflater>(z.level, z.engine);
+    deflate_scratch_.clear();
+    const DeflateResult r = deflater_->compress(message, kMaxWindowBits, deflate_scratch_);
+    if (r.size > 0 && r.size < message.size()) {
+      deflated = deflate_scratch_;
+      min_window_bits = r.min_window_bits;
+    }
+  }
+  SharedBufferRef publication(encode(name, message, op, deflated, min_window_bits));
+  if (room->has_remote()) forward(*room, *publication);
+  if (!room->members.empty()) fan_out(*room, *publication, exclude);
 }
 
-void Rooms::forward(Room& room, SharedBuffer& publication, size_t name_len) {
+void Rooms::forward(Room& room, SharedBuffer& publication) {
   for (size_t w = 0; w < room.remote.size(); ++w) {
     for (uint64_t bits = room.remote[w]; bits; bits &= bits - 1) {
       const unsigned j = static_cast<unsigned>(w * 64 + static_cast<size_t>(__builtin_ctzll(bits)));
       publication.retain();
       stats_.forwarded.add();
-      shard_.send_to(j, [net = &network_, ref = SharedBufferRef(&publication), name_len](Shard& s) {
+      shard_.send_to(j, [net = &network_, ref = SharedBufferRef(&publication)](Shard& s) {
         Rooms& rooms = *net->on(s.id());
-        const std::string_view name(reinterpret_cast<const char*>(ref->data()), name_len);
-        if (Room* r = rooms.find(name); r && !r->members.empty()) rooms.fan_out(*r, *ref, name_len, nullptr);
+        if (Room* r = rooms.find(Publication::read(*ref).name); r && !r->members.empty()) {
+          rooms.fan_out(*r, *ref, nullptr);
+        }
       });
     }
   }
 }
 
-void Rooms::fan_out(Room& room, SharedBuffer& publication, size_t name_len, const WebSocketBase* exclude) {
-  const uint8_t* frame = publication.data() + name_len;
-  const size_t size = publication.size() - name_len;
+void Rooms::fan_out(Room& room, SharedBuffer& publication, const WebSocketBase* exclude) {
+  const Publication pub = Publication::read(publication);
   LocalShare* share = nullptr;
-  if (size > kCopyLimit) {
+  if (pub.plain.size() > kCopyLimit) {
     publication.retain();
     share = new LocalShare{&publication, 1};  // our own use, dropped after the loop
   }
@@ -249,11 +300,18 @@ void Rooms::fan_out(Room& room, SharedBuffer& publication, size_t name_len, cons
       }
       continue;
     }
+    // A member that agreed to permessage-deflate (with a window the compression fits) gets the
+    // compressed frame: RSV1 messages compressed without context suit any such receiver.
+    std::span<const uint8_t> frame = pub.plain;
+    if (!pub.compressed.empty() && ws.extras_ && ws.extras_->deflate.enabled &&
+        ws.extras_->deflate.server_max_window_bits >= pub.min_window_bits) {
+      frame = pub.compressed;
+    }
     if (share) {
       ++share->uses;
-      loop_.write_external(c, frame, size, share, &LocalShare::release);
+      loop_.write_external(c, frame.data(), frame.size(), share, &LocalShare::release);
     } else {
-      loop_.write(c, frame, size);
+      loop_.write(c, frame.data(), frame.size());
     }
     ++delivered;
   }

@@ -7,7 +7,8 @@
 // which shards to forward a publish to (a bit per shard). Joining takes effect for publishers on other
 // shards once that notice has reached them.
 //
-// Publishing: the WebSocket frame is encoded once, into an immutable shared buffer. Each other shard
+// Publishing: the WebSocket frame is encoded once (and, for members that agreed to permessage-deflate,
+// compressed once more) into an immutable shared buffer. Each other shard
 // with members gets one reference (one atomic operation per shard hop, none per member) and fans the
 // frame out to its own members: frames up to kCopyLimit bytes are copied into each member's output
 // block (cheaper than counting references), larger ones are queued by reference with a shard-local,
@@ -34,6 +35,7 @@
 #include "core/counter.hpp"
 #include "core/shard.hpp"
 #include "core/shared_buffer.hpp"
+#include "ws/deflater.hpp"
 #include "ws/opcode.hpp"
 #include "ws/web_socket.hpp"
 
@@ -109,8 +111,8 @@ class Rooms {
   void maybe_erase(Room& room);
   void announce(const Room& room, bool joined);
   void on_remote_membership(std::string_view name, unsigned shard, bool joined);
-  void fan_out(Room& room, SharedBuffer& publication, size_t name_len, const WebSocketBase* exclude);
-  void forward(Room& room, SharedBuffer& publication, size_t name_len);
+  void fan_out(Room& room, SharedBuffer& publication, const WebSocketBase* exclude);
+  void forward(Room& room, SharedBuffer& publication);
   void sequence(std::string_view name, std::string_view message, OpCode op);
   void remove_member(Room& room, uint32_t index);
 
@@ -120,6 +122,8 @@ class Rooms {
   const unsigned id_;
   RoomNameMap<std::unique_ptr<Room>> rooms_;
   RoomNameMap<uint64_t> sequences_;  // home shard: the last number given, per room
+  std::unique_ptr<SharedDeflater> deflater_;  // created on the first compressed publish
+  std::string deflate_scratch_;
   RoomStats stats_;
 };
 
@@ -133,6 +137,8 @@ class RoomNetwork {
   void set_options(std::string name, RoomOptions options) { options_[std::move(name)] = std::move(options); }
   RoomOptions defaults;
   const RoomOptions& options(std::string_view room) const;
+  // How publications are compressed for members that agreed to permessage-deflate (off: never).
+  DeflateOptions compression = DeflateOptions{.enabled = false};
 
   Rooms* on(unsigned shard) const noexcept { return rooms_[shard]; }
   void attach(unsigned shard, Rooms* rooms) noexcept { rooms_[shard] = rooms; }

@@ -55,6 +55,8 @@ class WebSocketBase {
   // Bytes queued to this connection and not yet handed to the kernel.
   size_t buffered_amount() const noexcept;
   bool is_open() const noexcept { return state_ == kOpen; }
+  // permessage-deflate was agreed in the handshake.
+  bool deflate() const noexcept { return (flags_ & kDeflate) != 0; }
   Connection& connection() noexcept { return *conn_; }
 
  protected:

@@ -44,13 +44,18 @@ struct ClientBehavior {
   std::chrono::milliseconds handshake_timeout{10'000};
   std::vector<std::string> protocols;
   std::string origin;
+  // permessage-deflate: offered when enabled; messages sent with compress=true are then compressed.
+  DeflateOptions compression = DeflateOptions{.enabled = false};
 
   WebSocketOptions options() const {
-    return WebSocketOptions{max_message_size, max_backpressure, false, idle_timeout, ping_interval, pong_timeout,
-                            close_timeout};
+    DeflateOptions z = compression;
+    z.max_message_size = max_message_size;
+    return WebSocketOptions{max_message_size, max_backpressure, false,         idle_timeout,
+                            ping_interval,    pong_timeout,     close_timeout, z};
   }
   ClientHandshakeOptions handshake() const {
-    return ClientHandshakeOptions{protocols, origin, static_cast<unsigned>(handshake_timeout.count())};
+    return ClientHandshakeOptions{protocols, origin, static_cast<unsigned>(handshake_timeout.count()),
+                                  compression.enabled};
   }
 };
 

@@ -98,13 +98,38 @@ void WebSocketContext::release_message(WebSocketBase& ws) {
 void WebSocketContext::release_extras(WebSocketBase& ws) {
   if (!ws.extras_) return;
   if (rooms_) rooms_->unsubscribe_all(ws);
+  if (ws.extras_->inflater.holds_stream()) ws.extras_->inflater.release(compression_->inflaters);
   delete ws.extras_;
   ws.extras_ = nullptr;
 }
 
-void WebSocketContext::adopt(Connection& c, WebSocketBase& ws) {
+WebSocketContext::Compression& WebSocketContext::compression() {
+  if (!compression_) compression_ = std::make_unique<Compression>(options_.compression);
+  return *compression_;
+}
+
+SharedDeflater& WebSocketContext::deflater() { return compression().deflater; }
+
+InflateParams WebSocketContext::inflate_params(const WebSocketBase& ws) const {
+  const DeflateAgreement& a = ws.extras_->deflate;
+  return role_ == Role::server ? server_inflate_params(a, options_.max_message_size)
+                               : client_inflate_params(a, options_.max_message_size);
+}
+
+uint8_t WebSocketContext::send_window_bits(const WebSocketBase& ws) const {
+  const DeflateAgreement& a = ws.extras_->deflate;
+  return role_ == Role::server ? a.server_max_window_bits : a.client_max_window_bits;
+}
+
+void WebSocketContext::adopt(Connection& c, WebSocketBase& ws, const DeflateAgreement& deflate) {
   ws.conn_ = &c;
-  ws.parser_ = FrameParser(role_ == Role::server ? Role::server : Role::client, 0);
+  // RFC 7692 §6.1: with permessage-deflate agreed, RSV1 marks a compressed message.
+  ws.parser_ = FrameParser(role_, deflate.enabled ? kRsv1 : 0);
+  if (deflate.enabled) {
+    if (!ws.extras_) ws.extras_ = new WebSocketExtras();
+    ws.extras_->deflate = deflate;
+    ws.flags_ |= WebSocketBase::kDeflate;
+  }
   ws.state_ = WebSocketBase::kOpen;
   ws.last_seen_ms_ = ws.ping_sent_ms_ = now_ms();
   c.handler = this;
@@ -154,7 +179,12 @@ struct WebSocketContext::Reader {
       ws.utf8_.reset();
       if (h.rsv1()) ws.flags_ |= WebSocketBase::kCompressedMessage;
     }
-    if (so_far + length > ctx.options_.max_message_size) return fail(close_code::kMessageTooBig);
+    if (ws.flags_ & WebSocketBase::kCompressedMessage) {
+      // The inflater bounds the message itself; this only bounds the work one frame can cost.
+      if (length > 2 * ctx.options_.max_message_size + 1024) return fail(close_code::kMessageTooBig);
+    } else if (so_far + length > ctx.options_.max_message_size) {
+      return fail(close_code::kMessageTooBig);
+    }
     return true;
   }
 
@@ -169,6 +199,7 @@ struct WebSocketContext::Reader {
       }
       return true;
     }
+    if (ws.flags_ & WebSocketBase::kCompressedMessage) return ctx.inflate(ws, chunk, false);
     // RFC 6455 §8.1: text must be UTF-8; fail at the first byte that cannot be, even mid-fragment.
     if (ws.message_op_ == OpCode::text && ws.utf8_.feed(chunk) != chunk.size()) {
       return fail(close_code::kInvalidPayload);
@@ -192,6 +223,7 @@ struct WebSocketContext::Reader {
       return !stop();
     }
     if (!fin) return true;
+    if ((ws.flags_ & WebSocketBase::kCompressedMessage) && !ctx.inflate(ws, {}, true)) return false;
     const OpCode message_op = ws.message_op_;
     ws.message_op_ = OpCode::continuation;
     ws.flags_ &= ~WebSocketBase::kCompressedMessage;
@@ -216,6 +248,31 @@ struct WebSocketContext::Reader {
     return false;
   }
 };
+
+// RFC 7692 §7.2.2: inflate a compressed message as its frames arrive (bounded by max_message_size),
+// validating text as it is produced, so 1009 and 1007 come as early as for plain messages.
+bool WebSocketContext::inflate(WebSocketBase& ws, std::span<const uint8_t> chunk, bool last) {
+  std::string& out = message(ws).data;
+  const size_t before = out.size();
+  Compression& z = compression();
+  const InflateParams params = inflate_params(ws);
+  Inflater& inflater = ws.extras_->inflater;
+  const InflateStatus st =
+      last ? inflater.finish(z.inflaters, params, out)
+           : inflater.feed(z.inflaters, params, {reinterpret_cast<const char*>(chunk.data()), chunk.size()}, out);
+  if (st != InflateStatus::ok) {
+    fail(ws, inflate_close_code(st));
+    return false;
+  }
+  if (ws.message_op_ == OpCode::text) {
+    const std::span<const uint8_t> fresh(reinterpret_cast<const uint8_t*>(out.data()) + before, out.size() - before);
+    if (ws.utf8_.feed(fresh) != fresh.size()) {
+      fail(ws, close_code::kInvalidPayload);
+      return false;
+    }
+  }
+  return true;
+}
 
 size_t WebSocketContext::on_data(Connection& c, std::span<uint8_t> data) {
   WebSocketBase& ws = *static_cast<WebSocketBase*>(c.context);
@@ -304,7 +361,7 @@ void WebSocketContext::write_frame(WebSocketBase& ws, OpCode op, std::string_vie
   loop_.write_commit(c, header + payload.size());
 }
 
-SendStatus WebSocketContext::send(WebSocketBase& ws, std::string_view message, OpCode op, bool) {
+SendStatus WebSocketContext::send(WebSocketBase& ws, std::string_view message, OpCode op, bool compress) {
   if (loop_.buffered_amount(*ws.conn_) > options_.max_backpressure) {
     stats_.dropped.add();
     if (options_.close_on_backpressure_limit) {
@@ -314,7 +371,18 @@ SendStatus WebSocketContext::send(WebSocketBase& ws, std::string_view message, O
     }
     return SendStatus::dropped;
   }
-  write_frame(ws, op, message, false);
+  bool compressed = false;
+  if (compress && (ws.flags_ & WebSocketBase::kDeflate) && options_.compression.should_compress(message.size())) {
+    // Without context takeover on our side, so a failed or useless compression may simply be skipped.
+    Compression& z = compression();
+    z.scratch.clear();
+    const DeflateResult r = z.deflater.compress(message, send_window_bits(ws), z.scratch);
+    if (r.size > 0 && r.size < message.size()) {
+      write_frame(ws, op, z.scratch, true);
+      compressed = true;
+    }
+  }
+  if (!compressed) write_frame(ws, op, message, false);
   stats_.messages_out.add();
   stats_.bytes_out.add(message.size());
   if (loop_.buffered_amount(*ws.conn_) > options_.max_backpressure) {

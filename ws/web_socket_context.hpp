@@ -23,7 +23,10 @@
 
 #include "core/counter.hpp"
 #include "net/loop.hpp"
+#include "ws/deflater.hpp"
+#include "ws/inflater.hpp"
 #include "ws/mask_key_generator.hpp"
+#include "ws/permessage_deflate.hpp"
 #include "ws/role.hpp"
 #include "ws/web_socket.hpp"
 
@@ -38,6 +41,9 @@ struct WebSocketOptions {
   std::chrono::milliseconds ping_interval{0};       // heartbeat pings (0: none)
   std::chrono::milliseconds pong_timeout{0};        // no pong this long after a ping: drop (0: ping_interval)
   std::chrono::milliseconds close_timeout{2'000};   // our Close sent: wait this long for theirs
+  // permessage-deflate (RFC 7692); off unless enabled. Compression is without context takeover on the
+  // sending side (one compression per message, shared by every receiver) — see ws/deflater.hpp.
+  DeflateOptions compression = DeflateOptions{.enabled = false};
 };
 
 // Per route per shard, read by /metrics from any thread.
@@ -67,8 +73,11 @@ class WebSocketContext : public ConnectionHandler {
   Rooms* rooms() const noexcept { return rooms_; }
   void set_rooms(Rooms* rooms) noexcept { rooms_ = rooms; }
 
-  // Takes over `c` (just upgraded or handshaken) with `ws` as its state; calls on_open.
-  void adopt(Connection& c, WebSocketBase& ws);
+  // Takes over `c` (just upgraded or handshaken) with `ws` as its state and the permessage-deflate
+  // agreement (disabled when not negotiated); calls on_open.
+  void adopt(Connection& c, WebSocketBase& ws, const DeflateAgreement& deflate = {});
+  // Shard-wide compression state of this context (created on first use).
+  SharedDeflater& deflater();
   // A client connection that never opened: calls on_error and frees `ws`.
   void handshake_failed(WebSocketBase& ws, std::string_view why);
 
@@ -107,6 +116,7 @@ class WebSocketContext : public ConnectionHandler {
   struct Reader;
 
   void write_frame(WebSocketBase& ws, OpCode op, std::string_view payload, bool rsv1);
+  bool inflate(WebSocketBase& ws, std::span<const uint8_t> chunk, bool last);
   void send_close(WebSocketBase& ws, uint16_t code, std::string_view reason);
   void fail(WebSocketBase& ws, uint16_t code, std::string_view reason = {});
   void on_control(WebSocketBase& ws, OpCode op, std::span<uint8_t> payload);
@@ -123,6 +133,16 @@ class WebSocketContext : public ConnectionHandler {
   std::vector<WebSocketMessage*> spare_messages_;
   MaskKeyGenerator masks_;
   Rooms* rooms_ = nullptr;
+  struct Compression {
+    SharedDeflater deflater;
+    InflaterPool inflaters;
+    std::string scratch;
+    explicit Compression(const DeflateOptions& o) : deflater(o.level, o.engine) {}
+  };
+  std::unique_ptr<Compression> compression_;
+  Compression& compression();
+  InflateParams inflate_params(const WebSocketBase& ws) const;
+  uint8_t send_window_bits(const WebSocketBase& ws) const;
 };
 
 }  // namespace ringcast

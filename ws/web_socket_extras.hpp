@@ -5,6 +5,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "ws/inflater.hpp"
+#include "ws/permessage_deflate.hpp"
+
 namespace ringcast {
 
 struct RoomEntry;
@@ -16,6 +19,8 @@ struct Subscription {
 
 struct WebSocketExtras {
   std::vector<Subscription> subscriptions;
+  DeflateAgreement deflate;  // permessage-deflate as agreed in the handshake (5 bytes)
+  Inflater inflater;         // 8 bytes; holds a zlib stream only while needed (see ws/inflater.hpp)
 };
 
 }  // namespace ringcast

@@ -79,10 +79,14 @@ struct WebSocketBehavior {
   std::chrono::milliseconds close_timeout{2'000};
   std::vector<std::string> allowed_origins;  // e.g. "http://localhost:8080"; empty: any origin
   std::vector<std::string> protocols;        // subprotocols spoken, in order of preference
+  // permessage-deflate (RFC 7692): set .enabled to negotiate it; see ws/permessage_deflate.hpp.
+  DeflateOptions compression = DeflateOptions{.enabled = false};
 
   WebSocketOptions options() const {
+    DeflateOptions z = compression;
+    z.max_message_size = max_message_size;  // the inflater enforces the session's own limit
     return WebSocketOptions{max_message_size, max_backpressure, close_on_backpressure_limit, idle_timeout,
-                            ping_interval,    pong_timeout,     close_timeout};
+                            ping_interval,    pong_timeout,     close_timeout,  z};
   }
 };
 
@@ -113,12 +117,25 @@ class WebSocketRoute final : public WebSocketContext {
       res.status(up.status() ? up.status() : 500).close().send(up.status() ? up.body() : "the upgrade was not decided");
       return;
     }
+    // RFC 7692 §5: answer the first permessage-deflate offer we can serve (offers may span several
+    // Sec-WebSocket-Extensions lines, which RFC 9110 §5.3 lets us join with commas).
+    DeflateNegotiation deflate;
+    if (options().compression.enabled) {
+      std::string offers;
+      for (const HttpHeader& h : req.http().headers()) {
+        if (!ascii_iequals(h.name, "Sec-WebSocket-Extensions")) continue;
+        if (!offers.empty()) offers += ", ";
+        offers += h.value;
+      }
+      if (!offers.empty()) deflate = negotiate_deflate(offers, options().compression);
+    }
     scratch_.clear();
-    write_upgrade_response(scratch_, check.key, up.protocol(), {});
+    write_upgrade_response(scratch_, check.key, up.protocol(),
+                           deflate.agreement.enabled ? deflate.response_value() : std::string_view{});
     loop().write(c, scratch_);
     auto [ws, slot] = sockets_.alloc(up.take());
     set_slot(*ws, slot);
-    adopt(c, *ws);
+    adopt(c, *ws, deflate.agreement);
   }
 
  protected:

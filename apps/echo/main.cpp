@@ -22,10 +22,12 @@ int main(int argc, char** argv) {
   const ServerFlags flags = ServerFlags::declare(cli, 9001);
   auto& max_message = cli.flag("max-message", int64_t{16 << 20}, "largest message accepted, in bytes (larger: close 1009)");
   auto& idle = cli.flag("idle-timeout", int64_t{120}, "seconds without a frame before the server closes (0: never)");
+  auto& deflate = cli.flag("deflate", false, "negotiate permessage-deflate (RFC 7692) and compress replies of 1 KiB or more");
   auto& room_backpressure = cli.flag("room-backpressure", int64_t{1 << 20},
                                      "bytes queued to a room member before it is closed as too slow (1008)");
   cli.example("ringcast-echo --port 9001 --shards 2");
   cli.example("ringcast-echo --backend epoll --max-message 65536");
+  cli.example("ringcast-echo --deflate");
   cli.epilog("GET /health answers \"ok\". Stops gracefully on SIGINT/SIGTERM (close 1001, exit status 0).");
   if (int rc = cli.parse(argc, argv); rc >= 0) return rc;
   TcpServerOptions tcp;
@@ -41,10 +43,11 @@ int main(int argc, char** argv) {
   try {
     App app({.host = flags.host, .port = static_cast<uint16_t>(flags.port), .shards = tcp.shards, .loop = tcp.loop});
     app.ws<Peer>("/*", {
-        .on_message = [](WebSocket<Peer>& ws, std::string_view message, OpCode op) { ws.send(message, op); },
+        .on_message = [](WebSocket<Peer>& ws, std::string_view message, OpCode op) { ws.send(message, op, true); },
         .max_message_size = static_cast<size_t>(max_message),
         .max_backpressure = static_cast<size_t>(max_message) + (1 << 20),
         .idle_timeout = std::chrono::seconds(idle),
+        .compression = DeflateOptions{.enabled = deflate},
     });
     app.ws<Member>("/room/:name", {
         .on_upgrade = [](Request& req, Upgrade<Member>& up) { up.accept(Member{std::string(req.param("name"))}); },
@@ -54,6 +57,7 @@ int main(int argc, char** argv) {
         .max_message_size = static_cast<size_t>(max_message),
         .max_backpressure = static_cast<size_t>(room_backpressure),
         .idle_timeout = std::chrono::seconds(idle),
+        .compression = DeflateOptions{.enabled = deflate},
     });
     return app.run();
   } catch (const std::exception& e) {

@@ -25,11 +25,13 @@ async def echo(ws, path=None):
 async def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--deflate", action="store_true", help="negotiate permessage-deflate")
     args = parser.parse_args()
     stop = asyncio.get_running_loop().create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set_result, None)
-    async with websockets.serve(echo, "127.0.0.1", args.port, max_size=32 * 1024 * 1024, compression=None) as server:
+    async with websockets.serve(echo, "127.0.0.1", args.port, max_size=32 * 1024 * 1024,
+                                compression="deflate" if args.deflate else None) as server:
         port = server.sockets[0].getsockname()[1]
         print(f"listening on {port}", flush=True)
         await stop

@@ -27,7 +27,7 @@ struct Peer {
 
 constexpr unsigned kServerShards = 4;
 
-std::unique_ptr<App> room_server() {
+std::unique_ptr<App> room_server(bool deflate = false) {
   auto app = std::make_unique<App>(
       AppOptions{.host = "127.0.0.1", .port = 0, .shards = kServerShards, .loop = test::loop_options()});
   App* a = app.get();
@@ -37,6 +37,7 @@ std::unique_ptr<App> room_server() {
       .on_upgrade = join,
       .on_open = [](WebSocket<Member>& ws) { ws.subscribe(ws.data().room); },
       .on_message = [a](WebSocket<Member>& ws, std::string_view m, OpCode op) { a->rooms().publish(ws.data().room, m, op); },
+      .compression = DeflateOptions{.enabled = deflate},
   });
   // Sequenced: through the room's home shard, which stamps each message with its number.
   app->ws<Member>("/seq/:name", {
@@ -69,6 +70,10 @@ std::vector<size_t> on_each_shard(App& app, Fn fn) {
 struct RoomClients {
   int members, publishers, per_publisher, window;
   bool sequenced;
+  bool deflate = false;
+  bool publishes = true;      // false: these members only listen (to another group's publishers)
+  std::string padding;        // appended to every message (compressible text)
+  std::atomic<int> bad_padding{0}, negotiated{0};
   std::vector<std::vector<int>> last;        // [member][publisher]: last sequence number seen
   std::vector<uint64_t> received;
   std::vector<uint64_t> disorder;            // duplicates, gaps or reordering seen by a member
@@ -80,9 +85,11 @@ struct RoomClients {
   std::unique_ptr<WebSocketClient<Peer>> client;
   std::unique_ptr<Runtime> runtime;
 
-  RoomClients(int c, int p, int m, int w, bool seq)
-      : members(c), publishers(p), per_publisher(m), window(w), sequenced(seq),
+  RoomClients(int c, int p, int m, int w, bool seq, bool with_deflate = false, size_t pad = 0)
+      : members(c), publishers(p), per_publisher(m), window(w), sequenced(seq), deflate(with_deflate),
         last(c, std::vector<int>(p, 0)), received(c, 0), disorder(c, 0), log(c), sockets(c, nullptr), sent(p, 0) {
+    while (padding.size() < pad) padding += " all work and no play makes a dull room";
+    padding.resize(pad);
     runtime = std::make_unique<Runtime>(RuntimeOptions{
         .shards = 1,
         .make_driver = [](Shard& s) -> std::unique_ptr<EventDriver> { return Loop::create(s, test::loop_options()); },
@@ -97,7 +104,7 @@ struct RoomClients {
 
   void send_next(int p) {
     auto& ws = *sockets[p];
-    ws.send(fmt::format("{}:{}", p, ++sent[p]));
+    ws.send(fmt::format("{}:{}:{}", p, ++sent[p], padding), OpCode::text, true);
   }
 
   ClientBehavior<Peer> behavior() {
@@ -105,6 +112,7 @@ struct RoomClients {
         .on_open =
             [this](WebSocket<Peer>& ws) {
               sockets[ws.data().id] = &ws;
+              if (ws.deflate()) ++negotiated;
               ++opened;
             },
         .on_message =
@@ -116,15 +124,18 @@ struct RoomClients {
               }
               int p = 0, seq = 0;
               const size_t colon = m.find(':');
+              const size_t colon2 = m.find(':', colon + 1);
               std::from_chars(m.data(), m.data() + colon, p);
-              std::from_chars(m.data() + colon + 1, m.data() + m.size(), seq);
+              std::from_chars(m.data() + colon + 1, m.data() + colon2, seq);
+              if (m.substr(colon2 + 1) != padding) ++bad_padding;
               if (seq != last[me][p] + 1) ++disorder[me];
               last[me][p] = seq;
               ++received[me];
               total.fetch_add(1, std::memory_order_release);
-              if (p == me && sent[p] < per_publisher) send_next(p);
+              if (publishes && p == me && sent[p] < per_publisher) send_next(p);
             },
         .on_close = [this](WebSocket<Peer>&, int, std::string_view) { ++closed; },
+        .compression = DeflateOptions{.enabled = deflate},
     };
   }
 
@@ -194,6 +205,44 @@ void run_room(bool sequenced) {
 }  // namespace
 
 TEST_SUITE("io") {
+
+TEST_CASE("rooms: a publication compressed once reaches members with and without permessage-deflate intact") {
+  auto app = room_server(true);
+  // Two groups in one room: the first offers permessage-deflate (and publishes), the second does not.
+  RoomClients zipped(16, 4, 200, 4, false, true, 4000);
+  RoomClients plain(16, 4, 200, 4, false, false, 4000);
+  plain.publishes = false;  // it checks the first group's publishers' messages
+  zipped.connect(app->port(), "/room/mixed");
+  plain.connect(app->port(), "/room/mixed");
+  REQUIRE(test::eventually([&] { return zipped.opened.load() == 16 && plain.opened.load() == 16; }, 20s));
+  CHECK(zipped.negotiated.load() == 16);
+  CHECK(plain.negotiated.load() == 0);
+  REQUIRE(test::eventually(
+      [&] {
+        for (size_t n : on_each_shard(*app, [](Rooms& r) { return r.local_members("mixed"); })) {
+          if (n == 0) return false;
+        }
+        for (size_t n : on_each_shard(*app, [](Rooms& r) { return size_t{r.shards_with_members("mixed")}; })) {
+          if (n != kServerShards) return false;
+        }
+        return true;
+      },
+      10s));
+  zipped.start_publishing();
+  const uint64_t expected = 16 * 4 * 200;
+  CHECK(test::eventually([&] { return zipped.total.load() == expected && plain.total.load() == expected; }, 60s));
+  CHECK(zipped.bad_padding.load() == 0);
+  CHECK(plain.bad_padding.load() == 0);
+  for (int i = 0; i < 16; ++i) {
+    CHECK(zipped.disorder[i] == 0);
+    CHECK(plain.disorder[i] == 0);
+  }
+  zipped.close_all();
+  plain.close_all();
+  REQUIRE(test::eventually([&] { return zipped.closed.load() == 16 && plain.closed.load() == 16; }, 10s));
+  app->stop();
+  app->join();
+}
 
 TEST_CASE("rooms: members on 4 shards, 20 publishers x 1,000 messages; every member gets each once, in publisher order") {
   run_room(false);

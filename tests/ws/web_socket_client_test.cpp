@@ -64,7 +64,7 @@ class ClientRig {
   std::unique_ptr<Runtime> runtime_;
 };
 
-std::unique_ptr<App> echo_server() {
+std::unique_ptr<App> echo_server(bool deflate = false) {
   auto app = std::make_unique<App>(AppOptions{.host = "127.0.0.1", .port = 0, .shards = 2, .loop = test::loop_options()});
   app->ws<Peer>("/*", {
       .on_message =
@@ -72,11 +72,12 @@ std::unique_ptr<App> echo_server() {
             if (m == "server-close") {
               ws.close(4000, "closed by the server");
             } else {
-              ws.send(m, op);
+              ws.send(m, op, true);
             }
           },
       .max_message_size = 32 << 20,
       .max_backpressure = 64 << 20,
+      .compression = DeflateOptions{.enabled = deflate},
   });
   app->start();
   return app;
@@ -94,23 +95,29 @@ struct EchoScript {
   std::vector<std::pair<std::string, OpCode>> messages;
   std::atomic<size_t> next{0};
   std::atomic<int> mismatches{0};
-  std::atomic<bool> opened{false}, done{false};
+  std::atomic<bool> opened{false}, done{false}, deflate{false};
+  bool compress = false;
   std::atomic<int> close_code{0};
   std::mutex m;
   std::string close_reason, error;
 
-  EchoScript() {
+  explicit EchoScript(bool with_deflate = false) : compress(with_deflate) {
     for (size_t n : {0, 1, 125, 126, 65535, 65536, 1 << 20, 16 << 20}) {
       messages.emplace_back(random_payload(n, n, true), OpCode::text);
       messages.emplace_back(random_payload(n, n + 1, false), OpCode::binary);
     }
+    // Compressible text too (random letters shrink a little, repeated phrases a lot).
+    std::string prose;
+    while (prose.size() < (4 << 20)) prose += "the quick brown fox jumps over the lazy dog; ";
+    messages.emplace_back(prose, OpCode::text);
   }
   ClientBehavior<Peer> behavior() {
     return {
         .on_open =
             [this](WebSocket<Peer>& ws) {
               opened = true;
-              ws.send(messages[0].first, messages[0].second);
+              deflate = ws.deflate();
+              ws.send(messages[0].first, messages[0].second, compress);
             },
         .on_message =
             [this](WebSocket<Peer>& ws, std::string_view msg, OpCode op) {
@@ -118,7 +125,7 @@ struct EchoScript {
               if (msg != messages[i].first || op != messages[i].second) ++mismatches;
               next = i + 1;
               if (i + 1 < messages.size()) {
-                ws.send(messages[i + 1].first, messages[i + 1].second);
+                ws.send(messages[i + 1].first, messages[i + 1].second, compress);
               } else {
                 ws.close(1000, "done");
               }
@@ -136,6 +143,7 @@ struct EchoScript {
               error = why;
               done = true;
             },
+        .compression = DeflateOptions{.enabled = compress},
     };
   }
 };
@@ -216,6 +224,31 @@ TEST_CASE("client: against Python's websockets server, every message and a serve
   CHECK(code == 4000);
   std::lock_guard lock(m);
   CHECK(reason == "closed by the server");
+}
+
+TEST_CASE("client: permessage-deflate with a ringcast server and with Python's websockets, both ways compressed") {
+  auto server = echo_server(true);
+  {
+    EchoScript script(true);
+    ClientRig rig(script.behavior());
+    rig.connect(fmt::format("ws://127.0.0.1:{}/echo", server->port()));
+    REQUIRE(test::eventually([&] { return script.done.load(); }, 60s));
+    CHECK(script.error.empty());
+    CHECK(script.deflate);
+    CHECK(script.next == script.messages.size());
+    CHECK(script.mismatches == 0);
+    CHECK(script.close_code == 1000);
+  }
+  Subprocess python({"/usr/bin/python3", test::source_path("tests/interop/python_echo_server.py"), "--port", "0", "--deflate"});
+  REQUIRE(python.port > 0);
+  EchoScript script(true);
+  ClientRig rig(script.behavior());
+  rig.connect(fmt::format("ws://127.0.0.1:{}/", python.port));
+  REQUIRE(test::eventually([&] { return script.done.load(); }, 120s));
+  CHECK(script.error.empty());
+  CHECK(script.deflate);
+  CHECK(script.next == script.messages.size());
+  CHECK(script.mismatches == 0);
 }
 
 TEST_CASE("client: a refused connect, a refused upgrade and a silent server end in on_error with the reason") {
