@@ -1,0 +1,305 @@
+#include "driver.hpp"
+
+#include <fmt/format.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <future>
+#include <stdexcept>
+#include <thread>
+
+#include "core/log.hpp"
+#include "net/socket_ops.hpp"
+#include "process_stats.hpp"
+
+namespace ringcast::load {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string rate(double per_second) {
+  if (per_second >= 1e6) return fmt::format("{:.2f}M", per_second / 1e6);
+  if (per_second >= 1e3) return fmt::format("{:.1f}k", per_second / 1e3);
+  return fmt::format("{:.0f}", per_second);
+}
+
+}  // namespace
+
+Driver::Driver(LoadOptions options, Scenario& scenario) : options_(std::move(options)), scenario_(scenario) {
+  std::string error;
+  auto url = WebSocketUrl::parse(options_.url, error);
+  if (!url) throw std::invalid_argument(fmt::format("--url: {}", error));
+  if (url->secure) throw std::invalid_argument("wss:// is not supported yet (no TLS in this build)");
+  base_ = *url;
+  if (!base_.address.is_loopback() && !options_.allow_remote) {
+    throw std::invalid_argument(fmt::format("{} is not a loopback address; pass --allow-remote to load a remote server",
+                                            base_.host));
+  }
+  // The descriptor limit decides how many connections one process holds; say so up front.
+  const long limit = raise_fd_limit();
+  if (limit > 0 && options_.connections + 64 > static_cast<unsigned long>(limit)) {
+    throw std::invalid_argument(fmt::format(
+        "{} connections need more descriptors than this process may open (RLIMIT_NOFILE is {}; the hard limit "
+        "cannot be raised here): use at most {}, or run several ringcast-load processes",
+        options_.connections, limit, limit - 64));
+  }
+  // Spread over source addresses so the ephemeral port range never runs out (about 28k per pair).
+  if (base_.address.is_loopback() && base_.address.family() == AF_INET) {
+    unsigned n = options_.sources ? options_.sources : (options_.connections + 19'999) / 20'000;
+    n = std::clamp(n, 1u, 250u);
+    for (unsigned k = 0; k < n; ++k) sources_.push_back(SocketAddress::ipv4(0x7f000001 + k, 0));
+  }
+  budget_ = static_cast<int64_t>(options_.messages);
+  scenario_.attach(*this);
+}
+
+Driver::~Driver() {
+  if (runtime_) {
+    runtime_->stop();
+    runtime_->join();
+  }
+}
+
+int64_t Driver::now_ns() const {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
+template <typename Fn>
+void Driver::on_every_worker(Fn fn) {
+  std::vector<std::promise<void>> done(workers_.size());
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    runtime_->shard(static_cast<unsigned>(i)).post([&, i](Shard&) {
+      fn(*workers_[i]);
+      done[i].set_value();
+    });
+  }
+  for (auto& d : done) d.get_future().wait();
+}
+
+ClientBehavior<Slot> Driver::behavior(Worker& w) {
+  ClientBehavior<Slot> b;
+  b.on_open = [this, &w](Socket& ws) {
+    --w.connecting;
+    w.opened.add();
+    open_.fetch_add(1, std::memory_order_relaxed);
+    w.sockets[ws.data().index] = &ws;
+    scenario_.opened(w, ws);
+    connect_more(w);
+  };
+  b.on_message = [this, &w](Socket& ws, std::string_view m, OpCode op) {
+    w.bytes_in.add(m.size());
+    scenario_.message(w, ws, m, op);
+  };
+  b.on_close = [this, &w](Socket& ws, int, std::string_view) {
+    w.sockets[ws.data().index] = nullptr;
+    open_.fetch_sub(1, std::memory_order_relaxed);
+    if (sending_.load(std::memory_order_relaxed)) w.closed_early.add();
+  };
+  b.on_error = [this, &w](Socket&, std::string_view why) {
+    --w.connecting;
+    w.failed.add();
+    static std::atomic<int> reported{0};
+    if (reported.fetch_add(1) < 3) log::warn("connection failed: {}", why);
+    connect_more(w);
+  };
+  b.max_message_size = 64 << 20;
+  b.max_backpressure = 64 << 20;
+  b.compression = DeflateOptions{.enabled = options_.deflate};
+  return b;
+}
+
+void Driver::connect_more(Worker& w) {
+  while (w.connecting < options_.connect_concurrency && w.next_to_connect < w.mine.size()) {
+    const uint32_t i = w.mine[w.next_to_connect++];
+    std::string error;
+    auto url = WebSocketUrl::parse(fmt::format("ws://{}{}", base_.host_header(), scenario_.path(options_, i)), error);
+    const SocketAddress* from = sources_.empty() ? nullptr : &sources_[i % sources_.size()];
+    if (!url || !w.client->connect(*url, Slot{i}, from)) {
+      w.failed.add();
+      static std::atomic<int> reported{0};
+      if (reported.fetch_add(1) < 3) log::warn("cannot open connection {}: {}", i, url ? std::strerror(errno) : error);
+      continue;
+    }
+    ++w.connecting;
+  }
+}
+
+void Driver::print_progress(double elapsed, uint64_t prev_sent, uint64_t prev_received, double dt) {
+  uint64_t sent = 0, received = 0, p99 = 0;
+  for (auto& w : workers_) {
+    sent += w->sent.get();
+    received += w->received.get();
+    p99 = std::max(p99, w->p99_last_second.load(std::memory_order_relaxed));
+  }
+  const std::string line =
+      fmt::format("[{:5.1f}s] conns {:>6}  out {:>8}/s  in {:>8}/s  p99 {:>8.3f} ms", elapsed, open_.load(),
+                  rate(static_cast<double>(sent - prev_sent) / dt), rate(static_cast<double>(received - prev_received) / dt),
+                  static_cast<double>(p99) / 1e6);
+  if (::isatty(STDOUT_FILENO)) {
+    fmt::print("\r{}", line);
+  } else {
+    fmt::print("{}\n", line);
+  }
+  std::fflush(stdout);
+}
+
+Totals Driver::run() {
+  Totals t;
+  if (options_.server_pid) t.server_rss_idle = process_rss_bytes(options_.server_pid);
+  workers_.clear();
+  for (unsigned i = 0; i < options_.threads; ++i) {
+    auto w = std::make_unique<Worker>();
+    w->id = i;
+    w->sockets.assign(options_.connections, nullptr);
+    for (uint32_t c = i; c < options_.connections; c += options_.threads) w->mine.push_back(c);
+    workers_.push_back(std::move(w));
+  }
+  LoopOptions loop_options;
+  runtime_ = std::make_unique<Runtime>(RuntimeOptions{
+      .shards = options_.threads,
+      .make_driver = [&](Shard& s) -> std::unique_ptr<EventDriver> { return Loop::create(s, loop_options); },
+      .on_start = [this](Shard& s) {
+        Worker& w = *workers_[s.id()];
+        w.shard = &s;
+        w.loop = &Loop::current();
+        w.tid = current_tid();
+        w.client = std::make_unique<WebSocketClient<Slot>>(*w.loop, behavior(w));
+      }});
+  runtime_->start();
+  auto every_second = [&](auto&& keep_going, bool show) {
+    auto start = Clock::now();
+    uint64_t prev_sent = 0, prev_received = 0;
+    for (auto& w : workers_) {
+      prev_sent += w->sent.get();
+      prev_received += w->received.get();
+    }
+    auto last = Clock::now();
+    while (keep_going()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (seconds_since(last) < 1.0) continue;
+      const double dt = seconds_since(last);
+      last = Clock::now();
+      on_every_worker([](Worker& w) {
+        w.p99_last_second.store(w.second.percentile(0.99), std::memory_order_relaxed);
+        w.second.reset();
+      });
+      if (show && options_.progress) print_progress(seconds_since(start), prev_sent, prev_received, dt);
+      prev_sent = prev_received = 0;
+      for (auto& w : workers_) {
+        prev_sent += w->sent.get();
+        prev_received += w->received.get();
+      }
+    }
+  };
+
+  // Connect.
+  const auto t0 = Clock::now();
+  on_every_worker([this](Worker& w) { connect_more(w); });
+  auto settled = [&] {
+    uint64_t done = 0;
+    unsigned connecting = 0;
+    for (auto& w : workers_) done += w->opened.get() + w->failed.get();
+    (void)connecting;
+    return done >= options_.connections;
+  };
+  every_second([&] { return !settled() && seconds_since(t0) < 120; }, true);
+  t.connect_seconds = seconds_since(t0);
+  for (auto& w : workers_) {
+    t.connections += w->opened.get();
+    t.failed += w->failed.get();
+  }
+  if (t.connections < options_.connections) {
+    t.warnings.push_back(fmt::format("only {} of {} connections opened", t.connections, options_.connections));
+  }
+
+  // Load: warm up, then measure.
+  sending_ = true;
+  on_every_worker([this](Worker& w) { scenario_.begin(w); });
+  const auto warm = Clock::now();
+  every_second([&] { return seconds_since(warm) < options_.warmup; }, true);
+  struct Snapshot {
+    uint64_t sent = 0, received = 0, bytes_out = 0, bytes_in = 0;
+  };
+  auto snapshot = [&] {
+    Snapshot s;
+    for (auto& w : workers_) {
+      s.sent += w->sent.get();
+      s.received += w->received.get();
+      s.bytes_out += w->bytes_out.get();
+      s.bytes_in += w->bytes_in.get();
+    }
+    return s;
+  };
+  on_every_worker([](Worker& w) { w.measuring = true; });
+  const Snapshot s0 = snapshot();
+  const double cpu0 = process_cpu_seconds();
+  const double server0 = options_.server_pid ? process_cpu_seconds(options_.server_pid) : -1;
+  std::vector<double> thread0;
+  for (auto& w : workers_) thread0.push_back(thread_cpu_seconds(w->tid));
+  const auto m0 = Clock::now();
+  every_second(
+      [&] { return seconds_since(m0) < options_.duration && !budget_spent(); },
+      true);
+  on_every_worker([](Worker& w) { w.measuring = false; });
+  t.measured_seconds = seconds_since(m0);
+  const Snapshot s1 = snapshot();
+  t.client_cpu = process_cpu_seconds() - cpu0;
+  if (options_.server_pid) t.server_cpu = process_cpu_seconds(options_.server_pid) - server0;
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    t.client_busiest_thread =
+        std::max(t.client_busiest_thread, (thread_cpu_seconds(workers_[i]->tid) - thread0[i]) / t.measured_seconds);
+  }
+  if (options_.server_pid) t.server_rss_loaded = process_rss_bytes(options_.server_pid);
+  if (options_.progress && ::isatty(STDOUT_FILENO)) fmt::print("\n");
+
+  // Stop, let what is in flight arrive, close.
+  on_every_worker([this](Worker& w) { scenario_.end(w); });
+  const auto d0 = Clock::now();
+  while (seconds_since(d0) < 5) {
+    std::atomic<bool> all{true};
+    on_every_worker([&](Worker& w) {
+      if (!scenario_.drained(w)) all = false;
+    });
+    if (all) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  sending_ = false;
+  on_every_worker([](Worker& w) {
+    for (Socket* ws : w.sockets) {
+      if (ws) ws->close(1000, "load test done");
+    }
+  });
+  const auto c0 = Clock::now();
+  while (open_.load() > 0 && seconds_since(c0) < 5) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  runtime_->stop();
+  runtime_->join();
+
+  t.sent = s1.sent - s0.sent;
+  t.received = s1.received - s0.received;
+  t.bytes_out = s1.bytes_out - s0.bytes_out;
+  t.bytes_in = s1.bytes_in - s0.bytes_in;
+  for (auto& w : workers_) {
+    t.sent_total += w->sent.get();
+    t.received_total += w->received.get();
+    t.latency.merge(w->latency);
+    t.errors += w->errors.get();
+    t.closed_early += w->closed_early.get();
+  }
+  if (t.client_busiest_thread > 0.9) {
+    t.warnings.push_back(fmt::format(
+        "a load-generator thread used {:.0f}% of its core: the figures may show the generator's limit, not the "
+        "server's (add --threads, or compare CPU per message)",
+        100 * t.client_busiest_thread));
+  }
+  scenario_.finish(t);
+  runtime_.reset();
+  workers_.clear();
+  return t;
+}
+
+}  // namespace ringcast::load

@@ -1,0 +1,158 @@
+#pragma once
+// Driver: runs a load scenario on N client threads (shards), each with its own event loop and
+// WebSocket client, connects the connections (bounded concurrency, spread over source addresses in
+// 127.0.0.0/8), runs the scenario's phases, prints a progress line every second and measures CPU.
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/counter.hpp"
+#include "core/latency_histogram.hpp"
+#include "core/runtime.hpp"
+#include "net/loop.hpp"
+#include "stream_checker.hpp"
+#include "ws/web_socket_client.hpp"
+
+namespace ringcast::load {
+
+struct Slot {
+  uint32_t index = 0;  // the connection's number, 0..connections-1
+};
+using Socket = WebSocket<Slot>;
+
+struct LoadOptions {
+  std::string scenario;
+  std::string url = "ws://127.0.0.1:9001";  // server base URL (scheme, host, port)
+  std::string path;                          // for echo: the path to open (default /echo)
+  uint32_t connections = 100;
+  unsigned threads = 1;
+  size_t size = 32;                 // message payload bytes
+  unsigned inflight = 1;            // echo: messages in flight per connection
+  uint32_t rooms = 1;               // broadcast
+  uint32_t publishers = 1;          // broadcast
+  unsigned window = 16;             // broadcast: a publisher's own messages outstanding
+  double rate = 0;                  // broadcast: messages/s per publisher (0: as the window allows)
+  double duration = 10;             // seconds measured
+  double warmup = 1;                // seconds of load before measuring
+  uint64_t messages = 0;            // send exactly this many messages in all, then stop (0: by duration)
+  unsigned sources = 0;             // source addresses (0: enough for the connection count)
+  unsigned connect_concurrency = 256;  // connects in progress per thread
+  bool deflate = false;
+  pid_t server_pid = 0;
+  bool allow_remote = false;
+  bool progress = true;
+  std::string json;
+  std::string chat_user = "alice", chat_password = "secret";
+};
+
+// One client thread.
+struct Worker {
+  unsigned id = 0;
+  Shard* shard = nullptr;
+  Loop* loop = nullptr;
+  std::unique_ptr<WebSocketClient<Slot>> client;
+  std::vector<Socket*> sockets;  // by connection index (only this worker's entries are set)
+  std::vector<uint32_t> mine;    // the connection indexes this worker owns
+  size_t next_to_connect = 0;
+  unsigned connecting = 0;
+  pid_t tid = 0;
+
+  // Live figures (single writer: this thread; the progress line reads them).
+  Counter opened, failed, closed_early, sent, received, bytes_out, bytes_in, errors;
+  // Latency of the measured phase, in nanoseconds; `second` is reset by the progress reporter.
+  LatencyHistogram latency;
+  LatencyHistogram second;
+  std::atomic<uint64_t> p99_last_second{0};
+  bool measuring = false;  // in the measured phase (set on this thread)
+
+  void record_latency(uint64_t ns) {
+    second.record(ns);
+    if (measuring) latency.record(ns);
+  }
+};
+
+class Scenario;
+
+struct Totals {
+  uint64_t connections = 0, failed = 0, closed_early = 0;
+  uint64_t sent = 0, received = 0, bytes_out = 0, bytes_in = 0, errors = 0;  // in the measured phase
+  uint64_t sent_total = 0, received_total = 0;                                  // in the whole run
+  double connect_seconds = 0;   // time to open every connection
+  double measured_seconds = 0;
+  double client_cpu = 0, server_cpu = -1;  // CPU seconds over the measured phase
+  double client_busiest_thread = 0;        // share of one core used by the busiest client thread
+  int64_t server_rss_idle = -1, server_rss_loaded = -1;  // bytes: before connecting, after
+  LatencyHistogram latency;
+  StreamCounts streams;
+  std::vector<std::string> warnings;
+};
+
+class Driver {
+ public:
+  Driver(LoadOptions options, Scenario& scenario);
+  ~Driver();
+  // Runs everything; returns the totals.
+  Totals run();
+
+  const LoadOptions& options() const noexcept { return options_; }
+  Worker& worker(unsigned i) noexcept { return *workers_[i]; }
+  unsigned workers() const noexcept { return static_cast<unsigned>(workers_.size()); }
+  // For scenarios: the socket of connection i (on its worker's thread only).
+  Socket* socket(uint32_t i) noexcept { return workers_[i % workers_.size()]->sockets[i]; }
+  Worker& owner(uint32_t i) noexcept { return *workers_[i % workers_.size()]; }
+  std::atomic<bool>& sending() noexcept { return sending_; }
+  // Takes one message from the run's budget (--messages); false once it is spent. Unlimited otherwise.
+  bool claim_message() noexcept {
+    return !options_.messages || budget_.fetch_sub(1, std::memory_order_relaxed) > 0;
+  }
+  bool budget_spent() const noexcept { return options_.messages && budget_.load(std::memory_order_relaxed) <= 0; }
+  int64_t now_ns() const;
+
+ private:
+  void connect_more(Worker& w);
+  ClientBehavior<Slot> behavior(Worker& w);
+  template <typename Fn>
+  void on_every_worker(Fn fn);
+  void print_progress(double elapsed, uint64_t prev_sent, uint64_t prev_received, double dt);
+
+  LoadOptions options_;
+  Scenario& scenario_;
+  WebSocketUrl base_;
+  std::vector<SocketAddress> sources_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<Runtime> runtime_;
+  std::atomic<uint64_t> open_{0}, done_connecting_{0};
+  std::atomic<bool> sending_{false};
+  std::atomic<int64_t> budget_{0};
+};
+
+// A load scenario: its hooks run on the worker thread that owns the connection.
+class Scenario {
+ public:
+  virtual ~Scenario() = default;
+  virtual std::string name() const = 0;
+  // The path connection i opens (with query, if any).
+  virtual std::string path(const LoadOptions& o, uint32_t i) const = 0;
+  virtual void attach(Driver& d) { driver_ = &d; }
+  virtual void opened(Worker&, Socket&) {}
+  virtual void message(Worker&, Socket&, std::string_view, OpCode) {}
+  // Every connection is open: start (called once per worker, on its thread).
+  virtual void begin(Worker&) {}
+  // Stop starting new messages (per worker, on its thread).
+  virtual void end(Worker&) {}
+  // After end(): true once nothing this worker waits for is still in flight.
+  virtual bool drained(Worker&) { return true; }
+  // On the main thread, after every worker stopped: add stream counts and the like.
+  virtual void finish(Totals&) {}
+  // Whether the measured phase sends messages (connect and idle do not).
+  virtual bool sends() const { return true; }
+
+ protected:
+  Driver* driver_ = nullptr;
+};
+
+}  // namespace ringcast::load

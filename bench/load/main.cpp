@@ -1,0 +1,184 @@
+// ringcast-load: a WebSocket load generator that checks what it measures.
+//
+// One event loop per thread (io_uring where the kernel has it), connections spread over several
+// source addresses in 127.0.0.0/8, and every message numbered and checked: an echo must come back
+// byte for byte, a broadcast must reach every member once and in order. It reports throughput,
+// latency percentiles from a log-linear histogram, loss/duplicates/reordering, its own CPU use and,
+// with --server-pid, the server's CPU per message and memory per connection. The exit status is
+// non-zero when it saw loss, duplicates, reordering or errors.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "core/cli.hpp"
+#include "core/log.hpp"
+#include "driver.hpp"
+#include "scenarios.hpp"
+
+using namespace ringcast;
+using namespace ringcast::load;
+
+namespace {
+
+struct Report {
+  const LoadOptions& o;
+  const Totals& t;
+  const Scenario& s;
+
+  double rate(uint64_t n) const { return t.measured_seconds > 0 ? static_cast<double>(n) / t.measured_seconds : 0; }
+  double us(double q) const { return static_cast<double>(t.latency.percentile(q)) / 1e3; }
+  bool clean() const {
+    return t.streams.lost == 0 && t.streams.duplicates == 0 && t.streams.reordered == 0 && t.errors == 0 &&
+           t.failed == 0 && t.closed_early == 0;
+  }
+  // Server CPU per message: per message received by the clients (an echo or a delivery).
+  double server_us_per_message() const {
+    return t.server_cpu >= 0 && t.received ? t.server_cpu * 1e6 / static_cast<double>(t.received) : -1;
+  }
+  int64_t rss_per_connection() const {
+    return t.server_rss_idle > 0 && t.server_rss_loaded > 0 && t.connections
+               ? (t.server_rss_loaded - t.server_rss_idle) / static_cast<int64_t>(t.connections)
+               : -1;
+  }
+
+  void print() const {
+    fmt::print("\nringcast-load {} against {}: {} connections on {} thread(s)", s.name(), o.url, t.connections, o.threads);
+    if (s.sends()) fmt::print(", {}-byte messages", o.size);
+    fmt::print("\n");
+    fmt::print("  connect     {} opened in {:.2f} s ({:.0f}/s), {} failed\n", t.connections, t.connect_seconds,
+               t.connect_seconds > 0 ? static_cast<double>(t.connections) / t.connect_seconds : 0, t.failed);
+    if (s.sends()) {
+      fmt::print("  throughput  sent {:.0f} msg/s, received {:.0f} msg/s ({:.1f} MB/s in) over {:.1f} s\n",
+                 rate(t.sent), rate(t.received), rate(t.bytes_in) / 1e6, t.measured_seconds);
+      fmt::print("  latency µs  p50 {:.1f}  p90 {:.1f}  p99 {:.1f}  p99.9 {:.1f}  max {:.1f}  ({} samples)\n", us(0.5),
+                 us(0.9), us(0.99), us(0.999), static_cast<double>(t.latency.max()) / 1e3, t.latency.count());
+      fmt::print("  checks      lost {}, duplicates {}, reordered {}, bad messages {}, closed early {}: {}\n",
+                 t.streams.lost, t.streams.duplicates, t.streams.reordered, t.errors, t.closed_early,
+                 clean() ? "OK" : "PROBLEMS");
+    }
+    fmt::print("  cpu         load generator {:.0f}% of a core (busiest thread {:.0f}%)", 100 * t.client_cpu / t.measured_seconds,
+               100 * t.client_busiest_thread);
+    if (t.server_cpu >= 0) {
+      fmt::print(", server {:.0f}% of a core", 100 * t.server_cpu / t.measured_seconds);
+      if (server_us_per_message() >= 0 && s.sends()) fmt::print(", {:.2f} µs per message", server_us_per_message());
+    }
+    fmt::print("\n");
+    if (rss_per_connection() >= 0) {
+      fmt::print("  memory      server RSS {:.1f} MiB → {:.1f} MiB: {} bytes per connection\n",
+                 static_cast<double>(t.server_rss_idle) / 1048576.0, static_cast<double>(t.server_rss_loaded) / 1048576.0,
+                 rss_per_connection());
+    }
+    for (const auto& w : t.warnings) fmt::print("  warning     {}\n", w);
+  }
+
+  bool write_json(const std::string& path) const {
+    std::ofstream out(path);
+    if (!out) return false;
+    out << fmt::format(
+        "{{\"scenario\": \"{}\", \"url\": \"{}\", \"connections\": {}, \"threads\": {}, \"size\": {}, \"inflight\": {}, "
+        "\"rooms\": {}, \"publishers\": {}, \"window\": {}, \"rate\": {}, \"connect_seconds\": {}, \"failed\": {}, "
+        "\"measured_seconds\": {}, \"sent\": {}, \"received\": {}, \"sent_total\": {}, \"received_total\": {}, \"sent_per_second\": {}, \"received_per_second\": {}, "
+        "\"bytes_in_per_second\": {}, \"latency_us\": {{\"p50\": {}, \"p90\": {}, \"p99\": {}, \"p999\": {}, \"max\": {}, "
+        "\"mean\": {}}}, \"lost\": {}, \"duplicates\": {}, \"reordered\": {}, \"bad_messages\": {}, \"closed_early\": {}, "
+        "\"client_cpu_seconds\": {}, \"client_busiest_thread\": {}, \"server_cpu_seconds\": {}, "
+        "\"server_us_per_message\": {}, \"server_rss_idle\": {}, \"server_rss_loaded\": {}, \"rss_per_connection\": {}, "
+        "\"clean\": {}}}\n",
+        s.name(), o.url, t.connections, o.threads, o.size, o.inflight, o.rooms, o.publishers, o.window, o.rate,
+        t.connect_seconds, t.failed, t.measured_seconds, t.sent, t.received, t.sent_total, t.received_total,
+        rate(t.sent), rate(t.received),
+        rate(t.bytes_in), us(0.5), us(0.9), us(0.99), us(0.999), static_cast<double>(t.latency.max()) / 1e3,
+        t.latency.mean() / 1e3, t.streams.lost, t.streams.duplicates, t.streams.reordered, t.errors, t.closed_early,
+        t.client_cpu, t.client_busiest_thread, t.server_cpu, server_us_per_message(), t.server_rss_idle,
+        t.server_rss_loaded, rss_per_connection(), clean() ? "true" : "false");
+    return true;
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Cli cli("ringcast-load", "a WebSocket load generator that checks every message it measures");
+  LoadOptions o;
+  auto& scenario = cli.flag("scenario", std::string("echo"), "echo, broadcast, connect or idle");
+  auto& url = cli.flag("url", std::string("ws://127.0.0.1:9001"), "the server (loopback only unless --allow-remote)");
+  auto& path = cli.flag("path", std::string(), "echo/connect/idle: the path to open (default /echo)");
+  auto& connections = cli.flag("connections", int64_t{100}, "connections to open");
+  auto& threads = cli.flag("threads", int64_t{1}, "client threads, one event loop each");
+  auto& size = cli.flag("size", int64_t{32}, "message payload bytes (echo ≥ 16, broadcast ≥ 24)");
+  auto& inflight = cli.flag("inflight", int64_t{1}, "echo: messages in flight per connection");
+  auto& rooms = cli.flag("rooms", int64_t{1}, "broadcast: rooms (connection i joins room i % rooms)");
+  auto& publishers = cli.flag("publishers", int64_t{1}, "broadcast: publishing connections (the first ones)");
+  auto& window = cli.flag("window", int64_t{16}, "broadcast: a publisher's own messages outstanding");
+  auto& rate = cli.flag("rate", 0.0, "broadcast: messages/s per publisher (0: as fast as the window allows)");
+  auto& duration = cli.flag("duration", 10.0, "seconds measured (after the warm-up)");
+  auto& warmup = cli.flag("warmup", 1.0, "seconds of load before measuring");
+  auto& messages = cli.flag("messages", int64_t{0}, "send exactly this many messages in all, then stop (0: by --duration)");
+  auto& sources = cli.flag("sources", int64_t{0}, "source addresses in 127.0.0.0/8 (0: one per 20,000 connections)");
+  auto& deflate = cli.flag("deflate", false, "offer permessage-deflate and compress what is sent");
+  auto& server_pid = cli.flag("server-pid", int64_t{0}, "the server's pid: report its CPU per message and memory");
+  auto& allow_remote = cli.flag("allow-remote", false, "allow a non-loopback server");
+  auto& progress = cli.flag("progress", true, "print a progress line every second");
+  auto& json = cli.flag("json", std::string(), "write every figure to this JSON file");
+  auto& log_level = cli.flag("log", std::string("warn"), "log level: debug, info, warn, error, off");
+  cli.example("ringcast-load --scenario echo --connections 1000 --size 32 --duration 10");
+  cli.example("ringcast-load --scenario broadcast --url ws://127.0.0.1:9001 --connections 500 --publishers 5 --window 16");
+  cli.example("ringcast-load --scenario idle --connections 10000 --duration 5 --server-pid $(pidof ringcast-echo)");
+  cli.epilog(
+      "Servers speak the bench protocol: any path echoes; /room/NAME joins room NAME, and every message a member\n"
+      "sends goes to every member, sender included (ringcast-echo and bench/peers/* do).\n"
+      "Exit status: 0 when every check passed, 1 when it saw loss, duplicates, reordering or errors, 2 on bad usage.\n"
+      "A process may open at most RLIMIT_NOFILE descriptors (raised to the hard limit at start): it says so when\n"
+      "that limit stops it.");
+  if (int rc = cli.parse(argc, argv); rc >= 0) return rc;
+  log::Level level;
+  if (!log::parse_level(log_level, level)) {
+    fmt::print(stderr, "ringcast-load: --log '{}': choose debug, info, warn, error or off\n", log_level);
+    return 2;
+  }
+  log::set_level(level);
+  auto s = make_scenario(scenario);
+  if (!s) {
+    fmt::print(stderr, "ringcast-load: unknown --scenario '{}' (echo, broadcast, connect, idle)\n", scenario);
+    return 2;
+  }
+  if (connections < 1 || threads < 1 || threads > 64 || size < 1 || inflight < 1 || rooms < 1 || publishers < 0 ||
+      window < 1 || rate < 0 || duration < 0 || warmup < 0 || messages < 0 || sources < 0 || sources > 250) {
+    fmt::print(stderr, "ringcast-load: a flag is out of range (see --help)\n");
+    return 2;
+  }
+  o.scenario = scenario;
+  o.url = url;
+  o.path = path;
+  o.connections = static_cast<uint32_t>(connections);
+  o.threads = static_cast<unsigned>(threads);
+  o.size = static_cast<size_t>(size);
+  o.inflight = static_cast<unsigned>(inflight);
+  o.rooms = static_cast<uint32_t>(rooms);
+  o.publishers = static_cast<uint32_t>(publishers);
+  o.window = static_cast<unsigned>(window);
+  o.rate = rate;
+  o.duration = s->sends() || scenario == "idle" ? duration : 0;
+  o.warmup = s->sends() ? warmup : 0;
+  o.messages = static_cast<uint64_t>(messages);
+  o.sources = static_cast<unsigned>(sources);
+  o.deflate = deflate;
+  o.server_pid = static_cast<pid_t>(server_pid);
+  o.allow_remote = allow_remote;
+  o.progress = progress;
+  o.json = json;
+  try {
+    Driver driver(o, *s);
+    const Totals t = driver.run();
+    const Report report{driver.options(), t, *s};
+    report.print();
+    if (!json.empty() && !report.write_json(json)) {
+      fmt::print(stderr, "ringcast-load: cannot write {}\n", json);
+      return 1;
+    }
+    return report.clean() ? 0 : 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "ringcast-load: {}\n", e.what());
+    return 2;
+  }
+}

@@ -1,0 +1,231 @@
+#include "scenarios.hpp"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+namespace ringcast::load {
+namespace {
+
+// Payload filler: byte k of a message numbered `seq` — cheap, and different for every message.
+inline uint8_t fill(uint64_t seq, size_t k) noexcept { return static_cast<uint8_t>(seq * 131 + k * 7); }
+
+template <typename T>
+T read_at(std::string_view m, size_t offset) noexcept {
+  T v;
+  std::memcpy(&v, m.data() + offset, sizeof v);
+  return v;
+}
+
+}  // namespace
+
+std::unique_ptr<Scenario> make_scenario(const std::string& name) {
+  if (name == "echo") return std::make_unique<EchoScenario>();
+  if (name == "broadcast") return std::make_unique<BroadcastScenario>();
+  if (name == "connect") return std::make_unique<ConnectScenario>();
+  if (name == "idle") return std::make_unique<IdleScenario>();
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------
+// echo: [u64 connection][u64 seq][filler]
+
+void EchoScenario::attach(Driver& d) {
+  Scenario::attach(d);
+  const LoadOptions& o = d.options();
+  size_ = std::max<size_t>(o.size, 16);
+  conns_.resize(o.connections);
+  for (auto& c : conns_) c.sent_at.assign(std::max(1u, o.inflight), 0);
+  stopped_.assign(o.threads, 0);
+}
+
+void EchoScenario::send(Worker& w, Socket& ws, Conn& c) {
+  if (!driver_->claim_message()) return;
+  static thread_local std::string buf;
+  buf.resize(size_);
+  const uint64_t index = ws.data().index;
+  const uint64_t seq = c.next_seq++;
+  std::memcpy(buf.data(), &index, 8);
+  std::memcpy(buf.data() + 8, &seq, 8);
+  for (size_t k = 16; k < size_; ++k) buf[k] = static_cast<char>(fill(seq, k));
+  c.sent_at[seq % c.sent_at.size()] = driver_->now_ns();
+  ws.send(buf, op_, driver_->options().deflate);
+  w.sent.add();
+  w.bytes_out.add(size_);
+}
+
+void EchoScenario::begin(Worker& w) {
+  for (uint32_t i : w.mine) {
+    Socket* ws = w.sockets[i];
+    if (!ws) continue;
+    for (unsigned k = 0; k < conns_[i].sent_at.size(); ++k) send(w, *ws, conns_[i]);
+  }
+}
+
+void EchoScenario::message(Worker& w, Socket& ws, std::string_view m, OpCode op) {
+  const uint32_t index = ws.data().index;
+  Conn& c = conns_[index];
+  bool ok = m.size() == size_ && op == op_ && read_at<uint64_t>(m, 0) == index;
+  const uint64_t seq = ok ? read_at<uint64_t>(m, 8) : 0;
+  ok = ok && seq == c.expected;
+  for (size_t k = 16; ok && k < size_; ++k) ok = static_cast<uint8_t>(m[k]) == fill(seq, k);
+  if (!ok) {
+    w.errors.add();  // a wrong, reordered or corrupted echo
+    return;
+  }
+  w.record_latency(static_cast<uint64_t>(driver_->now_ns() - c.sent_at[seq % c.sent_at.size()]));
+  ++c.expected;
+  w.received.add();
+  if (!stopped_[w.id]) send(w, ws, c);
+}
+
+void EchoScenario::end(Worker& w) { stopped_[w.id] = 1; }
+
+bool EchoScenario::drained(Worker& w) {
+  for (uint32_t i : w.mine) {
+    if (w.sockets[i] && conns_[i].expected != conns_[i].next_seq) return false;
+  }
+  return true;
+}
+
+void EchoScenario::finish(Totals& t) {
+  for (const Conn& c : conns_) {
+    t.streams.received += c.expected - 1;
+    t.streams.lost += c.next_seq - c.expected;  // sent and never echoed
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// broadcast: [u32 publisher][u32 room][u64 seq][i64 sent ns][filler]
+
+std::string BroadcastScenario::path(const LoadOptions& o, uint32_t i) const {
+  return fmt::format("/room/r{}", i % std::max(1u, o.rooms));
+}
+
+void BroadcastScenario::attach(Driver& d) {
+  Scenario::attach(d);
+  const LoadOptions& o = d.options();
+  rooms_ = std::max(1u, o.rooms);
+  size_ = std::max<size_t>(o.size, 24);
+  window_ = std::max(1u, o.window);
+  rate_ = o.rate;
+  const uint32_t publishers = std::min(o.publishers, o.connections);
+  for (uint32_t p = 0; p < publishers; ++p) publishers_.push_back(std::make_unique<Publisher>());
+  receivers_.resize(o.connections);
+  for (uint32_t i = 0; i < o.connections; ++i) {
+    for (uint32_t p = 0; p < publishers; ++p) {
+      if (room_of(p) == room_of(i)) receivers_[i].streams.emplace_back(p, StreamChecker{});
+    }
+  }
+  stopped_.assign(o.threads, 0);
+  pacers_.resize(o.threads);
+}
+
+void BroadcastScenario::publish(Worker& w, uint32_t p) {
+  Socket* ws = w.sockets[p];
+  if (!ws || !driver_->claim_message()) return;
+  static thread_local std::string buf;
+  buf.resize(size_);
+  Publisher& pub = *publishers_[p];
+  const uint64_t seq = pub.sent.load(std::memory_order_relaxed) + 1;
+  const uint32_t room = room_of(p);
+  const int64_t now = driver_->now_ns();
+  std::memcpy(buf.data(), &p, 4);
+  std::memcpy(buf.data() + 4, &room, 4);
+  std::memcpy(buf.data() + 8, &seq, 8);
+  std::memcpy(buf.data() + 16, &now, 8);
+  for (size_t k = 24; k < size_; ++k) buf[k] = static_cast<char>(fill(seq, k));
+  ws->send(buf, OpCode::binary, driver_->options().deflate);
+  pub.sent.store(seq, std::memory_order_release);
+  w.sent.add();
+  w.bytes_out.add(size_);
+}
+
+void BroadcastScenario::begin(Worker& w) {
+  const int64_t now = driver_->now_ns();
+  for (uint32_t p = w.id; p < publishers_.size(); p += driver_->workers()) publishers_[p]->started_ns = now;
+  if (rate_ > 0) {
+    // Paced: a 1 ms timer sends what each publisher owes by now (bounded by its window).
+    struct Pacer : Timer {
+      BroadcastScenario* self;
+      Worker* worker;
+      Pacer(BroadcastScenario* s, Worker* wk) : Timer(&fire), self(s), worker(wk) {}
+      static void fire(Timer& t) {
+        auto& p = static_cast<Pacer&>(t);
+        p.self->pump(*p.worker);
+        if (!p.self->stopped_[p.worker->id]) p.worker->shard->timers().schedule_in(p, 1);
+      }
+    };
+    pacers_[w.id] = std::make_unique<Pacer>(this, &w);
+    w.shard->timers().schedule_in(*pacers_[w.id], 1);
+    return;
+  }
+  for (uint32_t p = w.id; p < publishers_.size(); p += driver_->workers()) {
+    for (unsigned k = 0; k < window_; ++k) publish(w, p);
+  }
+}
+
+void BroadcastScenario::pump(Worker& w) {
+  const int64_t now = driver_->now_ns();
+  for (uint32_t p = w.id; p < publishers_.size(); p += driver_->workers()) {
+    Publisher& pub = *publishers_[p];
+    const auto due = static_cast<uint64_t>(static_cast<double>(now - pub.started_ns) * 1e-9 * rate_);
+    while (pub.sent.load(std::memory_order_relaxed) < due &&
+           pub.sent.load(std::memory_order_relaxed) - pub.own_received < window_ * 4 && !driver_->budget_spent()) {
+      publish(w, p);
+    }
+  }
+}
+
+void BroadcastScenario::message(Worker& w, Socket& ws, std::string_view m, OpCode) {
+  const uint32_t me = ws.data().index;
+  if (m.size() != size_) {
+    w.errors.add();
+    return;
+  }
+  const auto p = read_at<uint32_t>(m, 0);
+  const auto room = read_at<uint32_t>(m, 4);
+  const auto seq = read_at<uint64_t>(m, 8);
+  const auto sent_ns = read_at<int64_t>(m, 16);
+  bool ok = p < publishers_.size() && room == room_of(me) && room_of(p) == room;
+  for (size_t k = 24; ok && k < size_; ++k) ok = static_cast<uint8_t>(m[k]) == fill(seq, k);
+  if (!ok) {
+    w.errors.add();  // not from this room, or corrupted
+    return;
+  }
+  for (auto& [publisher, checker] : receivers_[me].streams) {
+    if (publisher == p) {
+      checker.on_message(seq);
+      break;
+    }
+  }
+  w.received.add();
+  w.record_latency(static_cast<uint64_t>(driver_->now_ns() - sent_ns));
+  if (p == me) {
+    Publisher& pub = *publishers_[p];
+    ++pub.own_received;
+    if (rate_ == 0 && !stopped_[w.id]) publish(w, p);
+  }
+}
+
+void BroadcastScenario::end(Worker& w) { stopped_[w.id] = 1; }
+
+bool BroadcastScenario::drained(Worker& w) {
+  // Every live receiver of this worker has seen each publisher's last message.
+  for (uint32_t i : w.mine) {
+    if (!w.sockets[i]) continue;
+    for (auto& [p, checker] : receivers_[i].streams) {
+      if (checker.highest() < publishers_[p]->sent.load(std::memory_order_acquire)) return false;
+    }
+  }
+  return true;
+}
+
+void BroadcastScenario::finish(Totals& t) {
+  for (auto& r : receivers_) {
+    for (auto& [p, checker] : r.streams) t.streams += checker.finish(publishers_[p]->sent.load());
+  }
+  for (auto& pacer : pacers_) pacer.reset();
+}
+
+}  // namespace ringcast::load

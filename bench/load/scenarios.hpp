@@ -1,0 +1,94 @@
+#pragma once
+// The load scenarios of ringcast-load.
+//   echo       every connection sends a message and waits for it back (or keeps --inflight in flight);
+//              every byte of every echo is checked
+//   broadcast  the bench protocol: connection i joins room r(i % rooms) at /room/NAME, where every
+//              message a member sends goes to every member, sender included; the first --publishers
+//              connections publish, each keeping --window of its own messages outstanding or at --rate;
+//              every receiver checks every publisher's numbering (loss, duplicates, order)
+//   connect    a connection storm: handshakes per second and the time to open them all
+//   idle       hold the connections for --duration; with --server-pid, the server's memory per connection
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "driver.hpp"
+
+namespace ringcast::load {
+
+std::unique_ptr<Scenario> make_scenario(const std::string& name);  // nullptr: unknown name
+
+class EchoScenario final : public Scenario {
+ public:
+  std::string name() const override { return "echo"; }
+  std::string path(const LoadOptions& o, uint32_t) const override { return o.path.empty() ? "/echo" : o.path; }
+  void attach(Driver& d) override;
+  void message(Worker& w, Socket& ws, std::string_view m, OpCode op) override;
+  void begin(Worker& w) override;
+  void end(Worker& w) override;
+  bool drained(Worker& w) override;
+  void finish(Totals& t) override;
+
+ private:
+  struct Conn {
+    uint64_t next_seq = 1;      // the next message to send
+    uint64_t expected = 1;      // the next echo expected
+    std::vector<int64_t> sent_at;  // send time by seq % inflight
+  };
+  void send(Worker& w, Socket& ws, Conn& c);
+  std::vector<Conn> conns_;
+  std::vector<uint8_t> stopped_;  // per worker
+  size_t size_ = 32;
+  OpCode op_ = OpCode::binary;
+};
+
+class BroadcastScenario final : public Scenario {
+ public:
+  std::string name() const override { return "broadcast"; }
+  std::string path(const LoadOptions& o, uint32_t i) const override;
+  void attach(Driver& d) override;
+  void message(Worker& w, Socket& ws, std::string_view m, OpCode op) override;
+  void begin(Worker& w) override;
+  void end(Worker& w) override;
+  bool drained(Worker& w) override;
+  void finish(Totals& t) override;
+
+ private:
+  struct Publisher {
+    std::atomic<uint64_t> sent{0};
+    uint64_t own_received = 0;  // its own messages back (its worker only)
+    int64_t started_ns = 0;
+  };
+  struct Receiver {
+    std::vector<std::pair<uint32_t, StreamChecker>> streams;  // one per publisher of its room
+  };
+  void publish(Worker& w, uint32_t p);
+  void pump(Worker& w);  // rate mode: send what is due
+  uint32_t room_of(uint32_t i) const noexcept { return i % rooms_; }
+
+  std::vector<std::unique_ptr<Publisher>> publishers_;
+  std::vector<Receiver> receivers_;
+  std::vector<uint8_t> stopped_;
+  std::vector<std::unique_ptr<Timer>> pacers_;
+  uint32_t rooms_ = 1;
+  size_t size_ = 32;
+  unsigned window_ = 16;
+  double rate_ = 0;
+};
+
+class ConnectScenario final : public Scenario {
+ public:
+  std::string name() const override { return "connect"; }
+  std::string path(const LoadOptions& o, uint32_t) const override { return o.path.empty() ? "/echo" : o.path; }
+  bool sends() const override { return false; }
+};
+
+class IdleScenario final : public Scenario {
+ public:
+  std::string name() const override { return "idle"; }
+  std::string path(const LoadOptions& o, uint32_t) const override { return o.path.empty() ? "/echo" : o.path; }
+  bool sends() const override { return false; }
+};
+
+}  // namespace ringcast::load

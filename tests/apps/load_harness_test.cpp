@@ -1,0 +1,156 @@
+// ringcast-load must be honest: against a server that drops, duplicates and reorders messages on a
+// known schedule it reports exactly what was done, and fails; against a correct server it passes.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "../net/net_test_support.hpp"
+#include "test_process.hpp"
+#include "ws/app.hpp"
+
+using namespace ringcast;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Runs ringcast-load with `args`, returns its exit status; the JSON report lands in `json`.
+int run_load(const std::vector<std::string>& args, std::map<std::string, double>& json) {
+  const std::string path = test::binary_path(fmt::format("load-{}.json", ::getpid()));
+  std::string cmd = test::binary_path("bin/ringcast-load");
+  for (const auto& a : args) cmd += " " + a;
+  cmd += " --progress=false --json " + path + " > /dev/null 2>&1";
+  const int status = std::system(cmd.c_str());
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string s = text.str();
+  static const std::regex number(R"re("([a-z_0-9]+)": (-?[0-9.e+]+))re");
+  for (auto it = std::sregex_iterator(s.begin(), s.end(), number); it != std::sregex_iterator(); ++it) {
+    json[(*it)[1]] = std::stod((*it)[2]);
+  }
+  std::remove(path.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// A bench-protocol room server on one shard that misbehaves toward listeners (never toward a
+// publisher, whose window would stall): per publisher, the message numbered n is dropped when
+// n % 10 == 2, sent twice when n % 10 == 5, and held back and sent after the next one (a swap) when
+// n % 10 == 8. It counts what it did.
+struct FaultyServer {
+  struct Member {
+    std::map<uint32_t, std::string> held;  // publisher → message held back for a swap
+  };
+  std::vector<WebSocket<Member>*> members;
+  std::atomic<uint64_t> dropped{0}, duplicated{0}, swapped{0};
+  std::atomic<uint64_t> held_at_close{0};  // held back, then the listener left: never delivered
+  std::unique_ptr<App> app;
+
+  FaultyServer() {
+    app = std::make_unique<App>(AppOptions{.host = "127.0.0.1", .port = 0, .shards = 1, .loop = test::loop_options()});
+    app->ws<Member>("/room/:name", {
+        .on_open = [this](WebSocket<Member>& ws) { members.push_back(&ws); },
+        .on_message = [this](WebSocket<Member>& from, std::string_view m, OpCode op) { fan_out(from, m, op); },
+        .on_close =
+            [this](WebSocket<Member>& ws, int, std::string_view) {
+              held_at_close += ws.data().held.size();
+              members.erase(std::find(members.begin(), members.end(), &ws));
+            },
+    });
+    app->start();
+  }
+  ~FaultyServer() {
+    app->stop();
+    app->join();
+  }
+
+  void fan_out(WebSocket<Member>& from, std::string_view m, OpCode op) {
+    uint32_t publisher;
+    uint64_t seq;
+    std::memcpy(&publisher, m.data(), 4);
+    std::memcpy(&seq, m.data() + 8, 8);
+    for (auto* ws : members) {
+      if (ws == &from) {
+        ws->send(m, op);  // the publisher always gets its own message, once, in order
+        continue;
+      }
+      auto& held = ws->data().held;
+      switch (seq % 10) {
+        case 2:
+          ++dropped;
+          break;
+        case 5:
+          ws->send(m, op);
+          ws->send(m, op);
+          ++duplicated;
+          break;
+        case 8:
+          held[publisher] = std::string(m);
+          break;
+        default:
+          ws->send(m, op);
+          if (auto h = held.find(publisher); h != held.end()) {  // the held one comes after its successor
+            ws->send(h->second, op);
+            held.erase(h);
+            ++swapped;
+          }
+      }
+    }
+  }
+};
+
+}  // namespace
+
+TEST_SUITE("io") {
+
+TEST_CASE("load harness: against a faulty server it reports exactly the losses, duplicates and swaps, and fails") {
+  FaultyServer server;
+  std::map<std::string, double> report;
+  // 2 publishers and 4 listeners (each publisher listens to the other one too), 818 messages in all.
+  const int status = run_load({"--scenario", "broadcast", "--url", fmt::format("ws://127.0.0.1:{}", server.app->port()),
+                               "--connections", "6", "--publishers", "2", "--window", "4", "--messages", "818",
+                               "--warmup", "0", "--duration", "30"},
+                              report);
+  CHECK(status == 1);
+  CHECK(report["sent_total"] == 818);
+  // A message still held back when the publishers stopped never reached its listener: lost too.
+  CHECK(server.dropped.load() > 0);
+  CHECK(server.duplicated.load() > 0);
+  CHECK(report["lost"] == static_cast<double>(server.dropped.load() + server.held_at_close.load()));
+  CHECK(report["duplicates"] == static_cast<double>(server.duplicated.load()));
+  CHECK(report["reordered"] == static_cast<double>(server.swapped.load()));
+  CHECK(server.swapped.load() > 0);
+}
+
+TEST_CASE("load harness: against ringcast-echo, echo and broadcast runs are clean and exit 0") {
+  std::vector<std::string> argv = {test::binary_path("bin/ringcast-echo"), "--port", "0", "--shards", "2", "--log", "info"};
+  if (test::backend_name() == "epoll") argv.insert(argv.end(), {"--backend", "epoll"});
+  if (test::backend_name() == "io_uring-minimal") argv.insert(argv.end(), {"--io-uring-disable", "all"});
+  test::ServerProcess server(argv);
+  REQUIRE(server.port() > 0);
+  const std::string url = fmt::format("ws://127.0.0.1:{}", server.port());
+  std::map<std::string, double> echo;
+  CHECK(run_load({"--scenario", "echo", "--url", url, "--connections", "50", "--inflight", "4", "--size", "512",
+                  "--duration", "1", "--warmup", "0.2", "--server-pid", std::to_string(server.pid())},
+                 echo) == 0);
+  CHECK(echo["received"] > 0);
+  CHECK(echo["lost"] == 0);
+  CHECK(echo["server_cpu_seconds"] >= 0);
+  std::map<std::string, double> broadcast;
+  CHECK(run_load({"--scenario", "broadcast", "--url", url, "--connections", "60", "--rooms", "3", "--publishers", "6",
+                  "--window", "8", "--duration", "1", "--warmup", "0.2"},
+                 broadcast) == 0);
+  CHECK(broadcast["received"] > 0);
+  CHECK(broadcast["lost"] == 0);
+  CHECK(broadcast["duplicates"] == 0);
+  CHECK(broadcast["reordered"] == 0);
+  std::map<std::string, double> too_many;
+  // The descriptor limit is said up front, with exit status 2.
+  CHECK(run_load({"--scenario", "idle", "--url", url, "--connections", "5000000"}, too_many) == 2);
+  CHECK(server.stop() == 0);
+}
+
+}  // TEST_SUITE
