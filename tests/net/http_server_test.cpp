@@ -20,6 +20,7 @@
 
 using namespace ringcast;
 using namespace std::chrono_literals;
+using test::ask_once;
 using test::HttpReply;
 using test::RawHttpClient;
 
@@ -56,14 +57,6 @@ std::string get(std::string_view path, std::string_view extra = {}) {
 std::string post(std::string_view path, std::string_view body, std::string_view extra = {}) {
   return "POST " + std::string(path) + " HTTP/1.1\r\nHost: test\r\nContent-Length: " + std::to_string(body.size()) +
          "\r\n" + std::string(extra) + "\r\n" + std::string(body);
-}
-
-// Sends `request` on a new connection; the reply (status 0 if none came).
-HttpReply ask_once(uint16_t port, std::string_view request, bool head = false) {
-  RawHttpClient c(port);
-  REQUIRE(c.connected());
-  REQUIRE(c.send(request));
-  return c.read(head).value_or(HttpReply{});
 }
 
 // True when `fd` becomes readable within `ms`.

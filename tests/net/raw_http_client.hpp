@@ -169,4 +169,11 @@ class RawHttpClient {
   std::string buf_;
 };
 
+// Sends `request` on a new connection and reads one response; status 0 when none came.
+inline HttpReply ask_once(uint16_t port, std::string_view request, bool head_request = false) {
+  RawHttpClient c(port);
+  if (!c.connected() || !c.send(request)) return {};
+  return c.read(head_request).value_or(HttpReply{});
+}
+
 }  // namespace ringcast::test

@@ -11,6 +11,7 @@
 #include "ws/app.hpp"
 
 using namespace ringcast;
+using test::ask_once;
 using test::HttpReply;
 using test::RawHttpClient;
 
@@ -105,15 +106,6 @@ std::pair<int, std::string> read_server_frame(RawHttpClient& c) {
   return {uint8_t(bytes[0]) & 0x0f, bytes.substr(2, len)};
 }
 
-// Sends `request` on a new connection: the reply (status 0 if none came). For answers that keep the
-// connection open (101): nothing waits for a close.
-HttpReply answer(uint16_t port, const std::string& request) {
-  RawHttpClient c(port);
-  REQUIRE(c.connected());
-  REQUIRE(c.send(request));
-  return c.read().value_or(HttpReply{});
-}
-
 // Sends `request` on a new connection: the reply, and whether the server then closed.
 struct Refusal {
   HttpReply reply;
@@ -196,7 +188,7 @@ TEST_CASE("websocket upgrade: a bad key, a bad Upgrade or Connection, or HTTP/1.
     CHECK(r.closed);
   }
   // Tokens are case-insensitive (§4.2.1): these are fine.
-  CHECK(answer(port, upgrade_request("/ws", {{"Upgrade", "WebSocket"}, {"Connection", "keep-alive, UPGRADE"}})).status == 101);
+  CHECK(ask_once(port, upgrade_request("/ws", {{"Upgrade", "WebSocket"}, {"Connection", "keep-alive, UPGRADE"}})).status == 101);
 }
 
 TEST_CASE("websocket upgrade: an Origin outside allowed_origins is 403, an allowed one or none is accepted") {
@@ -205,9 +197,9 @@ TEST_CASE("websocket upgrade: an Origin outside allowed_origins is 403, an allow
   const Refusal bad = refusal(port, upgrade_request("/strict", {{"Origin", "https://evil.example"}}));
   CHECK(bad.reply.status == 403);
   CHECK(bad.closed);
-  CHECK(answer(port, upgrade_request("/strict", {{"Origin", "https://good.example"}})).status == 101);
-  CHECK(answer(port, upgrade_request("/strict")).status == 101);  // not a browser: no Origin
-  CHECK(answer(port, upgrade_request("/ws", {{"Origin", "https://evil.example"}})).status == 101);
+  CHECK(ask_once(port, upgrade_request("/strict", {{"Origin", "https://good.example"}})).status == 101);
+  CHECK(ask_once(port, upgrade_request("/strict")).status == 101);  // not a browser: no Origin
+  CHECK(ask_once(port, upgrade_request("/ws", {{"Origin", "https://evil.example"}})).status == 101);
 }
 
 TEST_CASE("websocket upgrade: on_upgrade can reject with 401 and a body, or accept with user data") {
@@ -249,7 +241,7 @@ TEST_CASE("websocket upgrade: the server's preferred subprotocol among those off
     for (const std::string& line : k.offered) {
       request.insert(request.size() - 2, "Sec-WebSocket-Protocol: " + line + "\r\n");
     }
-    const HttpReply r = answer(port, request);
+    const HttpReply r = ask_once(port, request);
     CHECK(r.status == 101);
     CHECK(r.header("Sec-WebSocket-Protocol") == k.chosen);
     CHECK(r.count("Sec-WebSocket-Protocol") == (k.chosen.empty() ? 0u : 1u));
