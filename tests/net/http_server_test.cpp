@@ -3,7 +3,6 @@
 #include <doctest/doctest.h>
 
 #include <poll.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
