@@ -51,6 +51,11 @@ class Shard {
   // Monotonic time of the current loop iteration (read once per iteration).
   int64_t now_ns() const noexcept { return now_ns_; }
   uint64_t now_ms() const noexcept { return timers_.now(); }
+  // Reads the clock and fires the timers that are due. The loop calls it at the top of each
+  // iteration; a driver calls it again when its wait returns, before it dispatches events, so that
+  // handlers woken after a long sleep see the time they woke at (a timer they arm counts from now,
+  // not from when the shard went to sleep).
+  void update_clock() noexcept;
 
   // Runs `fn(Shard&)` on shard `target`'s thread. Never blocks and never drops: when the queue to
   // `target` is full the task waits in a local backlog, in order. Tasks from one shard to another run
@@ -100,7 +105,6 @@ class Shard {
     bool empty() const noexcept { return head == backlog.size(); }
   };
 
-  void update_clock() noexcept;
   size_t run_inbound();
   void run_deferred();
   bool flush_outboxes();  // true when a backlog remains

@@ -46,6 +46,7 @@ void EpollLoop::poll(int64_t timeout_ns) {
     const int ms = timeout_ns < 0 ? -1 : static_cast<int>((timeout_ns + 999'999) / 1'000'000);
     n = ::epoll_wait(epfd_, events_.data(), kMaxEvents, ms);
   }
+  if (timeout_ns != 0) shard_.update_clock();  // we may have slept: handlers must see the time now
   for (int i = 0; i < n; ++i) {
     const uint64_t t = events_[i].data.u64;
     const auto kind = static_cast<Kind>(t & 0xff);

@@ -22,8 +22,8 @@ std::string Request::query(std::string_view name) const {
 
 // ---------------------------------------------------------------------------------------------
 
-Response::Response(Loop& loop, Connection& c, bool keep_alive, bool head, std::string_view date) noexcept
-    : loop_(loop), conn_(c), date_(date), keep_alive_(keep_alive), head_(head) {}
+Response::Response(Loop& loop, Connection& c, bool keep_alive, bool head, std::string_view date, bool http10) noexcept
+    : loop_(loop), conn_(c), date_(date), keep_alive_(keep_alive), head_(head), http10_(http10) {}
 
 Response& Response::status(int code) noexcept {
   response_.set_status(code);
@@ -49,6 +49,8 @@ void Response::send(std::string_view body, std::string_view content_type) {
   if (sent_) return;
   sent_ = true;
   if (!content_type.empty()) response_.add_header("Content-Type", content_type);
+  // RFC 9112 §9.3: an HTTP/1.0 client keeps the connection only when the response says keep-alive.
+  if (keep_alive_ && http10_) response_.add_header("Connection", "keep-alive");
   response_.body(body).keep_alive(keep_alive_).head_only(head_).date(date_);
   // Serialized straight into the connection's output: no intermediate string.
   const size_t size = response_.serialized_size();
@@ -174,20 +176,23 @@ size_t HttpServerHandler::handle_request(Connection& c, Session& s, std::string_
   }
 
   const bool keep_alive = req.keep_alive();
+  const bool http10 = req.version() == HttpVersion::http10;
   if (match.status != RouteStatus::found) {
+    // These short answers do not say keep-alive, so an HTTP/1.0 connection ends with them.
+    const bool keep = keep_alive && !http10;
     std::string out;
     if (match.status == RouteStatus::method_not_allowed) {
-      write_method_not_allowed(out, match.allowed, keep_alive);
+      write_method_not_allowed(out, match.allowed, keep);
     } else {
-      write_simple_response(out, 404, "text/plain; charset=utf-8", "Not Found", keep_alive);
+      write_simple_response(out, 404, "text/plain; charset=utf-8", "Not Found", keep);
     }
     loop_.write(c, out);
-    if (!keep_alive) loop_.close(c);
+    if (!keep) loop_.close(c);
     return total;
   }
 
   Request request(req, match.params, match.tail, body);
-  Response res(loop_, c, keep_alive, req.method_id() == HttpMethod::head, date());
+  Response res(loop_, c, keep_alive, req.method_id() == HttpMethod::head, date(), http10);
   const HttpRoute& route = *match.handler;
   if (route.upgrade) {
     loop_.timers().cancel(c.timer);  // the new handler owns the timer from here

@@ -57,7 +57,8 @@ class Request {
 // without sending answers 500. Valid during the handler call only.
 class Response {
  public:
-  Response(Loop& loop, Connection& c, bool keep_alive, bool head, std::string_view date) noexcept;
+  // `http10`: the request is HTTP/1.0, so a kept-alive connection must say so (RFC 9112 §9.3).
+  Response(Loop& loop, Connection& c, bool keep_alive, bool head, std::string_view date, bool http10 = false) noexcept;
 
   Response& status(int code) noexcept;
   // Adds a header (copied). Ignored when it is malformed or the 1 KiB of header space is full.
@@ -82,6 +83,7 @@ class Response {
   size_t store_used_ = 0;
   bool keep_alive_;
   bool head_;
+  bool http10_;
   bool sent_ = false;
 };
 

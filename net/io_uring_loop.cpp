@@ -194,6 +194,7 @@ void IoUringLoop::poll(int64_t timeout_ns) {
     io_uring_cqe* cqe = nullptr;
     io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
   }
+  if (timeout_ns != 0) shard_.update_clock();  // we may have slept: handlers must see the time now
   connect_addrs_.clear();
   process_completions();
 }

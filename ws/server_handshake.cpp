@@ -1,7 +1,5 @@
 #include "ws/server_handshake.hpp"
 
-#include <array>
-
 #include "ws/handshake.hpp"
 
 namespace ringcast {
@@ -41,14 +39,14 @@ HandshakeCheck check_upgrade_request(const HttpRequest& request, std::span<const
     for (const std::string& o : allowed_origins) allowed = allowed || ascii_iequals(o, ok.origin);
     if (!allowed) return refuse(403, "Origin not allowed");
   }
-  // (8) the first subprotocol of ours the client offers, over every Sec-WebSocket-Protocol header.
-  if (!protocols.empty()) {
-    std::array<std::string_view, 16> ours;
-    const size_t n = protocols.size() < ours.size() ? protocols.size() : ours.size();
-    for (size_t i = 0; i < n; ++i) ours[i] = protocols[i];
+  // (8) the first subprotocol in our order of preference that the client offers. Several
+  // Sec-WebSocket-Protocol field lines are one list (RFC 9110 §5.3), so each of ours is looked for
+  // in all of them before the next.
+  for (size_t i = 0; i < protocols.size() && ok.protocol.empty(); ++i) {
+    const std::string_view ours[1] = {protocols[i]};
     for (const HttpHeader& h : request.headers()) {
       if (!ascii_iequals(h.name, "Sec-WebSocket-Protocol")) continue;
-      ok.protocol = select_subprotocol(h.value, std::span<const std::string_view>(ours.data(), n));
+      ok.protocol = select_subprotocol(h.value, ours);
       if (!ok.protocol.empty()) break;
     }
   }
