@@ -71,4 +71,22 @@ TEST_CASE("conformance 1: a length in a longer form than needed is accepted (16-
   }
 }
 
+TEST_CASE("conformance 1: every mask key unmasks, including 0 and all ones, at every payload alignment") {
+  // RFC 6455 §5.3: the key is any 32-bit value; octet i is XORed with key octet i mod 4.
+  EchoServer server;
+  for (const Delivery d : kBothDeliveries) {
+    CAPTURE(d.name());
+    RawWsClient c = open_client(server.port(), d);
+    for (const uint32_t key : {0u, 0xFFFFFFFFu, 0x01020304u, 0x80000001u}) {
+      for (size_t n = 0; n <= 70; n += (n < 18 ? 1 : 13)) {
+        CAPTURE(key);
+        CAPTURE(n);
+        const std::string msg = binary_payload(n);
+        REQUIRE(c.send_frame({.opcode = op::kBinary, .payload = msg, .mask_key = key}));
+        expect_echo(c, op::kBinary, msg);
+      }
+    }
+  }
+}
+
 }  // TEST_SUITE("io")

@@ -94,7 +94,7 @@ TEST_CASE("conformance handshake: header names and the upgrade tokens are case-i
 
 TEST_CASE("conformance handshake: a version other than 13 gets 426 naming version 13 (RFC 6455 §4.4)") {
   EchoServer server;
-  for (const char* version : {"8", "12", "14", "<none>"}) {
+  for (const std::string version : {"8", "12", "14", "<none>"}) {
     CAPTURE(version);
     RawWsClient c = exchange(server.port(), request("GET / HTTP/1.1", {{"Sec-WebSocket-Version", version}}));
     CHECK(c.status() == 426);
@@ -106,7 +106,7 @@ TEST_CASE("conformance handshake: a version other than 13 gets 426 naming versio
 TEST_CASE("conformance handshake: requests that are not a valid upgrade are refused with 400, and no frames are served") {
   EchoServer server;
   struct Bad {
-    const char* what;
+    std::string_view what;
     std::string req;
   };
   const Bad bad[] = {

@@ -11,7 +11,7 @@ using namespace ringcast::test;
 namespace {
 
 struct Carrier {
-  const char* name;
+  std::string_view name;
   uint8_t opcode;
   std::string payload;
 };

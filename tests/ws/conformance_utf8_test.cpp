@@ -18,7 +18,7 @@ using namespace std::string_view_literals;
 namespace {
 
 struct Utf8Case {
-  const char* name;
+  std::string_view name;
   std::string_view bytes;
 };
 
