@@ -126,6 +126,28 @@ TEST_CASE("conformance handshake: requests that are not a valid upgrade are refu
   }
 }
 
+TEST_CASE("conformance handshake: an upgrade pipelined behind a plain request on a keep-alive connection is served after it") {
+  EchoServer server;
+  for (const Delivery d : kBothDeliveries) {
+    CAPTURE(d.name());
+    RawWsClient c(server.port(), d);
+    REQUIRE(c.connected());
+    std::string bytes = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" + request();
+    bytes += c.encode({.opcode = op::kText, .payload = "after two requests"});
+    REQUIRE(c.send_raw(bytes));
+    REQUIRE(c.read_http_head());
+    CHECK(c.status() == 200);
+    REQUIRE(c.header("Content-Length") == "2");
+    std::string body;
+    REQUIRE(c.read_bytes(2, body));
+    CHECK(body == "ok");
+    REQUIRE(c.read_http_head());
+    CHECK(c.status() == 101);
+    CHECK(c.header("Sec-WebSocket-Accept") == RawWsClient::accept_for(kKey));
+    expect_echo(c, op::kText, "after two requests");
+  }
+}
+
 TEST_CASE("conformance handshake: a plain GET to a WebSocket route gets 426 Upgrade Required") {
   EchoServer server;
   RawWsClient c = exchange(server.port(), "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");

@@ -115,7 +115,7 @@ TEST_CASE("conformance heartbeats: the server pings every ping_interval and a cl
     CHECK(pings.size() <= 8);
     // Spaced by ping_interval on average (a loaded machine only makes gaps longer).
     const auto mean = (pings.back() - pings.front()) / static_cast<int>(pings.size() - 1);
-    CHECK(ms(mean) >= ms(TimerServer::kPingInterval) - 5);
+    CHECK(ms(mean) >= ms(TimerServer::kPingInterval) - 15);
     CHECK(ms(mean) <= ms(TimerServer::kPingInterval) + 50);
     REQUIRE(c.send_text("alive"));
     RawFrame f;
@@ -129,8 +129,8 @@ TEST_CASE("conformance heartbeats: the server pings every ping_interval and a cl
 
 TEST_CASE("conformance heartbeats: a client that does not answer the ping is closed with 1001 after pong_timeout") {
   TimerServer server;
+  const auto start = Clock::now();  // before the handshake: the server's clock starts at the upgrade
   RawWsClient c = open_client(server.port(), Delivery::whole(), "/heartbeat");
-  const auto start = Clock::now();
   const CloseOutcome o = c.read_until_close();
   const auto elapsed = Clock::now() - start;
   REQUIRE(o.close_received);
@@ -149,8 +149,8 @@ TEST_CASE("conformance idle timeout: a silent client is closed with 1001 after i
   TimerServer server;
   for (const Delivery d : kBothDeliveries) {
     CAPTURE(d.name());
+    const auto start = Clock::now();  // before the handshake: the server's clock starts at the upgrade
     RawWsClient c = open_client(server.port(), d, "/idle");
-    const auto start = Clock::now();
     const CloseOutcome o = c.read_until_close();  // answers the server's close frame
     const auto elapsed = Clock::now() - start;
     check_closed(o, 1001);
@@ -244,8 +244,8 @@ TEST_CASE("conformance server close: a server that stops sends 1001 to every Web
 TEST_CASE("conformance server close: a client that never answers the close frame is cut off after close_timeout") {
   TimerServer server;
   RawWsClient c = open_client(server.port(), Delivery::whole(), "/closer");
+  const auto start = Clock::now();  // before the server can have sent its close frame
   REQUIRE(c.send_text("close"));
-  const auto start = Clock::now();
   const CloseOutcome o = c.read_until_close(RawWsClient::kDefaultTimeoutMs, false);
   const auto elapsed = Clock::now() - start;
   REQUIRE(o.close_received);

@@ -230,6 +230,17 @@ class RawWsClient {
     return true;
   }
 
+  // Reads exactly `n` bytes that follow a response head (a body of a known length).
+  bool read_bytes(size_t n, std::string& out, int timeout_ms = kDefaultTimeoutMs) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (in_.size() - in_pos_ < n) {
+      if (fill(deadline) != ReadStatus::frame) return false;
+    }
+    out = in_.substr(in_pos_, n);
+    in_pos_ += n;
+    return true;
+  }
+
   // The server's handshake answer (status line and headers).
   const std::string& response_head() const { return response_head_; }
   // Its status code (0 when there is none).
