@@ -309,7 +309,11 @@ void WebSocketContext::on_control(WebSocketBase& ws, OpCode op, std::span<uint8_
       return;
     case OpCode::pong:
       // §5.5.3: a pong answers our heartbeat; an unsolicited one is fine too.
-      ws.flags_ &= ~WebSocketBase::kAwaitingPong;
+      if (ws.flags_ & WebSocketBase::kAwaitingPong) {
+        ws.flags_ &= ~WebSocketBase::kAwaitingPong;
+        // The timer waits for the pong deadline; the next ping is due ping_interval after the last.
+        if (ws.state_ == WebSocketBase::kOpen) arm_timer(ws);
+      }
       if (ws.state_ == WebSocketBase::kOpen) emit_pong(ws, text);
       return;
     case OpCode::close: {
