@@ -37,7 +37,8 @@ class WebSocketBase {
   SendStatus send(std::string_view message, OpCode op = OpCode::text, bool compress = false);
   // Starts the closing handshake (RFC 6455 §7.1.2): sends a Close frame with `code` and `reason`
   // (truncated to fit 123 bytes on a UTF-8 boundary), calls on_close now, and closes TCP when the
-  // peer answers (or after the route's close timeout).
+  // peer answers (or after the route's close timeout). 1005 sends a Close without a code; codes that
+  // may not appear on the wire (1006, 1015, unassigned ones) are sent as 1000.
   void close(uint16_t code = 1000, std::string_view reason = {});
   // Drops the TCP connection at once, without a Close frame; on_close sees 1006.
   void end();

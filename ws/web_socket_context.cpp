@@ -415,7 +415,13 @@ void WebSocketContext::leave_open(WebSocketBase& ws, int code, std::string_view 
 }
 
 void WebSocketContext::close(WebSocketBase& ws, uint16_t code, std::string_view reason) {
-  send_close(ws, code, reason);
+  // RFC 6455 §7.4.1: 1005 means "no code" (an empty Close payload); 1006, 1015 and unassigned codes
+  // never go on the wire, so an application that passes one closes normally instead.
+  if (code == close_code::kNoStatus) {
+    write_frame(ws, OpCode::close, {}, false);
+  } else {
+    send_close(ws, close_code_valid_on_wire(code) ? code : close_code::kNormal, reason);
+  }
   ws.ping_sent_ms_ = now_ms();  // from now on: when our Close left
   leave_open(ws, code, reason);
   if (ws.state_ == WebSocketBase::kClosing) arm_timer(ws);
