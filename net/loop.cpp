@@ -16,7 +16,7 @@ namespace {
 constexpr unsigned kLingerMs = 2000;       // after our FIN, how long we wait for the peer's
 constexpr unsigned kAcceptBackoffMinMs = 25;
 constexpr unsigned kAcceptBackoffMaxMs = 1000;
-constexpr size_t kSpareOutputs = 256;      // recycled output queues kept per shard
+constexpr size_t kSpareOutputs = 32;       // recycled output queues kept per shard (about 1 KiB each)
 
 Connection& connection_of(Timer& t) noexcept {
   // The timer is the record's first member (standard layout): the record starts where it does.

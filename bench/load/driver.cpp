@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -148,8 +149,47 @@ void Driver::print_progress(double elapsed, uint64_t prev_sent, uint64_t prev_re
   std::fflush(stdout);
 }
 
+// Before an idle measurement: a few connections exchange many small messages and leave, so the
+// server's fixed memory (receive buffer rings, pools, a garbage collector's heap) is in place before
+// the baseline — and only what the idle connections themselves cost is divided among them.
+void Driver::warm_up_server() {
+  int fds[64];
+  int opened = 0;
+  for (int& fd : fds) {
+    fd = ::socket(base_.address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (::connect(fd, base_.address.data(), base_.address.size()) < 0) {
+      ::close(fd);
+      fd = -1;
+      continue;
+    }
+    const std::string req = fmt::format(
+        "GET /echo HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        base_.host_header());
+    [[maybe_unused]] ssize_t n = ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+    std::string head;
+    char c;
+    while (head.find("\r\n\r\n") == std::string::npos && ::recv(fd, &c, 1, 0) == 1) head += c;
+    ++opened;
+  }
+  const char frame[] = {'\x81', '\x82', 1, 2, 3, 4, 'h' ^ 1, 'i' ^ 2};  // masked "hi"
+  for (int round = 0; round < 40; ++round) {
+    for (int fd : fds) {
+      if (fd < 0) continue;
+      char echo[4];
+      if (::send(fd, frame, sizeof frame, MSG_NOSIGNAL) == sizeof frame) [[maybe_unused]] ssize_t r = ::recv(fd, echo, 4, MSG_WAITALL);
+    }
+  }
+  for (int fd : fds) {
+    if (fd >= 0) ::close(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  if (opened == 0) log::warn("warm-up: no connection opened");
+}
+
 Totals Driver::run() {
   Totals t;
+  if (options_.server_pid && !scenario_.sends()) warm_up_server();
   if (options_.server_pid) t.server_rss_idle = process_rss_bytes(options_.server_pid);
   workers_.clear();
   for (unsigned i = 0; i < options_.threads; ++i) {

@@ -114,6 +114,7 @@ class Driver {
 
  private:
   void connect_more(Worker& w);
+  void warm_up_server();
   ClientBehavior<Slot> behavior(Worker& w);
   template <typename Fn>
   void on_every_worker(Fn fn);
