@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
   LoadOptions o;
   auto& scenario = cli.flag("scenario", std::string("echo"), "echo, broadcast, connect or idle");
   auto& url = cli.flag("url", std::string("ws://127.0.0.1:9001"), "the server (loopback only unless --allow-remote)");
-  auto& path = cli.flag("path", std::string(), "echo/connect/idle: the path to open (default /echo)");
+  auto& path = cli.flag("path", std::string(), "echo/connect/idle: the path to open (empty: /echo)");
   auto& connections = cli.flag("connections", int64_t{100}, "connections to open");
   auto& threads = cli.flag("threads", int64_t{1}, "client threads, one event loop each");
   auto& size = cli.flag("size", int64_t{32}, "message payload bytes (echo ≥ 16, broadcast ≥ 24)");
