@@ -101,33 +101,42 @@ ClientBehavior<Slot> Driver::behavior(Worker& w) {
     open_.fetch_sub(1, std::memory_order_relaxed);
     if (sending_.load(std::memory_order_relaxed)) w.closed_early.add();
   };
-  b.on_error = [this, &w](Socket&, std::string_view why) {
-    --w.connecting;
-    w.failed.add();
-    static std::atomic<int> reported{0};
-    if (reported.fetch_add(1) < 3) log::warn("connection failed: {}", why);
-    connect_more(w);
-  };
+  b.on_error = [this, &w](Socket& ws, std::string_view why) { failed(w, ws.data().index, why); };
   b.max_message_size = 64 << 20;
   b.max_backpressure = 64 << 20;
   b.compression = DeflateOptions{.enabled = options_.deflate};
   return b;
 }
 
+void Scenario::connect(Worker& w, uint32_t i) { driver_->open(w, i, path(driver_->options(), i)); }
+
+void Driver::open(Worker& w, uint32_t i, const std::string& path) {
+  std::string error;
+  auto url = WebSocketUrl::parse(fmt::format("ws://{}{}", base_.host_header(), path), error);
+  if (!url) {
+    failed(w, i, error);
+    return;
+  }
+  if (!w.client->connect(*url, Slot{i}, source_for(i))) failed(w, i, std::strerror(errno));
+}
+
+void Driver::failed(Worker& w, uint32_t i, std::string_view why) {
+  --w.connecting;
+  w.failed.add();
+  static std::atomic<int> reported{0};
+  if (reported.fetch_add(1) < 3) log::warn("cannot open connection {}: {}", i, why);
+  connect_more(w);
+}
+
 void Driver::connect_more(Worker& w) {
+  if (w.in_connect_more) return;  // a synchronous failure below comes back here: the loop goes on
+  w.in_connect_more = true;
   while (w.connecting < options_.connect_concurrency && w.next_to_connect < w.mine.size()) {
     const uint32_t i = w.mine[w.next_to_connect++];
-    std::string error;
-    auto url = WebSocketUrl::parse(fmt::format("ws://{}{}", base_.host_header(), scenario_.path(options_, i)), error);
-    const SocketAddress* from = sources_.empty() ? nullptr : &sources_[i % sources_.size()];
-    if (!url || !w.client->connect(*url, Slot{i}, from)) {
-      w.failed.add();
-      static std::atomic<int> reported{0};
-      if (reported.fetch_add(1) < 3) log::warn("cannot open connection {}: {}", i, url ? std::strerror(errno) : error);
-      continue;
-    }
     ++w.connecting;
+    scenario_.connect(w, i);
   }
+  w.in_connect_more = false;
 }
 
 void Driver::print_progress(double elapsed, uint64_t prev_sent, uint64_t prev_received, double dt) {
@@ -257,7 +266,16 @@ Totals Driver::run() {
     t.warnings.push_back(fmt::format("only {} of {} connections opened", t.connections, options_.connections));
   }
 
-  // Load: warm up, then measure.
+  // Ready (a scenario may still be setting connections up), then load: warm up, then measure.
+  const auto r0 = Clock::now();
+  while (seconds_since(r0) < 30) {
+    std::atomic<bool> all{true};
+    on_every_worker([&](Worker& w) {
+      if (!scenario_.ready(w)) all = false;
+    });
+    if (all) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   sending_ = true;
   on_every_worker([this](Worker& w) { scenario_.begin(w); });
   const auto warm = Clock::now();

@@ -59,6 +59,7 @@ struct Worker {
   std::vector<uint32_t> mine;    // the connection indexes this worker owns
   size_t next_to_connect = 0;
   unsigned connecting = 0;
+  bool in_connect_more = false;
   pid_t tid = 0;
 
   // Live figures (single writer: this thread; the progress line reads them).
@@ -105,6 +106,12 @@ class Driver {
   Socket* socket(uint32_t i) noexcept { return workers_[i % workers_.size()]->sockets[i]; }
   Worker& owner(uint32_t i) noexcept { return *workers_[i % workers_.size()]; }
   std::atomic<bool>& sending() noexcept { return sending_; }
+  // For scenarios that open connections themselves (Scenario::connect): open connection i's
+  // WebSocket at `path`, or report that connection i could not be opened.
+  void open(Worker& w, uint32_t i, const std::string& path);
+  void failed(Worker& w, uint32_t i, std::string_view why);
+  const WebSocketUrl& base() const noexcept { return base_; }
+  const SocketAddress* source_for(uint32_t i) const noexcept { return sources_.empty() ? nullptr : &sources_[i % sources_.size()]; }
   // Takes one message from the run's budget (--messages); false once it is spent. Unlimited otherwise.
   bool claim_message() noexcept {
     return !options_.messages || budget_.fetch_sub(1, std::memory_order_relaxed) > 0;
@@ -139,6 +146,11 @@ class Scenario {
   // The path connection i opens (with query, if any).
   virtual std::string path(const LoadOptions& o, uint32_t i) const = 0;
   virtual void attach(Driver& d) { driver_ = &d; }
+  // Opens connection i (on its worker's thread): by default its WebSocket at path(); a scenario that
+  // must do something first (log in) overrides it and calls Driver::open or Driver::failed.
+  virtual void connect(Worker& w, uint32_t i);
+  // Every connection is open: true once this worker's connections are ready for the measured load.
+  virtual bool ready(Worker&) { return true; }
   virtual void opened(Worker&, Socket&) {}
   virtual void message(Worker&, Socket&, std::string_view, OpCode) {}
   // Every connection is open: start (called once per worker, on its thread).

@@ -100,7 +100,7 @@ struct Report {
 int main(int argc, char** argv) {
   Cli cli("ringcast-load", "a WebSocket load generator that checks every message it measures");
   LoadOptions o;
-  auto& scenario = cli.flag("scenario", std::string("echo"), "echo, broadcast, connect or idle");
+  auto& scenario = cli.flag("scenario", std::string("echo"), "echo, broadcast, connect, idle or chat");
   auto& url = cli.flag("url", std::string("ws://127.0.0.1:9001"), "the server (loopback only unless --allow-remote)");
   auto& path = cli.flag("path", std::string(), "echo/connect/idle: the path to open (empty: /echo)");
   auto& connections = cli.flag("connections", int64_t{100}, "connections to open");
@@ -119,11 +119,14 @@ int main(int argc, char** argv) {
   auto& server_pid = cli.flag("server-pid", int64_t{0}, "the server's pid: report its CPU per message and memory");
   auto& allow_remote = cli.flag("allow-remote", false, "allow a non-loopback server");
   auto& progress = cli.flag("progress", true, "print a progress line every second");
+  auto& chat_user = cli.flag("chat-user", std::string("alice"), "chat: the user every connection logs in as");
+  auto& chat_password = cli.flag("chat-password", std::string("secret"), "chat: that user's password");
   auto& json = cli.flag("json", std::string(), "write every figure to this JSON file");
   auto& log_level = cli.flag("log", std::string("warn"), "log level: debug, info, warn, error, off");
   cli.example("ringcast-load --scenario echo --connections 1000 --size 32 --duration 10");
   cli.example("ringcast-load --scenario broadcast --url ws://127.0.0.1:9001 --connections 500 --publishers 5 --window 16");
   cli.example("ringcast-load --scenario idle --connections 10000 --duration 5 --server-pid $(pidof ringcast-echo)");
+  cli.example("ringcast-load --scenario chat --url ws://127.0.0.1:8080 --connections 200 --rooms 4 --publishers 8");
   cli.epilog(
       "Servers speak the bench protocol: any path echoes; /room/NAME joins room NAME, and every message a member\n"
       "sends goes to every member, sender included (ringcast-echo and bench/peers/* do).\n"
@@ -139,7 +142,7 @@ int main(int argc, char** argv) {
   log::set_level(level);
   auto s = make_scenario(scenario);
   if (!s) {
-    fmt::print(stderr, "ringcast-load: unknown --scenario '{}' (echo, broadcast, connect, idle)\n", scenario);
+    fmt::print(stderr, "ringcast-load: unknown --scenario '{}' (echo, broadcast, connect, idle, chat)\n", scenario);
     return 2;
   }
   if (connections < 1 || threads < 1 || threads > 64 || size < 1 || inflight < 1 || rooms < 1 || publishers < 0 ||
@@ -167,6 +170,8 @@ int main(int argc, char** argv) {
   o.allow_remote = allow_remote;
   o.progress = progress;
   o.json = json;
+  o.chat_user = chat_user;
+  o.chat_password = chat_password;
   try {
     Driver driver(o, *s);
     const Totals t = driver.run();

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <simdjson.h>
+
+#include <charconv>
 #include <cstring>
 
 namespace ringcast::load {
@@ -24,6 +27,7 @@ std::unique_ptr<Scenario> make_scenario(const std::string& name) {
   if (name == "broadcast") return std::make_unique<BroadcastScenario>();
   if (name == "connect") return std::make_unique<ConnectScenario>();
   if (name == "idle") return std::make_unique<IdleScenario>();
+  if (name == "chat") return std::make_unique<ChatScenario>();
   return nullptr;
 }
 
@@ -226,6 +230,137 @@ void BroadcastScenario::finish(Totals& t) {
     for (auto& [p, checker] : r.streams) t.streams += checker.finish(publishers_[p]->sent.load());
   }
   for (auto& pacer : pacers_) pacer.reset();
+}
+
+// ---------------------------------------------------------------------------------------------
+// chat: the message text is "p:seq:sent_ns"; events are parsed with simdjson.
+
+void ChatScenario::attach(Driver& d) {
+  Scenario::attach(d);
+  const LoadOptions& o = d.options();
+  rooms_ = std::max(1u, o.rooms);
+  publishers_ = std::min(o.publishers, o.connections);
+  window_ = std::max(1u, o.window);
+  conns_.resize(o.connections);
+  for (uint32_t i = 0; i < o.connections; ++i) {
+    for (uint32_t p = 0; p < publishers_; ++p) {
+      if (p % rooms_ == i % rooms_) conns_[i].streams.emplace_back(p, StreamChecker{});
+    }
+  }
+  sent_ = std::make_unique<std::atomic<uint64_t>[]>(std::max(1u, publishers_));
+  own_received_.assign(publishers_, 0);
+  stopped_.assign(o.threads, 0);
+  logins_.resize(o.threads);
+  const std::string body = fmt::format(R"({{"username": "{}", "password": "{}"}})", o.chat_user, o.chat_password);
+  login_request_ = fmt::format(
+      "POST /login HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n"
+      "Connection: close\r\n\r\n{}",
+      d.base().host_header(), body.size(), body);
+}
+
+void ChatScenario::connect(Worker& w, uint32_t i) {
+  if (!logins_[w.id]) logins_[w.id] = std::make_unique<HttpExchange>(*w.loop);
+  const bool started = logins_[w.id]->start(
+      driver_->base().address, login_request_,
+      [this, &w, i](int status, std::string_view body) {
+        // {"otp": "TOKEN"}
+        const size_t at = body.find("\"otp\"");
+        const size_t open = at == std::string_view::npos ? at : body.find('"', body.find(':', at) + 1);
+        const size_t close = open == std::string_view::npos ? open : body.find('"', open + 1);
+        if (status != 200 || close == std::string_view::npos) {
+          driver_->failed(w, i, fmt::format("login answered {} {}", status, body.substr(0, 100)));
+          return;
+        }
+        driver_->open(w, i, fmt::format("/ws?otp={}", body.substr(open + 1, close - open - 1)));
+      },
+      driver_->source_for(i));
+  if (!started) driver_->failed(w, i, std::strerror(errno));
+}
+
+void ChatScenario::opened(Worker&, Socket& ws) {
+  ws.send(fmt::format(R"({{"type": "change_room", "payload": {{"name": "{}"}}}})", room_of(ws.data().index)));
+}
+
+bool ChatScenario::ready(Worker& w) {
+  for (uint32_t i : w.mine) {
+    if (w.sockets[i] && !conns_[i].joined) return false;
+  }
+  return true;
+}
+
+void ChatScenario::publish(Worker& w, uint32_t p) {
+  Socket* ws = w.sockets[p];
+  if (!ws || !driver_->claim_message()) return;
+  const uint64_t seq = sent_[p].load(std::memory_order_relaxed) + 1;
+  ws->send(fmt::format(R"({{"type": "send_message", "payload": {{"message": "{}:{}:{}"}}}})", p, seq, driver_->now_ns()));
+  sent_[p].store(seq, std::memory_order_release);
+  w.sent.add();
+}
+
+void ChatScenario::begin(Worker& w) {
+  for (uint32_t p = w.id; p < publishers_; p += driver_->workers()) {
+    for (unsigned k = 0; k < window_; ++k) publish(w, p);
+  }
+}
+
+void ChatScenario::message(Worker& w, Socket& ws, std::string_view m, OpCode) {
+  static thread_local simdjson::ondemand::parser parser;
+  const uint32_t me = ws.data().index;
+  simdjson::padded_string json(m);
+  auto doc = parser.iterate(json);
+  std::string_view type;
+  if (doc["type"].get_string().get(type)) {
+    w.errors.add();
+    return;
+  }
+  if (type == "room_changed") {
+    conns_[me].joined = true;
+    return;
+  }
+  if (type != "new_message") return;  // presence and the like
+  std::string_view text;
+  if (doc["payload"]["message"].get_string().get(text)) {
+    w.errors.add();
+    return;
+  }
+  // Messages of other runs or people: not ours to check.
+  uint32_t p = 0;
+  uint64_t seq = 0;
+  int64_t sent_ns = 0;
+  const size_t a = text.find(':'), b = text.find(':', a + 1);
+  if (a == std::string_view::npos || b == std::string_view::npos ||
+      std::from_chars(text.data(), text.data() + a, p).ec != std::errc() ||
+      std::from_chars(text.data() + a + 1, text.data() + b, seq).ec != std::errc() ||
+      std::from_chars(text.data() + b + 1, text.data() + text.size(), sent_ns).ec != std::errc() || p >= publishers_) {
+    return;
+  }
+  for (auto& [publisher, checker] : conns_[me].streams) {
+    if (publisher == p) checker.on_message(seq);
+  }
+  w.received.add();
+  w.record_latency(static_cast<uint64_t>(driver_->now_ns() - sent_ns));
+  if (p == me) {
+    ++own_received_[p];
+    if (!stopped_[w.id]) publish(w, p);
+  }
+}
+
+void ChatScenario::end(Worker& w) { stopped_[w.id] = 1; }
+
+bool ChatScenario::drained(Worker& w) {
+  for (uint32_t i : w.mine) {
+    if (!w.sockets[i]) continue;
+    for (auto& [p, checker] : conns_[i].streams) {
+      if (checker.highest() < sent_[p].load(std::memory_order_acquire)) return false;
+    }
+  }
+  return true;
+}
+
+void ChatScenario::finish(Totals& t) {
+  for (auto& c : conns_) {
+    for (auto& [p, checker] : c.streams) t.streams += checker.finish(sent_[p].load());
+  }
 }
 
 }  // namespace ringcast::load

@@ -8,12 +8,17 @@
 //              every receiver checks every publisher's numbering (loss, duplicates, order)
 //   connect    a connection storm: handshakes per second and the time to open them all
 //   idle       hold the connections for --duration; with --server-pid, the server's memory per connection
+//   chat       the ringcast chat protocol end to end: each connection logs in (POST /login), opens /ws
+//              with its one-time token, joins room r(i % rooms) with change_room; the first --publishers
+//              connections send send_message events, and every receiver checks each publisher's order
+//              in the new_message events it gets
 #include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "driver.hpp"
+#include "http_exchange.hpp"
 
 namespace ringcast::load {
 
@@ -75,6 +80,38 @@ class BroadcastScenario final : public Scenario {
   size_t size_ = 32;
   unsigned window_ = 16;
   double rate_ = 0;
+};
+
+class ChatScenario final : public Scenario {
+ public:
+  std::string name() const override { return "chat"; }
+  std::string path(const LoadOptions&, uint32_t) const override { return "/ws"; }
+  void attach(Driver& d) override;
+  void connect(Worker& w, uint32_t i) override;
+  void opened(Worker& w, Socket& ws) override;
+  bool ready(Worker& w) override;
+  void message(Worker& w, Socket& ws, std::string_view m, OpCode op) override;
+  void begin(Worker& w) override;
+  void end(Worker& w) override;
+  bool drained(Worker& w) override;
+  void finish(Totals& t) override;
+
+ private:
+  struct Conn {
+    bool joined = false;  // room_changed seen for its room
+    std::vector<std::pair<uint32_t, StreamChecker>> streams;  // the publishers of its room
+  };
+  void publish(Worker& w, uint32_t p);
+  std::string room_of(uint32_t i) const { return "load-r" + std::to_string(i % rooms_); }
+
+  std::vector<std::unique_ptr<HttpExchange>> logins_;  // one per worker
+  std::vector<Conn> conns_;
+  std::unique_ptr<std::atomic<uint64_t>[]> sent_;      // per publisher
+  std::vector<uint64_t> own_received_;
+  std::vector<uint8_t> stopped_;
+  std::string login_request_;
+  uint32_t rooms_ = 1, publishers_ = 0;
+  unsigned window_ = 16;
 };
 
 class ConnectScenario final : public Scenario {
