@@ -330,6 +330,13 @@ int shards_with_players(int port) {
   return shards;
 }
 
+// SIGTERM; the server must exit 0 (under the sanitizers: with nothing to report).
+void stop_cleanly(test::ServerProcess& server) {
+  const int status = server.stop();
+  CHECK(status == 0);
+  if (status != 0) MESSAGE("server output:\n", server.output());
+}
+
 }  // namespace
 
 TEST_SUITE("io") {
@@ -399,6 +406,7 @@ TEST_CASE("game: players on several shards join one match; WELCOME first, a name
     return std::any_of(in.messages.begin(), in.messages.end(),
                        [](const std::string& m) { return type_of(m) == 0x03 && m.substr(8) == "late comer"; });
   }));
+  stop_cleanly(server);
 }
 
 TEST_CASE("game: snapshots come at about the tick rate, and every player gets the same bytes for the same tick") {
@@ -437,7 +445,9 @@ TEST_CASE("game: snapshots come at about the tick rate, and every player gets th
     CHECK(last - first <= 36);
   }
   int common = 0;
-  for (const auto& [tick, bytes] : by_tick[0]) {
+  for (const auto& entry : by_tick[0]) {
+    const uint32_t tick = entry.first;
+    const std::string& bytes = entry.second;
     bool everywhere = true;
     for (int i = 1; i < kPlayers; ++i) {
       auto it = by_tick[i].find(tick);
@@ -451,6 +461,7 @@ TEST_CASE("game: snapshots come at about the tick rate, and every player gets th
     common += everywhere;
   }
   CHECK(common >= 30);
+  stop_cleanly(server);
 }
 
 TEST_CASE("game: held keys move a player their way at 8 units a tick; keys 0 stops it; a target is walked to") {
@@ -512,6 +523,7 @@ TEST_CASE("game: held keys move a player their way at 8 units a tick; keys 0 sto
   CHECK(rests->find(id)->x == 500.0f);
   CHECK(protocol_violation(players.inbox(me)) == "");
   CHECK(protocol_violation(players.inbox(watcher)) == "");
+  stop_cleanly(server);
 }
 
 TEST_CASE("game: a bad match or name is refused with 400, a full match with 403, and a seat frees when a player leaves") {
@@ -543,6 +555,7 @@ TEST_CASE("game: a bad match or name is refused with 400, a full match with 403,
   CHECK(upgrade_status(port, "/play?match=other&name=c") == 101);  // other matches have their own seats
   players.close(a);
   CHECK(test::eventually([&] { return upgrade_status(port, "/play?match=small&name=c") == 101; }, 5s));
+  stop_cleanly(server);
 }
 
 TEST_CASE("game: malformed binary input closes with 1008, a text message with 1003, more than 60 inputs a second with 1008") {
@@ -587,6 +600,7 @@ TEST_CASE("game: malformed binary input closes with 1008, a text message with 10
   CHECK(players.wait_snapshot(calm, [](const Snapshot& s) { return s.players.size() == 1; }));
   CHECK(players.inbox(calm).close_code == 0);
   CHECK(protocol_violation(players.inbox(calm)) == "");
+  stop_cleanly(server);
 }
 
 TEST_CASE("game: GET / serves the page, GET /health answers ok, and SIGTERM closes players with 1001 and exits 0") {
@@ -606,9 +620,7 @@ TEST_CASE("game: GET / serves the page, GET /health answers ok, and SIGTERM clos
   const int b = players.join("bye", "b");
   REQUIRE(players.wait_welcomed(a));
   REQUIRE(players.wait_welcomed(b));
-  const int status = server.stop();
-  CHECK(status == 0);
-  if (status != 0) MESSAGE("server output:\n", server.output());
+  stop_cleanly(server);
   CHECK(players.wait(a, [](const Inbox& in) { return in.close_code != 0; }));
   CHECK(players.wait(b, [](const Inbox& in) { return in.close_code != 0; }));
   CHECK(players.inbox(a).close_code == 1001);
