@@ -66,6 +66,8 @@ struct Player {
   uint16_t home = 0;                  // the match's home shard
 };
 
+static_assert(sizeof(Player) == 32);
+
 using Socket = WebSocket<Player>;
 
 // One match, on its home shard; its Timer (the base) drives the ticks.

@@ -9,9 +9,13 @@
 //  - A match lives on its home shard, Rooms::home_of(name): the Simulation, the players' names, and
 //    a Timer on that shard's wheel that runs at tick_hz while the match has players, on a schedule
 //    anchored at the first tick (tick k is due at start + k·1000/tick_hz ms, so late wake-ups do not
-//    add up). Each firing runs every tick that is due and publishes one SNAPSHOT of the newest to the
-//    room named after the match: the frame is encoded once and each shard fans it out to its own
-//    members. A match with no players stops ticking and is dropped.
+//    add up). Each firing runs every tick that is due (up to 8; further behind, after a stall, the
+//    schedule restarts from now) and publishes one SNAPSHOT, of the newest, to the room named after
+//    the match: the frame is encoded once and each shard fans it out to its own members. A match with
+//    no players stops ticking and is dropped.
+//
+// Memory per player: 32 bytes of user data next to its WebSocket, on its shard; on the home shard
+// 28 bytes of simulation state and a roster entry with the name.
 //
 // Joining keeps the protocol's promises (WELCOME first; a player's PLAYER_JOINED before any snapshot
 // that lists it; PLAYER_LEFT after the last one) across shards:

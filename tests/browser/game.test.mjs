@@ -61,7 +61,9 @@ try {
                               { timeout: kTimeout });
   await bob.waitForFunction(() => window.__game.players.some((p) => p.name === 'alice' && !p.self), null,
                             { timeout: kTimeout });
-  assert.equal(await alice.getByTestId('player-count').textContent(), '2');
+  // The side panel refreshes its figures a few times a second.
+  await alice.waitForFunction(() => document.querySelector('[data-testid="player-count"]').textContent === '2', null,
+                              { timeout: kTimeout });
   const listed = await alice.getByTestId('player-item').evaluateAll((items) => items.map((li) => li.dataset.name));
   assert.deepEqual(listed.sort(), ['alice', 'bob']);
 
