@@ -5,7 +5,6 @@
 
 #include <fstream>
 #include <map>
-#include <regex>
 #include <sstream>
 
 #include "../net/net_test_support.hpp"
@@ -27,10 +26,18 @@ int run_load(const std::vector<std::string>& args, std::map<std::string, double>
   std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();
+  // Every `"name": number` pair of the report (nested objects included).
   const std::string s = text.str();
-  static const std::regex number(R"re("([a-z_0-9]+)": (-?[0-9.e+]+))re");
-  for (auto it = std::sregex_iterator(s.begin(), s.end(), number); it != std::sregex_iterator(); ++it) {
-    json[(*it)[1]] = std::stod((*it)[2]);
+  for (size_t at = s.find('"'); at != std::string::npos; at = s.find('"', at + 1)) {
+    const size_t end = s.find('"', at + 1);
+    if (end == std::string::npos) break;
+    const std::string key = s.substr(at + 1, end - at - 1);
+    size_t v = end + 1;
+    if (s.compare(v, 2, ": ") == 0) v += 2;
+    char* stop = nullptr;
+    const double value = std::strtod(s.c_str() + v, &stop);
+    if (stop != s.c_str() + v) json[key] = value;
+    at = end;
   }
   std::remove(path.c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
