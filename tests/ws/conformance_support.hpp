@@ -116,7 +116,7 @@ inline void expect_frame(RawWsClient& c, uint8_t opcode, std::string_view payloa
                          int timeout_ms = RawWsClient::kDefaultTimeoutMs) {
   RawFrame f;
   const ReadStatus s = c.read_frame(f, timeout_ms);
-  INFO("read: ", to_string(s));
+  INFO("read: ", std::string(to_string(s)));  // a const char* would print as a pointer
   REQUIRE(s == ReadStatus::frame);
   CHECK(int{f.opcode} == int{opcode});
   CHECK(f.fin);
@@ -137,7 +137,7 @@ inline void check_closed(const CloseOutcome& o, int code) {
   CHECK(o.before.empty());
   for (const RawFrame& f : o.before) MESSAGE("unexpected frame, opcode ", int{f.opcode}, ", ", f.payload.size(), " bytes");
   CHECK(o.server_frames_ok);
-  INFO("TCP end: ", to_string(o.end));
+  INFO("TCP end: ", std::string(to_string(o.end)));
   CHECK(o.clean());
 }
 
