@@ -13,10 +13,8 @@
 //   9  large messages     conformance_large_messages_test.cpp
 //   10 misc               conformance_misc_test.cpp
 //   -  heartbeats, idle timeout, closing started by the server: conformance_timers_test.cpp
-//   12, 13 permessage-deflate: conformance_compression_test.cpp, once the server negotiates it. The
-//      client offers an extension with handshake(path, "Sec-WebSocket-Extensions: ...\r\n"), reads
-//      the answer with header(), and sends RSV1 frames with FrameSpec::rsv; a compressed echo server
-//      is EchoServer with the route's compression on.
+//   12 deflate echo       conformance_compression_test.cpp (EchoServer with the route's compression
+//   13 deflate errors     on; the client compresses and inflates with zlib itself)
 //
 // Every case opens its own connection and runs with both deliveries (one write, byte by byte); all
 // run in the doctest suite "io", so ctest runs them on every event-loop backend.
@@ -41,13 +39,20 @@ class EchoServer {
  public:
   struct Peer {};
 
-  explicit EchoServer(size_t max_message = kEchoMaxMessage)
+  // `compression`: the route's permessage-deflate options (off by default); `compress_replies`: the
+  // echoes are sent with send(..., compress = true), so they are compressed when the extension was
+  // agreed and the message reaches the threshold.
+  explicit EchoServer(size_t max_message = kEchoMaxMessage, DeflateOptions compression = DeflateOptions{.enabled = false},
+                      bool compress_replies = false)
       : app_({.host = "127.0.0.1", .port = 0, .shards = 2, .loop = loop_options()}) {
     app_.ws<Peer>("/*", {
-        .on_message = [](WebSocket<Peer>& ws, std::string_view message, OpCode op) { ws.send(message, op); },
+        .on_message = [compress_replies](WebSocket<Peer>& ws, std::string_view message, OpCode op) {
+          ws.send(message, op, compress_replies);
+        },
         .on_close = [this](WebSocket<Peer>&, int code, std::string_view reason) { record_close(code, reason); },
         .max_message_size = max_message,
         .max_backpressure = max_message + (1 << 20),
+        .compression = compression,
     });
     app_.start();
   }
@@ -111,7 +116,7 @@ inline void expect_frame(RawWsClient& c, uint8_t opcode, std::string_view payloa
                          int timeout_ms = RawWsClient::kDefaultTimeoutMs) {
   RawFrame f;
   const ReadStatus s = c.read_frame(f, timeout_ms);
-  INFO("read: ", to_string(s));
+  INFO("read: ", std::string(to_string(s)));  // a const char* would print as a pointer
   REQUIRE(s == ReadStatus::frame);
   CHECK(int{f.opcode} == int{opcode});
   CHECK(f.fin);
@@ -132,7 +137,7 @@ inline void check_closed(const CloseOutcome& o, int code) {
   CHECK(o.before.empty());
   for (const RawFrame& f : o.before) MESSAGE("unexpected frame, opcode ", int{f.opcode}, ", ", f.payload.size(), " bytes");
   CHECK(o.server_frames_ok);
-  INFO("TCP end: ", to_string(o.end));
+  INFO("TCP end: ", std::string(to_string(o.end)));
   CHECK(o.clean());
 }
 

@@ -248,8 +248,9 @@ class RawWsClient {
     if (response_head_.size() < 12 || response_head_.compare(0, 5, "HTTP/") != 0) return 0;
     return std::atoi(response_head_.c_str() + 9);
   }
-  // A response header's value (name case-insensitive, first occurrence), or "" when absent.
-  std::string header(std::string_view name) const {
+  // Every value of a response header (name case-insensitive), one per line it appears on, in order.
+  std::vector<std::string> headers(std::string_view name) const {
+    std::vector<std::string> values;
     size_t pos = response_head_.find("\r\n");
     while (pos != std::string::npos && pos + 2 < response_head_.size()) {
       const size_t start = pos + 2;
@@ -261,11 +262,16 @@ class RawWsClient {
         std::string_view v = line.substr(colon + 1);
         while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
         while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-        return std::string(v);
+        values.emplace_back(v);
       }
       pos = eol;
     }
-    return {};
+    return values;
+  }
+  // A response header's value (first occurrence), or "" when absent.
+  std::string header(std::string_view name) const {
+    std::vector<std::string> values = headers(name);
+    return values.empty() ? std::string() : std::move(values.front());
   }
 
   // ---- Sending (each call goes out according to the delivery) ----
