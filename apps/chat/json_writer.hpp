@@ -84,7 +84,7 @@ class JsonWriter {
     separate();
     char buf[24];
     const auto r = std::to_chars(buf, buf + sizeof buf, n);
-    out_.append(buf, r.ptr);
+    out_.append(buf, static_cast<size_t>(r.ptr - buf));
     return *this;
   }
 

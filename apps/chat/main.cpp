@@ -44,23 +44,22 @@ void restore_echo_and_reraise(int sig) {
 
 // One line from standard input; on a terminal, with echo off. False at end of input.
 bool read_password(const char* prompt, std::string& out) {
-  const bool tty = ::isatty(STDIN_FILENO);
-  if (tty) {
+  if (::isatty(STDIN_FILENO) && ::tcgetattr(STDIN_FILENO, &g_saved_termios) == 0) {
+    termios quiet = g_saved_termios;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    quiet.c_lflag |= ECHONL;
+    std::signal(SIGINT, restore_echo_and_reraise);
+    std::signal(SIGTERM, restore_echo_and_reraise);
+    g_echo_off = 1;
+    // Echo goes off before the prompt appears (and what was typed ahead is dropped), so nothing
+    // typed after the prompt is ever shown.
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
     std::fputs(prompt, stderr);
     std::fflush(stderr);
-    if (::tcgetattr(STDIN_FILENO, &g_saved_termios) == 0) {
-      termios quiet = g_saved_termios;
-      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-      quiet.c_lflag |= ECHONL;
-      std::signal(SIGINT, restore_echo_and_reraise);
-      std::signal(SIGTERM, restore_echo_and_reraise);
-      g_echo_off = 1;
-      ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-    }
   }
   const bool ok = static_cast<bool>(std::getline(std::cin, out));
   if (g_echo_off) {
-    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &g_saved_termios);
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &g_saved_termios);
     g_echo_off = 0;
   }
   if (!out.empty() && out.back() == '\r') out.pop_back();
@@ -201,6 +200,10 @@ int main(int argc, char** argv) {
   if (demo ? !users.load(kDemoUsers, error) : !users.load_file(users_file, error)) {
     fmt::print(stderr, "ringcast-chat: {}\n", error);
     return 2;
+  }
+  if (demo && flags.host != "127.0.0.1" && flags.host != "::1") {
+    log::warn("the demo users (password \"secret\") on {}: anyone who can reach this port can log in; give "
+              "--users FILE, or --host 127.0.0.1", flags.host);
   }
   if (users.size() == 0) log::warn("no users: nobody can log in (add one with `ringcast-chat adduser FILE NAME`)");
 

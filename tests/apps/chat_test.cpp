@@ -4,17 +4,20 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 #include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <simdjson.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -23,6 +26,7 @@
 #include "../net/net_test_support.hpp"
 #include "apps/chat/json_writer.hpp"
 #include "apps/chat/password_hash.hpp"
+#include "apps/chat/user_store.hpp"
 #include "test_process.hpp"
 
 using namespace ringcast;
@@ -75,7 +79,7 @@ bool read_until(int fd, std::string& buf, Done done, int timeout_ms = 5000) {
     if (left.count() <= 0) return false;
     pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    const ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
+    const ssize_t n = ::read(fd, tmp, sizeof tmp);  // read(): sockets and terminals alike
     if (n <= 0) return done(buf);
     buf.append(tmp, static_cast<size_t>(n));
   }
@@ -89,8 +93,11 @@ bool parse_reply(std::string& buf, HttpReply& reply) {
   reply.head = buf.substr(0, end + 2);
   reply.status = std::atoi(buf.c_str() + 9);
   size_t length = 0;
-  std::smatch m;
-  if (std::regex_search(reply.head, m, std::regex("[Cc]ontent-[Ll]ength: *([0-9]+)"))) length = std::stoul(m[1]);
+  std::string lower = reply.head;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (const size_t at = lower.find("\r\ncontent-length:"); at != std::string::npos) {
+    length = std::strtoul(lower.c_str() + at + 17, nullptr, 10);
+  }
   if (buf.size() < end + 4 + length) return false;
   reply.body = buf.substr(end + 4, length);
   buf.erase(0, end + 4 + length);
@@ -342,14 +349,130 @@ bool silent(Client& c, std::chrono::milliseconds quiet = 300ms) {
 int shards_with_sockets(uint16_t port) {
   const HttpReply r = http(port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   int n = 0;
-  const std::regex line("ringcast_websockets\\{shard=\"[0-9]+\"\\} ([0-9]+)");
-  for (std::sregex_iterator it(r.body.begin(), r.body.end(), line), end; it != end; ++it) n += std::stoi((*it)[1]) > 0;
+  constexpr std::string_view kMetric = "\nringcast_websockets{shard=\"";
+  for (size_t at = r.body.find(kMetric); at != std::string::npos; at = r.body.find(kMetric, at + 1)) {
+    const size_t value = r.body.find("} ", at);
+    n += std::strtol(r.body.c_str() + value + 2, nullptr, 10) > 0;
+  }
   return n;
 }
 
-const std::regex kRfc3339Ms(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)");
+std::string temp_dir() {
+  char dir[] = "/tmp/ringcast-chat-test-XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  return dir;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Runs `ringcast-chat adduser FILE NAME` with `input` on its standard input (a pipe); returns its
+// exit status.
+int adduser(const std::string& file, const std::string& name, const std::string& input) {
+  int in[2];
+  REQUIRE(::pipe(in) == 0);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in[0], 0);
+    ::close(in[1]);
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 2);
+    const std::string bin = test::binary_path("bin/ringcast-chat");
+    ::execl(bin.c_str(), bin.c_str(), "adduser", file.c_str(), name.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(in[0]);
+  REQUIRE(::write(in[1], input.data(), input.size()) == static_cast<ssize_t>(input.size()));
+  ::close(in[1]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// The users file's hash for `name`, or "".
+std::string hash_of(const std::string& text, const std::string& name) {
+  const size_t at = text.find(name + ":");
+  if (at == std::string::npos || (at > 0 && text[at - 1] != '\n')) return {};
+  return text.substr(at + name.size() + 1, text.find('\n', at) - at - name.size() - 1);
+}
+
+// Matches `pattern`, where '9' stands for any digit and 'f' for any lowercase hex digit.
+bool matches(std::string_view s, std::string_view pattern) {
+  if (s.size() != pattern.size()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const bool digit = c >= '0' && c <= '9';
+    const bool ok = pattern[i] == '9' ? digit : pattern[i] == 'f' ? digit || (c >= 'a' && c <= 'f') : c == pattern[i];
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// RFC 3339 §5.6 in UTC with milliseconds.
+bool is_rfc3339_ms(std::string_view s) { return matches(s, "9999-99-99T99:99:99.999Z"); }
 
 }  // namespace
+
+TEST_CASE("chat adduser: creates the users file (mode 0600), replaces a password, refuses mismatches and bad names") {
+  const std::string file = temp_dir() + "/users.txt";
+  CHECK(adduser(file, "dave", "first pass\nfirst pass\n") == 0);
+  struct stat st {};
+  REQUIRE(::stat(file.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  const std::string h1 = hash_of(read_file(file), "dave");
+  CHECK(chat::verify_password("first pass", h1));
+
+  CHECK(adduser(file, "erin", "erin's\nerin's\n") == 0);
+  CHECK(adduser(file, "dave", "second\nsecond\n") == 0);
+  const std::string text = read_file(file);
+  CHECK(text.rfind("dave:", 0) == 0);  // replaced in place, still first
+  CHECK(chat::verify_password("second", hash_of(text, "dave")));
+  CHECK_FALSE(chat::verify_password("first pass", hash_of(text, "dave")));
+  CHECK(chat::verify_password("erin's", hash_of(text, "erin")));
+  chat::UserStore users;
+  std::string error;
+  CHECK(users.load(text, error));
+  CHECK(users.size() == 2);
+
+  CHECK(adduser(file, "dave", "one\ntwo\n") == 1);  // the passwords differ
+  CHECK(adduser(file, "dave", "\n\n") == 1);        // empty
+  CHECK(adduser(file, "dave", "") == 1);              // no input
+  CHECK(adduser(file, "bad name", "x\nx\n") == 2);
+  CHECK(read_file(file) == text);  // untouched by the refusals
+}
+
+TEST_CASE("chat adduser: on a terminal the password is not echoed") {
+  const std::string file = temp_dir() + "/users.txt";
+  int master = -1;
+  const pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const std::string bin = test::binary_path("bin/ringcast-chat");
+    ::execl(bin.c_str(), bin.c_str(), "adduser", file.c_str(), "frank", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  std::string seen;
+  auto wait_for = [&](std::string_view what) {
+    return read_until(master, seen, [&](std::string& b) { return b.find(what) != std::string::npos; });
+  };
+  REQUIRE(wait_for("Password for frank: "));
+  const std::string secret = "hunter2-typed";
+  CHECK(::write(master, (secret + "\n").data(), secret.size() + 1) == static_cast<ssize_t>(secret.size() + 1));
+  REQUIRE(wait_for("Same password again: "));
+  CHECK(::write(master, (secret + "\n").data(), secret.size() + 1) == static_cast<ssize_t>(secret.size() + 1));
+  wait_for("added frank");
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(master);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(seen.find(secret) == std::string::npos);  // what was typed never came back
+  CHECK(chat::verify_password(secret, hash_of(read_file(file), "frank")));
+}
 
 TEST_SUITE("io") {
 
@@ -376,7 +499,7 @@ TEST_CASE("chat: GET / serves the compiled-in page, login gives a token, 401 for
     Json j(ok.body);
     REQUIRE(j.ok());
     const std::string otp = Json::str(j.root()["otp"]);
-    CHECK(std::regex_match(otp, std::regex("[0-9a-f]{32}")));  // 128 bits
+    CHECK(matches(otp, std::string(32, 'f')));  // 128 bits in hex
   }
   for (const char* body : {R"({"username":"alice","password":"Secret"})", R"({"username":"mallory","password":"secret"})",
                            R"({"username":"alice","password":""})"}) {
@@ -394,6 +517,19 @@ TEST_CASE("chat: GET / serves the compiled-in page, login gives a token, 401 for
     CHECK(r.status == 400);
     CHECK(Json(r.body).ok());
   }
+  CHECK(server.stop() == 0);
+}
+
+TEST_CASE("chat: --web serves the page from a directory instead of the compiled-in copy") {
+  const std::string dir = temp_dir();
+  std::ofstream(dir + "/index.html") << "<!doctype html><script>1</script><p>work in progress</p>";
+  test::ServerProcess server(chat_command({"--web", dir}));
+  const auto port = static_cast<uint16_t>(server.port());
+  REQUIRE(port > 0);
+  const HttpReply page = http(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK(page.status == 200);
+  CHECK(page.body.find("work in progress") != std::string::npos);
+  CHECK(page.head.find("script-src 'sha256-") != std::string::npos);
   CHECK(server.stop() == 0);
 }
 
@@ -469,7 +605,7 @@ TEST_CASE("chat: send_message reaches every member, sender included, with from, 
       CHECK(m.get("from") == from[i]);
       CHECK(m.get("message") == sent[i].second);
       CHECK(m.seq() == i + 1);
-      CHECK(std::regex_match(m.get("sent"), kRfc3339Ms));
+      CHECK(is_rfc3339_ms(m.get("sent")));
     }
   }
   CHECK(server.stop() == 0);
