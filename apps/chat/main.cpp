@@ -163,7 +163,7 @@ int main(int argc, char** argv) {
                            "https://chat.example.com); empty: http://localhost:PORT, http://127.0.0.1:PORT and "
                            "http://HOST:PORT");
   auto& web = cli.flag("web", std::string(), "serve the page from DIR/index.html instead of the compiled-in copy");
-  auto& max_message = cli.flag("max-message", int64_t{4096}, "largest WebSocket message in bytes (larger: close 1009)");
+  auto& max_message = cli.flag("max-message", int64_t{4096}, "largest WebSocket message in bytes, up to 1 MiB (larger: close 1009)");
   auto& ping_interval = cli.flag("ping-interval", 10.0, "seconds between pings to each client (0: none)");
   auto& pong_timeout = cli.flag("pong-timeout", 10.0, "seconds to wait for a pong before dropping the client");
   cli.example("ringcast-chat                                   # then open http://127.0.0.1:8080/");
@@ -191,8 +191,8 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "ringcast-chat: {}\n", error);
     return 2;
   }
-  if (max_message < 64 || ping_interval < 0 || pong_timeout < 0) {
-    fmt::print(stderr, "ringcast-chat: --max-message must be at least 64, and the timeouts not negative\n");
+  if (max_message < 64 || max_message > (1 << 20) || ping_interval < 0 || pong_timeout < 0) {
+    fmt::print(stderr, "ringcast-chat: --max-message must be 64 to 1048576, and the timeouts not negative\n");
     return 2;
   }
   UserStore users;
