@@ -5,8 +5,8 @@
 //   $scrypt$ln=15,r=8,p=1$<salt>$<key>          (salt and key in base64, RFC 4648 §4, no padding)
 //
 // ln is log2 of scrypt's N. The default, ln=15 r=8 p=1, takes 32 MiB and about 0.1 s of one core per
-// hash (measured in the README's chat section); every hash carries its own parameters, so raising
-// the cost later leaves old lines valid. Verification recomputes the key and compares it in constant
+// hash (apps/chat/README.md); every hash carries its own parameters, so raising the cost later
+// leaves old lines valid. Verification recomputes the key and compares it in constant
 // time (CRYPTO_memcmp).
 //
 // Threads: the functions keep no state; any thread may call them. Each call blocks its thread for the

@@ -733,6 +733,9 @@ TEST_CASE("chat: malformed messages get an error and the connection stays up") {
       R"({"type":"change_room","payload":{"name":""}})",
       R"({"type":"change_room","payload":{"name":"tab\there"}})",
       R"({"type":"change_room","payload":{"name":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}})",
+      R"({"type":"change_room","payload":{"name":"next\u0085line"}})",     // C1 control
+      R"({"type":"change_room","payload":{"name":"abc\u202edcba"}})",      // bidi override
+      R"({"type":"change_room","payload":{"name":"line\u2028break"}})",
   };
   for (const char* m : bad) {
     CAPTURE(m);
@@ -754,6 +757,12 @@ TEST_CASE("chat: malformed messages get an error and the connection stays up") {
   const std::string longest(64, 'r');
   alice->change_room(longest);
   CHECK(alice->next_of("room_changed").get("name") == longest);
+  std::string accents;  // 64 characters in 128 bytes: the limit counts characters
+  for (int i = 0; i < 64; ++i) accents += "é";
+  alice->change_room(accents);
+  CHECK(alice->next_of("room_changed").get("name") == accents);
+  alice->change_room(accents + "é");
+  CHECK(alice->next_of("error").get("message").find("1 to 64 characters") != std::string::npos);
   hang_up(alice);
   CHECK(server.stop() == 0);
 }
