@@ -54,6 +54,7 @@ struct ChatClient {
   uint64_t id = 0;     // 8: number of this connection on its shard (0: not open)
   uint32_t joins = 0;  // 4: room changes so far; an answer for an older one is stale
 };
+static_assert(sizeof(ChatClient) <= 80, "keep the per-connection chat state small");
 
 using ChatSocket = WebSocket<ChatClient>;
 

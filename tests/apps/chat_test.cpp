@@ -347,6 +347,13 @@ void hang_up(Clients&... clients) {
   (hang_up_one(clients), ...);
 }
 
+// SIGTERM, then true when the server exited with status 0; otherwise its output is shown.
+bool stopped_cleanly(test::ServerProcess& server) {
+  const int status = server.stop();
+  if (status != 0) MESSAGE("exit status ", status, "; output:\n", server.output());
+  return status == 0;
+}
+
 // True when no message arrives within `quiet`.
 bool silent(Client& c, std::chrono::milliseconds quiet = 300ms) {
   auto m = c.next(quiet);
@@ -526,7 +533,7 @@ TEST_CASE("chat: GET / serves the compiled-in page, login gives a token, 401 for
     CHECK(r.status == 400);
     CHECK(Json(r.body).ok());
   }
-  CHECK(server.stop() == 0);
+  CHECK(stopped_cleanly(server));
 }
 
 TEST_CASE("chat: --web serves the page from a directory instead of the compiled-in copy") {
@@ -539,7 +546,7 @@ TEST_CASE("chat: --web serves the page from a directory instead of the compiled-
   CHECK(page.status == 200);
   CHECK(page.body.find("work in progress") != std::string::npos);
   CHECK(page.head.find("script-src 'sha256-") != std::string::npos);
-  CHECK(server.stop() == 0);
+  CHECK(stopped_cleanly(server));
 }
 
 TEST_CASE("chat: the upgrade needs a fresh token (missing, wrong or reused: 401) and an allowed Origin (else 403)") {
@@ -564,7 +571,7 @@ TEST_CASE("chat: the upgrade needs a fresh token (missing, wrong or reused: 401)
   CHECK(Client(port, "/ws?otp=" + fresh, fmt::format("http://127.0.0.1:{}1", port)).status() == 403);
   CHECK(Client(port, "/ws?otp=" + fresh, fmt::format("http://127.0.0.1:{}", port)).status() == 101);
   CHECK(Client(port, "/ws?otp=" + otp_for(port, "bob"), fmt::format("http://localhost:{}", port)).status() == 101);
-  CHECK(server.stop() == 0);
+  CHECK(stopped_cleanly(server));
 
   // --allow-origin replaces the defaults; it takes comma lists and may be repeated.
   test::ServerProcess custom(chat_command({"--allow-origin", "https://a.example, https://b.example/",
@@ -576,7 +583,7 @@ TEST_CASE("chat: the upgrade needs a fresh token (missing, wrong or reused: 401)
     CAPTURE(origin);
     CHECK(Client(port2, "/ws?otp=" + otp_for(port2, "alice"), origin).status() == 101);
   }
-  CHECK(custom.stop() == 0);
+  CHECK(stopped_cleanly(custom));
 }
 
 TEST_CASE("chat: a token not used within 5 s has expired (401)") {
@@ -586,7 +593,7 @@ TEST_CASE("chat: a token not used within 5 s has expired (401)") {
   const std::string otp = otp_for(port, "alice");
   std::this_thread::sleep_for(5200ms);
   CHECK(Client(port, "/ws?otp=" + otp).status() == 401);
-  CHECK(server.stop() == 0);
+  CHECK(stopped_cleanly(server));
 }
 
 TEST_CASE("chat: send_message reaches every member, sender included, with from, RFC 3339 time and seq + 1") {
@@ -617,7 +624,7 @@ TEST_CASE("chat: send_message reaches every member, sender included, with from, 
     }
   }
   hang_up(alice, bob, carol);
-  CHECK(server.stop() == 0);
+  CHECK(stopped_cleanly(server));
 }
 
 TEST_CASE("chat: change_room answers with the members and exactly the last 50 messages, oldest first") {
@@ -658,7 +665,7 @@ TEST_CASE("chat: change_room answers with the members and exactly the last 50 me
   bob->send_message("after");
   CHECK(bob->next_of("new_message").seq() == kPosted + 1);
   hang_up(alice, bob);
-  CHECK(server.stop() == 0);
+  CHECK(stopped_cleanly(server));
 }
 
 TEST_CASE("chat: presence says joined on a user's first connection to a room and left on the last, across shards") {
@@ -707,7 +714,7 @@ TEST_CASE("chat: presence says joined on a user's first connection to a room and
   bob->change_room("lounge");  // a fresh room_changed for the room it is in lists who is left
   CHECK(Json::strings(bob->next_of("room_changed").payload()["members"]) == std::vector<std::string>{"bob"});
   hang_up(bob, alice);
-  CHECK(server.stop() == 0);
+  CHECK(stopped_cleanly(server));
 }
 
 TEST_CASE("chat: malformed messages get an error and the connection stays up") {
@@ -764,7 +771,7 @@ TEST_CASE("chat: malformed messages get an error and the connection stays up") {
   alice->change_room(accents + "é");
   CHECK(alice->next_of("error").get("message").find("1 to 64 characters") != std::string::npos);
   hang_up(alice);
-  CHECK(server.stop() == 0);
+  CHECK(stopped_cleanly(server));
 }
 
 TEST_CASE("chat: a message over --max-message closes the connection with 1009") {
@@ -777,7 +784,7 @@ TEST_CASE("chat: a message over --max-message closes the connection with 1009") 
   alice->send_message(std::string(1100, 'a'));
   CHECK(alice->wait_close() == 1009);
   hang_up(alice);
-  CHECK(server.stop() == 0);
+  CHECK(stopped_cleanly(server));
 }
 
 TEST_CASE("chat: the server pings, and drops a client that does not answer") {
@@ -800,7 +807,7 @@ TEST_CASE("chat: the server pings, and drops a client that does not answer") {
   alive->send_message("still alive");
   CHECK(alive->next_of("new_message").get("message") == "still alive");
   hang_up(alive, mute);
-  CHECK(server.stop() == 0);
+  CHECK(stopped_cleanly(server));
 }
 
 TEST_CASE("chat: SIGTERM closes every client with 1001 and the server exits with status 0") {
@@ -811,7 +818,7 @@ TEST_CASE("chat: SIGTERM closes every client with 1001 and the server exits with
   for (const char* user : {"alice", "bob", "carol", "alice"}) tabs.push_back(tab(port, user));
   REQUIRE(::kill(server.pid(), SIGTERM) == 0);
   for (auto& t : tabs) CHECK(t->wait_close() == 1001);
-  CHECK(server.stop() == 0);
+  CHECK(stopped_cleanly(server));
 }
 
 }  // TEST_SUITE
