@@ -328,7 +328,7 @@ std::string otp_for(uint16_t port, const std::string& user) {
   return Json::str(j.root()["otp"]);
 }
 
-// A logged-in tab: login, upgrade, and the room_changed for "general" that opens every session.
+// A logged-in tab: login, upgrade, and the room_changed for "general" that every connection starts with.
 std::unique_ptr<Client> tab(uint16_t port, const std::string& user) {
   auto c = std::make_unique<Client>(port, "/ws?otp=" + otp_for(port, user));
   REQUIRE(c->status() == 101);
