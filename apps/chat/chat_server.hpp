@@ -1,0 +1,86 @@
+#pragma once
+// ChatServer: ringcast-chat — a multi-room chat over WebSocket, on every core, built on the public
+// API only (App, WebSocketBehavior, Rooms, the mesh).
+//
+// HTTP:       GET /        the page (apps/chat/web/index.html, compiled in; or from --web DIR)
+//             POST /login  {"username","password"} → 200 {"otp"} | 401 {"error"} | 400 {"error"}
+//             GET /ws?otp= the WebSocket: 401 without a fresh token, 403 from a foreign Origin
+// WebSocket:  JSON {"type","payload"} both ways; see ChatShard (apps/chat/chat_shard.hpp).
+//
+// Rooms live on their home shard (Rooms::home_of), which owns their sequence numbers, history and
+// member counts; every change travels there over the mesh, so no lock guards them. The one shared,
+// locked structure is the token store (login and upgrade only).
+//
+// Threads: construct, start/run, stop and join from one controlling thread. Callbacks run on the
+// shards, each with its own ChatShard.
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apps/chat/otp_store.hpp"
+#include "apps/chat/user_store.hpp"
+#include "net/static_files.hpp"
+#include "ws/app.hpp"
+
+namespace ringcast::chat {
+
+class ChatShard;
+
+struct ChatOptions {
+  size_t max_message = 4096;                    // bytes of one WebSocket message; more: close 1009
+  std::chrono::milliseconds ping_interval{10'000};
+  std::chrono::milliseconds pong_timeout{10'000};  // no pong this long after a ping: the connection is dropped
+  std::chrono::milliseconds otp_ttl{5'000};
+  // Origins allowed to open the WebSocket (e.g. "https://chat.example.com"); empty: the server's own
+  // (own_origins). Requests without an Origin header (not from a browser) are let through.
+  std::vector<std::string> allowed_origins;
+  std::string web_root;  // serve the page from this directory instead of the compiled-in copy
+};
+
+// The origins of a server listening on `host`:`port`: http://localhost:PORT and
+// http://127.0.0.1:PORT (and http://[::1]:PORT), plus http://HOST:PORT when HOST is a specific address.
+std::vector<std::string> own_origins(std::string_view host, uint16_t port);
+
+// The URL to print for a person to open.
+std::string page_url(std::string_view host, uint16_t port);
+
+class ChatServer {
+ public:
+  // Adds the routes to a new App. Throws std::invalid_argument for a --web root that cannot be opened.
+  ChatServer(AppOptions app_options, ChatOptions options, UserStore users);
+  ~ChatServer();
+  ChatServer(const ChatServer&) = delete;
+  ChatServer& operator=(const ChatServer&) = delete;
+
+  // Starts every shard; returns once they listen.
+  void start();
+  // start(), then serves until SIGINT/SIGTERM (every client gets 1001); returns 0. `on_listening`
+  // runs on this thread once the port is known (to print the URL).
+  int run(const std::function<void(uint16_t port)>& on_listening = {});
+  void stop() noexcept { app_->stop(); }
+  void join() { app_->join(); }
+  uint16_t port() const noexcept { return app_->port(); }
+
+  // ---- For the shards ----
+  ChatShard& shard(unsigned id) noexcept { return *shards_[id]; }
+  const ChatOptions& options() const noexcept { return options_; }
+  const UserStore& users() const noexcept { return users_; }
+  OtpStore& otps() noexcept { return otps_; }
+  const StaticFiles* web() const noexcept { return web_ ? &*web_ : nullptr; }
+  const std::string& host() const noexcept { return host_; }
+
+ private:
+  ChatShard& here() noexcept;
+
+  ChatOptions options_;
+  UserStore users_;
+  OtpStore otps_;
+  std::optional<StaticFiles> web_;
+  std::string host_;
+  std::vector<std::unique_ptr<ChatShard>> shards_;  // one per shard, made on that shard at start
+  std::unique_ptr<App> app_;  // last: its shards end (closing every socket) before the state they use
+};
+
+}  // namespace ringcast::chat

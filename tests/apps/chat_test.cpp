@@ -1,0 +1,824 @@
+// ringcast-chat end to end: the real binary with 4 shards (so rooms, tabs and their homes span
+// shards), driven over real sockets by plain blocking clients written here from RFC 6455, on every
+// backend (suite "io").
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <simdjson.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <cctype>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../net/net_test_support.hpp"
+#include "apps/chat/json_writer.hpp"
+#include "apps/chat/password_hash.hpp"
+#include "apps/chat/user_store.hpp"
+#include "test_process.hpp"
+
+using namespace ringcast;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A users file with cheap hashes (scrypt ln=10), so that the many logins of these tests cost little;
+// the demo users (default parameters) are tried in the login test.
+std::string test_users_file() {
+  static const std::string path = [] {
+    char dir[] = "/tmp/ringcast-chat-test-XXXXXX";
+    REQUIRE(::mkdtemp(dir) != nullptr);
+    const std::string p = std::string(dir) + "/users.txt";
+    std::ofstream out(p);
+    for (const char* name : {"alice", "bob", "carol"}) {
+      out << name << ":" << *chat::hash_password("pw-" + std::string(name), {.log2_n = 10, .r = 8, .p = 1}) << "\n";
+    }
+    return p;
+  }();
+  return path;
+}
+
+std::vector<std::string> chat_command(std::vector<std::string> extra = {}, bool demo_users = false) {
+  std::vector<std::string> argv = {test::binary_path("bin/ringcast-chat"), "--port", "0", "--shards", "4", "--host",
+                                   "127.0.0.1"};
+  if (!demo_users) argv.insert(argv.end(), {"--users", test_users_file()});
+  const std::string& b = test::backend_name();
+  argv.insert(argv.end(), {"--backend", b == "epoll" ? "epoll" : "io_uring"});
+  if (b == "io_uring-minimal") argv.insert(argv.end(), {"--io-uring-disable", "all"});
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return argv;
+}
+
+// ---- HTTP ----------------------------------------------------------------------------------
+
+struct HttpReply {
+  int status = 0;
+  std::string head;
+  std::string body;
+};
+
+// Reads until `done(bytes)` or the peer closes; false on timeout.
+template <typename Done>
+bool read_until(int fd, std::string& buf, Done done, int timeout_ms = 5000) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  char tmp[65536];
+  while (!done(buf)) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    const ssize_t n = ::read(fd, tmp, sizeof tmp);  // read(): sockets and terminals alike
+    if (n <= 0) return done(buf);
+    buf.append(tmp, static_cast<size_t>(n));
+  }
+  return true;
+}
+
+// Splits a response at the end of its head; the body is what follows (Content-Length bytes).
+bool parse_reply(std::string& buf, HttpReply& reply) {
+  const size_t end = buf.find("\r\n\r\n");
+  if (end == std::string::npos) return false;
+  reply.head = buf.substr(0, end + 2);
+  reply.status = std::atoi(buf.c_str() + 9);
+  size_t length = 0;
+  std::string lower = reply.head;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (const size_t at = lower.find("\r\ncontent-length:"); at != std::string::npos) {
+    length = std::strtoul(lower.c_str() + at + 17, nullptr, 10);
+  }
+  if (buf.size() < end + 4 + length) return false;
+  reply.body = buf.substr(end + 4, length);
+  buf.erase(0, end + 4 + length);
+  return true;
+}
+
+HttpReply http(uint16_t port, const std::string& request) {
+  const int fd = test::connect_blocking(port);
+  REQUIRE(fd >= 0);
+  REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
+  std::string buf;
+  HttpReply reply;
+  read_until(fd, buf, [&](std::string& b) { return parse_reply(b, reply); });
+  ::close(fd);
+  return reply;
+}
+
+HttpReply post_login(uint16_t port, std::string_view body) {
+  return http(port, fmt::format("POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                                "Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+                                body.size(), body));
+}
+
+// ---- JSON ----------------------------------------------------------------------------------
+
+// A parsed message with its own parser (elements are views into the parser's document, which the
+// unique_ptr keeps in place when a Json moves).
+class Json {
+ public:
+  explicit Json(std::string text) : text_(std::move(text)), parser_(std::make_unique<simdjson::dom::parser>()) {
+    ok_ = !parser_->parse(text_).get(root_);
+  }
+  bool ok() const { return ok_; }
+  simdjson::dom::element root() const { return root_; }
+  std::string type() const { return str(root_["type"]); }
+  simdjson::dom::element payload() const { return root_["payload"].value_unsafe(); }
+  std::string get(std::string_view key) const { return str(payload()[key]); }
+  uint64_t seq() const { return payload()["seq"].get_uint64().value_unsafe(); }
+  const std::string& text() const { return text_; }
+
+  static std::string str(simdjson::simdjson_result<simdjson::dom::element> e) {
+    std::string_view s;
+    return e.get(s) ? std::string("<absent>") : std::string(s);
+  }
+  static std::string str(simdjson::dom::element e) {
+    std::string_view s;
+    return e.get(s) ? std::string("<absent>") : std::string(s);
+  }
+  static std::vector<std::string> strings(simdjson::dom::element array) {
+    std::vector<std::string> out;
+    simdjson::dom::array elements;
+    if (array.get(elements)) return {"<not an array>"};
+    for (simdjson::dom::element e : elements) out.push_back(str(e));
+    return out;
+  }
+
+ private:
+  std::string text_;
+  std::unique_ptr<simdjson::dom::parser> parser_;
+  simdjson::dom::element root_;
+  bool ok_ = false;
+};
+
+// ---- WebSocket -----------------------------------------------------------------------------
+
+// One blocking WebSocket connection (RFC 6455), as a browser tab would hold it.
+class Client {
+ public:
+  // Opens GET `target` with the upgrade; status() is 101 on success, else the refusal's status.
+  Client(uint16_t port, const std::string& target, const std::string& origin = {}) {
+    fd_ = test::connect_blocking(port);
+    REQUIRE(fd_ >= 0);
+    std::string req = fmt::format(
+        "GET {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n",
+        target, port);
+    if (!origin.empty()) req += "Origin: " + origin + "\r\n";
+    req += "\r\n";
+    REQUIRE(::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
+    HttpReply reply;
+    read_until(fd_, buf_, [&](std::string& b) {
+      const size_t end = b.find("\r\n\r\n");
+      if (end == std::string::npos) return false;
+      reply.status = std::atoi(b.c_str() + 9);
+      if (reply.status == 101) {
+        b.erase(0, end + 4);  // frames may follow at once
+        return true;
+      }
+      return parse_reply(b, reply);
+    });
+    status_ = reply.status;
+    body_ = reply.body;
+  }
+  ~Client() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  int status() const { return status_; }
+  const std::string& body() const { return body_; }
+  bool closed() const { return close_code_ != 0; }
+  int close_code() const { return close_code_; }
+  void answer_pings(bool on) { answer_pings_ = on; }
+  int pings_seen() const { return pings_; }
+
+  void send_frame(uint8_t opcode, std::string_view payload) {
+    std::string f;
+    f += static_cast<char>(0x80 | opcode);
+    if (payload.size() < 126) {
+      f += static_cast<char>(0x80 | payload.size());
+    } else if (payload.size() < 65536) {
+      f += static_cast<char>(0x80 | 126);
+      f += static_cast<char>(payload.size() >> 8);
+      f += static_cast<char>(payload.size() & 0xff);
+    } else {
+      f += static_cast<char>(0x80 | 127);
+      for (int i = 7; i >= 0; --i) f += static_cast<char>((payload.size() >> (8 * i)) & 0xff);
+    }
+    const char key[4] = {0x12, 0x34, 0x56, 0x78};  // RFC 6455 §5.3: clients mask every frame
+    f.append(key, 4);
+    for (size_t i = 0; i < payload.size(); ++i) f += static_cast<char>(payload[i] ^ key[i % 4]);
+    ::send(fd_, f.data(), f.size(), MSG_NOSIGNAL);
+  }
+  void send(std::string_view text) { send_frame(0x1, text); }
+  void send_message(std::string_view text) {
+    std::string body;
+    chat::append_json_string(body, text);
+    send(fmt::format(R"({{"type":"send_message","payload":{{"message":{}}}}})", body));
+  }
+  void change_room(std::string_view room) {
+    std::string name;
+    chat::append_json_string(name, room);
+    send(fmt::format(R"({{"type":"change_room","payload":{{"name":{}}}}})", name));
+  }
+
+  // The next text message, or nullopt after `timeout` (or once closed). Pings are answered (unless
+  // told not to); a Close frame is recorded and answered.
+  std::optional<std::string> next(std::chrono::milliseconds timeout = 10s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!closed()) {
+      if (auto frame = parse_frame()) {
+        const auto [opcode, payload] = *frame;
+        if (opcode == 0x1) return payload;
+        if (opcode == 0x9) {
+          ++pings_;
+          if (answer_pings_) send_frame(0xA, payload);
+        } else if (opcode == 0x8) {
+          close_code_ = payload.size() >= 2 ? (uint8_t(payload[0]) << 8 | uint8_t(payload[1])) : 1005;
+          send_frame(0x8, payload.substr(0, 2));
+        }
+        continue;
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return std::nullopt;
+      pollfd p{.fd = fd_, .events = POLLIN, .revents = 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char tmp[65536];
+      const ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+      if (n <= 0) {
+        if (!closed()) close_code_ = 1006;  // TCP closed without a Close frame
+        break;
+      }
+      buf_.append(tmp, static_cast<size_t>(n));
+    }
+    return std::nullopt;
+  }
+
+  // The next message as JSON; fails the test when none comes.
+  Json next_json(std::chrono::milliseconds timeout = 10s) {
+    auto m = next(timeout);
+    REQUIRE_MESSAGE(m.has_value(), "no message came (close code ", close_code_, ")");
+    Json j(*m);
+    REQUIRE_MESSAGE(j.ok(), "not JSON: ", *m);
+    return j;
+  }
+  // The next message of `type`, skipping others (presence notices, say).
+  Json next_of(std::string_view type, std::chrono::milliseconds timeout = 10s) {
+    for (;;) {
+      Json j = next_json(timeout);
+      if (j.type() == type) return j;
+    }
+  }
+  // Waits for the server's Close frame (or the end of TCP); returns its code.
+  int wait_close(std::chrono::milliseconds timeout = 10s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!closed() && std::chrono::steady_clock::now() < deadline) next(100ms);
+    return close_code_;
+  }
+
+ private:
+  // One whole frame from the front of buf_ (server frames are not masked).
+  std::optional<std::pair<uint8_t, std::string>> parse_frame() {
+    if (buf_.size() < 2) return std::nullopt;
+    const auto b0 = static_cast<uint8_t>(buf_[0]);
+    size_t len = static_cast<uint8_t>(buf_[1]) & 0x7f, off = 2;
+    if (len == 126) {
+      if (buf_.size() < 4) return std::nullopt;
+      len = (size_t(uint8_t(buf_[2])) << 8) | uint8_t(buf_[3]);
+      off = 4;
+    } else if (len == 127) {
+      if (buf_.size() < 10) return std::nullopt;
+      len = 0;
+      for (int i = 2; i < 10; ++i) len = (len << 8) | uint8_t(buf_[i]);
+      off = 10;
+    }
+    if (buf_.size() < off + len) return std::nullopt;
+    std::pair<uint8_t, std::string> frame{b0 & 0x0f, buf_.substr(off, len)};
+    REQUIRE_MESSAGE((b0 & 0x80) != 0, "the server fragments nothing here");
+    buf_.erase(0, off + len);
+    return frame;
+  }
+
+  int fd_ = -1;
+  int status_ = 0;
+  std::string body_;
+  std::string buf_;
+  int close_code_ = 0;
+  int pings_ = 0;
+  bool answer_pings_ = true;
+};
+
+std::string otp_for(uint16_t port, const std::string& user) {
+  const HttpReply r = post_login(port, fmt::format(R"({{"username":"{}","password":"pw-{}"}})", user, user));
+  REQUIRE(r.status == 200);
+  Json j(r.body);
+  REQUIRE(j.ok());
+  return Json::str(j.root()["otp"]);
+}
+
+// A logged-in tab: login, upgrade, and the room_changed for "general" that every connection starts with.
+std::unique_ptr<Client> tab(uint16_t port, const std::string& user) {
+  auto c = std::make_unique<Client>(port, "/ws?otp=" + otp_for(port, user));
+  REQUIRE(c->status() == 101);
+  Json first = c->next_json();
+  CHECK(first.type() == "room_changed");
+  CHECK(first.get("name") == "general");
+  return c;
+}
+
+// Closes the clients' connections (without a closing handshake), so that stopping the server has no
+// peer to wait for.
+void hang_up_one(std::unique_ptr<Client>& c) { c.reset(); }
+void hang_up_one(std::vector<std::unique_ptr<Client>>& tabs) { tabs.clear(); }
+template <typename... Clients>
+void hang_up(Clients&... clients) {
+  (hang_up_one(clients), ...);
+}
+
+// SIGTERM, then true when the server exited with status 0; otherwise its output is shown.
+bool stopped_cleanly(test::ServerProcess& server) {
+  const int status = server.stop();
+  if (status != 0) MESSAGE("exit status ", status, "; output:\n", server.output());
+  return status == 0;
+}
+
+// True when no message arrives within `quiet`.
+bool silent(Client& c, std::chrono::milliseconds quiet = 300ms) {
+  auto m = c.next(quiet);
+  if (m) MESSAGE("unexpected: ", *m);
+  return !m;
+}
+
+// How many shards hold open WebSockets (from /metrics).
+int shards_with_sockets(uint16_t port) {
+  const HttpReply r = http(port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  int n = 0;
+  constexpr std::string_view kMetric = "\nringcast_websockets{shard=\"";
+  for (size_t at = r.body.find(kMetric); at != std::string::npos; at = r.body.find(kMetric, at + 1)) {
+    const size_t value = r.body.find("} ", at);
+    n += std::strtol(r.body.c_str() + value + 2, nullptr, 10) > 0;
+  }
+  return n;
+}
+
+std::string temp_dir() {
+  char dir[] = "/tmp/ringcast-chat-test-XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  return dir;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Runs `ringcast-chat adduser FILE NAME` with `input` on its standard input (a pipe); returns its
+// exit status.
+int adduser(const std::string& file, const std::string& name, const std::string& input) {
+  int in[2];
+  REQUIRE(::pipe(in) == 0);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in[0], 0);
+    ::close(in[1]);
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 2);
+    const std::string bin = test::binary_path("bin/ringcast-chat");
+    ::execl(bin.c_str(), bin.c_str(), "adduser", file.c_str(), name.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(in[0]);
+  REQUIRE(::write(in[1], input.data(), input.size()) == static_cast<ssize_t>(input.size()));
+  ::close(in[1]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// The users file's hash for `name`, or "".
+std::string hash_of(const std::string& text, const std::string& name) {
+  const size_t at = text.find(name + ":");
+  if (at == std::string::npos || (at > 0 && text[at - 1] != '\n')) return {};
+  return text.substr(at + name.size() + 1, text.find('\n', at) - at - name.size() - 1);
+}
+
+// Matches `pattern`, where '9' stands for any digit and 'f' for any lowercase hex digit.
+bool matches(std::string_view s, std::string_view pattern) {
+  if (s.size() != pattern.size()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const bool digit = c >= '0' && c <= '9';
+    const bool ok = pattern[i] == '9' ? digit : pattern[i] == 'f' ? digit || (c >= 'a' && c <= 'f') : c == pattern[i];
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// RFC 3339 §5.6 in UTC with milliseconds.
+bool is_rfc3339_ms(std::string_view s) { return matches(s, "9999-99-99T99:99:99.999Z"); }
+
+}  // namespace
+
+TEST_CASE("chat adduser: creates the users file (mode 0600), replaces a password, refuses mismatches and bad names") {
+  const std::string file = temp_dir() + "/users.txt";
+  CHECK(adduser(file, "dave", "first pass\nfirst pass\n") == 0);
+  struct stat st {};
+  REQUIRE(::stat(file.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  const std::string h1 = hash_of(read_file(file), "dave");
+  CHECK(chat::verify_password("first pass", h1));
+
+  CHECK(adduser(file, "erin", "erin's\nerin's\n") == 0);
+  CHECK(adduser(file, "dave", "second\nsecond\n") == 0);
+  const std::string text = read_file(file);
+  CHECK(text.rfind("dave:", 0) == 0);  // replaced in place, still first
+  CHECK(chat::verify_password("second", hash_of(text, "dave")));
+  CHECK_FALSE(chat::verify_password("first pass", hash_of(text, "dave")));
+  CHECK(chat::verify_password("erin's", hash_of(text, "erin")));
+  chat::UserStore users;
+  std::string error;
+  CHECK(users.load(text, error));
+  CHECK(users.size() == 2);
+
+  CHECK(adduser(file, "dave", "one\ntwo\n") == 1);  // the passwords differ
+  CHECK(adduser(file, "dave", "\n\n") == 1);        // empty
+  CHECK(adduser(file, "dave", "") == 1);              // no input
+  CHECK(adduser(file, "bad name", "x\nx\n") == 2);
+  CHECK(read_file(file) == text);  // untouched by the refusals
+}
+
+TEST_CASE("chat adduser: on a terminal the password is not echoed") {
+  const std::string file = temp_dir() + "/users.txt";
+  int master = -1;
+  const pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const std::string bin = test::binary_path("bin/ringcast-chat");
+    ::execl(bin.c_str(), bin.c_str(), "adduser", file.c_str(), "frank", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  std::string seen;
+  auto wait_for = [&](std::string_view what) {
+    return read_until(master, seen, [&](std::string& b) { return b.find(what) != std::string::npos; });
+  };
+  REQUIRE(wait_for("Password for frank: "));
+  const std::string secret = "hunter2-typed";
+  CHECK(::write(master, (secret + "\n").data(), secret.size() + 1) == static_cast<ssize_t>(secret.size() + 1));
+  REQUIRE(wait_for("Same password again: "));
+  CHECK(::write(master, (secret + "\n").data(), secret.size() + 1) == static_cast<ssize_t>(secret.size() + 1));
+  wait_for("added frank");
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(master);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(seen.find(secret) == std::string::npos);  // what was typed never came back
+  CHECK(chat::verify_password(secret, hash_of(read_file(file), "frank")));
+}
+
+TEST_SUITE("io") {
+
+TEST_CASE("chat: GET / serves the compiled-in page, login gives a token, 401 for wrong credentials, 400 for bad JSON") {
+  test::ServerProcess server(chat_command({}, /*demo_users=*/true));
+  const auto port = static_cast<uint16_t>(server.port());
+  REQUIRE(port > 0);
+  CHECK(test::eventually([&] { return server.output().find("demo users alice and bob, password secret") != std::string::npos; },
+                         5s));
+
+  const HttpReply page = http(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK(page.status == 200);
+  CHECK(page.head.find("text/html") != std::string::npos);
+  CHECK(page.head.find("Content-Security-Policy: default-src 'none'") != std::string::npos);
+  CHECK(page.body.find("ringcast chat") != std::string::npos);
+  CHECK(page.body.find("window, '__chat'") != std::string::npos);
+
+  // The compiled-in demo users.
+  for (const char* user : {"alice", "bob"}) {
+    const HttpReply ok = post_login(port, fmt::format(R"({{"username":"{}","password":"secret"}})", user));
+    CHECK(ok.status == 200);
+    CHECK(ok.head.find("application/json") != std::string::npos);
+    CHECK(ok.head.find("Cache-Control: no-store") != std::string::npos);
+    Json j(ok.body);
+    REQUIRE(j.ok());
+    const std::string otp = Json::str(j.root()["otp"]);
+    CHECK(matches(otp, std::string(32, 'f')));  // 128 bits in hex
+  }
+  for (const char* body : {R"({"username":"alice","password":"Secret"})", R"({"username":"mallory","password":"secret"})",
+                           R"({"username":"alice","password":""})"}) {
+    CAPTURE(body);
+    const HttpReply r = post_login(port, body);
+    CHECK(r.status == 401);
+    Json j(r.body);
+    REQUIRE(j.ok());
+    CHECK(Json::str(j.root()["error"]) != "<absent>");
+  }
+  for (const char* body : {"", "{", "not json", "[]", R"({"username":"alice"})", R"({"username":1,"password":"x"})",
+                           R"({"username":"alice","password":"secret"} trailing)"}) {
+    CAPTURE(body);
+    const HttpReply r = post_login(port, body);
+    CHECK(r.status == 400);
+    CHECK(Json(r.body).ok());
+  }
+  CHECK(stopped_cleanly(server));
+}
+
+TEST_CASE("chat: --web serves the page from a directory instead of the compiled-in copy") {
+  const std::string dir = temp_dir();
+  std::ofstream(dir + "/index.html") << "<!doctype html><script>1</script><p>work in progress</p>";
+  test::ServerProcess server(chat_command({"--web", dir}));
+  const auto port = static_cast<uint16_t>(server.port());
+  REQUIRE(port > 0);
+  const HttpReply page = http(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK(page.status == 200);
+  CHECK(page.body.find("work in progress") != std::string::npos);
+  CHECK(page.head.find("script-src 'sha256-") != std::string::npos);
+  CHECK(stopped_cleanly(server));
+}
+
+TEST_CASE("chat: the upgrade needs a fresh token (missing, wrong or reused: 401) and an allowed Origin (else 403)") {
+  test::ServerProcess server(chat_command());
+  const auto port = static_cast<uint16_t>(server.port());
+  REQUIRE(port > 0);
+  CHECK(Client(port, "/ws").status() == 401);
+  CHECK(Client(port, "/ws?otp=").status() == 401);
+  CHECK(Client(port, "/ws?otp=00000000000000000000000000000000").status() == 401);
+  CHECK(Client(port, "/ws?otp=nonsense").status() == 401);
+
+  const std::string otp = otp_for(port, "alice");
+  {
+    Client first(port, "/ws?otp=" + otp);
+    CHECK(first.status() == 101);
+  }
+  CHECK(Client(port, "/ws?otp=" + otp).status() == 401);  // reused
+
+  // Origins: the server's own are allowed by default, others refused before the token is spent.
+  const std::string fresh = otp_for(port, "alice");
+  CHECK(Client(port, "/ws?otp=" + fresh, "http://evil.example").status() == 403);
+  CHECK(Client(port, "/ws?otp=" + fresh, fmt::format("http://127.0.0.1:{}1", port)).status() == 403);
+  CHECK(Client(port, "/ws?otp=" + fresh, fmt::format("http://127.0.0.1:{}", port)).status() == 101);
+  CHECK(Client(port, "/ws?otp=" + otp_for(port, "bob"), fmt::format("http://localhost:{}", port)).status() == 101);
+  CHECK(stopped_cleanly(server));
+
+  // --allow-origin replaces the defaults; it takes comma lists and may be repeated.
+  test::ServerProcess custom(chat_command({"--allow-origin", "https://a.example, https://b.example/",
+                                           "--allow-origin=https://c.example"}));
+  const auto port2 = static_cast<uint16_t>(custom.port());
+  REQUIRE(port2 > 0);
+  CHECK(Client(port2, "/ws?otp=" + otp_for(port2, "alice"), fmt::format("http://127.0.0.1:{}", port2)).status() == 403);
+  for (const char* origin : {"https://a.example", "https://b.example", "https://c.example"}) {
+    CAPTURE(origin);
+    CHECK(Client(port2, "/ws?otp=" + otp_for(port2, "alice"), origin).status() == 101);
+  }
+  CHECK(stopped_cleanly(custom));
+}
+
+TEST_CASE("chat: a token not used within 5 s has expired (401)") {
+  test::ServerProcess server(chat_command());
+  const auto port = static_cast<uint16_t>(server.port());
+  REQUIRE(port > 0);
+  const std::string otp = otp_for(port, "alice");
+  std::this_thread::sleep_for(5200ms);
+  CHECK(Client(port, "/ws?otp=" + otp).status() == 401);
+  CHECK(stopped_cleanly(server));
+}
+
+TEST_CASE("chat: send_message reaches every member, sender included, with from, RFC 3339 time and seq + 1") {
+  test::ServerProcess server(chat_command());
+  const auto port = static_cast<uint16_t>(server.port());
+  REQUIRE(port > 0);
+  auto alice = tab(port, "alice");
+  auto bob = tab(port, "bob");
+  auto carol = tab(port, "carol");
+  // Everyone moves to a fresh room, so the sequence starts at 1 there.
+  for (auto* c : {alice.get(), bob.get(), carol.get()}) {
+    c->change_room("numbers");
+    CHECK(c->next_of("room_changed").get("name") == "numbers");
+  }
+  const std::vector<std::pair<Client*, std::string>> sent = {
+      {alice.get(), "hello"}, {bob.get(), "quote \" backslash \\ newline \n tab \t"}, {carol.get(), "héllo wörld ✓ 🎉"},
+      {alice.get(), "<b>not html</b>"}};
+  const std::vector<std::string> from = {"alice", "bob", "carol", "alice"};
+  for (size_t i = 0; i < sent.size(); ++i) {
+    sent[i].first->send_message(sent[i].second);
+    for (auto* c : {alice.get(), bob.get(), carol.get()}) {
+      Json m = c->next_of("new_message");
+      CHECK(m.get("room") == "numbers");
+      CHECK(m.get("from") == from[i]);
+      CHECK(m.get("message") == sent[i].second);
+      CHECK(m.seq() == i + 1);
+      CHECK(is_rfc3339_ms(m.get("sent")));
+    }
+  }
+  hang_up(alice, bob, carol);
+  CHECK(stopped_cleanly(server));
+}
+
+TEST_CASE("chat: change_room answers with the members and exactly the last 50 messages, oldest first") {
+  test::ServerProcess server(chat_command());
+  const auto port = static_cast<uint16_t>(server.port());
+  REQUIRE(port > 0);
+  auto alice = tab(port, "alice");
+  alice->change_room("history");
+  Json joined = alice->next_of("room_changed");
+  CHECK(Json::strings(joined.payload()["history"]).empty());
+  constexpr int kPosted = 57;
+  std::vector<std::string> times(kPosted + 1);
+  for (int i = 1; i <= kPosted; ++i) {
+    alice->send_message(fmt::format("message {}", i));
+    Json m = alice->next_of("new_message");
+    REQUIRE(m.seq() == static_cast<uint64_t>(i));
+    times[i] = m.get("sent");
+  }
+  auto bob = tab(port, "bob");
+  bob->change_room("history");
+  Json changed = bob->next_of("room_changed");
+  CHECK(changed.get("name") == "history");
+  CHECK(Json::strings(changed.payload()["members"]) == std::vector<std::string>{"alice", "bob"});
+  simdjson::dom::array history;
+  REQUIRE(!changed.payload()["history"].get(history));
+  CHECK(history.size() == 50);
+  int expected = kPosted - 50 + 1;
+  for (auto h : history) {
+    CAPTURE(expected);
+    CHECK(Json::str(h["room"]) == "history");
+    CHECK(Json::str(h["from"]) == "alice");
+    CHECK(Json::str(h["message"]) == fmt::format("message {}", expected));
+    CHECK(h["seq"].get_uint64().value_unsafe() == static_cast<uint64_t>(expected));
+    CHECK(Json::str(h["sent"]) == times[expected]);
+    ++expected;
+  }
+  // Next, the numbering goes on where the history ends.
+  bob->send_message("after");
+  CHECK(bob->next_of("new_message").seq() == kPosted + 1);
+  hang_up(alice, bob);
+  CHECK(stopped_cleanly(server));
+}
+
+TEST_CASE("chat: presence says joined on a user's first connection to a room and left on the last, across shards") {
+  test::ServerProcess server(chat_command());
+  const auto port = static_cast<uint16_t>(server.port());
+  REQUIRE(port > 0);
+  auto bob = tab(port, "bob");
+  bob->change_room("lounge");
+  Json bob_in = bob->next_of("room_changed");
+  CHECK(Json::strings(bob_in.payload()["members"]) == std::vector<std::string>{"bob"});
+  Json self = bob->next_json();
+  CHECK(self.type() == "presence");
+  CHECK(self.get("joined") == "bob");
+
+  // Alice opens tabs until they sit on several shards (SO_REUSEPORT spreads connections by hash).
+  std::vector<std::unique_ptr<Client>> alice;
+  while (alice.size() < 3 || (shards_with_sockets(port) < 3 && alice.size() < 12)) alice.push_back(tab(port, "alice"));
+  const int shards = shards_with_sockets(port);
+  MESSAGE(alice.size(), " tabs of alice and bob's on ", shards, " of 4 shards");
+  CHECK(shards >= 2);
+
+  // The first tab in: bob hears "joined" once; the others add nothing.
+  for (size_t i = 0; i < alice.size(); ++i) {
+    alice[i]->change_room("lounge");
+    Json in = alice[i]->next_of("room_changed");
+    CHECK(Json::strings(in.payload()["members"]) == std::vector<std::string>{"alice", "bob"});
+    if (i == 0) {
+      Json p = bob->next_json();
+      CHECK(p.type() == "presence");
+      CHECK(p.get("room") == "lounge");
+      CHECK(p.get("joined") == "alice");
+    }
+  }
+  CHECK(silent(*bob));
+  // Every tab but one leaves (one moves away, the others close): still no notice.
+  alice[0]->change_room("elsewhere");
+  CHECK(alice[0]->next_of("room_changed").get("name") == "elsewhere");
+  while (alice.size() > 2) alice.pop_back();
+  CHECK(silent(*bob));
+  // The last one goes: "left".
+  alice[1].reset();
+  Json left = bob->next_json();
+  CHECK(left.type() == "presence");
+  CHECK(left.get("room") == "lounge");
+  CHECK(left.get("left") == "alice");
+  bob->change_room("lounge");  // a fresh room_changed for the room it is in lists who is left
+  CHECK(Json::strings(bob->next_of("room_changed").payload()["members"]) == std::vector<std::string>{"bob"});
+  hang_up(bob, alice);
+  CHECK(stopped_cleanly(server));
+}
+
+TEST_CASE("chat: malformed messages get an error and the connection stays up") {
+  test::ServerProcess server(chat_command());
+  const auto port = static_cast<uint16_t>(server.port());
+  REQUIRE(port > 0);
+  auto alice = tab(port, "alice");
+  Json presence = alice->next_json();  // her own arrival in general
+  CHECK(presence.type() == "presence");
+  const char* bad[] = {
+      "not json",
+      "{\"type\":\"send_message\",\"payload\":{\"message\":\"x\"}",  // unterminated
+      "[1,2,3]",
+      R"({"type":"dance","payload":{}})",
+      R"({"payload":{"message":"x"}})",
+      R"({"type":7,"payload":{"message":"x"}})",
+      R"({"type":"send_message"})",
+      R"({"type":"send_message","payload":"x"})",
+      R"({"type":"send_message","payload":{}})",
+      R"({"type":"send_message","payload":{"message":42}})",
+      R"({"type":"send_message","payload":{"message":""}})",
+      R"({"type":"change_room","payload":{}})",
+      R"({"type":"change_room","payload":{"name":""}})",
+      R"({"type":"change_room","payload":{"name":"tab\there"}})",
+      R"({"type":"change_room","payload":{"name":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}})",
+      R"({"type":"change_room","payload":{"name":"next\u0085line"}})",     // C1 control
+      R"({"type":"change_room","payload":{"name":"abc\u202edcba"}})",      // bidi override
+      R"({"type":"change_room","payload":{"name":"line\u2028break"}})",
+  };
+  for (const char* m : bad) {
+    CAPTURE(m);
+    alice->send(m);
+    Json e = alice->next_json();
+    CHECK(e.type() == "error");
+    CHECK(e.get("message").size() > 3);
+  }
+  alice->send_frame(0x2, R"({"type":"send_message","payload":{"message":"binary"}})");
+  CHECK(alice->next_json().type() == "error");
+  // Unknown types are named in the error, escaped.
+  alice->send(R"({"type":"a\"b","payload":{}})");
+  CHECK(alice->next_json().get("message") == "unknown message type \"a\\\"b\"");
+  // Still in general, still served; a 64-character room name is fine.
+  alice->send_message("still here");
+  Json m = alice->next_of("new_message");
+  CHECK(m.get("message") == "still here");
+  CHECK(m.get("room") == "general");
+  const std::string longest(64, 'r');
+  alice->change_room(longest);
+  CHECK(alice->next_of("room_changed").get("name") == longest);
+  std::string accents;  // 64 characters in 128 bytes: the limit counts characters
+  for (int i = 0; i < 64; ++i) accents += "é";
+  alice->change_room(accents);
+  CHECK(alice->next_of("room_changed").get("name") == accents);
+  alice->change_room(accents + "é");
+  CHECK(alice->next_of("error").get("message").find("1 to 64 characters") != std::string::npos);
+  hang_up(alice);
+  CHECK(stopped_cleanly(server));
+}
+
+TEST_CASE("chat: a message over --max-message closes the connection with 1009") {
+  test::ServerProcess server(chat_command({"--max-message", "1024"}));
+  const auto port = static_cast<uint16_t>(server.port());
+  REQUIRE(port > 0);
+  auto alice = tab(port, "alice");
+  alice->send_message(std::string(900, 'a'));  // within the limit with its envelope
+  CHECK(alice->next_of("new_message").get("message").size() == 900);
+  alice->send_message(std::string(1100, 'a'));
+  CHECK(alice->wait_close() == 1009);
+  hang_up(alice);
+  CHECK(stopped_cleanly(server));
+}
+
+TEST_CASE("chat: the server pings, and drops a client that does not answer") {
+  test::ServerProcess server(chat_command({"--ping-interval", "0.3", "--pong-timeout", "1"}));
+  const auto port = static_cast<uint16_t>(server.port());
+  REQUIRE(port > 0);
+  auto alive = tab(port, "alice");
+  auto mute = tab(port, "bob");
+  mute->answer_pings(false);
+  // Both read (alive answers its pings, mute does not) until mute is dropped.
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (!mute->closed() && std::chrono::steady_clock::now() < until) {
+    mute->next(20ms);
+    alive->next(20ms);
+  }
+  CHECK(mute->closed());  // 1001 "no pong", or the end of TCP
+  CHECK(mute->pings_seen() >= 1);
+  CHECK(alive->pings_seen() >= 1);
+  CHECK_FALSE(alive->closed());
+  alive->send_message("still alive");
+  CHECK(alive->next_of("new_message").get("message") == "still alive");
+  hang_up(alive, mute);
+  CHECK(stopped_cleanly(server));
+}
+
+TEST_CASE("chat: SIGTERM closes every client with 1001 and the server exits with status 0") {
+  test::ServerProcess server(chat_command());
+  const auto port = static_cast<uint16_t>(server.port());
+  REQUIRE(port > 0);
+  std::vector<std::unique_ptr<Client>> tabs;
+  for (const char* user : {"alice", "bob", "carol", "alice"}) tabs.push_back(tab(port, user));
+  REQUIRE(::kill(server.pid(), SIGTERM) == 0);
+  for (auto& t : tabs) CHECK(t->wait_close() == 1001);
+  CHECK(stopped_cleanly(server));
+}
+
+}  // TEST_SUITE
