@@ -169,7 +169,11 @@ int Runtime::run() {
         for (auto& shard : shards_) shard->force_stop();
       }
     }
-    if (fds[1].revents & POLLIN) stopping = true;  // stop() was called
+    if (fds[1].revents & POLLIN) {  // stop() was called; drain the eventfd so poll() sleeps again
+      uint64_t count = 0;
+      [[maybe_unused]] ssize_t n = ::read(stop_fd_, &count, sizeof count);
+      stopping = true;
+    }
   }
   join();
   ::close(sfd);

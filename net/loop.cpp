@@ -28,7 +28,7 @@ Connection& connection_of(Timer& t) noexcept {
 void ConnectionHandler::on_shutdown(Connection& c) { Loop::current().close(c); }
 
 Loop::Loop(Shard& shard, const LoopOptions& options, Backend backend)
-    : shard_(shard), options_(options), backend_(backend) {
+    : shard_(shard), options_(options), backend_(backend), stats_(options.stats ? *options.stats : own_stats_) {
   raise_fd_limit();
   shard_.on_stop([this] { stop_hook(); });
 }
@@ -397,13 +397,15 @@ void Loop::update_reading(Connection& c) {
 
 void Loop::detach(Connection& c, int error) {
   ConnectionHandler* h = c.handler;
-  c.flags &= ~Connection::kOpen;
-  c.handler = nullptr;
+  c.flags &= ~Connection::kOpen;  // from here on, writes and closes of c are no-ops
   timers().cancel(c.timer);
   std::free(c.leftover);
   c.leftover = nullptr;
   c.leftover_size = 0;
+  // The handler and its context stay reachable through c during on_close (a protocol's state may
+  // look itself up through them); after it, the connection belongs to the loop alone.
   if (h) h->on_close(c, error);
+  c.handler = nullptr;
   c.context = nullptr;
   timers().cancel(c.timer);  // in case on_close re-armed it
 }

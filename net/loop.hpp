@@ -139,7 +139,8 @@ class Loop : public EventDriver {
   Shard& shard_;
   const LoopOptions options_;
   const Backend backend_;
-  NetStats stats_;
+  NetStats own_stats_;
+  NetStats& stats_;  // own_stats_, or the owner's (LoopOptions::stats)
   BufferPool pool_;
   std::vector<std::unique_ptr<Listener>> listeners_;
 

@@ -9,6 +9,8 @@
 
 namespace ringcast {
 
+struct NetStats;
+
 enum class Backend : uint8_t { automatic, io_uring, epoll };
 
 // Optional io_uring kernel features; each can be switched off to exercise its fallback.
@@ -44,6 +46,9 @@ struct LoopOptions {
   size_t max_leftover = 64 << 20;        // unconsumed input a handler may leave before the connection is dropped
   unsigned close_timeout_ms = 5000;      // graceful close: time to flush output and see the peer's FIN
   int listen_backlog = 4096;
+  // Where the loop counts (NetStats): storage that outlives the loop, so other threads may read it
+  // while the loop goes away. Null: the loop's own.
+  NetStats* stats = nullptr;
 };
 
 }  // namespace ringcast

@@ -6,9 +6,9 @@
 
 namespace ringcast {
 
-ServerFlags ServerFlags::declare(Cli& cli, int default_port) {
+ServerFlags ServerFlags::declare(Cli& cli, int default_port, std::string default_host) {
   return ServerFlags{
-      cli.flag("host", std::string("0.0.0.0"), "address to listen on"),
+      cli.flag("host", std::move(default_host), "address to listen on"),
       cli.flag("port", int64_t{default_port}, "port to listen on (0: any free port)"),
       cli.flag("shards", int64_t{0}, "shard threads, one per core (0: every CPU in the affinity mask)"),
       cli.flag("backend", std::string("auto"), "event loop: io_uring, epoll, or auto (io_uring if the kernel allows)"),

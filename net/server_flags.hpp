@@ -16,7 +16,7 @@ struct ServerFlags {
   std::string& io_uring_disable;
   std::string& log_level;
 
-  static ServerFlags declare(Cli& cli, int default_port);
+  static ServerFlags declare(Cli& cli, int default_port, std::string default_host = "0.0.0.0");
   // Fills `options`; on a bad value returns false with a message in `error`.
   bool apply(TcpServerOptions& options, std::string& error) const;
 };

@@ -21,10 +21,13 @@ TcpServer::TcpServer(TcpServerOptions options, HandlerFactory make_handler)
   rt.pin = options_.pin;
   rt.mesh_capacity = options_.mesh_capacity;
   rt.stop_timeout = options_.stop_timeout;
-  rt.make_driver = [this](Shard& shard) -> std::unique_ptr<EventDriver> { return Loop::create(shard, options_.loop); };
+  rt.make_driver = [this](Shard& shard) -> std::unique_ptr<EventDriver> {
+    LoopOptions lo = options_.loop;
+    lo.stats = &stats_[shard.id()];
+    return Loop::create(shard, lo);
+  };
   rt.on_start = [this](Shard& shard) {
     Loop& loop = static_cast<Loop&>(shard.driver());
-    loops_[shard.id()].store(&loop, std::memory_order_release);
     handlers_[shard.id()] = make_handler_(loop);
     const int rc = loop.listen(bound_, *handlers_[shard.id()]);
     if (rc < 0) {
@@ -33,7 +36,7 @@ TcpServer::TcpServer(TcpServerOptions options, HandlerFactory make_handler)
     if (options_.on_shard_start) options_.on_shard_start(shard);
   };
   runtime_ = std::make_unique<Runtime>(std::move(rt));
-  loops_ = std::make_unique<std::atomic<Loop*>[]>(runtime_->shard_count());
+  stats_ = std::make_unique<NetStats[]>(runtime_->shard_count());
   handlers_.resize(runtime_->shard_count());
 }
 
@@ -68,26 +71,16 @@ int TcpServer::run() {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   start();
-  const int rc = runtime_->run();
-  forget_loops();
-  return rc;
+  return runtime_->run();
 }
 
 void TcpServer::join() {
   runtime_->join();
-  forget_loops();
-}
-
-void TcpServer::forget_loops() noexcept {
-  // The loops are gone with their shards.
-  for (unsigned i = 0; i < runtime_->shard_count(); ++i) loops_[i].store(nullptr, std::memory_order_release);
 }
 
 uint64_t TcpServer::total(Counter NetStats::*counter) const noexcept {
   uint64_t sum = 0;
-  for (unsigned i = 0; i < runtime_->shard_count(); ++i) {
-    if (const Loop* loop = live_loop(i)) sum += (loop->stats().*counter).get();
-  }
+  for (unsigned i = 0; i < runtime_->shard_count(); ++i) sum += (stats_[i].*counter).get();
   return sum;
 }
 

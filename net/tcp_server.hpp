@@ -6,7 +6,6 @@
 //   TcpServer server({.address = SocketAddress::any(9001)},
 //                    [](Loop& loop) { return std::make_unique<EchoHandler>(loop); });
 //   return server.run();  // until SIGINT/SIGTERM
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -15,6 +14,7 @@
 #include "net/connection.hpp"
 #include "net/loop.hpp"
 #include "net/loop_options.hpp"
+#include "net/net_stats.hpp"
 #include "net/socket_address.hpp"
 
 namespace ringcast {
@@ -52,20 +52,19 @@ class TcpServer {
   Runtime& runtime() noexcept { return *runtime_; }
   // The loop of shard i; other threads may only read its stats().
   Loop& loop(unsigned shard) noexcept { return static_cast<Loop&>(runtime_->shard(shard).driver()); }
-  // Shard i's loop while it runs, else nullptr (for readers of its stats on other threads).
-  const Loop* live_loop(unsigned shard) const noexcept { return loops_[shard].load(std::memory_order_acquire); }
-  // A NetStats counter summed over every shard (any thread; 0 once the shards have ended).
+  // Shard i's network counters (any thread; they outlive the shard's loop).
+  const NetStats& net_stats(unsigned shard) const noexcept { return stats_[shard]; }
+  // A NetStats counter summed over every shard (any thread).
   uint64_t total(Counter NetStats::*counter) const noexcept;
 
  private:
   void bind();
-  void forget_loops() noexcept;
 
   TcpServerOptions options_;
   HandlerFactory make_handler_;
   SocketAddress bound_;
   int reserved_fd_ = -1;
-  std::unique_ptr<std::atomic<Loop*>[]> loops_;            // set by each shard at start, cleared at the end
+  std::unique_ptr<NetStats[]> stats_;                      // per shard; the loops count into them
   std::vector<std::unique_ptr<ConnectionHandler>> handlers_;  // outlive the loops (declared first)
   std::unique_ptr<Runtime> runtime_;
 };

@@ -94,7 +94,7 @@ std::string App::metrics() const {
   std::vector<ShardView> views(rooms_.size());
   for (size_t i = 0; i < views.size(); ++i) {
     views[i].shard = &server_->runtime().shard(static_cast<unsigned>(i));
-    views[i].loop = server_->live_loop(static_cast<unsigned>(i));
+    views[i].net = &server_->net_stats(static_cast<unsigned>(i));
     views[i].rooms = rooms_[i].get();
     for (const auto& r : ws_routes_) views[i].routes.push_back(r->per_shard[i].get());
   }

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/shard.hpp"
-#include "net/loop.hpp"
+#include "net/net_stats.hpp"
 #include "ws/rooms.hpp"
 #include "ws/web_socket_context.hpp"
 
@@ -32,7 +32,7 @@ std::string format_metrics(const std::vector<ShardView>& shards) {
     family(out, f, shards, [c](const ShardView& v) { return v.shard ? (v.shard->stats().*c).get() : 0; });
   };
   auto net = [&](const Family& f, Counter NetStats::*c) {
-    family(out, f, shards, [c](const ShardView& v) { return v.loop ? (v.loop->stats().*c).get() : 0; });
+    family(out, f, shards, [c](const ShardView& v) { return v.net ? (v.net->*c).get() : 0; });
   };
   auto ws = [&](const Family& f, Counter WebSocketStats::*c) {
     family(out, f, shards, [c](const ShardView& v) {
@@ -46,7 +46,13 @@ std::string format_metrics(const std::vector<ShardView>& shards) {
   };
   core({"loop_iterations_total", "counter", "event loop iterations"}, &ShardStats::loop_iterations);
   core({"loop_sleeps_total", "counter", "iterations that blocked waiting for events"}, &ShardStats::loop_sleeps);
-  core({"loop_busy_seconds_total", "counter", "time spent working, in nanoseconds"}, &ShardStats::busy_ns);
+  fmt::format_to(std::back_inserter(out),
+                 "# HELP ringcast_loop_busy_seconds_total time spent working (not waiting for events)\n"
+                 "# TYPE ringcast_loop_busy_seconds_total counter\n");
+  for (size_t i = 0; i < shards.size(); ++i) {
+    const double s = shards[i].shard ? static_cast<double>(shards[i].shard->stats().busy_ns.get()) / 1e9 : 0;
+    fmt::format_to(std::back_inserter(out), "ringcast_loop_busy_seconds_total{{shard=\"{}\"}} {:.6f}\n", i, s);
+  }
   core({"mesh_sent_total", "counter", "tasks sent to other shards"}, &ShardStats::mesh_sent);
   core({"mesh_received_total", "counter", "tasks run for other shards"}, &ShardStats::mesh_received);
   core({"mesh_backlogged_total", "counter", "tasks that waited for room in a full queue"}, &ShardStats::mesh_backlogged);

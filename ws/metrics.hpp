@@ -8,13 +8,14 @@
 namespace ringcast {
 
 class Shard;
-class Loop;
 class Rooms;
 class WebSocketContext;
 
+struct NetStats;
+
 struct ShardView {
   const Shard* shard = nullptr;
-  const Loop* loop = nullptr;
+  const NetStats* net = nullptr;
   const Rooms* rooms = nullptr;
   std::vector<const WebSocketContext*> routes;
 };

@@ -154,7 +154,8 @@ int main(int argc, char** argv) {
   Cli cli("ringcast-chat",
           "a multi-room chat server and its page: log in, chat in rooms, see who is there. Every core serves "
           "connections; each room is kept by one of them");
-  const ServerFlags flags = ServerFlags::declare(cli, 8080);
+  // Loopback by default: the embedded demo users have a published password.
+  const ServerFlags flags = ServerFlags::declare(cli, 8080, "127.0.0.1");
   auto& users_file = cli.flag("users", std::string(),
                               "users file, one NAME:HASH per line (write it with the adduser command); "
                               "empty: demo users alice and bob, password secret");
