@@ -7,7 +7,7 @@
 // request. The body (what follows a chunked head, or the whole input otherwise) then goes through the
 // chunked decoder whole, cut at the same points, and byte by byte, which must agree too.
 //
-//   build-fuzz/bin/http_parser_fuzz tests/fuzz/corpus/http_parser -dict=tests/fuzz/http_parser.dict
+//   build-asan/bin/http_parser_fuzz tests/fuzz/corpus/http_parser -dict=tests/fuzz/http_parser.dict
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
