@@ -1,6 +1,7 @@
 #include "core/worker_pool.hpp"
 
 #include <pthread.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -12,9 +13,15 @@
 namespace ringcast {
 
 WorkerPool::WorkerPool(WorkerPoolOptions options) : options_(std::move(options)) {
+  // The threads start with every signal blocked (a new thread inherits its creator's mask): SIGINT
+  // and SIGTERM are for the thread that runs the server, whenever the pool is made.
+  sigset_t all, old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
   const unsigned n = std::max(1u, options_.threads);
   threads_.reserve(n);
   for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this, i] { run(i); });
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
 WorkerPool::~WorkerPool() { stop(); }

@@ -13,7 +13,8 @@
 //
 // Threads: submit() and the accessors from any thread; construct and destroy from one thread
 // (the destructor stops the pool: queued jobs are destroyed without running, running ones finish,
-// the threads are joined). A job that throws is logged and the thread goes on.
+// the threads are joined). A job that throws is logged and the thread goes on. The pool's threads
+// block every signal, so SIGINT/SIGTERM reach the thread that handles them.
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
