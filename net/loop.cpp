@@ -180,7 +180,10 @@ void Loop::received(Connection& c, uint8_t* data, size_t n) {
   if (!c.is_open()) return;  // closing: the peer's bytes are read and dropped until its FIN
   uint8_t* buf = data;
   size_t len = n;
-  if (c.leftover) {
+  if (c.leftover && n == 0) {  // redeliver: the leftover alone
+    buf = c.leftover;
+    len = c.leftover_size;
+  } else if (c.leftover) {
     uint8_t* grown = static_cast<uint8_t*>(std::realloc(c.leftover, c.leftover_size + n));
     if (!grown) {
       abort(c, -ENOMEM);
@@ -381,6 +384,10 @@ void Loop::pause_reading(Connection& c) {
 void Loop::resume_reading(Connection& c) {
   c.flags &= ~Connection::kPausedByHandler;
   update_reading(c);
+}
+
+void Loop::redeliver(Connection& c) {
+  if (c.is_open() && c.leftover_size > 0) received(c, c.leftover + c.leftover_size, 0);
 }
 
 void Loop::update_reading(Connection& c) {

@@ -77,6 +77,9 @@ class Loop : public EventDriver {
   // ---- Flow and lifecycle ----
   void pause_reading(Connection& c);
   void resume_reading(Connection& c);
+  // Offers the input the handler left unconsumed to it again, as if it had just arrived: for a
+  // handler that stopped consuming to wait for something (a deferred HTTP answer) and may go on.
+  void redeliver(Connection& c);
   // Graceful: on_close(0) now, then flush, FIN, wait for the peer's FIN (bounded), close.
   void close(Connection& c);
   // Immediate: on_close(error) now; queued output is dropped.

@@ -33,7 +33,11 @@ std::string page_url(std::string_view host, uint16_t port) {
 }
 
 ChatServer::ChatServer(AppOptions app_options, ChatOptions options, UserStore users)
-    : options_(std::move(options)), users_(std::move(users)), otps_(options_.otp_ttl), host_(app_options.host) {
+    : options_(std::move(options)),
+      users_(std::move(users)),
+      otps_(options_.otp_ttl),
+      throttle_(options_.login_failures, options_.login_refill),
+      host_(app_options.host) {
   if (!options_.web_root.empty()) {
     web_.emplace(StaticFilesOptions{.root = options_.web_root});
     if (!web_->ok()) throw std::invalid_argument("--web: cannot open directory " + options_.web_root);
@@ -41,6 +45,9 @@ ChatServer::ChatServer(AppOptions app_options, ChatOptions options, UserStore us
   const unsigned shards =
       app_options.shards ? app_options.shards : static_cast<unsigned>(Runtime::allowed_cpus().size());
   shards_.resize(shards);
+  // Below the shards' priority: when both want a core, the event loops win and logins wait.
+  logins_ = std::make_unique<WorkerPool>(WorkerPoolOptions{
+      .threads = options_.login_threads, .queue_capacity = options_.login_queue, .nice = 5, .name = "login"});
   app_ = std::make_unique<App>(std::move(app_options));
   App& app = *app_;
   app.on_shard_start([this](Shard& shard) {
@@ -65,7 +72,10 @@ ChatServer::ChatServer(AppOptions app_options, ChatOptions options, UserStore us
   });
 }
 
-ChatServer::~ChatServer() { app_.reset(); }
+ChatServer::~ChatServer() {
+  logins_->stop();  // hashes under way finish and post their answers to shards that still exist
+  app_.reset();
+}
 
 ChatShard& ChatServer::here() noexcept { return *shards_[Shard::current()->id()]; }
 

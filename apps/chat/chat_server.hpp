@@ -4,12 +4,18 @@
 //
 // HTTP:       GET /        the page (apps/chat/web/index.html, compiled in; or from --web DIR)
 //             POST /login  {"username","password"} → 200 {"otp"} | 401 {"error"} | 400 {"error"}
+//                          | 429 {"error"} (too many failures from this address; Retry-After)
+//                          | 503 {"error"} (every login thread busy and the queue full; Retry-After: 1)
 //             GET /ws?otp= the WebSocket: 401 without a fresh token, 403 from a foreign Origin
+//
+// Logins: the JSON is read on the shard; the password is hashed (scrypt, about 0.1 s) on a small
+// WorkerPool of its own threads, and the answer goes back to the connection's shard (a deferred
+// HTTP answer, PendingResponse), so a login never stalls the shard's other connections.
 // WebSocket:  JSON {"type","payload"} both ways; see ChatShard (apps/chat/chat_shard.hpp).
 //
 // Rooms live on their home shard (Rooms::home_of), which owns their sequence numbers, history and
 // member counts; every change travels there over the mesh, so no lock guards them. The one shared,
-// locked structure is the token store (login and upgrade only).
+// locked structures are the token store and the login throttle (login and upgrade only).
 //
 // Threads: construct, start/run, stop and join from one controlling thread. Callbacks run on the
 // shards, each with its own ChatShard.
@@ -19,8 +25,10 @@
 #include <string>
 #include <vector>
 
+#include "apps/chat/login_throttle.hpp"
 #include "apps/chat/otp_store.hpp"
 #include "apps/chat/user_store.hpp"
+#include "core/worker_pool.hpp"
 #include "net/static_files.hpp"
 #include "ws/app.hpp"
 
@@ -37,6 +45,10 @@ struct ChatOptions {
   // (own_origins). Requests without an Origin header (not from a browser) are let through.
   std::vector<std::string> allowed_origins;
   std::string web_root;  // serve the page from this directory instead of the compiled-in copy
+  unsigned login_threads = 1;   // threads that hash passwords (each hash: 32 MiB, about 0.1 s)
+  size_t login_queue = 64;      // logins waiting for a thread; beyond: 503
+  unsigned login_failures = 10; // failed logins per client address in a burst (0: no limit); then
+  std::chrono::milliseconds login_refill{6'000};  // one more attempt per this interval
 };
 
 // The origins of a server listening on `host`:`port`: http://localhost:PORT and
@@ -68,6 +80,8 @@ class ChatServer {
   const ChatOptions& options() const noexcept { return options_; }
   const UserStore& users() const noexcept { return users_; }
   OtpStore& otps() noexcept { return otps_; }
+  LoginThrottle& throttle() noexcept { return throttle_; }
+  WorkerPool& logins() noexcept { return *logins_; }
   const StaticFiles* web() const noexcept { return web_ ? &*web_ : nullptr; }
   const std::string& host() const noexcept { return host_; }
 
@@ -77,6 +91,9 @@ class ChatServer {
   ChatOptions options_;
   UserStore users_;
   OtpStore otps_;
+  LoginThrottle throttle_;
+  // Stopped first when the server goes: its jobs answer through the shards, which must still exist.
+  std::unique_ptr<WorkerPool> logins_;
   std::optional<StaticFiles> web_;
   std::string host_;
   std::vector<std::unique_ptr<ChatShard>> shards_;  // one per shard, made on that shard at start

@@ -10,6 +10,7 @@
 #include "apps/chat/json_writer.hpp"
 #include "apps/chat/password_hash.hpp"
 #include "core/log.hpp"
+#include "core/worker_pool.hpp"
 #include "core/shared_buffer.hpp"
 #include "ws/utf8_validator.hpp"
 
@@ -149,24 +150,59 @@ void ChatShard::login(Request& req, Response& res) {
     json_error(res, 400, R"(expected a JSON object {"username": string, "password": string})");
     return;
   }
-  if (!server_.users().check(user, password)) {
-    scratch_.clear();
-    append_json_string(scratch_, utf8_truncate(user, 64));  // quoted and escaped: one log line whatever the name
-    log::info("login refused for {}", scratch_);
+  const SocketAddress client = req.remote_address();
+  if (const unsigned wait = server_.throttle().take(client)) {
+    // RFC 6585 §4: too many requests; Retry-After says when this address may try again.
+    res.header("Retry-After", std::to_string(wait));
+    json_error(res, 429, "too many failed logins from this address; try again later");
+    return;
+  }
+  // The hash runs on a login thread; its answer comes back to this connection's shard. The job owns
+  // copies of what it needs: the request's bytes are gone once this handler returns.
+  const PendingResponse pending = res.defer();
+  WorkerPool::Job job = [server = &server_, pending, client, user = std::string(user),
+                         password = std::string(password)]() mutable {
+    check_login(*server, pending, client, user, password);
+    std::fill(password.begin(), password.end(), '\0');
+  };
+  if (!server_.logins().submit(std::move(job))) {
+    server_.throttle().give_back(client);  // refused before any work: costs the address nothing
+    pending.answer([](Response& r) {
+      // RFC 9110 §15.6.4, §10.2.3: every login thread is busy and the queue is full.
+      r.header("Cache-Control", "no-store").header("Retry-After", "1");
+      json_error(r, 503, "too many logins at once; try again in a second");
+    });
+  }
+}
+
+void check_login(ChatServer& server, const PendingResponse& pending, const SocketAddress& client,
+                 std::string_view user, std::string_view password) {
+  // A login thread: what is touched here is thread-safe (users: read-only; tokens, throttle: locked).
+  int status = 200;
+  std::string body;
+  if (server.users().check(user, password)) {
+    server.throttle().give_back(client);
+    const std::string token = server.otps().issue(user);
+    if (token.empty()) {
+      status = 500;
+      JsonWriter(body).begin_object().key("error").value("no token could be made").end_object();
+    } else {
+      JsonWriter(body).begin_object().key("otp").value(token).end_object();
+    }
+  } else {
+    std::string name;
+    append_json_string(name, utf8_truncate(user, 64));  // quoted and escaped: one log line whatever the name
+    log::info("login refused for {}", name);
+    status = 401;
+    JsonWriter(body).begin_object().key("error").value("wrong username or password").end_object();
+  }
+  pending.answer([status, body = std::move(body)](Response& res) {
+    res.header("Cache-Control", "no-store");
     // RFC 9110 §15.5.2: a 401 carries a challenge. The credentials go in the body, so name the
     // token this login hands out instead.
-    res.header("WWW-Authenticate", R"(Bearer realm="ringcast-chat")");
-    json_error(res, 401, "wrong username or password");
-    return;
-  }
-  const std::string token = server_.otps().issue(user);
-  if (token.empty()) {
-    json_error(res, 500, "no token could be made");
-    return;
-  }
-  out_.clear();
-  JsonWriter(out_).begin_object().key("otp").value(token).end_object();
-  res.json(out_);
+    if (status == 401) res.header("WWW-Authenticate", R"(Bearer realm="ringcast-chat")");
+    res.status(status).json(body);
+  });
 }
 
 bool ChatShard::origin_allowed(std::string_view origin) const noexcept {

@@ -58,6 +58,11 @@ static_assert(sizeof(ChatClient) <= 80, "keep the per-connection chat state smal
 
 using ChatSocket = WebSocket<ChatClient>;
 
+// The password check of POST /login, on a login thread (ChatServer::logins): hashes, issues the
+// token, and answers `pending` on the connection's shard — 200 {"otp"}, 401, or 500.
+void check_login(ChatServer& server, const PendingResponse& pending, const SocketAddress& client,
+                 std::string_view user, std::string_view password);
+
 // Room names: 1 to 64 characters (code points) of valid UTF-8, none of them a control character
 // (U+0000–U+001F, U+007F–U+009F) or an invisible character that reorders or breaks text (U+2028,
 // U+2029, U+202A–U+202E, U+2066–U+2069).
@@ -76,6 +81,7 @@ class ChatShard {
 
   // ---- HTTP ----
   void page(Request& req, Response& res);
+  // Reads the JSON and the throttle here, then defers: the hash runs on a login thread.
   void login(Request& req, Response& res);
   void upgrade(Request& req, Upgrade<ChatClient>& up);
 

@@ -167,14 +167,24 @@ int main(int argc, char** argv) {
   auto& max_message = cli.flag("max-message", int64_t{4096}, "largest WebSocket message in bytes, up to 1 MiB (larger: close 1009)");
   auto& ping_interval = cli.flag("ping-interval", 10.0, "seconds between pings to each client (0: none)");
   auto& pong_timeout = cli.flag("pong-timeout", 10.0, "seconds to wait for a pong before dropping the client");
+  auto& login_threads = cli.flag("login-threads", int64_t{1},
+                                 "threads that check passwords, off the shards (each check: scrypt, 32 MiB, about "
+                                 "0.1 s of a core); 1 to 64");
+  auto& login_queue = cli.flag("login-queue", int64_t{64},
+                               "logins that may wait for a login thread; more at once get 503 with Retry-After: 1");
+  auto& login_failures = cli.flag("login-failures", int64_t{10},
+                                  "failed logins one client address may make in a burst, then one more every 6 s "
+                                  "(429 with Retry-After meanwhile); 0: no limit");
   cli.example("ringcast-chat                                   # then open http://127.0.0.1:8080/");
   cli.example("ringcast-chat --port 9000 --shards 4 --users users.txt");
   cli.example("ringcast-chat --host 0.0.0.0 --allow-origin http://chat.example.com:8080");
+  cli.example("ringcast-chat --login-threads 2 --login-queue 128  # more logins at once, two cores hashing");
   cli.example("ringcast-chat adduser users.txt carol           # asks for carol's password twice");
   cli.epilog(
       "Commands: `adduser FILE NAME` sets NAME's password in FILE (scrypt, ln=15 r=8 p=1; the file is created "
       "with mode 0600 when missing).\n"
-      "HTTP: GET / (the page), POST /login {\"username\",\"password\"} → {\"otp\"} (single use, 5 s), "
+      "HTTP: GET / (the page), POST /login {\"username\",\"password\"} → {\"otp\"} (single use, 5 s; 401 wrong "
+      "credentials, 429 too many failures from the address, 503 login threads busy), "
       "GET /ws?otp=TOKEN (the WebSocket), GET /health, GET /metrics.\n"
       "Stops gracefully on SIGINT/SIGTERM: every client gets close 1001, exit status 0.");
   if (int rc = cli.parse(argc, argv); rc >= 0) return rc;
@@ -196,6 +206,12 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "ringcast-chat: --max-message must be 64 to 1048576, and the timeouts not negative\n");
     return 2;
   }
+  if (login_threads < 1 || login_threads > 64 || login_queue < 1 || login_queue > 1'000'000 || login_failures < 0 ||
+      login_failures > 1'000'000) {
+    fmt::print(stderr, "ringcast-chat: --login-threads must be 1 to 64, --login-queue 1 to 1000000, "
+                       "--login-failures 0 to 1000000\n");
+    return 2;
+  }
   UserStore users;
   const bool demo = users_file.empty();
   if (demo ? !users.load(kDemoUsers, error) : !users.load_file(users_file, error)) {
@@ -214,6 +230,9 @@ int main(int argc, char** argv) {
   options.pong_timeout = std::chrono::milliseconds(static_cast<int64_t>(pong_timeout * 1000));
   options.allowed_origins = all_origins(argc, argv);
   options.web_root = web;
+  options.login_threads = static_cast<unsigned>(login_threads);
+  options.login_queue = static_cast<size_t>(login_queue);
+  options.login_failures = static_cast<unsigned>(login_failures);
   try {
     ChatServer server(
         AppOptions{.host = flags.host, .port = static_cast<uint16_t>(flags.port), .shards = tcp.shards, .loop = tcp.loop},

@@ -10,7 +10,8 @@
 // time (CRYPTO_memcmp).
 //
 // Threads: the functions keep no state; any thread may call them. Each call blocks its thread for the
-// whole computation — on a shard, that is the login request's cost to every connection of the shard.
+// whole computation, so the server calls them on its login threads (ChatServer::logins), never on a
+// shard, where every connection of the shard would wait.
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>

@@ -9,8 +9,8 @@
 // so nothing that could be confused or needs escaping). `ringcast-chat adduser FILE NAME` writes
 // these lines (set_user_line).
 //
-// Threads: filled before the server starts, then only read (check() is const): every shard may call
-// check() at once.
+// Threads: filled before the server starts, then only read (check() is const): any thread may call
+// check() at once (the login threads do; it blocks for a whole hash).
 #include <fstream>
 #include <sstream>
 #include <string>

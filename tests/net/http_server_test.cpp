@@ -5,13 +5,18 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "core/shard.hpp"
 #include "net/static_files.hpp"
 #include "net_test_support.hpp"
 #include "raw_http_client.hpp"
@@ -575,3 +580,271 @@ TEST_CASE("http server: static files through Response::file, with MIME types, an
 }
 
 }  // TEST_SUITE("io")
+
+// ---- Deferred answers (Response::defer, PendingResponse) -------------------------------------
+
+namespace {
+
+// The handles of deferred requests, in arrival order, passed from the shards to the test's thread.
+class Handles {
+ public:
+  void add(PendingResponse h) {
+    std::lock_guard lock(mutex_);
+    handles_.push_back(h);
+  }
+  size_t size() {
+    std::lock_guard lock(mutex_);
+    return handles_.size();
+  }
+  // Waits for the i-th handle; an empty one after 5 s.
+  PendingResponse wait(size_t i) {
+    test::eventually([&] { return size() > i; }, 5s);
+    std::lock_guard lock(mutex_);
+    return i < handles_.size() ? handles_[i] : PendingResponse{};
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<PendingResponse> handles_;
+};
+
+// An App whose GET /later defers its answer to the test, beside the usual routes.
+struct DeferApp {
+  explicit DeferApp(unsigned shards = 2, HttpServerOptions http = {})
+      : app({.host = "127.0.0.1", .port = 0, .shards = shards, .loop = test::loop_options(), .http = http}) {
+    app.get("/later", [this](Request&, Response& res) {
+      res.header("X-Lost", "headers set before defer() are not kept");
+      handles.add(res.defer());
+    });
+    app.get("/hello", [](Request&, Response& res) { res.send("hello"); });
+    app.post("/echo", [](Request& req, Response& res) { res.send(req.body(), "application/octet-stream"); });
+    app.get("/peer", [](Request& req, Response& res) { res.send(req.remote_address().to_string()); });
+  }
+  ~DeferApp() {
+    app.stop();
+    app.join();
+  }
+  uint16_t start() {
+    app.start();
+    return app.port();
+  }
+  uint64_t closed() { return app.server().total(&NetStats::connections_closed); }
+  App app;
+  Handles handles;
+};
+
+// Answers `h` from a new thread with an answer that records whether it ran; returns true once the
+// answer has been run or dropped on the shard, with `ran` telling which.
+bool answer_and_wait(const PendingResponse& h, bool& ran, std::string body = "late") {
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  auto alive = std::make_shared<int>(0);  // its count falls back to 1 when the answer is destroyed
+  std::thread([&, done, alive, body] {
+    h.answer([done, alive, body](Response& res) {
+      done->store(true);
+      res.send(body);
+    });
+  }).join();
+  const bool settled = test::eventually([&] { return alive.use_count() == 1; }, 5s);
+  ran = done->load();
+  return settled;
+}
+
+}  // namespace
+
+TEST_SUITE("io") {
+
+TEST_CASE("http server: a deferred answer given from another thread arrives, runs on the connection's shard, and the connection goes on") {
+  DeferApp t;
+  const uint16_t port = t.start();
+  RawHttpClient c(port);
+  REQUIRE(c.send(get("/later")));
+  const PendingResponse h = t.handles.wait(0);
+  REQUIRE(h);
+  CHECK(c.quiet_for(200));  // nothing until the answer
+  std::atomic<int> ran_on{-1};
+  std::thread([&] {
+    CHECK(Shard::current() == nullptr);  // a thread outside the shards
+    h.answer([&ran_on](Response& res) {
+      ran_on = Shard::current() ? static_cast<int>(Shard::current()->id()) : -2;
+      res.status(201).header("X-Answer", "from a worker").json(R"({"ok":true})");
+    });
+  }).join();
+  const auto r = c.read();
+  REQUIRE(r);
+  CHECK(r->status == 201);
+  CHECK(r->header("X-Answer") == "from a worker");
+  CHECK(r->header("X-Lost").empty());
+  CHECK(r->header("Content-Type") == "application/json");
+  CHECK(r->header("Date").size() == 29);
+  CHECK(r->body == R"({"ok":true})");
+  CHECK(ran_on.load() == static_cast<int>(h.shard()));
+  // Kept alive: the next request on the same connection is answered as usual.
+  REQUIRE(c.send(get("/hello")));
+  const auto r2 = c.read();
+  REQUIRE(r2);
+  CHECK(r2->body == "hello");
+  // The shorthand, and a second answer to the same request, which is dropped.
+  REQUIRE(c.send(get("/later")));
+  const PendingResponse h2 = t.handles.wait(1);
+  REQUIRE(h2);
+  std::thread([&] { h2.send(202, "accepted"); }).join();
+  const auto r3 = c.read();
+  REQUIRE(r3);
+  CHECK(r3->status == 202);
+  CHECK(r3->body == "accepted");
+  bool ran = true;
+  CHECK(answer_and_wait(h2, ran));
+  CHECK_FALSE(ran);
+  CHECK(c.quiet_for(200));
+}
+
+TEST_CASE("http server: a request can tell the client's address") {
+  DeferApp t;
+  RawHttpClient c(t.start());
+  REQUIRE(c.send(get("/peer")));
+  const auto r = c.read();
+  REQUIRE(r);
+  CHECK(r->body.rfind("127.0.0.1:", 0) == 0);
+}
+
+TEST_CASE("http server: requests pipelined behind a deferred one wait, then are answered in order") {
+  DeferApp t;
+  const uint16_t port = t.start();
+  RawHttpClient c(port);
+  SUBCASE("plain requests behind one deferred") {
+    REQUIRE(c.send(get("/later") + post("/echo", "abc") + get("/hello")));
+    const PendingResponse h = t.handles.wait(0);
+    REQUIRE(h);
+    CHECK(c.quiet_for(300));  // the answers behind it wait too
+    std::thread([&] { h.send(200, "first"); }).join();
+    for (const char* body : {"first", "abc", "hello"}) {
+      const auto r = c.read();
+      REQUIRE(r);
+      CHECK(r->body == body);
+    }
+  }
+  SUBCASE("a deferred request behind a deferred one is not even parsed before the first is answered") {
+    REQUIRE(c.send(get("/later") + get("/later") + get("/hello")));
+    const PendingResponse h1 = t.handles.wait(0);
+    REQUIRE(h1);
+    std::this_thread::sleep_for(200ms);
+    CHECK(t.handles.size() == 1);
+    std::thread([&] { h1.send(200, "one"); }).join();
+    const PendingResponse h2 = t.handles.wait(1);
+    REQUIRE(h2);
+    const auto r1 = c.read();
+    REQUIRE(r1);
+    CHECK(r1->body == "one");
+    CHECK(c.quiet_for(200));
+    std::thread([&] { h2.send(200, "two"); }).join();
+    for (const char* body : {"two", "hello"}) {
+      const auto r = c.read();
+      REQUIRE(r);
+      CHECK(r->body == body);
+    }
+  }
+  SUBCASE("more than 16 KiB waiting: reading stops, and resumes after the answer") {
+    std::string many;
+    for (int i = 0; i < 800; ++i) many += get("/hello");  // about 26 KiB
+    REQUIRE(c.send(get("/later") + many));
+    const PendingResponse h = t.handles.wait(0);
+    REQUIRE(h);
+    CHECK(c.quiet_for(200));
+    std::thread([&] { h.send(200, "first"); }).join();
+    const auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->body == "first");
+    int hellos = 0;
+    for (int i = 0; i < 800; ++i) {
+      const auto ri = c.read();
+      if (!ri || ri->body != "hello") break;
+      ++hellos;
+    }
+    CHECK(hellos == 800);
+  }
+  SUBCASE("a deferred request that asks to close: the answer, then the connection closes") {
+    REQUIRE(c.send(get("/later", "Connection: close\r\n")));
+    const PendingResponse h = t.handles.wait(0);
+    REQUIRE(h);
+    std::thread([&] { h.send(200, "bye"); }).join();
+    const auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->body == "bye");
+    CHECK(r->header("Connection") == "close");
+    CHECK(c.closed_by_server());
+  }
+}
+
+TEST_CASE("http server: an answer for a client that has gone is dropped, also when a new connection took its slot") {
+  DeferApp t(1);  // one shard: the next connection reuses the slot
+  const uint16_t port = t.start();
+  PendingResponse gone;
+  {
+    RawHttpClient a(port);
+    REQUIRE(a.send(get("/later")));
+    gone = t.handles.wait(0);
+    REQUIRE(gone);
+  }  // the client hangs up before the answer
+  REQUIRE(test::eventually([&] { return t.closed() >= 1; }, 5s));
+  bool ran = true;
+  SUBCASE("nobody there") {
+    CHECK(answer_and_wait(gone, ran));
+    CHECK_FALSE(ran);
+  }
+  SUBCASE("a new connection, deferred too, in the same slot") {
+    RawHttpClient b(port);
+    REQUIRE(b.send(get("/later")));
+    const PendingResponse fresh = t.handles.wait(1);
+    REQUIRE(fresh);
+    CHECK(fresh.slot() == gone.slot());
+    CHECK(answer_and_wait(gone, ran, "stale"));
+    CHECK_FALSE(ran);
+    CHECK(b.quiet_for(200));
+    CHECK(answer_and_wait(fresh, ran, "fresh"));
+    CHECK(ran);
+    const auto r = b.read();
+    REQUIRE(r);
+    CHECK(r->body == "fresh");
+  }
+  // The server is fine: a new connection is served.
+  RawHttpClient c(port);
+  REQUIRE(c.send(get("/hello")));
+  const auto r = c.read();
+  REQUIRE(r);
+  CHECK(r->body == "hello");
+}
+
+TEST_CASE("http server: the idle timeout spares a connection awaiting its answer; answer_timeout_ms ends the wait with 503") {
+  SUBCASE("idle timeout 200 ms, no answer timeout: still open after a second, then answered") {
+    DeferApp t(2, {.idle_timeout_ms = 200, .answer_timeout_ms = 0});
+    RawHttpClient c(t.start());
+    REQUIRE(c.send(get("/later")));
+    const PendingResponse h = t.handles.wait(0);
+    REQUIRE(h);
+    CHECK(c.quiet_for(1000));  // quiet_for fails on a close too
+    std::thread([&] { h.send(200, "worth the wait"); }).join();
+    const auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->body == "worth the wait");
+    // Back to the idle timeout once answered.
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK(c.closed_by_server());
+    CHECK(seconds_since(t0) < 3.0);
+  }
+  SUBCASE("answer timeout 300 ms: 503 and close, and the late answer is dropped") {
+    DeferApp t(2, {.answer_timeout_ms = 300});
+    RawHttpClient c(t.start());
+    REQUIRE(c.send(get("/later")));
+    const PendingResponse h = t.handles.wait(0);
+    REQUIRE(h);
+    const auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == 503);
+    CHECK(c.closed_by_server());
+    bool ran = true;
+    CHECK(answer_and_wait(h, ran));
+    CHECK_FALSE(ran);
+  }
+}
+
+}  // TEST_SUITE
