@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <random>
 #include <stdexcept>
 
+#include "core/log.hpp"
 #include "ws/metrics.hpp"
 
 namespace ringcast {
@@ -96,6 +98,7 @@ std::string App::metrics() const {
     views[i].shard = &server_->runtime().shard(static_cast<unsigned>(i));
     views[i].net = &server_->net_stats(static_cast<unsigned>(i));
     views[i].rooms = rooms_[i].get();
+    views[i].broker = rooms_[i] && rooms_[i]->broker() ? &rooms_[i]->broker()->stats() : nullptr;
     for (const auto& r : ws_routes_) views[i].routes.push_back(r->per_shard[i].get());
   }
   return format_metrics(views);
@@ -106,6 +109,14 @@ void App::create_server() {
   if (!has_health_) get("/health", [](Request&, Response& res) { res.send("ok"); });
   if (!has_metrics_) {
     get("/metrics", [this](Request&, Response& res) { res.send(metrics(), "text/plain; version=0.0.4; charset=utf-8"); });
+  }
+  if (!options_.broker.empty()) {
+    std::string error;
+    broker_ = BrokerOptions::parse(options_.broker, error);
+    if (!broker_) throw std::invalid_argument(error);
+    std::random_device rd;
+    while (broker_->node_id == 0) broker_->node_id = (uint64_t{rd()} << 32) | rd();
+    log::info("broker {} (prefix '{}'), node id {:016x}", broker_->address.to_string(), broker_->prefix, broker_->node_id);
   }
   TcpServerOptions o;
   auto addr = SocketAddress::parse(options_.host.find(':') != std::string::npos
@@ -120,6 +131,10 @@ void App::create_server() {
   o.on_shard_start = [this](Shard& shard) {
     Loop& loop = Loop::current();
     rooms_[shard.id()] = std::make_unique<Rooms>(*room_network_, shard, loop);
+    if (broker_) {
+      rooms_[shard.id()]->attach_broker(std::make_unique<BrokerBridge>(*broker_, *rooms_[shard.id()], loop));
+      rooms_[shard.id()]->broker()->start();
+    }
     for (auto& r : ws_routes_) {
       r->per_shard[shard.id()] = r->make(loop);
       r->per_shard[shard.id()]->set_rooms(rooms_[shard.id()].get());

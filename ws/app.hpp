@@ -16,12 +16,14 @@
 // and GET /metrics serves the counters (Prometheus text) unless the application routes them itself.
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "net/http_router.hpp"
 #include "net/http_server.hpp"
 #include "net/tcp_server.hpp"
+#include "ws/broker_bridge.hpp"
 #include "ws/rooms.hpp"
 #include "ws/web_socket_route.hpp"
 
@@ -35,6 +37,8 @@ struct AppOptions {
   LoopOptions loop;
   HttpServerOptions http;
   std::chrono::milliseconds stop_timeout{5000};  // how long shards drain on shutdown
+  // Rooms across nodes: `redis://host[:port][/prefix]` (ws/broker_bridge.hpp); empty: this node alone.
+  std::string broker;
 };
 
 class App {
@@ -64,6 +68,8 @@ class App {
   void publish_sequenced(std::string_view room, std::string_view message, OpCode op = OpCode::text);
   // The calling shard's rooms (shard threads only).
   Rooms& rooms();
+  // This process's id on the broker (0 without one); set when the app starts.
+  uint64_t node_id() const noexcept { return broker_ ? broker_->node_id : 0; }
 
   // Starts every shard and returns once they listen.
   void start();
@@ -99,6 +105,7 @@ class App {
   std::vector<std::pair<std::string, RoomOptions>> room_options_;
   std::unique_ptr<RoomNetwork> room_network_;
   std::vector<std::unique_ptr<Rooms>> rooms_;  // per shard, written once by each shard at start
+  std::optional<BrokerOptions> broker_;
   std::unique_ptr<TcpServer> server_;  // last: shards end before the routes and contexts they use
 };
 

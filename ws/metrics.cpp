@@ -4,6 +4,7 @@
 
 #include "core/shard.hpp"
 #include "net/net_stats.hpp"
+#include "ws/broker_bridge.hpp"
 #include "ws/rooms.hpp"
 #include "ws/web_socket_context.hpp"
 
@@ -80,6 +81,24 @@ std::string format_metrics(const std::vector<ShardView>& shards) {
   rooms({"room_deliveries_total", "counter", "frames queued to local members"}, &RoomStats::deliveries);
   rooms({"room_skipped_slow_total", "counter", "deliveries skipped for slow members"}, &RoomStats::skipped_slow);
   rooms({"room_closed_slow_total", "counter", "members closed for being too slow"}, &RoomStats::closed_slow);
+  if (!shards.empty() && shards[0].broker) {
+    auto broker = [&](const Family& f, Counter BrokerStats::*c) {
+      family(out, f, shards, [c](const ShardView& v) { return v.broker ? (v.broker->*c).get() : 0; });
+    };
+    broker({"broker_out_total", "counter", "messages published to other nodes (PUBLISH)"}, &BrokerStats::published);
+    broker({"broker_acknowledged_total", "counter", "PUBLISHes Redis acknowledged"}, &BrokerStats::acknowledged);
+    broker({"broker_in_total", "counter", "messages from other nodes delivered here"}, &BrokerStats::received);
+    broker({"broker_echoes_total", "counter", "own messages back from the broker (ignored)"}, &BrokerStats::echoes);
+    broker({"broker_dropped_total", "counter", "publishes dropped: broker down or too far behind"}, &BrokerStats::dropped);
+    broker({"broker_unconfirmed_total", "counter", "PUBLISHes unacknowledged when their connection broke"},
+           &BrokerStats::unconfirmed);
+    broker({"broker_malformed_total", "counter", "room channel messages that were not ringcast envelopes"},
+           &BrokerStats::malformed);
+    broker({"broker_errors_total", "counter", "error replies from the broker"}, &BrokerStats::errors);
+    broker({"broker_reconnects_total", "counter", "broker connections re-established"}, &BrokerStats::reconnects);
+    broker({"broker_channels", "gauge", "room channels subscribed"}, &BrokerStats::channels);
+    broker({"broker_connections", "gauge", "broker connections up"}, &BrokerStats::connected);
+  }
   return out;
 }
 

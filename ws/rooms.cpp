@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "net/loop.hpp"
+#include "ws/broker_bridge.hpp"
 #include "ws/close_code.hpp"
 #include "ws/deflater.hpp"
 #include "ws/frame_writer.hpp"
@@ -108,7 +109,12 @@ Rooms::Rooms(RoomNetwork& network, Shard& shard, Loop& loop)
 }
 
 // The shard and its loop may be gone by now (the App destroys rooms after the shards end).
-Rooms::~Rooms() { network_.attach(id_, nullptr); }
+Rooms::~Rooms() {
+  broker_.reset();
+  network_.attach(id_, nullptr);
+}
+
+void Rooms::attach_broker(std::unique_ptr<BrokerBridge> bridge) { broker_ = std::move(bridge); }
 
 unsigned Rooms::home_of(std::string_view room) const noexcept {
   return static_cast<unsigned>(std::hash<std::string_view>{}(room) % network_.shards());
@@ -128,11 +134,14 @@ Rooms::Room& Rooms::find_or_add(std::string_view name) {
   Room& ref = *room;
   rooms_.emplace(room->name, std::move(room));
   stats_.rooms.add();
+  // The first member anywhere on this node: the home shard subscribes on the broker.
+  if (broker_ && home_of(name) == id_) broker_->room_added(name);
   return ref;
 }
 
 void Rooms::maybe_erase(Room& room) {
   if (!room.members.empty() || room.has_remote()) return;
+  if (broker_ && home_of(room.name) == id_) broker_->room_removed(room.name);
   rooms_.erase(room.name);
   stats_.rooms.sub();
 }
@@ -243,13 +252,22 @@ unsigned Rooms::shards_with_members(std::string_view name) const {
 
 void Rooms::publish(std::string_view name, std::string_view message, OpCode op, const WebSocketBase* exclude) {
   stats_.published.add();
+  publish_here(name, message, op, exclude, broker_ != nullptr);
+}
+
+void Rooms::deliver_from_broker(std::string_view name, std::string_view message, OpCode op) {
+  publish_here(name, message, op, nullptr, false);
+}
+
+void Rooms::publish_here(std::string_view name, std::string_view message, OpCode op, const WebSocketBase* exclude,
+                         bool broker) {
   Room* room = find(name);
-  if (!room) return;  // nobody anywhere is in it, as far as this shard knows
+  if (!room && !broker) return;  // nobody anywhere is in it, as far as this shard knows
   // Compressed once, here, for every member on every shard that agreed to permessage-deflate.
   std::string_view deflated;
   uint8_t min_window_bits = 0;
   const DeflateOptions& z = network_.compression;
-  if (z.enabled && z.should_compress(message.size())) {
+  if (room && z.enabled && z.should_compress(message.size())) {
     if (!deflater_) deflater_ = std::make_unique<SharedDeflater>(z.level, z.engine);
     deflate_scratch_.clear();
     const DeflateResult r = deflater_->compress(message, kMaxWindowBits, deflate_scratch_);
@@ -259,8 +277,29 @@ void Rooms::publish(std::string_view name, std::string_view message, OpCode op, 
     }
   }
   SharedBufferRef publication(encode(name, message, op, deflated, min_window_bits));
+  if (broker) to_broker(name, *publication, op);
+  if (!room) return;
   if (room->has_remote()) forward(*room, *publication);
   if (!room->members.empty()) fan_out(*room, *publication, exclude);
+}
+
+// The room's home shard speaks for it on the broker; the publication travels there by reference.
+void Rooms::to_broker(std::string_view name, SharedBuffer& publication, OpCode op) {
+  auto message_of = [](const Publication& p) {
+    const size_t header = (p.plain[1] & 0x7f) < 126 ? 2 : (p.plain[1] & 0x7f) == 126 ? 4 : 10;
+    return std::string_view(reinterpret_cast<const char*>(p.plain.data()) + header, p.plain.size() - header);
+  };
+  const unsigned home = home_of(name);
+  if (home == id_) {
+    broker_->publish(name, message_of(Publication::read(publication)), op, &publication);
+    return;
+  }
+  publication.retain();
+  shard_.send_to(home, [net = &network_, ref = SharedBufferRef(&publication), op, message_of](Shard& s) {
+    Rooms& rooms = *net->on(s.id());
+    const Publication p = Publication::read(*ref);
+    if (rooms.broker_) rooms.broker_->publish(p.name, message_of(p), op, ref.get());
+  });
 }
 
 void Rooms::forward(Room& room, SharedBuffer& publication) {

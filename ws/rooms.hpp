@@ -21,6 +21,10 @@
 // stamp function), and publishes it from there — so every member everywhere sees one order, no gap,
 // no duplicate.
 //
+// Several nodes: with a broker (ws/broker_bridge.hpp) each room's home shard also subscribes to the
+// room on Redis while this node has members, publishes go to the other nodes as well, and what they
+// publish is delivered here like a local publish.
+//
 // Slow consumers: a member with more than its route's max_backpressure bytes queued is closed with
 // 1008 (SlowConsumer::close, the default) or skipped and counted (SlowConsumer::skip). Control frames
 // are never dropped, and memory stays bounded whatever a client does.
@@ -41,6 +45,7 @@
 
 namespace ringcast {
 
+class BrokerBridge;
 class Loop;
 class RoomNetwork;
 struct RoomEntry;  // one room on one shard (rooms.cpp)
@@ -102,8 +107,13 @@ class Rooms {
 
   const RoomStats& stats() const noexcept { return stats_; }
 
+  // Connects this shard's rooms to other nodes (before the shard serves); null: this node alone.
+  void attach_broker(std::unique_ptr<BrokerBridge> bridge);
+  BrokerBridge* broker() const noexcept { return broker_.get(); }
+
  private:
   friend class RoomNetwork;
+  friend class BrokerBridge;
   using Room = RoomEntry;
 
   Room* find(std::string_view name) const;
@@ -115,6 +125,11 @@ class Rooms {
   void forward(Room& room, SharedBuffer& publication);
   void sequence(std::string_view name, std::string_view message, OpCode op);
   void remove_member(Room& room, uint32_t index);
+  void publish_here(std::string_view room, std::string_view message, OpCode op, const WebSocketBase* exclude,
+                    bool to_broker);
+  void to_broker(std::string_view room, SharedBuffer& publication, OpCode op);
+  // A message another node published, from this shard's subscription (the room's home shard).
+  void deliver_from_broker(std::string_view room, std::string_view message, OpCode op);
 
   RoomNetwork& network_;
   Shard& shard_;   // used on the shard's thread only; gone before ~Rooms
@@ -125,6 +140,7 @@ class Rooms {
   std::unique_ptr<SharedDeflater> deflater_;  // created on the first compressed publish
   std::string deflate_scratch_;
   RoomStats stats_;
+  std::unique_ptr<BrokerBridge> broker_;  // last: it may call back into the rooms while it stops
 };
 
 // Every shard's Rooms, and the options of named rooms. Owned by the App; shards reach each other's

@@ -175,10 +175,14 @@ int main(int argc, char** argv) {
   auto& login_failures = cli.flag("login-failures", int64_t{10},
                                   "failed logins one client address may make in a burst, then one more every 6 s "
                                   "(429 with Retry-After meanwhile); 0: no limit");
+  auto& broker = cli.flag("broker", std::string(),
+                          "redis://HOST[:PORT][/PREFIX]: carry room messages to and from other ringcast-chat "
+                          "processes through Redis pub/sub (presence lists and history stay per process); empty: none");
   cli.example("ringcast-chat                                   # then open http://127.0.0.1:8080/");
   cli.example("ringcast-chat --port 9000 --shards 4 --users users.txt");
   cli.example("ringcast-chat --host 0.0.0.0 --allow-origin http://chat.example.com:8080");
   cli.example("ringcast-chat --login-threads 2 --login-queue 128  # more logins at once, two cores hashing");
+  cli.example("ringcast-chat --port 8081 --broker redis://127.0.0.1:6379/chat/   # a second node");
   cli.example("ringcast-chat adduser users.txt carol           # asks for carol's password twice");
   cli.epilog(
       "Commands: `adduser FILE NAME` sets NAME's password in FILE (scrypt, ln=15 r=8 p=1; the file is created "
@@ -235,7 +239,8 @@ int main(int argc, char** argv) {
   options.login_failures = static_cast<unsigned>(login_failures);
   try {
     ChatServer server(
-        AppOptions{.host = flags.host, .port = static_cast<uint16_t>(flags.port), .shards = tcp.shards, .loop = tcp.loop},
+        AppOptions{.host = flags.host, .port = static_cast<uint16_t>(flags.port), .shards = tcp.shards, .loop = tcp.loop,
+                   .broker = broker},
         std::move(options), std::move(users));
     return server.run([&](uint16_t port) {
       fmt::print("open {} in a browser{}\n", page_url(flags.host, port),

@@ -27,7 +27,11 @@ int main(int argc, char** argv) {
                                      "bytes queued to a room member before it is closed as too slow (1008)");
   cli.example("ringcast-echo --port 9001 --shards 2");
   cli.example("ringcast-echo --backend epoll --max-message 65536");
+  auto& broker = cli.flag("broker", std::string(),
+                          "redis://HOST[:PORT][/PREFIX]: share /room/NAME rooms with other ringcast-echo processes "
+                          "through Redis pub/sub; empty: none");
   cli.example("ringcast-echo --deflate");
+  cli.example("ringcast-echo --port 9002 --broker redis://127.0.0.1:6379   # one of several nodes");
   cli.epilog("GET /health answers \"ok\". Stops gracefully on SIGINT/SIGTERM (close 1001, exit status 0).");
   if (int rc = cli.parse(argc, argv); rc >= 0) return rc;
   TcpServerOptions tcp;
@@ -41,7 +45,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    App app({.host = flags.host, .port = static_cast<uint16_t>(flags.port), .shards = tcp.shards, .loop = tcp.loop});
+    App app({.host = flags.host, .port = static_cast<uint16_t>(flags.port), .shards = tcp.shards, .loop = tcp.loop,
+             .broker = broker});
     app.ws<Peer>("/*", {
         .on_message = [](WebSocket<Peer>& ws, std::string_view message, OpCode op) { ws.send(message, op, true); },
         .max_message_size = static_cast<size_t>(max_message),

@@ -33,10 +33,16 @@ std::string rate(double per_second) {
 
 Driver::Driver(LoadOptions options, Scenario& scenario) : options_(std::move(options)), scenario_(scenario) {
   std::string error;
-  auto url = WebSocketUrl::parse(options_.url, error);
-  if (!url) throw std::invalid_argument(fmt::format("--url: {}", error));
-  if (url->secure) throw std::invalid_argument("wss:// is not supported yet (no TLS in this build)");
-  base_ = *url;
+  // A comma list of servers (nodes sharing rooms through a broker): connection i goes to the i % n-th.
+  for (size_t at = 0; at <= options_.url.size();) {
+    const size_t comma = std::min(options_.url.find(',', at), options_.url.size());
+    auto url = WebSocketUrl::parse(options_.url.substr(at, comma - at), error);
+    if (!url) throw std::invalid_argument(fmt::format("--url: {}", error));
+    if (url->secure) throw std::invalid_argument("wss:// is not supported yet (no TLS in this build)");
+    bases_.push_back(*url);
+    at = comma + 1;
+  }
+  base_ = bases_[0];
   if (!base_.address.is_loopback() && !options_.allow_remote) {
     throw std::invalid_argument(fmt::format("{} is not a loopback address; pass --allow-remote to load a remote server",
                                             base_.host));
@@ -112,7 +118,7 @@ void Scenario::connect(Worker& w, uint32_t i) { driver_->open(w, i, path(driver_
 
 void Driver::open(Worker& w, uint32_t i, const std::string& path) {
   std::string error;
-  auto url = WebSocketUrl::parse(fmt::format("ws://{}{}", base_.host_header(), path), error);
+  auto url = WebSocketUrl::parse(fmt::format("ws://{}{}", bases_[i % bases_.size()].host_header(), path), error);
   if (!url) {
     failed(w, i, error);
     return;

@@ -129,7 +129,8 @@ class Driver {
 
   LoadOptions options_;
   Scenario& scenario_;
-  WebSocketUrl base_;
+  WebSocketUrl base_;                 // the first of bases_
+  std::vector<WebSocketUrl> bases_;   // --url, split at commas
   std::vector<SocketAddress> sources_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Runtime> runtime_;

@@ -101,7 +101,8 @@ int main(int argc, char** argv) {
   Cli cli("ringcast-load", "a WebSocket load generator that checks every message it measures");
   LoadOptions o;
   auto& scenario = cli.flag("scenario", std::string("echo"), "echo, broadcast, connect, idle or chat");
-  auto& url = cli.flag("url", std::string("ws://127.0.0.1:9001"), "the server (loopback only unless --allow-remote)");
+  auto& url = cli.flag("url", std::string("ws://127.0.0.1:9001"), "the server (loopback only unless --allow-remote); a comma list "
+                        "spreads connection i over the servers by i % n (nodes that share rooms)");
   auto& path = cli.flag("path", std::string(), "echo/connect/idle: the path to open (empty: /echo)");
   auto& connections = cli.flag("connections", int64_t{100}, "connections to open");
   auto& threads = cli.flag("threads", int64_t{1}, "client threads, one event loop each");
