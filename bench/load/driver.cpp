@@ -35,8 +35,11 @@ Driver::Driver(LoadOptions options, Scenario& scenario) : options_(std::move(opt
   std::string error;
   auto url = WebSocketUrl::parse(options_.url, error);
   if (!url) throw std::invalid_argument(fmt::format("--url: {}", error));
-  if (url->secure) throw std::invalid_argument("wss:// is not supported yet (no TLS in this build)");
   base_ = *url;
+  if (base_.secure) {
+    tls_ = TlsContext::client({.ca_file = options_.ca_file, .verify_peer = !options_.insecure}, error);
+    if (!tls_) throw std::invalid_argument(error);
+  }
   if (!base_.address.is_loopback() && !options_.allow_remote) {
     throw std::invalid_argument(fmt::format("{} is not a loopback address; pass --allow-remote to load a remote server",
                                             base_.host));
@@ -105,6 +108,7 @@ ClientBehavior<Slot> Driver::behavior(Worker& w) {
   b.max_message_size = 64 << 20;
   b.max_backpressure = 64 << 20;
   b.compression = DeflateOptions{.enabled = options_.deflate};
+  b.tls = tls_;
   return b;
 }
 
