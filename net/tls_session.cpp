@@ -119,8 +119,11 @@ void TlsSession::start() {
 bool TlsSession::handshake_done() const noexcept { return SSL_is_init_finished(ssl_) != 0; }
 
 TlsSession::Result TlsSession::read(uint8_t* out, size_t capacity, size_t& n) {
-  ERR_clear_error();
   n = 0;
+  // Nothing fed and nothing buffered: asking OpenSSL anyway would make it allocate its 16 KiB read
+  // buffer for a record header that is not there, and keep it while the connection idles.
+  if (in_size_ == 0 && !SSL_has_pending(ssl_)) return Result::kWantMore;
+  ERR_clear_error();
   const int rc = SSL_read_ex(ssl_, out, capacity, &n);
   if (rc == 1) return Result::kDone;
   switch (SSL_get_error(ssl_, rc)) {

@@ -116,7 +116,7 @@ void Scenario::connect(Worker& w, uint32_t i) { driver_->open(w, i, path(driver_
 
 void Driver::open(Worker& w, uint32_t i, const std::string& path) {
   std::string error;
-  auto url = WebSocketUrl::parse(fmt::format("ws://{}{}", base_.host_header(), path), error);
+  auto url = WebSocketUrl::parse(fmt::format("{}://{}{}", base_.secure ? "wss" : "ws", base_.host_header(), path), error);
   if (!url) {
     failed(w, i, error);
     return;
