@@ -97,6 +97,41 @@ TEST_CASE("ringcast-tcp-echo over TLS: bytes come back through TLS") {
   CHECK(back == msg);
 }
 
+TEST_CASE("ringcast-chat over TLS: a page served over https:// may open the WebSocket (Origin https://...)") {
+  test::ServerProcess server(tls_command("ringcast-chat"));
+  REQUIRE(server.port() > 0);
+  const uint16_t port = static_cast<uint16_t>(server.port());
+  // Read one HTTP response head and, by Content-Length, its body.
+  auto exchange = [&](const std::string& request) {
+    test::BlockingTlsClient client(port);
+    REQUIRE(client.ok());
+    REQUIRE(client.write_all(request));
+    std::string in;
+    char c;
+    while (in.find("\r\n\r\n") == std::string::npos && client.read_exact(&c, 1)) in += c;
+    const size_t at = in.find("Content-Length: ");
+    if (at != std::string::npos) {
+      std::string body(static_cast<size_t>(std::atoi(in.c_str() + at + 16)), '\0');
+      if (client.read_exact(body.data(), body.size())) in += body;
+    }
+    return in;
+  };
+  const std::string body = R"({"username": "alice", "password": "secret"})";
+  const std::string login = exchange(fmt::format(
+      "POST /login HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{}",
+      port, body.size(), body));
+  REQUIRE(login.find("200") != std::string::npos);
+  const size_t otp_at = login.find("\"otp\"");
+  REQUIRE(otp_at != std::string::npos);
+  const size_t open = login.find('"', login.find(':', otp_at) + 1);
+  const std::string otp = login.substr(open + 1, login.find('"', open + 1) - open - 1);
+  const std::string upgrade = exchange(fmt::format(
+      "GET /ws?otp={} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: https://127.0.0.1:{}\r\n\r\n",
+      otp, port, port));
+  CHECK(upgrade.rfind("HTTP/1.1 101", 0) == 0);
+}
+
 TEST_CASE("servers: a missing or half-given certificate is a start-up error, exit status 2") {
   for (const char* program : {"ringcast-echo", "ringcast-tcp-echo", "ringcast-chat", "ringcast-game"}) {
     CAPTURE(program);
