@@ -153,6 +153,8 @@ struct PythonServer {
   pid_t pid = -1;
   int port = 0;
   explicit PythonServer(bool deflate) {
+    // Made here, before fork: a certificate first made in the child would not be the parent's.
+    const test::TestCertificate& cert = test::test_certificate();
     int out[2];
     REQUIRE(::pipe(out) == 0);
     pid = ::fork();
@@ -160,8 +162,7 @@ struct PythonServer {
       ::dup2(out[1], 1);
       ::close(out[0]);
       std::vector<std::string> argv = {"/usr/bin/python3", test::source_path("tests/interop/python_echo_server.py"),
-                                       "--port", "0", "--tls-cert", test::test_certificate().cert,
-                                       "--tls-key", test::test_certificate().key};
+                                       "--port", "0", "--tls-cert", cert.cert, "--tls-key", cert.key};
       if (deflate) argv.push_back("--deflate");
       std::vector<char*> args;
       for (auto& a : argv) args.push_back(a.data());
