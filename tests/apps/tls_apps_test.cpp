@@ -1,6 +1,6 @@
 // The programs with --tls-cert/--tls-key: ringcast-echo against Python's `websockets` client over
-// wss://, curl against GET /health over https://, ringcast-tcp-echo over TLS, and a bad certificate
-// as a start-up error. The real binaries, real sockets (suite "io": once per backend).
+// wss://, curl against GET /health over https://, ringcast-tcp-echo over TLS, the chat's origins over
+// https://, and a bad certificate as a start-up error. The real binaries, real sockets (suite "io": once per backend).
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -130,24 +130,6 @@ TEST_CASE("ringcast-chat over TLS: a page served over https:// may open the WebS
       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: https://127.0.0.1:{}\r\n\r\n",
       otp, port, port));
   CHECK(upgrade.rfind("HTTP/1.1 101", 0) == 0);
-}
-
-TEST_CASE("ringcast-load over wss://: echo and broadcast are clean with --insecure; without it the check fails") {
-  test::ServerProcess server(tls_command("ringcast-echo"));
-  REQUIRE(server.port() > 0);
-  const std::string load = test::binary_path("bin/ringcast-load");
-  const std::string url = fmt::format("wss://127.0.0.1:{}", server.port());
-  std::string out;
-  CHECK_MESSAGE(run(fmt::format("{} --scenario echo --url {} --insecure --connections 20 --inflight 4 --size 512 "
-                                "--duration 1 --warmup 0.2 --progress=false 2>&1", load, url), out) == 0, out);
-  out.clear();
-  CHECK_MESSAGE(run(fmt::format("{} --scenario broadcast --url {} --ca-file {} --connections 30 --rooms 3 "
-                                "--publishers 3 --duration 1 --warmup 0.2 --progress=false 2>&1",
-                                load, url, test::test_certificate().cert), out) == 0, out);
-  out.clear();
-  // The system store does not trust the test certificate: no connection opens.
-  CHECK(run(fmt::format("{} --scenario connect --url {} --connections 2 --progress=false 2>&1", load, url), out) != 0);
-  CHECK(out.find("certificate verify failed") != std::string::npos);
 }
 
 TEST_CASE("servers: a missing or half-given certificate is a start-up error, exit status 2") {
