@@ -5,7 +5,7 @@
 //
 // Memory (the headline figure): 80 bytes per connection here. Output queues and leftover input exist
 // only while used; receive buffers come from the shard's buffer ring. The protocol keeps its own
-// state behind `context`.
+// state behind `context`. TLS state (net/tls_session.hpp) lives in the loop's side table, not here.
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -59,6 +59,8 @@ struct Connection {
     kWantWrite = 1 << 11,      // epoll: waiting for EPOLLOUT
     kWantDrain = 1 << 12,      // the handler asked for on_drain when the output queue empties
     kRecvCancel = 1 << 13,     // io_uring: a cancel of the receive is on its way
+    kTls = 1 << 14,            // TLS: the loop's side table holds the session and the plaintext queue
+    kTlsHandshake = 1 << 15,   // TLS handshake not finished: on_open has not been called yet
   };
 
   explicit Connection(Timer::Callback on_timer) noexcept : timer(on_timer) {}

@@ -4,11 +4,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
 #include "core/log.hpp"
 #include "net/socket_ops.hpp"
+#include "net/tls_session.hpp"
 
 namespace ringcast {
 namespace {
@@ -17,6 +20,8 @@ constexpr unsigned kLingerMs = 2000;       // after our FIN, how long we wait fo
 constexpr unsigned kAcceptBackoffMinMs = 25;
 constexpr unsigned kAcceptBackoffMaxMs = 1000;
 constexpr size_t kSpareOutputs = 32;       // recycled output queues kept per shard (about 1 KiB each)
+constexpr size_t kTlsRecord = 16 * 1024;   // RFC 8446 §5.1: a record carries at most 2^14 bytes of plaintext
+constexpr size_t kTlsPlainBuffer = 4 * kTlsRecord;  // decrypted input handed to on_data at once
 
 Connection& connection_of(Timer& t) noexcept {
   // The timer is the record's first member (standard layout): the record starts where it does.
@@ -24,6 +29,16 @@ Connection& connection_of(Timer& t) noexcept {
 }
 
 }  // namespace
+
+// A TLS connection's state beside its record. The session's sink appends ciphertext to c.out.
+struct Loop::TlsLink {
+  TlsLink(Loop& l, Connection& c, const TlsContext& context, std::string_view server_name)
+      : loop(&l), conn(&c), session(context, &Loop::tls_sink, this, server_name) {}
+  Loop* loop;
+  Connection* conn;
+  TlsSession session;
+  OutputQueue* plain = nullptr;  // plaintext not yet encrypted; null while none
+};
 
 void ConnectionHandler::on_shutdown(Connection& c) { Loop::current().close(c); }
 
@@ -44,6 +59,7 @@ Loop::~Loop() {
     if (c.out) c.out->clear(pool_);
     delete c.out;
     std::free(c.leftover);
+    if (c.has(Connection::kTls)) tls_release(c);
   }
   for (auto& l : listeners_) {
     timers().cancel(l->retry);
@@ -112,6 +128,18 @@ Connection* Loop::accept_connection(Listener& l, int fd) {
     return nullptr;
   }
   tune_connection(fd);
+  if (options_.tls) {
+    // The handler meets the connection once the handshake is done (tls_handshake_done); until then
+    // the loop owns its timer, which bounds the handshake.
+    Connection* c = new_connection(fd, *l.handler, nullptr, Connection::kTls | Connection::kTlsHandshake);
+    if (!attach_tls(*c, *options_.tls, {})) {
+      close_fd(*c);
+      return nullptr;
+    }
+    timers().schedule_in(c->timer, options_.tls_handshake_timeout_ms);
+    update_reading(*c);
+    return c;
+  }
   Connection* c = new_connection(fd, *l.handler, nullptr, Connection::kOpen);
   c->handler->on_open(*c);
   update_reading(*c);
@@ -135,7 +163,7 @@ void Loop::accept_failed(Listener& l, int error) {
 }
 
 Connection* Loop::connect(const SocketAddress& to, ConnectionHandler& handler, void* context,
-                          const SocketAddress* from) {
+                          const SocketAddress* from, const TlsContext* tls, std::string_view server_name) {
   const int fd = ::socket(to.family(), SOCK_STREAM | SOCK_CLOEXEC | (nonblocking_sockets() ? SOCK_NONBLOCK : 0), 0);
   if (fd < 0) return nullptr;
   if (from) {
@@ -151,6 +179,15 @@ Connection* Loop::connect(const SocketAddress& to, ConnectionHandler& handler, v
   }
   tune_connection(fd);
   Connection* c = new_connection(fd, handler, context, Connection::kOpen | Connection::kConnecting);
+  if (tls) {
+    c->flags |= Connection::kTls | Connection::kTlsHandshake;
+    if (!attach_tls(*c, *tls, server_name)) {
+      c->flags &= ~(Connection::kOpen | Connection::kConnecting);  // the handler never hears of it
+      close_fd(*c);
+      errno = ENOMEM;
+      return nullptr;
+    }
+  }
   backend_connect(*c, to);
   return c;
 }
@@ -166,6 +203,11 @@ void Loop::connected(Connection& c, int error) {
     close_fd(c);
     return;
   }
+  if (c.has(Connection::kTls)) {
+    tls_[c.index]->session.start();  // the ClientHello; on_open follows the handshake
+    update_reading(c);
+    return;
+  }
   c.handler->on_open(c);
   if (!c.is_open()) return;
   update_reading(c);
@@ -177,7 +219,15 @@ void Loop::connected(Connection& c, int error) {
 
 void Loop::received(Connection& c, uint8_t* data, size_t n) {
   stats_.bytes_in.add(n);
+  if (c.has(Connection::kTls)) {
+    tls_received(c, data, n);
+    return;
+  }
   if (!c.is_open()) return;  // closing: the peer's bytes are read and dropped until its FIN
+  deliver(c, data, n);
+}
+
+void Loop::deliver(Connection& c, uint8_t* data, size_t n) {
   uint8_t* buf = data;
   size_t len = n;
   if (c.leftover && n == 0) {  // redeliver: the leftover alone
@@ -234,11 +284,16 @@ void Loop::keep_leftover(Connection& c, const uint8_t* data, size_t n) {
 
 void Loop::peer_closed(Connection& c) {
   c.flags |= Connection::kPeerEof;
+  if (c.has(Connection::kTlsHandshake) && !c.is_open()) {  // gone mid-handshake: nobody to tell
+    close_fd(c);
+    return;
+  }
   if (c.is_open()) {
     // The peer is done sending. What we still have queued goes out, then we close.
     detach(c, 0);
     c.flags |= Connection::kClosing;
     timers().schedule_in(c.timer, options_.close_timeout_ms);
+    tls_finish(c);
     if (!c.out) close_fd(c);
     return;
   }
@@ -253,7 +308,7 @@ void Loop::io_failed(Connection& c, int error) {
 // ---------------------------------------------------------------------------------------------
 // Output
 
-OutputQueue& Loop::output(Connection& c) {
+OutputQueue& Loop::send_queue(Connection& c) {
   if (!c.out) {
     if (!spare_outputs_.empty()) {
       c.out = spare_outputs_.back().release();
@@ -265,16 +320,38 @@ OutputQueue& Loop::output(Connection& c) {
   return *c.out;
 }
 
-void Loop::recycle_output(Connection& c) {
-  if (!c.out) return;
-  c.out->clear(pool_);
-  if (spare_outputs_.size() < kSpareOutputs) {
-    spare_outputs_.emplace_back(c.out);
-  } else {
-    delete c.out;
+// Where the handler's writes go: c.out itself, or on a TLS connection the plaintext queue that
+// tls_flush encrypts into c.out.
+OutputQueue& Loop::output(Connection& c) {
+  if (!c.has(Connection::kTls)) return send_queue(c);
+  OutputQueue*& plain = tls_[c.index]->plain;
+  if (!plain) {
+    if (!spare_outputs_.empty()) {
+      plain = spare_outputs_.back().release();
+      spare_outputs_.pop_back();
+    } else {
+      plain = new OutputQueue();
+    }
   }
-  c.out = nullptr;
+  return *plain;
 }
+
+bool Loop::has_output(const Connection& c) const noexcept {
+  return c.out || (c.has(Connection::kTls) && tls_[c.index]->plain);
+}
+
+void Loop::recycle_queue(OutputQueue*& q) {
+  if (!q) return;
+  q->clear(pool_);
+  if (spare_outputs_.size() < kSpareOutputs) {
+    spare_outputs_.emplace_back(q);
+  } else {
+    delete q;
+  }
+  q = nullptr;
+}
+
+void Loop::recycle_output(Connection& c) { recycle_queue(c.out); }
 
 void Loop::write(Connection& c, const void* data, size_t n) {
   if (!c.is_open() || n == 0) return;
@@ -287,10 +364,11 @@ std::span<uint8_t> Loop::write_reserve(Connection& c, size_t min) { return outpu
 
 void Loop::write_commit(Connection& c, size_t n) {
   if (!c.is_open()) {  // reserved, then closed by a callback in between: drop it
+    if (c.has(Connection::kTls)) return;  // the plaintext queue goes with the connection
     if (c.out && c.out->empty() && !c.has(Connection::kSendInFlight)) recycle_output(c);
     return;
   }
-  c.out->commit(n);
+  output(c).commit(n);
   stats_.output_bytes_queued.add(n);
   after_write(c);
 }
@@ -307,7 +385,7 @@ void Loop::write_external(Connection& c, const uint8_t* data, size_t n, void* ow
 
 void Loop::request_drain(Connection& c) {
   if (!c.is_open()) return;
-  if (!c.out) {
+  if (!has_output(c)) {
     c.handler->on_drain(c);
     return;
   }
@@ -316,7 +394,7 @@ void Loop::request_drain(Connection& c) {
 
 void Loop::after_write(Connection& c) {
   mark_dirty(c);
-  if (c.out->bytes() > options_.output_high_water) {
+  if (buffered_amount(c) > options_.output_high_water) {
     if (!c.has(Connection::kPausedOutput)) {
       c.flags |= Connection::kPausedOutput;
       stats_.read_pauses.add();
@@ -341,7 +419,7 @@ void Loop::sent(Connection& c, size_t n) {
     c.flags &= ~Connection::kPausedOutput;
     update_reading(c);
   }
-  if (!c.out && c.has(Connection::kWantDrain) && c.is_open()) {
+  if (c.has(Connection::kWantDrain) && c.is_open() && !has_output(c)) {
     c.flags &= ~Connection::kWantDrain;
     c.handler->on_drain(c);
   }
@@ -360,6 +438,7 @@ void Loop::prepare_poll() {
     for (auto [index, gen] : dirty_swap_) {
       Connection* c = connection(index, gen);
       if (!c || !c->has(Connection::kDirty)) continue;
+      if (c->has(Connection::kTls)) tls_flush(*c);  // still dirty: its ciphertext needs no new entry
       c->flags &= ~Connection::kDirty;
       if (c->out && !c->out->empty() && !c->has(Connection::kSendInFlight | Connection::kConnecting | Connection::kFdClosed)) {
         stats_.sends.add();
@@ -387,7 +466,8 @@ void Loop::resume_reading(Connection& c) {
 }
 
 void Loop::redeliver(Connection& c) {
-  if (c.is_open() && c.leftover_size > 0) received(c, c.leftover + c.leftover_size, 0);
+  // The leftover is what the handler saw (plaintext on TLS): it goes past the TLS layer.
+  if (c.is_open() && c.leftover_size > 0) deliver(c, c.leftover + c.leftover_size, 0);
 }
 
 void Loop::update_reading(Connection& c) {
@@ -422,6 +502,14 @@ void Loop::close(Connection& c) {
   detach(c, 0);
   c.flags |= Connection::kClosing;
   if (c.has(Connection::kConnecting)) return;  // connected() closes it
+  tls_finish(c);
+  timers().schedule_in(c.timer, options_.close_timeout_ms);
+  update_reading(c);
+  if (!c.out) begin_linger(c);
+}
+
+void Loop::start_closing(Connection& c) {
+  c.flags |= Connection::kClosing;
   timers().schedule_in(c.timer, options_.close_timeout_ms);
   update_reading(c);
   if (!c.out) begin_linger(c);
@@ -454,6 +542,7 @@ void Loop::close_fd(Connection& c) {
     stats_.output_bytes_queued.sub(c.out->bytes());
     recycle_output(c);
   }
+  tls_drop_plain(c);
   maybe_release(c);
 }
 
@@ -471,6 +560,7 @@ void Loop::release_pending() {
       recycle_output(c);
     }
     std::free(c.leftover);
+    if (c.has(Connection::kTls)) tls_release(c);
     ++generations_[index];  // even: free
     conns_.free(index);
     stats_.connections_open.sub();
@@ -496,10 +586,170 @@ void Loop::on_connection_timer(Timer& t) {
 void Loop::stop_hook() {
   close_listeners();
   for_each_connection([](Connection& c) { c.handler->on_shutdown(c); });
+  // Accepted TLS connections still in their handshake have no handler to tell: just drop them.
+  for (uint32_t i = 0; i < conns_.high_water(); ++i) {
+    if (!live(i)) continue;
+    Connection& c = *conns_.at(i);
+    if (c.has(Connection::kTlsHandshake) && !c.is_open() && !c.has(Connection::kFdClosed)) close_fd(c);
+  }
   if (conns_.live() > 0) {
     stopping_ = true;
     shard_.hold_stop();
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS
+
+bool Loop::attach_tls(Connection& c, const TlsContext& context, std::string_view server_name) {
+  if (tls_.size() <= c.index) tls_.resize(c.index + 1);
+  tls_[c.index] = std::make_unique<TlsLink>(*this, c, context, server_name);
+  if (!tls_buffer_) tls_buffer_ = std::make_unique<uint8_t[]>(kTlsPlainBuffer + kTlsRecord);
+  return tls_[c.index]->session.valid();
+}
+
+void Loop::tls_sink(void* link, const uint8_t* data, size_t n) {
+  auto& t = *static_cast<TlsLink*>(link);
+  Connection& c = *t.conn;
+  if (c.has(Connection::kFdClosed)) return;
+  t.loop->send_queue(c).append(data, n, t.loop->pool_);
+  t.loop->stats_.output_bytes_queued.add(n);
+  t.loop->mark_dirty(c);
+}
+
+std::string Loop::tls_error(const Connection& c) const {
+  return c.has(Connection::kTls) ? tls_[c.index]->session.error_text() : std::string();
+}
+
+size_t Loop::tls_plain_bytes(const Connection& c) const noexcept {
+  const OutputQueue* plain = tls_[c.index]->plain;
+  return plain ? plain->bytes() : 0;
+}
+
+void Loop::tls_received(Connection& c, uint8_t* data, size_t n) {
+  // Closing (or a failed handshake): the peer's bytes are dropped until its FIN.
+  if (!c.is_open() && !c.has(Connection::kTlsHandshake)) return;
+  TlsLink& t = *tls_[c.index];
+  uint8_t* plain = tls_buffer_.get();
+  t.session.feed(data, n);
+  for (;;) {
+    // Decrypt as much as fits, so that many small records reach the handler in one on_data.
+    size_t got = 0;
+    TlsSession::Result r = TlsSession::Result::kDone;
+    while (got < kTlsPlainBuffer) {
+      size_t k = 0;
+      r = t.session.read(plain + got, kTlsPlainBuffer - got, k);
+      if (r != TlsSession::Result::kDone) break;
+      got += k;
+    }
+    if (c.has(Connection::kTlsHandshake) && t.session.handshake_done()) tls_handshake_done(c);
+    if (got > 0 && c.is_open()) deliver(c, plain, got);
+    if (!c.is_open() && !c.has(Connection::kTlsHandshake)) break;  // closed by the handler: drop the rest
+    if (r == TlsSession::Result::kDone) continue;                   // the buffer was full
+    if (r == TlsSession::Result::kClosed) {
+      // The peer's close_notify: answer with ours, then FIN, as for a local close.
+      close(c);
+    } else if (r == TlsSession::Result::kError) {
+      tls_failed(c, t);
+    }
+    break;
+  }
+  t.session.end_feed();  // the receive buffer goes back to the kernel
+}
+
+void Loop::tls_handshake_done(Connection& c) {
+  c.flags &= ~Connection::kTlsHandshake;
+  if (!c.is_open()) {
+    // Accepted: the handshake timer was ours; from here on the handler owns the connection.
+    timers().cancel(c.timer);
+    c.flags |= Connection::kOpen;
+  }
+  c.handler->on_open(c);
+  if (c.is_open() && has_output(c)) mark_dirty(c);  // plaintext written before the handshake ended
+}
+
+void Loop::tls_failed(Connection& c, TlsLink& t) {
+  stats_.tls_errors.add();
+  if (c.is_open() && c.has(Connection::kTlsHandshake)) {  // our own outgoing connection: worth a warning
+    log::warn("connection {}: TLS handshake failed: {}", c.index, t.session.error_text());
+  } else {
+    log::debug("connection {}: TLS: {}", c.index, t.session.error_text());
+  }
+  c.flags &= ~Connection::kTlsHandshake;
+  if (c.is_open()) detach(c, -EPROTO);
+  tls_drop_plain(c);
+  // OpenSSL queued an alert that says why: it leaves before the FIN.
+  start_closing(c);
+}
+
+void Loop::tls_flush(Connection& c) {
+  TlsLink& t = *tls_[c.index];
+  OutputQueue* q = t.plain;
+  if (!q || c.has(Connection::kTlsHandshake | Connection::kFdClosed)) return;
+  // Small writes (frames of one iteration, shared broadcast frames) are copied together into full
+  // records; a long run of bytes is encrypted where it lies. The stage is apart from the input
+  // buffer: a handler reading its input may close (and so flush) another connection.
+  uint8_t* stage = tls_buffer_.get() + kTlsPlainBuffer;
+  size_t staged = 0;
+  bool ok = true;
+  iovec iov[OutputQueue::kMaxIov];
+  while (ok && !q->empty()) {
+    const size_t count = q->gather(iov, OutputQueue::kMaxIov, SIZE_MAX);
+    size_t taken = 0;
+    for (size_t i = 0; i < count && ok; ++i) {
+      auto* p = static_cast<const uint8_t*>(iov[i].iov_base);
+      size_t len = iov[i].iov_len;
+      taken += len;
+      while (len > 0 && ok) {
+        size_t k;
+        if (staged == 0 && len >= kTlsRecord) {
+          k = len - len % kTlsRecord;
+          ok = t.session.write(p, k) == TlsSession::Result::kDone;
+        } else {
+          k = std::min(len, kTlsRecord - staged);
+          std::memcpy(stage + staged, p, k);
+          staged += k;
+          if (staged == kTlsRecord) {
+            ok = t.session.write(stage, staged) == TlsSession::Result::kDone;
+            staged = 0;
+          }
+        }
+        p += k;
+        len -= k;
+      }
+    }
+    stats_.output_bytes_queued.sub(taken);
+    q->consume(taken, pool_);  // shared frames are released here, once encrypted
+  }
+  if (ok && staged > 0) ok = t.session.write(stage, staged) == TlsSession::Result::kDone;
+  if (!ok) {
+    tls_failed(c, t);
+    return;
+  }
+  recycle_queue(t.plain);
+}
+
+void Loop::tls_finish(Connection& c) {
+  if (!c.has(Connection::kTls) || c.has(Connection::kFdClosed)) return;
+  if (c.has(Connection::kTlsHandshake)) {
+    tls_drop_plain(c);  // never encrypted: the peer was never verified
+    return;
+  }
+  tls_flush(c);
+  tls_[c.index]->session.shutdown();  // close_notify, then FIN (RFC 8446 §6.1)
+}
+
+void Loop::tls_drop_plain(Connection& c) {
+  if (!c.has(Connection::kTls)) return;
+  OutputQueue*& plain = tls_[c.index]->plain;
+  if (!plain) return;
+  stats_.output_bytes_queued.sub(plain->bytes());
+  recycle_queue(plain);
+}
+
+void Loop::tls_release(Connection& c) {
+  tls_drop_plain(c);
+  tls_[c.index].reset();
 }
 
 }  // namespace ringcast

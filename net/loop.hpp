@@ -9,6 +9,15 @@
 // sends FIN and waits (bounded) for the peer's FIN, or abort() drops everything at once →
 // handler->on_close exactly once → the record is released when the kernel holds no reference.
 //
+// TLS: a listener whose LoopOptions carry a server TlsContext, or a connect() given a client one,
+// puts a TlsSession between the socket and the handler, which still writes and reads plaintext.
+// The handler's on_open comes once the TLS handshake is done (a failed or stalled handshake never
+// reaches it on the server; on a client it ends in on_close(-EPROTO)); writes made before that, by
+// a client's handler after connect(), are held until then. Queued plaintext is encrypted once per
+// loop iteration, all of it in as few records (up to 16 KiB) as it fits, and shared frames are
+// released as soon as they are encrypted. A bad record closes the connection with on_close(-EPROTO);
+// close() sends close_notify before FIN. buffered_amount counts plaintext and ciphertext not yet sent.
+//
 // Flow control: a connection with more than output_high_water bytes queued stops being read until
 // it drains below output_low_water. A peer that never reads therefore costs at most about
 // output_high_water bytes of memory, and its own sends back up into its socket.
@@ -28,6 +37,7 @@
 #include "net/net_stats.hpp"
 #include "net/output_queue.hpp"
 #include "net/socket_address.hpp"
+#include "net/tls_context.hpp"
 
 namespace ringcast {
 
@@ -59,8 +69,11 @@ class Loop : public EventDriver {
   // ---- Connecting (client side) ----
   // Starts a TCP connect; on_open or on_close(-errno) follows. `from` binds a source address (to
   // spread many connections over 127.0.0.0/8). Returns nullptr (errno set) when no socket could be made.
+  // With `tls` (a client TlsContext), the connection speaks TLS; `server_name` is sent as SNI and
+  // checked against the certificate when the context verifies peers.
   Connection* connect(const SocketAddress& to, ConnectionHandler& handler, void* context,
-                      const SocketAddress* from = nullptr);
+                      const SocketAddress* from = nullptr, const TlsContext* tls = nullptr,
+                      std::string_view server_name = {});
 
   // ---- Output (queued; leaves at the end of this loop iteration) ----
   void write(Connection& c, const void* data, size_t n);
@@ -70,7 +83,12 @@ class Loop : public EventDriver {
   void write_commit(Connection& c, size_t n);
   // Bytes owned elsewhere; `release(owner)` runs once they are sent or the connection is gone.
   void write_external(Connection& c, const uint8_t* data, size_t n, void* owner, OutputQueue::Release release);
-  size_t buffered_amount(const Connection& c) const noexcept { return c.out ? c.out->bytes() : 0; }
+  size_t buffered_amount(const Connection& c) const noexcept {
+    return (c.out ? c.out->bytes() : 0) + (c.has(Connection::kTls) ? tls_plain_bytes(c) : 0);
+  }
+  bool is_tls(const Connection& c) const noexcept { return c.has(Connection::kTls); }
+  // Why TLS failed on c (OpenSSL's reasons); valid until on_close returns, "" when it did not.
+  std::string tls_error(const Connection& c) const;
   // Calls handler->on_drain(c) once the output queue is empty (at once if it is).
   void request_drain(Connection& c);
 
@@ -151,7 +169,25 @@ class Loop : public EventDriver {
   static void on_connection_timer(Timer& t);
   static void on_listener_timer(Timer& t);
 
+  struct TlsLink;  // a TLS connection's session and plaintext queue (loop.cpp)
+
   Connection* new_connection(int fd, ConnectionHandler& handler, void* context, uint16_t flags);
+  void deliver(Connection& c, uint8_t* data, size_t n);  // plaintext to the handler
+  bool has_output(const Connection& c) const noexcept;
+  OutputQueue& send_queue(Connection& c);                // c.out: what the backend sends
+  void recycle_queue(OutputQueue*& q);
+  // TLS (loop.cpp): each is a no-op on plain connections unless stated.
+  bool attach_tls(Connection& c, const TlsContext& context, std::string_view server_name);
+  static void tls_sink(void* link, const uint8_t* data, size_t n);
+  void tls_received(Connection& c, uint8_t* data, size_t n);
+  void tls_handshake_done(Connection& c);
+  void tls_failed(Connection& c, TlsLink& t);
+  void tls_flush(Connection& c);      // encrypts the plaintext queue into c.out
+  void tls_finish(Connection& c);     // closing: flush, then close_notify
+  void tls_drop_plain(Connection& c);
+  void tls_release(Connection& c);
+  size_t tls_plain_bytes(const Connection& c) const noexcept;
+  void start_closing(Connection& c);
   void detach(Connection& c, int error);  // on_close and handler off
   void begin_linger(Connection& c);
   void close_fd(Connection& c);
@@ -169,6 +205,8 @@ class Loop : public EventDriver {
   std::vector<std::pair<uint32_t, uint32_t>> dirty_swap_;
   std::vector<uint32_t> to_release_;
   std::vector<std::unique_ptr<OutputQueue>> spare_outputs_;
+  std::vector<std::unique_ptr<TlsLink>> tls_;  // by slot; empty while no TLS connection was seen
+  std::unique_ptr<uint8_t[]> tls_buffer_;      // decrypted input (64 KiB), then a record's staging (16 KiB)
   bool stopping_ = false;
 };
 

@@ -3,6 +3,7 @@
 // has a default that suits a WebSocket server.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,6 +11,7 @@
 namespace ringcast {
 
 struct NetStats;
+class TlsContext;
 
 enum class Backend : uint8_t { automatic, io_uring, epoll };
 
@@ -46,6 +48,10 @@ struct LoopOptions {
   size_t max_leftover = 64 << 20;        // unconsumed input a handler may leave before the connection is dropped
   unsigned close_timeout_ms = 5000;      // graceful close: time to flush output and see the peer's FIN
   int listen_backlog = 4096;
+  // Server TLS (net/tls_context.hpp): when set, every listener of the loop speaks TLS. Shared,
+  // read-only, by every shard.
+  std::shared_ptr<const TlsContext> tls;
+  unsigned tls_handshake_timeout_ms = 10'000;  // an accepted TLS connection not through its handshake by then is dropped
   // Where the loop counts (NetStats): storage that outlives the loop, so other threads may read it
   // while the loop goes away. Null: the loop's own.
   NetStats* stats = nullptr;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/log.hpp"
+#include "net/tls_context.hpp"
 
 namespace ringcast {
 
@@ -16,6 +17,8 @@ ServerFlags ServerFlags::declare(Cli& cli, int default_port, std::string default
                "io_uring features to leave off: all, none, or a list of single_issuer,defer_taskrun,"
                "accept_multishot,recv_multishot,buf_ring,msg_ring,registered_ring"),
       cli.flag("log", std::string("info"), "log level: debug, info, warn, error, off"),
+      cli.flag("tls-cert", std::string(), "PEM certificate chain (leaf first): serve TLS (https://, wss://) on the port"),
+      cli.flag("tls-key", std::string(), "PEM private key of --tls-cert"),
   };
 }
 
@@ -54,6 +57,14 @@ bool ServerFlags::apply(TcpServerOptions& options, std::string& error) const {
     return false;
   }
   log::set_level(level);
+  if (tls_cert.empty() != tls_key.empty()) {
+    error = "--tls-cert and --tls-key go together";
+    return false;
+  }
+  if (!tls_cert.empty()) {
+    options.loop.tls = TlsContext::server(tls_cert, tls_key, error);
+    if (!options.loop.tls) return false;
+  }
   return true;
 }
 

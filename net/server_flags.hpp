@@ -1,6 +1,7 @@
 #pragma once
 // ServerFlags: the command-line flags every ringcast server shares (--host, --port, --shards,
-// --backend, --io-uring-disable, --log), declared on a Cli and applied to TcpServerOptions.
+// --backend, --io-uring-disable, --log, --tls-cert, --tls-key), declared on a Cli and applied to
+// TcpServerOptions. With --tls-cert and --tls-key the server speaks TLS on its port.
 #include <string>
 
 #include "core/cli.hpp"
@@ -15,9 +16,12 @@ struct ServerFlags {
   std::string& backend;
   std::string& io_uring_disable;
   std::string& log_level;
+  std::string& tls_cert;
+  std::string& tls_key;
 
   static ServerFlags declare(Cli& cli, int default_port, std::string default_host = "0.0.0.0");
-  // Fills `options`; on a bad value returns false with a message in `error`.
+  // Fills `options` (loading the certificate and key, when given, into options.loop.tls); on a bad
+  // value or an unreadable certificate returns false with a message in `error`.
   bool apply(TcpServerOptions& options, std::string& error) const;
 };
 

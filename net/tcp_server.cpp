@@ -60,7 +60,11 @@ void TcpServer::start() {
   runtime_->start();
   ::close(reserved_fd_);
   reserved_fd_ = -1;
-  log::info("listening on {}", bound_.to_string());
+  if (options_.loop.tls) {
+    log::info("listening on {}://{}", options_.tls_scheme, bound_.to_string());
+  } else {
+    log::info("listening on {}", bound_.to_string());
+  }
 }
 
 int TcpServer::run() {

@@ -26,6 +26,8 @@ struct TcpServerOptions {
   LoopOptions loop;
   size_t mesh_capacity = 256;
   std::chrono::milliseconds stop_timeout{5000};
+  // With loop.tls set, the start-up line says "listening on SCHEME://ADDRESS:PORT".
+  const char* tls_scheme = "tls";
   // Runs on each shard after its handler exists and it listens (apps set up per-shard state here).
   std::function<void(Shard&)> on_shard_start;
 };

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "core/log.hpp"
+#include "net/tls_context.hpp"
 #include "ws/metrics.hpp"
 
 namespace ringcast {
@@ -127,6 +128,12 @@ void App::create_server() {
   o.shards = options_.shards;
   o.pin = options_.pin;
   o.loop = options_.loop;
+  if (!o.loop.tls && !options_.tls_cert.empty()) {
+    std::string error;
+    o.loop.tls = TlsContext::server(options_.tls_cert, options_.tls_key, error);
+    if (!o.loop.tls) throw std::invalid_argument(error);
+  }
+  o.tls_scheme = "https";
   o.stop_timeout = options_.stop_timeout;
   o.on_shard_start = [this](Shard& shard) {
     Loop& loop = Loop::current();

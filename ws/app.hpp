@@ -36,6 +36,9 @@ struct AppOptions {
   bool pin = true;
   LoopOptions loop;
   HttpServerOptions http;
+  // PEM certificate chain and key: serve https:// and wss:// (loop.tls, when set, is used instead).
+  std::string tls_cert;
+  std::string tls_key;
   std::chrono::milliseconds stop_timeout{5000};  // how long shards drain on shutdown
   // Rooms across nodes: `redis://host[:port][/prefix]` (ws/broker_bridge.hpp); empty: this node alone.
   std::string broker;

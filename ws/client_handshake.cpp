@@ -29,7 +29,16 @@ ClientHandshake::ClientHandshake(WebSocketContext& context, ClientHandshakeOptio
 bool ClientHandshake::start(const WebSocketUrl& url, WebSocketBase& ws, const SocketAddress* from) {
   auto* pending = new Pending{&ws, {}, {}};
   Loop& loop = context_.loop();
-  Connection* c = loop.connect(url.address, *this, pending, from);
+  std::shared_ptr<const TlsContext> tls;
+  if (url.secure) {
+    tls = options_.tls ? options_.tls : TlsContext::default_client();
+    if (!tls) {
+      delete pending;
+      errno = EPROTO;
+      return false;
+    }
+  }
+  Connection* c = loop.connect(url.address, *this, pending, from, tls.get(), url.host);
   if (!c) {
     delete pending;
     return false;
@@ -126,7 +135,10 @@ void ClientHandshake::on_timeout(Connection& c) { fail(c, "connect or handshake 
 void ClientHandshake::on_close(Connection& c, int error) {
   auto* pending = static_cast<Pending*>(c.context);
   std::string why = pending->failure.empty()
-                        ? (error < 0 ? fmt::format("connect failed: {}", std::strerror(-error)) : "closed during the handshake")
+                        ? (error == -EPROTO && context_.loop().is_tls(c)
+                               ? fmt::format("TLS handshake failed: {}", context_.loop().tls_error(c))
+                           : error < 0 ? fmt::format("connect failed: {}", std::strerror(-error))
+                                       : "closed during the handshake")
                         : std::move(pending->failure);
   WebSocketBase& ws = *pending->ws;
   delete pending;

@@ -2,6 +2,9 @@
 // ClientHandshake: the client side of the opening handshake (RFC 6455 §4.1) on a freshly connected
 // TCP connection — it holds the connection from connect() until the server's 101 is checked, then
 // hands it to the WebSocketContext (or reports why not). One per client context per shard.
+// wss:// URLs connect with TLS (SNI and certificate check against the URL's host); the timeout
+// covers the TCP connect, the TLS handshake and the HTTP upgrade together.
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +23,8 @@ struct ClientHandshakeOptions {
   std::string origin;                  // sent as Origin when not empty
   unsigned timeout_ms = 10'000;        // connect + handshake
   bool offer_deflate = false;          // offer permessage-deflate (with client_max_window_bits)
+  // For wss:// URLs; null: TlsContext::default_client() (verify against the system store).
+  std::shared_ptr<const TlsContext> tls;
 };
 
 class ClientHandshake final : public ConnectionHandler {

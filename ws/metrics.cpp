@@ -63,6 +63,7 @@ std::string format_metrics(const std::vector<ShardView>& shards) {
   net({"connections", "gauge", "TCP connections held"}, &NetStats::connections_open);
   net({"connections_total", "counter", "TCP connections accepted or opened"}, &NetStats::connections_total);
   net({"accept_errors_total", "counter", "failed accepts (EMFILE, ENFILE, ...)"}, &NetStats::accept_errors);
+  net({"tls_errors_total", "counter", "TLS connections ended by a failed handshake or a bad record"}, &NetStats::tls_errors);
   net({"bytes_in_total", "counter", "bytes received"}, &NetStats::bytes_in);
   net({"bytes_out_total", "counter", "bytes sent"}, &NetStats::bytes_out);
   net({"sends_total", "counter", "send operations"}, &NetStats::sends);

@@ -46,6 +46,8 @@ struct ClientBehavior {
   std::string origin;
   // permessage-deflate: offered when enabled; messages sent with compress=true are then compressed.
   DeflateOptions compression = DeflateOptions{.enabled = false};
+  // TLS for wss:// URLs (TlsContext::client); null: verify against the system's store.
+  std::shared_ptr<const TlsContext> tls;
 
   WebSocketOptions options() const {
     DeflateOptions z = compression;
@@ -55,7 +57,7 @@ struct ClientBehavior {
   }
   ClientHandshakeOptions handshake() const {
     return ClientHandshakeOptions{protocols, origin, static_cast<unsigned>(handshake_timeout.count()),
-                                  compression.enabled};
+                                  compression.enabled, tls};
   }
 };
 

@@ -1,7 +1,7 @@
 #pragma once
 // WebSocketUrl: "ws://host:port/path?query" split for connecting. Hosts are numeric IPv4/IPv6
-// addresses or "localhost" (no DNS lookups on a shard thread). "wss://" parses, with `secure` set,
-// for callers to refuse until TLS is available.
+// addresses or "localhost" (no DNS lookups on a shard thread). "wss://" sets `secure` (TLS, default
+// port 443).
 #include <cstdint>
 #include <optional>
 #include <string>

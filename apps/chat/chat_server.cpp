@@ -15,21 +15,25 @@ namespace {
 
 bool is_wildcard(std::string_view host) { return host.empty() || host == "0.0.0.0" || host == "::"; }
 
-std::string origin_of(std::string_view host, uint16_t port) {
+std::string origin_of(std::string_view host, uint16_t port, std::string_view scheme = "http") {
   const bool v6 = host.find(':') != std::string_view::npos;
-  return v6 ? fmt::format("http://[{}]:{}", host, port) : fmt::format("http://{}:{}", host, port);
+  return v6 ? fmt::format("{}://[{}]:{}", scheme, host, port) : fmt::format("{}://{}:{}", scheme, host, port);
 }
 
 }  // namespace
 
 std::vector<std::string> own_origins(std::string_view host, uint16_t port) {
-  std::vector<std::string> out = {origin_of("localhost", port), origin_of("127.0.0.1", port), origin_of("::1", port)};
-  if (!is_wildcard(host) && host != "127.0.0.1" && host != "::1") out.push_back(origin_of(host, port));
+  std::vector<std::string> out;
+  // The page may have come over http:// or https:// (a server started with --tls-cert).
+  for (std::string_view scheme : {"http", "https"}) {
+    for (std::string_view h : {"localhost", "127.0.0.1", "::1"}) out.push_back(origin_of(h, port, scheme));
+    if (!is_wildcard(host) && host != "127.0.0.1" && host != "::1") out.push_back(origin_of(host, port, scheme));
+  }
   return out;
 }
 
-std::string page_url(std::string_view host, uint16_t port) {
-  return origin_of(is_wildcard(host) ? std::string_view("127.0.0.1") : host, port) + "/";
+std::string page_url(std::string_view host, uint16_t port, bool tls) {
+  return origin_of(is_wildcard(host) ? std::string_view("127.0.0.1") : host, port, tls ? "https" : "http") + "/";
 }
 
 ChatServer::ChatServer(AppOptions app_options, ChatOptions options, UserStore users)

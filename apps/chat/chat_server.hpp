@@ -52,11 +52,12 @@ struct ChatOptions {
 };
 
 // The origins of a server listening on `host`:`port`: http://localhost:PORT and
-// http://127.0.0.1:PORT (and http://[::1]:PORT), plus http://HOST:PORT when HOST is a specific address.
+// http://127.0.0.1:PORT (and http://[::1]:PORT), plus http://HOST:PORT when HOST is a specific address;
+// each also with https:// (the page served over TLS).
 std::vector<std::string> own_origins(std::string_view host, uint16_t port);
 
 // The URL to print for a person to open.
-std::string page_url(std::string_view host, uint16_t port);
+std::string page_url(std::string_view host, uint16_t port, bool tls = false);
 
 class ChatServer {
  public:

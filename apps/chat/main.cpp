@@ -161,8 +161,8 @@ int main(int argc, char** argv) {
                               "empty: demo users alice and bob, password secret");
   auto& origins = cli.flag("allow-origin", std::string(),
                            "origins allowed to open the WebSocket, a comma list, repeatable (e.g. "
-                           "https://chat.example.com); empty: http://localhost:PORT, http://127.0.0.1:PORT and "
-                           "http://HOST:PORT");
+                           "https://chat.example.com); empty: http(s)://localhost:PORT, http(s)://127.0.0.1:PORT "
+                           "and http(s)://HOST:PORT");
   auto& web = cli.flag("web", std::string(), "serve the page from DIR/index.html instead of the compiled-in copy");
   auto& max_message = cli.flag("max-message", int64_t{4096}, "largest WebSocket message in bytes, up to 1 MiB (larger: close 1009)");
   auto& ping_interval = cli.flag("ping-interval", 10.0, "seconds between pings to each client (0: none)");
@@ -243,7 +243,7 @@ int main(int argc, char** argv) {
                    .broker = broker},
         std::move(options), std::move(users));
     return server.run([&](uint16_t port) {
-      fmt::print("open {} in a browser{}\n", page_url(flags.host, port),
+      fmt::print("open {} in a browser{}\n", page_url(flags.host, port, tcp.loop.tls != nullptr),
                  demo ? "; demo users alice and bob, password secret" : "");
       std::fflush(stdout);
     });

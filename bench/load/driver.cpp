@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -38,14 +39,19 @@ Driver::Driver(LoadOptions options, Scenario& scenario) : options_(std::move(opt
     const size_t comma = std::min(options_.url.find(',', at), options_.url.size());
     auto url = WebSocketUrl::parse(options_.url.substr(at, comma - at), error);
     if (!url) throw std::invalid_argument(fmt::format("--url: {}", error));
-    if (url->secure) throw std::invalid_argument("wss:// is not supported yet (no TLS in this build)");
     bases_.push_back(*url);
     at = comma + 1;
   }
   base_ = bases_[0];
-  if (!base_.address.is_loopback() && !options_.allow_remote) {
-    throw std::invalid_argument(fmt::format("{} is not a loopback address; pass --allow-remote to load a remote server",
-                                            base_.host));
+  if (std::any_of(bases_.begin(), bases_.end(), [](const WebSocketUrl& u) { return u.secure; })) {
+    tls_ = TlsContext::client({.ca_file = options_.ca_file, .verify_peer = !options_.insecure}, error);
+    if (!tls_) throw std::invalid_argument(error);
+  }
+  for (const WebSocketUrl& u : bases_) {
+    if (!u.address.is_loopback() && !options_.allow_remote) {
+      throw std::invalid_argument(
+          fmt::format("{} is not a loopback address; pass --allow-remote to load a remote server", u.host));
+    }
   }
   // The descriptor limit decides how many connections one process holds; say so up front.
   const long limit = raise_fd_limit();
@@ -111,6 +117,7 @@ ClientBehavior<Slot> Driver::behavior(Worker& w) {
   b.max_message_size = 64 << 20;
   b.max_backpressure = 64 << 20;
   b.compression = DeflateOptions{.enabled = options_.deflate};
+  b.tls = tls_;
   return b;
 }
 
@@ -118,7 +125,8 @@ void Scenario::connect(Worker& w, uint32_t i) { driver_->open(w, i, path(driver_
 
 void Driver::open(Worker& w, uint32_t i, const std::string& path) {
   std::string error;
-  auto url = WebSocketUrl::parse(fmt::format("ws://{}{}", bases_[i % bases_.size()].host_header(), path), error);
+  const WebSocketUrl& base = bases_[i % bases_.size()];
+  auto url = WebSocketUrl::parse(fmt::format("{}://{}{}", base.secure ? "wss" : "ws", base.host_header(), path), error);
   if (!url) {
     failed(w, i, error);
     return;

@@ -44,6 +44,8 @@ struct LoadOptions {
   bool deflate = false;
   pid_t server_pid = 0;
   bool allow_remote = false;
+  bool insecure = false;            // wss://: accept any certificate (self-signed test servers)
+  std::string ca_file;              // wss://: trust this PEM file instead of the system store
   bool progress = true;
   std::string json;
   std::string chat_user = "alice", chat_password = "secret";
@@ -111,6 +113,8 @@ class Driver {
   void open(Worker& w, uint32_t i, const std::string& path);
   void failed(Worker& w, uint32_t i, std::string_view why);
   const WebSocketUrl& base() const noexcept { return base_; }
+  // The client TLS context of a wss:// URL (null for ws://).
+  const std::shared_ptr<const TlsContext>& tls() const noexcept { return tls_; }
   const SocketAddress* source_for(uint32_t i) const noexcept { return sources_.empty() ? nullptr : &sources_[i % sources_.size()]; }
   // Takes one message from the run's budget (--messages); false once it is spent. Unlimited otherwise.
   bool claim_message() noexcept {
@@ -131,6 +135,7 @@ class Driver {
   Scenario& scenario_;
   WebSocketUrl base_;                 // the first of bases_
   std::vector<WebSocketUrl> bases_;   // --url, split at commas
+  std::shared_ptr<const TlsContext> tls_;
   std::vector<SocketAddress> sources_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Runtime> runtime_;

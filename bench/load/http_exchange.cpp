@@ -7,9 +7,10 @@
 
 namespace ringcast::load {
 
-bool HttpExchange::start(const SocketAddress& to, std::string request, Done done, const SocketAddress* from) {
+bool HttpExchange::start(const SocketAddress& to, std::string request, Done done, const SocketAddress* from,
+                         const TlsContext* tls, std::string_view server_name) {
   auto* p = new Pending{std::move(request), std::move(done)};
-  Connection* c = loop_.connect(to, *this, p, from);
+  Connection* c = loop_.connect(to, *this, p, from, tls, server_name);
   if (!c) {
     delete p;
     return false;

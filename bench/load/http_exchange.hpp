@@ -18,7 +18,9 @@ class HttpExchange final : public ConnectionHandler {
   explicit HttpExchange(Loop& loop) : loop_(loop) {}
 
   // Sends `request` (a whole HTTP/1.1 request with "Connection: close") to `to`; calls `done` once.
-  bool start(const SocketAddress& to, std::string request, Done done, const SocketAddress* from = nullptr);
+  // With `tls`, over TLS to `server_name`.
+  bool start(const SocketAddress& to, std::string request, Done done, const SocketAddress* from = nullptr,
+             const TlsContext* tls = nullptr, std::string_view server_name = {});
 
   void on_open(Connection& c) override;
   size_t on_data(Connection& c, std::span<uint8_t> data) override;

@@ -119,6 +119,8 @@ int main(int argc, char** argv) {
   auto& deflate = cli.flag("deflate", false, "offer permessage-deflate and compress what is sent");
   auto& server_pid = cli.flag("server-pid", int64_t{0}, "the server's pid: report its CPU per message and memory");
   auto& allow_remote = cli.flag("allow-remote", false, "allow a non-loopback server");
+  auto& insecure = cli.flag("insecure", false, "wss://: accept any server certificate (self-signed test servers)");
+  auto& ca_file = cli.flag("ca-file", std::string(), "wss://: trust the certificates in this PEM file (default: the system store)");
   auto& progress = cli.flag("progress", true, "print a progress line every second");
   auto& chat_user = cli.flag("chat-user", std::string("alice"), "chat: the user every connection logs in as");
   auto& chat_password = cli.flag("chat-password", std::string("secret"), "chat: that user's password");
@@ -128,6 +130,7 @@ int main(int argc, char** argv) {
   cli.example("ringcast-load --scenario broadcast --url ws://127.0.0.1:9001 --connections 500 --publishers 5 --window 16");
   cli.example("ringcast-load --scenario idle --connections 10000 --duration 5 --server-pid $(pidof ringcast-echo)");
   cli.example("ringcast-load --scenario chat --url ws://127.0.0.1:8080 --connections 200 --rooms 4 --publishers 8");
+  cli.example("ringcast-load --scenario echo --url wss://127.0.0.1:9443 --insecure --connections 100");
   cli.epilog(
       "Servers speak the bench protocol: any path echoes; /room/NAME joins room NAME, and every message a member\n"
       "sends goes to every member, sender included (ringcast-echo and bench/peers/* do).\n"
@@ -169,6 +172,8 @@ int main(int argc, char** argv) {
   o.deflate = deflate;
   o.server_pid = static_cast<pid_t>(server_pid);
   o.allow_remote = allow_remote;
+  o.insecure = insecure;
+  o.ca_file = ca_file;
   o.progress = progress;
   o.json = json;
   o.chat_user = chat_user;

@@ -273,7 +273,7 @@ void ChatScenario::connect(Worker& w, uint32_t i) {
         }
         driver_->open(w, i, fmt::format("/ws?otp={}", body.substr(open + 1, close - open - 1)));
       },
-      driver_->source_for(i));
+      driver_->source_for(i), driver_->tls().get(), driver_->base().host);
   if (!started) driver_->failed(w, i, std::strerror(errno));
 }
 

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """Interop client: Python `websockets` (Debian's 10.4) against ringcast-echo.
 
-    python_client.py SCENARIO [--url ws://127.0.0.1:9001/echo] [--deflate]
+    python_client.py SCENARIO [--url ws://127.0.0.1:9001/echo] [--deflate] [--ca FILE]
 
 The URL defaults to $RINGCAST_URL (set by run_echo.py). --deflate offers permessage-deflate (RFC 7692)
-and fails unless the server accepts it; without it, no extension is offered. Scenarios:
+and fails unless the server accepts it; without it, no extension is offered. A wss:// URL connects
+with TLS, trusting the certificates in --ca FILE (default: the system store). Scenarios:
 
   messages     text and binary of 0 B, 1, 125, 126, 65535, 65536 B, 1 MiB and 16 MiB echo byte for byte
                with their opcode (text arrives as str, binary as bytes)
@@ -25,6 +26,7 @@ import asyncio
 import os
 import random
 import signal
+import ssl
 import sys
 import time
 
@@ -87,6 +89,8 @@ def check_echo(sent, got, what):
 
 
 async def connect(args, **kw):
+    if args.url.startswith("wss://"):
+        kw["ssl"] = ssl.create_default_context(cafile=args.ca)
     ws = await websockets.connect(args.url, compression="deflate" if args.deflate else None, max_size=None,
                                   max_queue=None, ping_interval=None, open_timeout=10, close_timeout=10, **kw)
     CONNECTIONS.append(ws)
@@ -266,6 +270,7 @@ def main():
     parser.add_argument("scenario", choices=sorted(SCENARIOS))
     parser.add_argument("--url", default=os.environ.get("RINGCAST_URL"))
     parser.add_argument("--deflate", action="store_true", help="offer permessage-deflate and require it")
+    parser.add_argument("--ca", help="wss://: trust the certificates in this PEM file")
     args = parser.parse_args()
     if not args.url:
         parser.error("no --url and no RINGCAST_URL")

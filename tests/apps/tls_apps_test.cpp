@@ -1,0 +1,150 @@
+// The programs with --tls-cert/--tls-key: ringcast-echo against Python's `websockets` client over
+// wss://, curl against GET /health over https://, ringcast-tcp-echo over TLS, the chat's origins over
+// https://, and a bad certificate as a start-up error. The real binaries, real sockets (suite "io": once per backend).
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "../net/net_test_support.hpp"
+#include "test_process.hpp"
+#include "tls_test_support.hpp"
+
+using namespace ringcast;
+
+namespace {
+
+std::vector<std::string> tls_command(const char* program, std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv = {test::binary_path(std::string("bin/") + program), "--port", "0", "--shards", "2",
+                                   "--host", "127.0.0.1", "--tls-cert", test::test_certificate().cert,
+                                   "--tls-key", test::test_certificate().key, "--log", "info"};
+  const std::string& b = test::backend_name();
+  argv.insert(argv.end(), {"--backend", b == "epoll" ? "epoll" : "io_uring"});
+  if (b == "io_uring-minimal") argv.insert(argv.end(), {"--io-uring-disable", "all"});
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return argv;
+}
+
+// Runs a shell command; returns its exit status and its standard output.
+int run(const std::string& command, std::string& output) {
+  FILE* p = ::popen(command.c_str(), "r");
+  if (!p) return -1;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) output.append(buf, n);
+  const int status = ::pclose(p);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+TEST_SUITE("io") {
+
+TEST_CASE("ringcast-echo over TLS: Python's websockets client passes its scenarios over wss://") {
+  for (bool deflate : {false, true}) {
+    test::ServerProcess server(tls_command("ringcast-echo", deflate ? std::vector<std::string>{"--deflate"}
+                                                                    : std::vector<std::string>{}));
+    REQUIRE(server.port() > 0);
+    CHECK(server.output().find(fmt::format("listening on https://127.0.0.1:{}", server.port())) != std::string::npos);
+    for (std::string scenario : {"messages", "fragmented", "pipelined", "ping", "close"}) {
+      if (deflate && scenario != "messages" && scenario != "fragmented") continue;
+      CAPTURE(scenario);
+      CAPTURE(deflate);
+      std::string out;
+      const std::string cmd = fmt::format("/usr/bin/python3 {} {} --url wss://127.0.0.1:{}/echo --ca {}{} 2>&1",
+                                          test::source_path("tests/interop/python_client.py"), scenario,
+                                          server.port(), test::test_certificate().cert, deflate ? " --deflate" : "");
+      CHECK_MESSAGE(run(cmd, out) == 0, out);
+    }
+  }
+}
+
+TEST_CASE("ringcast-echo over TLS: curl gets GET /health over https://") {
+  std::string version;
+  if (run("curl --version >/dev/null 2>&1 && echo yes", version) != 0 || version.find("yes") == std::string::npos) {
+    MESSAGE("curl is not installed (scripts/setup installs it): skipped");
+    return;
+  }
+  test::ServerProcess server(tls_command("ringcast-echo"));
+  REQUIRE(server.port() > 0);
+  std::string out;
+  CHECK(run(fmt::format("curl -sS -k --max-time 10 https://127.0.0.1:{}/health", server.port()), out) == 0);
+  CHECK(out == "ok");
+  // Verified against the test CA, by name.
+  out.clear();
+  CHECK(run(fmt::format("curl -sS --max-time 10 --cacert {} --resolve localhost:{}:127.0.0.1 https://localhost:{}/health",
+                        test::test_certificate().cert, server.port(), server.port()),
+            out) == 0);
+  CHECK(out == "ok");
+  // Plain HTTP to the TLS port gets no answer.
+  out.clear();
+  CHECK(run(fmt::format("curl -sS --max-time 10 http://127.0.0.1:{}/health 2>/dev/null", server.port()), out) != 0);
+}
+
+TEST_CASE("ringcast-tcp-echo over TLS: bytes come back through TLS") {
+  test::ServerProcess server(tls_command("ringcast-tcp-echo"));
+  REQUIRE(server.port() > 0);
+  CHECK(server.output().find("listening on tls://127.0.0.1:") != std::string::npos);
+  test::BlockingTlsClient client(static_cast<uint16_t>(server.port()));
+  REQUIRE(client.ok());
+  const std::string msg(100'000, 'z');
+  REQUIRE(client.write_all(msg));
+  std::string back(msg.size(), '\0');
+  REQUIRE(client.read_exact(back.data(), back.size()));
+  CHECK(back == msg);
+}
+
+TEST_CASE("ringcast-chat over TLS: a page served over https:// may open the WebSocket (Origin https://...)") {
+  test::ServerProcess server(tls_command("ringcast-chat"));
+  REQUIRE(server.port() > 0);
+  const uint16_t port = static_cast<uint16_t>(server.port());
+  // Read one HTTP response head and, by Content-Length, its body.
+  auto exchange = [&](const std::string& request) {
+    test::BlockingTlsClient client(port);
+    REQUIRE(client.ok());
+    REQUIRE(client.write_all(request));
+    std::string in;
+    char c;
+    while (in.find("\r\n\r\n") == std::string::npos && client.read_exact(&c, 1)) in += c;
+    const size_t at = in.find("Content-Length: ");
+    if (at != std::string::npos) {
+      std::string body(static_cast<size_t>(std::atoi(in.c_str() + at + 16)), '\0');
+      if (client.read_exact(body.data(), body.size())) in += body;
+    }
+    return in;
+  };
+  const std::string body = R"({"username": "alice", "password": "secret"})";
+  const std::string login = exchange(fmt::format(
+      "POST /login HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{}",
+      port, body.size(), body));
+  REQUIRE(login.find("200") != std::string::npos);
+  const size_t otp_at = login.find("\"otp\"");
+  REQUIRE(otp_at != std::string::npos);
+  const size_t open = login.find('"', login.find(':', otp_at) + 1);
+  const std::string otp = login.substr(open + 1, login.find('"', open + 1) - open - 1);
+  const std::string upgrade = exchange(fmt::format(
+      "GET /ws?otp={} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: https://127.0.0.1:{}\r\n\r\n",
+      otp, port, port));
+  CHECK(upgrade.rfind("HTTP/1.1 101", 0) == 0);
+}
+
+TEST_CASE("servers: a missing or half-given certificate is a start-up error, exit status 2") {
+  for (const char* program : {"ringcast-echo", "ringcast-tcp-echo", "ringcast-chat", "ringcast-game"}) {
+    CAPTURE(program);
+    std::string out;
+    const std::string bin = test::binary_path(std::string("bin/") + program);
+    CHECK(run(fmt::format("{} --port 0 --tls-cert /nonexistent/cert.pem --tls-key {} 2>&1", bin,
+                          test::test_certificate().key),
+              out) == 2);
+    CHECK(out.find("/nonexistent/cert.pem") != std::string::npos);
+    out.clear();
+    CHECK(run(fmt::format("{} --port 0 --tls-cert {} 2>&1", bin, test::test_certificate().cert), out) == 2);
+    CHECK(out.find("--tls-key") != std::string::npos);
+  }
+}
+
+}  // TEST_SUITE
