@@ -124,6 +124,11 @@ class BlockingTlsClient {
 
   bool ok() const noexcept { return handshake_ok_; }
   int fd() const noexcept { return fd_; }
+  // Closes the socket (the TLS state stays for inspection): the server's wait for our FIN ends.
+  void close_socket() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
   SSL* ssl() const noexcept { return ssl_; }
   std::string alpn() const {
     const unsigned char* p = nullptr;

@@ -159,6 +159,7 @@ TEST_CASE("tls: close() sends what is queued, then close_notify, then FIN") {
   bool close_notify = false;
   CHECK(client.read_to_end(close_notify) == "bye");
   CHECK(close_notify);
+  client.close_socket();
   CHECK(drained(*server));
   server->stop();
   server->join();
@@ -173,6 +174,7 @@ TEST_CASE("tls: a client's close_notify closes the connection cleanly") {
   REQUIRE(client.read_exact(buf, 4));
   CHECK(SSL_shutdown(client.ssl()) == 0);  // ours sent; the server's follows
   CHECK(SSL_shutdown(client.ssl()) == 1);
+  client.close_socket();
   CHECK(drained(*server));
   CHECK(server->total(&NetStats::tls_errors) == 0);
   server->stop();
@@ -212,6 +214,7 @@ TEST_CASE("tls: garbage after the handshake closes the connection") {
   char buf[256];
   while (::recv(client.fd(), buf, sizeof buf, 0) > 0) {
   }
+  client.close_socket();
   CHECK(drained(*server));
   CHECK(server->total(&NetStats::tls_errors) == 1);
   server->stop();
