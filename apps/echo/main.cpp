@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   const ServerFlags flags = ServerFlags::declare(cli, 9001);
   auto& max_message = cli.flag("max-message", int64_t{16 << 20}, "largest message accepted, in bytes (larger: close 1009)");
   auto& idle = cli.flag("idle-timeout", int64_t{120}, "seconds without a frame before the server closes (0: never)");
+  auto& ping_interval = cli.flag("ping-interval", 0.0, "seconds between the server's pings to each client (0: none)");
+  auto& pong_timeout = cli.flag("pong-timeout", 10.0, "seconds to wait for a pong before dropping the client");
   auto& deflate = cli.flag("deflate", false, "negotiate permessage-deflate (RFC 7692) and compress replies of 1 KiB or more");
   auto& room_backpressure = cli.flag("room-backpressure", int64_t{1 << 20},
                                      "bytes queued to a room member before it is closed as too slow (1008)");
@@ -31,6 +33,7 @@ int main(int argc, char** argv) {
                           "redis://HOST[:PORT][/PREFIX]: share /room/NAME rooms with other ringcast-echo processes "
                           "through Redis pub/sub; empty: none");
   cli.example("ringcast-echo --deflate");
+  cli.example("ringcast-echo --ping-interval 10 --idle-timeout 0   # heartbeats keep idle clients, drop dead ones");
   cli.example("ringcast-echo --port 9002 --broker redis://127.0.0.1:6379   # one of several nodes");
   cli.epilog("GET /health answers \"ok\". Stops gracefully on SIGINT/SIGTERM (close 1001, exit status 0).");
   if (int rc = cli.parse(argc, argv); rc >= 0) return rc;
@@ -40,10 +43,12 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "ringcast-echo: {}\n", error);
     return 2;
   }
-  if (max_message <= 0 || idle < 0) {
-    fmt::print(stderr, "ringcast-echo: --max-message must be positive and --idle-timeout not negative\n");
+  if (max_message <= 0 || idle < 0 || ping_interval < 0 || pong_timeout <= 0) {
+    fmt::print(stderr, "ringcast-echo: --max-message and --pong-timeout must be positive, --idle-timeout and "
+                       "--ping-interval not negative\n");
     return 2;
   }
+  const auto ms = [](double seconds) { return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)); };
   try {
     App app({.host = flags.host, .port = static_cast<uint16_t>(flags.port), .shards = tcp.shards, .loop = tcp.loop,
              .broker = broker});
@@ -52,6 +57,8 @@ int main(int argc, char** argv) {
         .max_message_size = static_cast<size_t>(max_message),
         .max_backpressure = static_cast<size_t>(max_message) + (1 << 20),
         .idle_timeout = std::chrono::seconds(idle),
+        .ping_interval = ms(ping_interval),
+        .pong_timeout = ms(pong_timeout),
         .compression = DeflateOptions{.enabled = deflate},
     });
     app.ws<Member>("/room/:name", {
@@ -62,6 +69,8 @@ int main(int argc, char** argv) {
         .max_message_size = static_cast<size_t>(max_message),
         .max_backpressure = static_cast<size_t>(room_backpressure),
         .idle_timeout = std::chrono::seconds(idle),
+        .ping_interval = ms(ping_interval),
+        .pong_timeout = ms(pong_timeout),
         .compression = DeflateOptions{.enabled = deflate},
     });
     return app.run();
