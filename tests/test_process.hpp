@@ -16,7 +16,28 @@
 #include <string>
 #include <vector>
 
+#include "test_support.hpp"
+
 namespace ringcast::test {
+
+// The flags that run a server program on this test run's backend (--backend=...).
+inline std::vector<std::string> backend_flags() {
+  const std::string& b = backend_name();
+  std::vector<std::string> flags = {"--backend", b == "epoll" ? "epoll" : "io_uring"};
+  if (b == "io_uring-minimal") flags.insert(flags.end(), {"--io-uring-disable", "all"});
+  return flags;
+}
+
+// Runs a shell command; returns its exit status (-1 if it did not exit) and appends its standard output.
+inline int run_command(const std::string& command, std::string& output) {
+  FILE* p = ::popen(command.c_str(), "r");
+  if (!p) return -1;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) output.append(buf, n);
+  const int status = ::pclose(p);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
 
 class ServerProcess {
  public:

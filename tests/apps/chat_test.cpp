@@ -56,9 +56,8 @@ std::vector<std::string> chat_command(std::vector<std::string> extra = {}, bool 
   std::vector<std::string> argv = {test::binary_path("bin/ringcast-chat"), "--port", "0", "--shards", "4", "--host",
                                    "127.0.0.1"};
   if (!demo_users) argv.insert(argv.end(), {"--users", test_users_file()});
-  const std::string& b = test::backend_name();
-  argv.insert(argv.end(), {"--backend", b == "epoll" ? "epoll" : "io_uring"});
-  if (b == "io_uring-minimal") argv.insert(argv.end(), {"--io-uring-disable", "all"});
+  const std::vector<std::string> backend = test::backend_flags();
+  argv.insert(argv.end(), backend.begin(), backend.end());
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }

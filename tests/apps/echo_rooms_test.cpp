@@ -24,9 +24,8 @@ namespace {
 std::vector<std::string> echo_command() {
   std::vector<std::string> argv = {test::binary_path("bin/ringcast-echo"), "--port", "0", "--shards", "2",
                                    "--room-backpressure", "1048576", "--log", "info"};
-  const std::string& b = test::backend_name();
-  argv.insert(argv.end(), {"--backend", b == "epoll" ? "epoll" : "io_uring"});
-  if (b == "io_uring-minimal") argv.insert(argv.end(), {"--io-uring-disable", "all"});
+  const std::vector<std::string> backend = test::backend_flags();
+  argv.insert(argv.end(), backend.begin(), backend.end());
   return argv;
 }
 

@@ -31,9 +31,8 @@ namespace {
 std::vector<std::string> game_command(std::vector<std::string> extra = {}) {
   std::vector<std::string> argv = {test::binary_path("bin/ringcast-game"), "--port", "0", "--shards", "4",
                                    "--log", "info"};
-  const std::string& b = test::backend_name();
-  argv.insert(argv.end(), {"--backend", b == "epoll" ? "epoll" : "io_uring"});
-  if (b == "io_uring-minimal") argv.insert(argv.end(), {"--io-uring-disable", "all"});
+  const std::vector<std::string> backend = test::backend_flags();
+  argv.insert(argv.end(), backend.begin(), backend.end());
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }

@@ -21,22 +21,10 @@ std::vector<std::string> tls_command(const char* program, std::vector<std::strin
   std::vector<std::string> argv = {test::binary_path(std::string("bin/") + program), "--port", "0", "--shards", "2",
                                    "--host", "127.0.0.1", "--tls-cert", test::test_certificate().cert,
                                    "--tls-key", test::test_certificate().key, "--log", "info"};
-  const std::string& b = test::backend_name();
-  argv.insert(argv.end(), {"--backend", b == "epoll" ? "epoll" : "io_uring"});
-  if (b == "io_uring-minimal") argv.insert(argv.end(), {"--io-uring-disable", "all"});
+  const std::vector<std::string> backend = test::backend_flags();
+  argv.insert(argv.end(), backend.begin(), backend.end());
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
-}
-
-// Runs a shell command; returns its exit status and its standard output.
-int run(const std::string& command, std::string& output) {
-  FILE* p = ::popen(command.c_str(), "r");
-  if (!p) return -1;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) output.append(buf, n);
-  const int status = ::pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 }  // namespace
@@ -57,31 +45,31 @@ TEST_CASE("ringcast-echo over TLS: Python's websockets client passes its scenari
       const std::string cmd = fmt::format("/usr/bin/python3 {} {} --url wss://127.0.0.1:{}/echo --ca {}{} 2>&1",
                                           test::source_path("tests/interop/python_client.py"), scenario,
                                           server.port(), test::test_certificate().cert, deflate ? " --deflate" : "");
-      CHECK_MESSAGE(run(cmd, out) == 0, out);
+      CHECK_MESSAGE(test::run_command(cmd, out) == 0, out);
     }
   }
 }
 
 TEST_CASE("ringcast-echo over TLS: curl gets GET /health over https://") {
   std::string version;
-  if (run("curl --version >/dev/null 2>&1 && echo yes", version) != 0 || version.find("yes") == std::string::npos) {
+  if (test::run_command("curl --version >/dev/null 2>&1 && echo yes", version) != 0 || version.find("yes") == std::string::npos) {
     MESSAGE("curl is not installed (scripts/setup installs it): skipped");
     return;
   }
   test::ServerProcess server(tls_command("ringcast-echo"));
   REQUIRE(server.port() > 0);
   std::string out;
-  CHECK(run(fmt::format("curl -sS -k --max-time 10 https://127.0.0.1:{}/health", server.port()), out) == 0);
+  CHECK(test::run_command(fmt::format("curl -sS -k --max-time 10 https://127.0.0.1:{}/health", server.port()), out) == 0);
   CHECK(out == "ok");
   // Verified against the test CA, by name.
   out.clear();
-  CHECK(run(fmt::format("curl -sS --max-time 10 --cacert {} --resolve localhost:{}:127.0.0.1 https://localhost:{}/health",
+  CHECK(test::run_command(fmt::format("curl -sS --max-time 10 --cacert {} --resolve localhost:{}:127.0.0.1 https://localhost:{}/health",
                         test::test_certificate().cert, server.port(), server.port()),
             out) == 0);
   CHECK(out == "ok");
   // Plain HTTP to the TLS port gets no answer.
   out.clear();
-  CHECK(run(fmt::format("curl -sS --max-time 10 http://127.0.0.1:{}/health 2>/dev/null", server.port()), out) != 0);
+  CHECK(test::run_command(fmt::format("curl -sS --max-time 10 http://127.0.0.1:{}/health 2>/dev/null", server.port()), out) != 0);
 }
 
 TEST_CASE("ringcast-tcp-echo over TLS: bytes come back through TLS") {
@@ -137,12 +125,12 @@ TEST_CASE("servers: a missing or half-given certificate is a start-up error, exi
     CAPTURE(program);
     std::string out;
     const std::string bin = test::binary_path(std::string("bin/") + program);
-    CHECK(run(fmt::format("{} --port 0 --tls-cert /nonexistent/cert.pem --tls-key {} 2>&1", bin,
+    CHECK(test::run_command(fmt::format("{} --port 0 --tls-cert /nonexistent/cert.pem --tls-key {} 2>&1", bin,
                           test::test_certificate().key),
               out) == 2);
     CHECK(out.find("/nonexistent/cert.pem") != std::string::npos);
     out.clear();
-    CHECK(run(fmt::format("{} --port 0 --tls-cert {} 2>&1", bin, test::test_certificate().cert), out) == 2);
+    CHECK(test::run_command(fmt::format("{} --port 0 --tls-cert {} 2>&1", bin, test::test_certificate().cert), out) == 2);
     CHECK(out.find("--tls-key") != std::string::npos);
   }
 }

@@ -20,21 +20,9 @@ std::vector<std::string> tls_echo_command() {
   std::vector<std::string> argv = {test::binary_path("bin/ringcast-echo"), "--port", "0", "--shards", "2",
                                    "--host", "127.0.0.1", "--tls-cert", test::test_certificate().cert,
                                    "--tls-key", test::test_certificate().key, "--log", "info"};
-  const std::string& b = test::backend_name();
-  argv.insert(argv.end(), {"--backend", b == "epoll" ? "epoll" : "io_uring"});
-  if (b == "io_uring-minimal") argv.insert(argv.end(), {"--io-uring-disable", "all"});
+  const std::vector<std::string> backend = test::backend_flags();
+  argv.insert(argv.end(), backend.begin(), backend.end());
   return argv;
-}
-
-// Runs a shell command; returns its exit status and its output.
-int run(const std::string& command, std::string& output) {
-  FILE* p = ::popen(command.c_str(), "r");
-  if (!p) return -1;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) output.append(buf, n);
-  const int status = ::pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 }  // namespace
@@ -47,15 +35,15 @@ TEST_CASE("ringcast-load over wss://: echo and broadcast are clean with --insecu
   const std::string load = test::binary_path("bin/ringcast-load");
   const std::string url = fmt::format("wss://127.0.0.1:{}", server.port());
   std::string out;
-  CHECK_MESSAGE(run(fmt::format("{} --scenario echo --url {} --insecure --connections 20 --inflight 4 --size 512 "
+  CHECK_MESSAGE(test::run_command(fmt::format("{} --scenario echo --url {} --insecure --connections 20 --inflight 4 --size 512 "
                                 "--duration 1 --warmup 0.2 --progress=false 2>&1", load, url), out) == 0, out);
   out.clear();
-  CHECK_MESSAGE(run(fmt::format("{} --scenario broadcast --url {} --ca-file {} --connections 30 --rooms 3 "
+  CHECK_MESSAGE(test::run_command(fmt::format("{} --scenario broadcast --url {} --ca-file {} --connections 30 --rooms 3 "
                                 "--publishers 3 --duration 1 --warmup 0.2 --progress=false 2>&1",
                                 load, url, test::test_certificate().cert), out) == 0, out);
   out.clear();
   // The system store does not trust the test certificate: no connection opens.
-  CHECK(run(fmt::format("{} --scenario connect --url {} --connections 2 --progress=false 2>&1", load, url), out) != 0);
+  CHECK(test::run_command(fmt::format("{} --scenario connect --url {} --connections 2 --progress=false 2>&1", load, url), out) != 0);
   CHECK(out.find("certificate verify failed") != std::string::npos);
 }
 
