@@ -20,7 +20,7 @@ void BufferPool::grow() {
 }
 
 uint8_t* BufferPool::get() {
-  ++in_use_;
+  if (++in_use_ > peak_in_use_) peak_in_use_ = in_use_;
   if (!hot_.empty()) {
     uint8_t* b = hot_.back();
     hot_.pop_back();
@@ -34,12 +34,23 @@ uint8_t* BufferPool::get() {
 
 void BufferPool::put(uint8_t* block) noexcept {
   --in_use_;
-  if (hot_.size() < hot_cap_) {
-    hot_.push_back(block);
-    return;
+  hot_.push_back(block);  // never more than the peak since the last trim
+}
+
+void BufferPool::trim(uint64_t now_ms) noexcept {
+  const size_t peak = peak_in_use_ > hot_floor_ ? peak_in_use_ : hot_floor_;
+  const size_t keep = peak > in_use_ ? peak - in_use_ : 0;
+  if (hot_.size() > keep) {
+    // The oldest free blocks go: the list is a stack, so its bottom is the least recently used.
+    const auto cut = hot_.begin() + static_cast<std::ptrdiff_t>(hot_.size() - keep);
+    for (auto it = hot_.begin(); it != cut; ++it) {
+      ::madvise(*it, kBlockSize, MADV_DONTNEED);
+      cold_.push_back(*it);
+    }
+    hot_.erase(hot_.begin(), cut);
   }
-  ::madvise(block, kBlockSize, MADV_DONTNEED);
-  cold_.push_back(block);
+  peak_in_use_ = in_use_;
+  last_trim_ms_ = now_ms;
 }
 
 }  // namespace ringcast

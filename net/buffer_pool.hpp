@@ -2,11 +2,13 @@
 // BufferPool: a shard's 16 KiB output blocks. Output queues copy small writes into the tail block, so
 // a connection with pending output holds a few blocks and an idle one holds none.
 //
-// Blocks come from 1 MiB mmap'd chunks and are never freed one by one. A small "hot" set of free
-// blocks stays in memory for reuse; beyond it a freed block's pages are handed back to the kernel
-// (MADV_DONTNEED) and the block waits, costing address space only, in the "cold" list. So a burst —
-// a connection storm, one slow reader — does not leave the process's resident memory inflated.
-// One shard only (not thread-safe).
+// Blocks come from 1 MiB mmap'd chunks and are never freed one by one. Freed blocks stay resident in
+// a "hot" list for reuse. Once a second (trim) the hot list is cut to what the last second's peak use
+// could need again, at least `hot_floor` blocks; the pages of the blocks cut go back to the kernel
+// (MADV_DONTNEED) and the blocks wait, costing address space only, in the "cold" list. So a steady
+// load (a busy room keeps hundreds of members' blocks in flight) reuses resident blocks without a
+// page fault, while a burst — a connection storm, one slow reader — leaves the process's resident
+// memory within two seconds. One shard only (not thread-safe).
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -18,13 +20,18 @@ class BufferPool {
   static constexpr size_t kBlockSize = 16 * 1024;
   static constexpr size_t kChunkBlocks = 64;  // 1 MiB of address space per chunk
 
-  explicit BufferPool(size_t hot_blocks = 64) : hot_cap_(hot_blocks) {}
+  explicit BufferPool(size_t hot_floor = 64) : hot_floor_(hot_floor) {}
   ~BufferPool();
   BufferPool(const BufferPool&) = delete;
   BufferPool& operator=(const BufferPool&) = delete;
 
   uint8_t* get();
   void put(uint8_t* block) noexcept;
+  // Called as time passes (`now_ms`, any monotonic clock); trims the hot list once a second.
+  void maintain(uint64_t now_ms) noexcept {
+    if (now_ms - last_trim_ms_ >= 1000) trim(now_ms);
+  }
+  void trim(uint64_t now_ms) noexcept;
   size_t blocks_in_use() const noexcept { return in_use_; }
   size_t hot_blocks() const noexcept { return hot_.size(); }
 
@@ -34,8 +41,10 @@ class BufferPool {
   std::vector<uint8_t*> hot_;   // free, resident
   std::vector<uint8_t*> cold_;  // free, pages returned to the kernel
   std::vector<uint8_t*> chunks_;
-  size_t hot_cap_;
+  size_t hot_floor_;
   size_t in_use_ = 0;
+  size_t peak_in_use_ = 0;  // since the last trim
+  uint64_t last_trim_ms_ = 0;
 };
 
 }  // namespace ringcast

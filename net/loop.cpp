@@ -450,6 +450,7 @@ void Loop::prepare_poll() {
   // Last: a send that fails right here (EPIPE, a reset) closes its connection, which must not wait
   // for the next wake-up to be released.
   release_pending();
+  pool_.maintain(timers().now());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -78,10 +78,6 @@ Driver::~Driver() {
   }
 }
 
-int64_t Driver::now_ns() const {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
-}
-
 template <typename Fn>
 void Driver::on_every_worker(Fn fn) {
   std::vector<std::promise<void>> done(workers_.size());
@@ -247,10 +243,7 @@ Totals Driver::run() {
       if (seconds_since(last) < 1.0) continue;
       const double dt = seconds_since(last);
       last = Clock::now();
-      on_every_worker([](Worker& w) {
-        w.p99_last_second.store(w.second.percentile(0.99), std::memory_order_relaxed);
-        w.second.reset();
-      });
+      on_every_worker([](Worker& w) { w.roll(); });
       if (show && options_.progress) print_progress(seconds_since(start), prev_sent, prev_received, dt);
       prev_sent = prev_received = 0;
       for (auto& w : workers_) {
@@ -307,7 +300,10 @@ Totals Driver::run() {
     }
     return s;
   };
-  on_every_worker([](Worker& w) { w.measuring = true; });
+  on_every_worker([](Worker& w) {
+    w.roll();
+    w.measuring = true;
+  });
   const Snapshot s0 = snapshot();
   const double cpu0 = process_cpu_seconds();
   const double server0 = options_.server_pid ? process_cpu_seconds(options_.server_pid) : -1;
@@ -317,7 +313,10 @@ Totals Driver::run() {
   every_second(
       [&] { return seconds_since(m0) < options_.duration && !budget_spent(); },
       true);
-  on_every_worker([](Worker& w) { w.measuring = false; });
+  on_every_worker([](Worker& w) {
+    w.roll();
+    w.measuring = false;
+  });
   t.measured_seconds = seconds_since(m0);
   const Snapshot s1 = snapshot();
   t.client_cpu = process_cpu_seconds() - cpu0;

@@ -15,6 +15,7 @@
 #include "core/runtime.hpp"
 #include "net/loop.hpp"
 #include "stream_checker.hpp"
+#include "tsc_clock.hpp"
 #include "ws/web_socket_client.hpp"
 
 namespace ringcast::load {
@@ -66,15 +67,19 @@ struct Worker {
 
   // Live figures (single writer: this thread; the progress line reads them).
   Counter opened, failed, closed_early, sent, received, bytes_out, bytes_in, errors;
-  // Latency of the measured phase, in nanoseconds; `second` is reset by the progress reporter.
+  // Latency in nanoseconds: `recent` since the last roll(); `latency` of the measured phase.
   LatencyHistogram latency;
-  LatencyHistogram second;
+  LatencyHistogram recent;
   std::atomic<uint64_t> p99_last_second{0};
   bool measuring = false;  // in the measured phase (set on this thread)
 
-  void record_latency(uint64_t ns) {
-    second.record(ns);
-    if (measuring) latency.record(ns);
+  void record_latency(uint64_t ns) { recent.record(ns); }
+  // Every second, and where the measured phase starts and ends (on this thread): the progress
+  // line's p99, and what was recorded since goes into the measured figures if it belongs there.
+  void roll() {
+    p99_last_second.store(recent.percentile(0.99), std::memory_order_relaxed);
+    if (measuring) latency.merge(recent);
+    recent.reset();
   }
 };
 
@@ -121,7 +126,8 @@ class Driver {
     return !options_.messages || budget_.fetch_sub(1, std::memory_order_relaxed) > 0;
   }
   bool budget_spent() const noexcept { return options_.messages && budget_.load(std::memory_order_relaxed) <= 0; }
-  int64_t now_ns() const;
+  // The time messages are stamped with and latencies measured by.
+  int64_t now_ns() const noexcept { return clock_.now_ns(); }
 
  private:
   void connect_more(Worker& w);
@@ -142,6 +148,7 @@ class Driver {
   std::atomic<uint64_t> open_{0}, done_connecting_{0};
   std::atomic<bool> sending_{false};
   std::atomic<int64_t> budget_{0};
+  TscClock clock_;
 };
 
 // A load scenario: its hooks run on the worker thread that owns the connection.
