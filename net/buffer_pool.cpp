@@ -37,7 +37,7 @@ void BufferPool::put(uint8_t* block) noexcept {
   hot_.push_back(block);  // never more than the peak since the last trim
 }
 
-void BufferPool::trim(uint64_t now_ms) noexcept {
+void BufferPool::trim() noexcept {
   const size_t peak = peak_in_use_ > hot_floor_ ? peak_in_use_ : hot_floor_;
   const size_t keep = peak > in_use_ ? peak - in_use_ : 0;
   if (hot_.size() > keep) {
@@ -50,7 +50,6 @@ void BufferPool::trim(uint64_t now_ms) noexcept {
     hot_.erase(hot_.begin(), cut);
   }
   peak_in_use_ = in_use_;
-  last_trim_ms_ = now_ms;
 }
 
 }  // namespace ringcast

@@ -3,12 +3,13 @@
 // a connection with pending output holds a few blocks and an idle one holds none.
 //
 // Blocks come from 1 MiB mmap'd chunks and are never freed one by one. Freed blocks stay resident in
-// a "hot" list for reuse. Once a second (trim) the hot list is cut to what the last second's peak use
-// could need again, at least `hot_floor` blocks; the pages of the blocks cut go back to the kernel
-// (MADV_DONTNEED) and the blocks wait, costing address space only, in the "cold" list. So a steady
-// load (a busy room keeps hundreds of members' blocks in flight) reuses resident blocks without a
-// page fault, while a burst — a connection storm, one slow reader — leaves the process's resident
-// memory within two seconds. One shard only (not thread-safe).
+// a "hot" list for reuse. The owner calls trim() about once a second while there is a surplus: it
+// cuts the hot list to what the peak use since the last trim could need again, at least `hot_floor`
+// blocks; the pages of the blocks cut go back to the kernel (MADV_DONTNEED) and the blocks wait,
+// costing address space only, in the "cold" list. So a steady load (a busy room keeps hundreds of
+// members' blocks in flight) reuses resident blocks without a page fault, while a burst — a
+// connection storm, one slow reader — leaves the process's resident memory within two trims.
+// One shard only (not thread-safe).
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -27,11 +28,9 @@ class BufferPool {
 
   uint8_t* get();
   void put(uint8_t* block) noexcept;
-  // Called as time passes (`now_ms`, any monotonic clock); trims the hot list once a second.
-  void maintain(uint64_t now_ms) noexcept {
-    if (now_ms - last_trim_ms_ >= 1000) trim(now_ms);
-  }
-  void trim(uint64_t now_ms) noexcept;
+  // More free blocks are resident than the floor: a trim would have something to consider.
+  bool has_surplus() const noexcept { return hot_.size() > hot_floor_; }
+  void trim() noexcept;
   size_t blocks_in_use() const noexcept { return in_use_; }
   size_t hot_blocks() const noexcept { return hot_.size(); }
 
@@ -44,7 +43,6 @@ class BufferPool {
   size_t hot_floor_;
   size_t in_use_ = 0;
   size_t peak_in_use_ = 0;  // since the last trim
-  uint64_t last_trim_ms_ = 0;
 };
 
 }  // namespace ringcast

@@ -61,6 +61,7 @@ Loop::~Loop() {
     std::free(c.leftover);
     if (c.has(Connection::kTls)) tls_release(c);
   }
+  timers().cancel(pool_trim_);
   for (auto& l : listeners_) {
     timers().cancel(l->retry);
     if (l->fd >= 0) ::close(l->fd);
@@ -450,8 +451,10 @@ void Loop::prepare_poll() {
   // Last: a send that fails right here (EPIPE, a reset) closes its connection, which must not wait
   // for the next wake-up to be released.
   release_pending();
-  pool_.maintain(timers().now());
+  if (pool_.has_surplus() && !pool_trim_.armed()) timers().schedule_in(pool_trim_, 1000);
 }
+
+void Loop::on_pool_trim(Timer& t) { static_cast<PoolTrimTimer&>(t).loop->pool_.trim(); }
 
 // ---------------------------------------------------------------------------------------------
 // Reading state

@@ -168,6 +168,11 @@ class Loop : public EventDriver {
  private:
   static void on_connection_timer(Timer& t);
   static void on_listener_timer(Timer& t);
+  static void on_pool_trim(Timer& t);
+  struct PoolTrimTimer : Timer {
+    explicit PoolTrimTimer(Loop* l) noexcept : Timer(&on_pool_trim), loop(l) {}
+    Loop* loop;
+  };
 
   struct TlsLink;  // a TLS connection's session and plaintext queue (loop.cpp)
 
@@ -203,6 +208,7 @@ class Loop : public EventDriver {
   std::vector<uint32_t> generations_;               // per slot; odd while the slot is live
   std::vector<std::pair<uint32_t, uint32_t>> dirty_;  // (index, generation) with output to flush
   std::vector<std::pair<uint32_t, uint32_t>> dirty_swap_;
+  PoolTrimTimer pool_trim_{this};  // armed while pool_ holds a surplus of free resident blocks
   std::vector<uint32_t> to_release_;
   std::vector<std::unique_ptr<OutputQueue>> spare_outputs_;
   std::vector<std::unique_ptr<TlsLink>> tls_;  // by slot; empty while no TLS connection was seen

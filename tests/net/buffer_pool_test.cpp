@@ -41,7 +41,7 @@ TEST_CASE("buffer pool: a steady load reuses resident blocks, a trim after a bur
   for (uint8_t* b : first) pool.put(b);
   CHECK(pool.blocks_in_use() == 0);
   CHECK(pool.hot_blocks() == 100);
-  pool.trim(1000);  // the last second's peak was 100: keep them all
+  pool.trim();  // the peak since the last trim was 100: keep them all
   CHECK(pool.hot_blocks() == 100);
 
   // The same load again takes the same, still resident, blocks: no page fault, no zeroing.
@@ -53,26 +53,26 @@ TEST_CASE("buffer pool: a steady load reuses resident blocks, a trim after a bur
 
   // The load is gone: the next trim keeps what the last second needed, the one after only the floor,
   // and the blocks cut have no resident pages.
-  pool.trim(2000);
+  pool.trim();
   CHECK(pool.hot_blocks() == 100);
-  pool.trim(3000);
+  pool.trim();
   CHECK(pool.hot_blocks() == 4);
   size_t resident_blocks = 0;
   for (uint8_t* b : first) resident_blocks += resident(b) ? 1 : 0;
   CHECK(resident_blocks == 4);
 }
 
-TEST_CASE("buffer pool: maintain trims at most once a second, and blocks in use are never trimmed") {
+TEST_CASE("buffer pool: blocks in use are never trimmed, and the floor is all a quiet pool keeps") {
   BufferPool pool(/*hot_floor=*/0);
   std::vector<uint8_t*> held = take(pool, 10);
   std::vector<uint8_t*> burst = take(pool, 50);
   for (uint8_t* b : burst) pool.put(b);
-  pool.maintain(1000);  // trims: peak 60, 10 in use → keeps 50
+  CHECK(pool.has_surplus());
+  pool.trim();  // peak 60, 10 in use → keeps 50
   CHECK(pool.hot_blocks() == 50);
-  pool.maintain(1500);  // within the second: nothing
-  CHECK(pool.hot_blocks() == 50);
-  pool.maintain(2000);  // peak since was 10, all in use → nothing free is kept
+  pool.trim();  // the peak since was 10, all in use → no free block is kept
   CHECK(pool.hot_blocks() == 0);
+  CHECK_FALSE(pool.has_surplus());
   CHECK(pool.blocks_in_use() == 10);
   for (uint8_t* b : held) CHECK(resident(b));
   for (uint8_t* b : held) pool.put(b);
