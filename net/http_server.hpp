@@ -86,6 +86,11 @@ class Request {
 // answer always runs on the connection's shard — a mesh task from another shard of the same runtime,
 // Shard::post from any other thread, a deferred task on the shard itself. The first answer wins;
 // later ones, and answers for a connection that has closed, are dropped there.
+//
+// A client that closes its side (FIN) while its answer is awaited has given up, for this server: the
+// connection closes and the answer is dropped, as nginx treats a client abort. A FIN cannot tell a
+// half-close from a client gone, and keeping every abandoned request's work alive until it is
+// answered into a reset costs more than the rare half-closing client is worth.
 class PendingResponse {
  public:
   // Runs on the connection's shard with the request's Response, exactly like a route handler.

@@ -150,7 +150,8 @@ class Loop : public EventDriver {
   // The record may go once its fd is closed and no kernel operation references it.
   void maybe_release(Connection& c);
   // Start of every poll(): release closed records, then start sends for connections with output.
-  void prepare_poll();
+  // Returns how long the poll may sleep: `timeout_ns`, or less if a timer or task is now due sooner.
+  int64_t prepare_poll(int64_t timeout_ns);
 
   // Slot generations tag kernel requests so that completions for a released record are recognised.
   uint32_t generation(uint32_t index) const noexcept { return generations_[index]; }

@@ -3,9 +3,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace ringcast::load {
 namespace {
@@ -27,16 +29,8 @@ double stat_cpu_seconds(const std::string& path) {
   return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
-}  // namespace
-
-double process_cpu_seconds(pid_t pid) {
-  return stat_cpu_seconds(pid ? "/proc/" + std::to_string(pid) + "/stat" : "/proc/self/stat");
-}
-
-double thread_cpu_seconds(pid_t tid) { return stat_cpu_seconds("/proc/self/task/" + std::to_string(tid) + "/stat"); }
-
-int64_t process_rss_bytes(pid_t pid) {
-  std::ifstream in(pid ? "/proc/" + std::to_string(pid) + "/status" : "/proc/self/status");
+int64_t status_rss_bytes(const std::string& path) {
+  std::ifstream in(path);
   std::string key;
   while (in >> key) {
     if (key == "VmRSS:") {
@@ -47,6 +41,45 @@ int64_t process_rss_bytes(pid_t pid) {
     in.ignore(1 << 20, '\n');
   }
   return -1;
+}
+
+// `pid` and every live descendant (from each thread's "children" list).
+std::vector<pid_t> process_tree(pid_t pid) {
+  std::vector<pid_t> tree{pid};
+  for (size_t i = 0; i < tree.size(); ++i) {
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(tree[i]) + "/task", ec)) {
+      std::ifstream in(task.path() / "children");
+      for (pid_t child; in >> child;) tree.push_back(child);
+    }
+  }
+  return tree;
+}
+
+// The sum of `read` over the tree; -1 when not even the root can be read.
+template <typename T, typename Read>
+T sum_over_tree(pid_t pid, const char* file, Read read) {
+  T total = 0;
+  bool root = true;
+  for (pid_t p : process_tree(pid)) {
+    const T v = read("/proc/" + std::to_string(p) + "/" + file);
+    if (v < 0 && root) return -1;
+    if (v > 0) total += v;
+    root = false;
+  }
+  return total;
+}
+
+}  // namespace
+
+double process_cpu_seconds(pid_t pid) {
+  return pid ? sum_over_tree<double>(pid, "stat", stat_cpu_seconds) : stat_cpu_seconds("/proc/self/stat");
+}
+
+double thread_cpu_seconds(pid_t tid) { return stat_cpu_seconds("/proc/self/task/" + std::to_string(tid) + "/stat"); }
+
+int64_t process_rss_bytes(pid_t pid) {
+  return pid ? sum_over_tree<int64_t>(pid, "status", status_rss_bytes) : status_rss_bytes("/proc/self/status");
 }
 
 pid_t current_tid() { return static_cast<pid_t>(::syscall(SYS_gettid)); }

@@ -165,6 +165,24 @@ TEST_CASE("tls: close() sends what is queued, then close_notify, then FIN") {
   server->join();
 }
 
+TEST_CASE("tls: a peer that never closes its side is let go after the linger time, on every backend") {
+  // The server's close is flushed, then it waits (2 s) for a FIN that never comes. On epoll the
+  // flush completes inside the loop's pre-sleep step, which arms that wait's timer after the shard
+  // chose how long to sleep: the loop must still wake for it.
+  auto server = start_tls_server<ByeHandler>();
+  test::BlockingTlsClient client(server->port());
+  REQUIRE(client.ok());
+  REQUIRE(client.write_all("hello"));
+  bool close_notify = false;
+  CHECK(client.read_to_end(close_notify) == "bye");
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(test::eventually([&] { return server->total(&NetStats::connections_open) == 0; }, 10s));
+  CHECK(std::chrono::steady_clock::now() - t0 < 3500ms);
+  client.close_socket();
+  server->stop();
+  server->join();
+}
+
 TEST_CASE("tls: a client's close_notify closes the connection cleanly") {
   auto server = start_tls_server();
   test::BlockingTlsClient client(server->port());
