@@ -18,9 +18,14 @@ class EventDriver {
   // A short name for logs and metrics: "io_uring", "epoll", "eventfd".
   virtual std::string_view name() const noexcept = 0;
 
+  // Starts what this iteration's work queued (a network driver's sends). Called once per loop
+  // iteration before the shard decides how long to sleep, so the timers, tasks and messages that
+  // starting it arms (a send that completes at once and closes, a drain callback) are counted.
+  virtual void flush() {}
+
   // Submits every operation queued since the last call, waits up to `timeout_ns` for events
   // (0: do not block, negative: no limit) and dispatches them. A wake-up of this shard (its wake
-  // eventfd, or a ring message) ends the wait. Called once per loop iteration.
+  // eventfd, or a ring message) ends the wait. Called once per loop iteration, after flush().
   virtual void poll(int64_t timeout_ns) = 0;
 
   // Wakes `target`, a sleeping shard, from this shard's thread. The default writes the target's

@@ -225,6 +225,7 @@ void Shard::run(std::unique_ptr<EventDriver> driver, const std::function<void(Sh
     run_inbound();
     run_deferred();
     if (!stopping_ && stop_requested_.load(std::memory_order_acquire)) begin_stop();
+    driver_->flush();
     const bool backlog = flush_outboxes();
     if (stopping_ && (stop_holds_ <= 0 || now_ns_ >= stop_deadline_ns_ ||
                       force_stop_.load(std::memory_order_acquire))) {

@@ -71,9 +71,6 @@ class Shard {
   void hold_stop() noexcept { ++stop_holds_; }
   void release_stop() noexcept { --stop_holds_; }
   bool stopping() const noexcept { return stopping_; }
-  // How long the loop may sleep now (ns; -1: until woken, 0: not at all): until the next timer, or
-  // not at all while deferred tasks wait. A driver asks again after running work of its own.
-  int64_t poll_timeout_ns() const noexcept;
 
   // ---- Any thread ----
 
@@ -113,6 +110,7 @@ class Shard {
   bool flush_outboxes();  // true when a backlog remains
   bool inbound_pending() noexcept;
   bool prepare_to_sleep(bool backlog) noexcept;  // false: work arrived, do not block
+  int64_t poll_timeout_ns() const noexcept;
   void begin_stop();
   void wake(Shard& target) noexcept;
 

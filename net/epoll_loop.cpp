@@ -31,7 +31,6 @@ EpollLoop::~EpollLoop() {
 }
 
 void EpollLoop::poll(int64_t timeout_ns) {
-  timeout_ns = prepare_poll(timeout_ns);
   stats_.submits.add();
   timespec ts{};
   timespec* tsp = nullptr;

@@ -182,7 +182,6 @@ void IoUringLoop::arm_wake_poll() {
 }
 
 void IoUringLoop::poll(int64_t timeout_ns) {
-  timeout_ns = prepare_poll(timeout_ns);
   if (!wake_armed_) arm_wake_poll();
   stats_.submits.add();
   if (timeout_ns == 0) {

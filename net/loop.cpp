@@ -432,7 +432,7 @@ void Loop::sent(Connection& c, size_t n) {
   }
 }
 
-int64_t Loop::prepare_poll(int64_t timeout_ns) {
+void Loop::flush() {
   // Handlers may queue more output while we flush (on_drain): swap buffers so nothing is lost.
   while (!dirty_.empty()) {
     dirty_swap_.swap(dirty_);
@@ -452,13 +452,6 @@ int64_t Loop::prepare_poll(int64_t timeout_ns) {
   // for the next wake-up to be released.
   release_pending();
   if (pool_.has_surplus() && !pool_trim_.armed()) timers().schedule_in(pool_trim_, 1000);
-  // What ran here (sends that completed at once on epoll, closes, on_drain handlers) may have armed
-  // a timer or deferred a task after the shard chose how long to sleep: sleep no longer than they allow.
-  if (timeout_ns != 0) {
-    const int64_t due = shard_.poll_timeout_ns();
-    if (due >= 0 && (timeout_ns < 0 || due < timeout_ns)) timeout_ns = due;
-  }
-  return timeout_ns;
 }
 
 void Loop::on_pool_trim(Timer& t) { static_cast<PoolTrimTimer&>(t).loop->pool_.trim(); }

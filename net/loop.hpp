@@ -149,9 +149,9 @@ class Loop : public EventDriver {
   void update_reading(Connection& c);
   // The record may go once its fd is closed and no kernel operation references it.
   void maybe_release(Connection& c);
-  // Start of every poll(): release closed records, then start sends for connections with output.
-  // Returns how long the poll may sleep: `timeout_ns`, or less if a timer or task is now due sooner.
-  int64_t prepare_poll(int64_t timeout_ns);
+  // Once per iteration, before the shard chooses its sleep: start sends for connections with output,
+  // then release closed records.
+  void flush() override;
 
   // Slot generations tag kernel requests so that completions for a released record are recognised.
   uint32_t generation(uint32_t index) const noexcept { return generations_[index]; }

@@ -252,17 +252,7 @@ class Client {
         }
         continue;
       }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return std::nullopt;
-      pollfd p{.fd = fd_, .events = POLLIN, .revents = 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      char tmp[65536];
-      const ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
-      if (n <= 0) {
-        if (!closed()) close_code_ = 1006;  // TCP closed without a Close frame
-        break;
-      }
-      buf_.append(tmp, static_cast<size_t>(n));
+      if (!receive_until(deadline)) break;
     }
     return std::nullopt;
   }
@@ -298,19 +288,28 @@ class Client {
         if (opcode == 0x8) close_code_ = 1005;
         continue;
       }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(t0 + timeout - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return std::nullopt;
+      if (!receive_until(t0 + timeout)) break;
+    }
+    return std::nullopt;
+  }
+
+  // Waits for more bytes: true once some arrived, false when `deadline` passed or TCP ended (an end
+  // without a Close frame is recorded as 1006).
+  bool receive_until(std::chrono::steady_clock::time_point deadline) {
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
       pollfd p{.fd = fd_, .events = POLLIN, .revents = 0};
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
       char tmp[65536];
       const ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
       if (n <= 0) {
-        close_code_ = 1006;
-        break;
+        if (!closed()) close_code_ = 1006;
+        return false;
       }
       buf_.append(tmp, static_cast<size_t>(n));
+      return true;
     }
-    return std::nullopt;
   }
 
   // Waits for the server's Close frame (or the end of TCP); returns its code.

@@ -10,24 +10,12 @@
 
 #include "core/runtime.hpp"
 #include "core/shard.hpp"
+#include "test_support.hpp"
 
 using namespace ringcast;
 using namespace std::chrono_literals;
 
-namespace {
-
-// Waits (bounded) for a condition that other threads make true.
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 20s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
-
-}  // namespace
+using test::eventually;
 
 TEST_SUITE("shards") {
 

@@ -13,21 +13,14 @@
 #include <vector>
 
 #include "core/worker_pool.hpp"
+#include "test_support.hpp"
 
 using namespace ringcast;
 using namespace std::chrono_literals;
 
 namespace {
 
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 20s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
+using test::eventually;
 
 // Holds every job that calls wait() until open().
 class Gate {

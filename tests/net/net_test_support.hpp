@@ -1,5 +1,5 @@
 #pragma once
-// Shared by the network tests: the loop options of the backend under test, a bounded wait, and
+// Shared by the network tests: the loop options of the backend under test and
 // plain-socket helpers (the clients are written with raw syscalls, independently of the server).
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -9,10 +9,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <thread>
 
 #include "net/loop_options.hpp"
+#include "net/resp_writer.hpp"
 #include "net/socket_address.hpp"
 #include "test_support.hpp"
 
@@ -34,16 +38,6 @@ inline LoopOptions loop_options() {
   return o;
 }
 
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(20)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
-
 // A blocking TCP connection to 127.0.0.1:port with TCP_NODELAY; -1 on failure.
 inline int connect_blocking(uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -63,6 +57,19 @@ inline void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) 
 inline void set_recv_timeout(int fd, int ms) {
   timeval tv{.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+// A Redis command (an array of bulk strings) as RespWriter writes it; throws if the writer's size
+// helpers and what it wrote disagree.
+inline std::string resp_command(std::initializer_list<std::string_view> args) {
+  size_t n = RespWriter::array_size(args.size());
+  for (auto a : args) n += RespWriter::bulk_size(a.size());
+  std::string out(n, '\0');
+  RespWriter w(reinterpret_cast<uint8_t*>(out.data()));
+  w.array(args.size());
+  for (auto a : args) w.bulk(a);
+  if (w.written() != n) throw std::logic_error("RespWriter wrote " + std::to_string(w.written()) + " of " + std::to_string(n) + " bytes");
+  return out;
 }
 
 }  // namespace ringcast::test

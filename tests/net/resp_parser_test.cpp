@@ -8,23 +8,9 @@
 #include <vector>
 
 #include "net/resp_writer.hpp"
+#include "net_test_support.hpp"
 
 using namespace ringcast;
-
-namespace {
-
-std::string command(std::initializer_list<std::string_view> args) {
-  size_t n = RespWriter::array_size(args.size());
-  for (auto a : args) n += RespWriter::bulk_size(a.size());
-  std::string out(n, '\0');
-  RespWriter w(reinterpret_cast<uint8_t*>(out.data()));
-  w.array(args.size());
-  for (auto a : args) w.bulk(a);
-  CHECK(w.written() == n);
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE("resp: simple strings, errors, integers and bulk strings parse to views of the input") {
   RespParser p;
@@ -120,7 +106,7 @@ TEST_CASE("resp: limits on bulk size, element count and depth hold") {
 
 TEST_CASE("resp: a command written by RespWriter, whole or in pieces, reads back as the same array") {
   const std::string big(70000, 'x');
-  const std::string c = command({"PUBLISH", "room:lobby", big, ""});
+  const std::string c = test::resp_command({"PUBLISH", "room:lobby", big, ""});
   RespParser p;
   REQUIRE(p.parse(c) == RespParser::Status::complete);
   CHECK(p.consumed() == c.size());

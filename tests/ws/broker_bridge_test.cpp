@@ -90,12 +90,7 @@ class RedisServer {
   Reply command(std::initializer_list<std::string_view> args) const {
     const int fd = test::connect_blocking(port_);
     if (fd < 0) return {};
-    size_t n = RespWriter::array_size(args.size());
-    for (auto a : args) n += RespWriter::bulk_size(a.size());
-    std::string out(n, '\0');
-    RespWriter w(reinterpret_cast<uint8_t*>(out.data()));
-    w.array(args.size());
-    for (auto a : args) w.bulk(a);
+    const std::string out = test::resp_command(args);
     (void)!::write(fd, out.data(), out.size());
     test::set_recv_timeout(fd, 5000);
     std::string in;
