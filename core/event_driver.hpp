@@ -23,6 +23,11 @@ class EventDriver {
   // starting it arms (a send that completes at once and closes, a drain callback) are counted.
   virtual void flush() {}
 
+  // Called in each loop iteration that ends with every task for other shards in their queues (no
+  // local backlog): a network driver resumes reading from the connections whose input overflowed a
+  // queue (see Shard::backlogged_tasks). After flush(), before poll().
+  virtual void mesh_clear() {}
+
   // Submits every operation queued since the last call, waits up to `timeout_ns` for events
   // (0: do not block, negative: no limit) and dispatches them. A wake-up of this shard (its wake
   // eventfd, or a ring message) ends the wait. Called once per loop iteration, after flush().

@@ -227,6 +227,7 @@ void Shard::run(std::unique_ptr<EventDriver> driver, const std::function<void(Sh
     if (!stopping_ && stop_requested_.load(std::memory_order_acquire)) begin_stop();
     driver_->flush();
     const bool backlog = flush_outboxes();
+    if (!backlog) driver_->mesh_clear();
     if (stopping_ && (stop_holds_ <= 0 || now_ns_ >= stop_deadline_ns_ ||
                       force_stop_.load(std::memory_order_acquire))) {
       break;

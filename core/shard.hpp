@@ -61,6 +61,11 @@ class Shard {
   // `target` is full the task waits in a local backlog, in order. Tasks from one shard to another run
   // in the order they were sent. Sending to oneself defers the task to later in this iteration.
   void send_to(unsigned target, MeshTask task);
+  // Tasks that have had to wait in a local backlog (their queue was full) since the shard started.
+  // Two reads around a piece of work tell whether it overflowed a queue: the network loop then stops
+  // reading from the connection whose input did it until the backlog is gone (EventDriver::mesh_clear),
+  // so a fast shard's publishers feel a slow shard instead of queueing for it without bound.
+  uint64_t backlogged_tasks() const noexcept { return stats_.mesh_backlogged.get(); }
   // Runs `fn(Shard&)` later in this loop iteration, after the current callback returns.
   void defer(MeshTask task) { deferred_.push_back(std::move(task)); }
 

@@ -47,20 +47,24 @@ struct Connection {
   enum Flag : uint16_t {
     kOpen = 1 << 0,            // a handler is attached
     kConnecting = 1 << 1,      // client connect in progress
-    kPausedOutput = 1 << 2,    // reading paused: too much output pending
-    kPausedByHandler = 1 << 3, // reading paused by the protocol
-    kRecvArmed = 1 << 4,       // a receive (or readiness poll) is registered with the kernel
-    kSendInFlight = 1 << 5,    // io_uring: a send is submitted and not completed
-    kDirty = 1 << 6,           // queued for the end-of-iteration flush
-    kClosing = 1 << 7,         // graceful close: flushing output, then FIN
-    kLinger = 1 << 8,          // FIN sent, reading (and discarding) until the peer's FIN
-    kPeerEof = 1 << 9,         // the peer sent FIN
-    kFdClosed = 1 << 10,       // fd closed; the record waits for in-flight operations
-    kWantWrite = 1 << 11,      // epoll: waiting for EPOLLOUT
-    kWantDrain = 1 << 12,      // the handler asked for on_drain when the output queue empties
-    kRecvCancel = 1 << 13,     // io_uring: a cancel of the receive is on its way
-    kTls = 1 << 14,            // TLS: the loop's side table holds the session and the plaintext queue
-    kTlsHandshake = 1 << 15,   // TLS handshake not finished: on_open has not been called yet
+    kRecvArmed = 1 << 2,       // a receive (or readiness poll) is registered with the kernel
+    kSendInFlight = 1 << 3,    // io_uring: a send is submitted and not completed
+    kDirty = 1 << 4,           // queued for the end-of-iteration flush
+    kClosing = 1 << 5,         // graceful close: flushing output, then FIN
+    kLinger = 1 << 6,          // FIN sent, reading (and discarding) until the peer's FIN
+    kPeerEof = 1 << 7,         // the peer sent FIN
+    kFdClosed = 1 << 8,        // fd closed; the record waits for in-flight operations
+    kWantWrite = 1 << 9,       // epoll: waiting for EPOLLOUT
+    kWantDrain = 1 << 10,      // the handler asked for on_drain when the output queue empties
+    kRecvCancel = 1 << 11,     // io_uring: a cancel of the receive is on its way
+    kTls = 1 << 12,            // TLS: the loop's side table holds the session and the plaintext queue
+    kTlsHandshake = 1 << 13,   // TLS handshake not finished: on_open has not been called yet
+  };
+  // Why reading is paused (any bit set: paused while the connection is open).
+  enum Pause : uint8_t {
+    kPauseOutput = 1 << 0,   // too much output pending
+    kPauseHandler = 1 << 1,  // the protocol asked (pause_reading)
+    kPauseMesh = 1 << 2,     // its input overflowed a queue to another shard (cross-shard backpressure)
   };
 
   explicit Connection(Timer::Callback on_timer) noexcept : timer(on_timer) {}
@@ -78,6 +82,7 @@ struct Connection {
   uint32_t leftover_size = 0;           // 4
   uint16_t flags = 0;                   // 2
   uint8_t ops = 0;                      // 1: io_uring operations in flight that reference it
+  uint8_t paused = 0;                   // 1: Pause bits
 };
 static_assert(sizeof(Connection) == 80, "keep the per-connection record small");
 

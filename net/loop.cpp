@@ -247,12 +247,21 @@ void Loop::deliver(Connection& c, uint8_t* data, size_t n) {
     len = c.leftover_size;
   }
   size_t off = 0;
+  const uint64_t backlogged = shard_.backlogged_tasks();
   while (off < len && c.is_open()) {
     ConnectionHandler* h = c.handler;
     size_t used = h->on_data(c, {buf + off, len - off});
     if (used > len - off) used = len - off;
     off += used;
     if (c.handler == h) break;  // same handler: whatever it left is a partial message
+  }
+  // What this input made (a room publish, say) overflowed a queue to another shard: read no more
+  // from this connection until the backlog is gone, so it waits in its socket, not in our memory.
+  if (shard_.backlogged_tasks() != backlogged && c.is_open() && !(c.paused & Connection::kPauseMesh)) {
+    c.paused |= Connection::kPauseMesh;
+    mesh_paused_.emplace_back(c.index, generations_[c.index]);
+    stats_.mesh_pauses.add();
+    update_reading(c);
   }
   if (buf == c.leftover) {
     // Input was the leftover buffer: shift what remains to its front, or free it.
@@ -396,8 +405,8 @@ void Loop::request_drain(Connection& c) {
 void Loop::after_write(Connection& c) {
   mark_dirty(c);
   if (buffered_amount(c) > options_.output_high_water) {
-    if (!c.has(Connection::kPausedOutput)) {
-      c.flags |= Connection::kPausedOutput;
+    if (!(c.paused & Connection::kPauseOutput)) {
+      c.paused |= Connection::kPauseOutput;
       stats_.read_pauses.add();
       update_reading(c);
     }
@@ -416,8 +425,8 @@ void Loop::sent(Connection& c, size_t n) {
   if (!c.out) return;
   c.out->consume(n, pool_);
   if (c.out->empty() && !c.has(Connection::kSendInFlight)) recycle_output(c);
-  if (c.has(Connection::kPausedOutput) && buffered_amount(c) <= options_.output_low_water) {
-    c.flags &= ~Connection::kPausedOutput;
+  if ((c.paused & Connection::kPauseOutput) && buffered_amount(c) <= options_.output_low_water) {
+    c.paused &= ~Connection::kPauseOutput;
     update_reading(c);
   }
   if (c.has(Connection::kWantDrain) && c.is_open() && !has_output(c)) {
@@ -454,18 +463,28 @@ void Loop::flush() {
   if (pool_.has_surplus() && !pool_trim_.armed()) timers().schedule_in(pool_trim_, 1000);
 }
 
+void Loop::resume_mesh_paused() {
+  for (auto [index, gen] : mesh_paused_) {
+    Connection* c = connection(index, gen);
+    if (!c || !(c->paused & Connection::kPauseMesh)) continue;
+    c->paused &= ~Connection::kPauseMesh;
+    update_reading(*c);
+  }
+  mesh_paused_.clear();
+}
+
 void Loop::on_pool_trim(Timer& t) { static_cast<PoolTrimTimer&>(t).loop->pool_.trim(); }
 
 // ---------------------------------------------------------------------------------------------
 // Reading state
 
 void Loop::pause_reading(Connection& c) {
-  c.flags |= Connection::kPausedByHandler;
+  c.paused |= Connection::kPauseHandler;
   update_reading(c);
 }
 
 void Loop::resume_reading(Connection& c) {
-  c.flags &= ~Connection::kPausedByHandler;
+  c.paused &= ~Connection::kPauseHandler;
   update_reading(c);
 }
 
@@ -478,7 +497,7 @@ void Loop::update_reading(Connection& c) {
   if (c.has(Connection::kFdClosed | Connection::kConnecting)) return;
   // While closing we read (and drop) so the peer's FIN is seen and unread data never turns our
   // close into a reset; the protocol's pauses no longer matter then.
-  const bool want = !c.is_open() || !c.has(Connection::kPausedOutput | Connection::kPausedByHandler);
+  const bool want = !c.is_open() || c.paused == 0;
   if (want && !c.has(Connection::kRecvArmed)) backend_start_reading(c);
   if (!want && c.has(Connection::kRecvArmed)) backend_stop_reading(c);
 }

@@ -152,6 +152,11 @@ class Loop : public EventDriver {
   // Once per iteration, before the shard chooses its sleep: start sends for connections with output,
   // then release closed records.
   void flush() override;
+  // Resumes reading from the connections paused because their input overflowed a queue to another
+  // shard (deliver), now that the backlog is gone.
+  void mesh_clear() override {
+    if (!mesh_paused_.empty()) resume_mesh_paused();
+  }
 
   // Slot generations tag kernel requests so that completions for a released record are recognised.
   uint32_t generation(uint32_t index) const noexcept { return generations_[index]; }
@@ -202,6 +207,7 @@ class Loop : public EventDriver {
   OutputQueue& output(Connection& c);
   void recycle_output(Connection& c);
   void keep_leftover(Connection& c, const uint8_t* data, size_t n);
+  void resume_mesh_paused();
   void stop_hook();
   void release_pending();
 
@@ -209,6 +215,7 @@ class Loop : public EventDriver {
   std::vector<uint32_t> generations_;               // per slot; odd while the slot is live
   std::vector<std::pair<uint32_t, uint32_t>> dirty_;  // (index, generation) with output to flush
   std::vector<std::pair<uint32_t, uint32_t>> dirty_swap_;
+  std::vector<std::pair<uint32_t, uint32_t>> mesh_paused_;  // (index, generation) with kPauseMesh
   PoolTrimTimer pool_trim_{this};  // armed while pool_ holds a surplus of free resident blocks
   std::vector<uint32_t> to_release_;
   std::vector<std::unique_ptr<OutputQueue>> spare_outputs_;

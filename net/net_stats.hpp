@@ -15,6 +15,7 @@ struct NetStats {
   Counter sends;               // send submissions (io_uring) or writev calls (epoll)
   Counter submits;             // io_uring_enter / epoll_wait calls
   Counter read_pauses;         // times reading stopped because output piled up
+  Counter mesh_pauses;         // times reading stopped because input overflowed a queue to another shard
   Counter no_buffers;          // io_uring: receives that found the buffer ring empty
   Counter output_bytes_queued; // bytes waiting in output queues right now (TLS: plaintext + ciphertext)
   Counter tls_errors;          // TLS connections ended by a failed handshake or a bad record
