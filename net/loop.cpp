@@ -393,6 +393,16 @@ void Loop::write_external(Connection& c, const uint8_t* data, size_t n, void* ow
   after_write(c);
 }
 
+bool Loop::write_shared(Connection& c, const uint8_t* data, size_t n, void* owner, OutputQueue::Release release) {
+  if (!c.is_open()) return false;
+  OutputQueue& q = output(c);
+  const bool started = !q.extend_external(data, n, owner);
+  if (started) q.append_external(data, n, owner, release);
+  stats_.output_bytes_queued.add(n);
+  after_write(c);
+  return started;
+}
+
 void Loop::request_drain(Connection& c) {
   if (!c.is_open()) return;
   if (!has_output(c)) {

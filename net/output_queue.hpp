@@ -33,6 +33,17 @@ class OutputQueue {
   void append(const void* data, size_t n, BufferPool& pool);
   // Queues bytes owned elsewhere; `release(owner)` runs once they are sent or dropped.
   void append_external(const uint8_t* data, size_t n, void* owner, Release release);
+  // Joins `n` bytes at `data` to the last segment when it is external, of the same `owner`, and ends
+  // exactly at `data` (the next frame in a buffer of frames shared by many connections): no new
+  // segment and no new reference. False when it cannot.
+  bool extend_external(const uint8_t* data, size_t n, const void* owner) noexcept {
+    if (head_ == segs_.size()) return false;
+    Segment& s = segs_.back();
+    if (s.owner != owner || !s.release || s.data + s.size != data) return false;
+    s.size += static_cast<uint32_t>(n);
+    bytes_ += n;
+    return true;
+  }
 
   // Fills `iov` from the head: at most kMaxIov segments and about `max_bytes` bytes.
   size_t gather(iovec* iov, size_t max_iov, size_t max_bytes) const noexcept;

@@ -1,6 +1,9 @@
 #include "ws/rooms.hpp"
 
+#include <cstddef>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include "net/loop.hpp"
 #include "ws/broker_bridge.hpp"
@@ -17,8 +20,32 @@ struct RoomMember {
   uint32_t sub;  // index of this membership in the socket's subscription list
 };
 
+// Frames of one room on one shard, back to back, so that a member's consecutive frames form one
+// segment of its output queue. The room holds a reference while the arena is open (until the end of
+// the loop iteration, or until a frame does not fit); each member's segment holds one more.
+struct FrameArena {
+  uint32_t refs;
+  uint32_t used;
+  uint32_t capacity;
+  alignas(16) uint8_t data[1];  // `capacity` bytes
+
+  static constexpr uint32_t kFirstCapacity = 4 << 10;  // then doubling within one iteration
+  static constexpr uint32_t kMaxCapacity = 64 << 10;
+
+  static FrameArena* create(uint32_t capacity) {
+    void* p = std::malloc(offsetof(FrameArena, data) + capacity);
+    if (!p) throw std::bad_alloc();
+    return new (p) FrameArena{1, 0, capacity, {}};
+  }
+  static void release(void* p) noexcept {
+    auto* a = static_cast<FrameArena*>(p);
+    if (--a->refs == 0) std::free(a);
+  }
+};
+
 struct RoomEntry {
   std::string name;
+  FrameArena* arena = nullptr;      // open this iteration: frames for local members go here
   std::vector<RoomMember> members;  // on this shard
   std::vector<uint64_t> remote;     // bit j: shard j (not this one) has members
   const RoomOptions* options = nullptr;
@@ -110,6 +137,7 @@ Rooms::Rooms(RoomNetwork& network, Shard& shard, Loop& loop)
 
 // The shard and its loop may be gone by now (the App destroys rooms after the shards end).
 Rooms::~Rooms() {
+  close_arenas();
   broker_.reset();
   network_.attach(id_, nullptr);
 }
@@ -141,6 +169,10 @@ Rooms::Room& Rooms::find_or_add(std::string_view name) {
 
 void Rooms::maybe_erase(Room& room) {
   if (!room.members.empty() || room.has_remote()) return;
+  if (room.arena) {
+    FrameArena::release(room.arena);
+    std::erase(open_arenas_, &room);
+  }
   if (broker_ && home_of(room.name) == id_) broker_->room_removed(room.name);
   rooms_.erase(room.name);
   stats_.rooms.sub();
@@ -318,13 +350,41 @@ void Rooms::forward(Room& room, SharedBuffer& publication) {
   }
 }
 
+const uint8_t* Rooms::place(Room& room, std::span<const uint8_t> frame) {
+  FrameArena* a = room.arena;
+  if (!a || a->capacity - a->used < frame.size()) {
+    uint32_t capacity = a ? std::min(a->capacity * 2, FrameArena::kMaxCapacity) : FrameArena::kFirstCapacity;
+    capacity = std::max(capacity, static_cast<uint32_t>(frame.size()));
+    if (a) {
+      FrameArena::release(a);
+    } else {
+      if (open_arenas_.empty()) shard_.defer([this](Shard&) { close_arenas(); });
+      open_arenas_.push_back(&room);
+    }
+    a = room.arena = FrameArena::create(capacity);
+  }
+  uint8_t* at = a->data + a->used;
+  std::memcpy(at, frame.data(), frame.size());
+  a->used += static_cast<uint32_t>(frame.size());
+  return at;
+}
+
+void Rooms::close_arenas() noexcept {
+  for (Room* room : open_arenas_) {
+    FrameArena::release(room->arena);
+    room->arena = nullptr;
+  }
+  open_arenas_.clear();
+}
+
 void Rooms::fan_out(Room& room, SharedBuffer& publication, const WebSocketBase* exclude) {
   const Publication pub = Publication::read(publication);
   LocalShare* share = nullptr;
-  if (pub.plain.size() > kCopyLimit) {
+  if (pub.plain.size() > kArenaLimit) {
     publication.retain();
     share = new LocalShare{&publication, 1};  // our own use, dropped after the loop
   }
+  const uint8_t* placed = nullptr;  // the plain frame in the room's arena, once a member needs it
   std::vector<WebSocketBase*> too_slow;
   uint64_t delivered = 0;
   for (const RoomMember& m : room.members) {
@@ -349,8 +409,13 @@ void Rooms::fan_out(Room& room, SharedBuffer& publication, const WebSocketBase* 
     if (share) {
       ++share->uses;
       loop_.write_external(c, frame.data(), frame.size(), share, &LocalShare::release);
+    } else if (frame.data() == pub.plain.data()) {
+      if (!placed) placed = place(room, frame);
+      FrameArena* arena = room.arena;
+      ++arena->refs;  // the room's own reference keeps it above zero meanwhile
+      if (!loop_.write_shared(c, placed, frame.size(), arena, &FrameArena::release)) --arena->refs;
     } else {
-      loop_.write(c, frame.data(), frame.size());
+      loop_.write(c, frame.data(), frame.size());  // compressed: a few members, copied
     }
     ++delivered;
   }

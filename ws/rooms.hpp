@@ -10,9 +10,12 @@
 // Publishing: the WebSocket frame is encoded once (and, for members that agreed to permessage-deflate,
 // compressed once more) into an immutable shared buffer. Each other shard
 // with members gets one reference (one atomic operation per shard hop, none per member) and fans the
-// frame out to its own members: frames up to kCopyLimit bytes are copied into each member's output
-// block (cheaper than counting references), larger ones are queued by reference with a shard-local,
-// non-atomic count. All frames pending for a connection leave in one send at the end of the loop
+// frame out to its own members: a frame up to kArenaLimit bytes is copied once into the room's frame
+// arena on that shard, right behind the room's previous frame, and every member's output queue
+// references it — extending the member's last segment when that ends where the frame starts, so the
+// frames a member gets in one loop iteration are one segment, with no copy and no count per member.
+// Larger frames are queued by reference to the publication itself. Both are counted without atomics
+// (shard-local). All frames pending for a connection leave in one send at the end of the loop
 // iteration, however many there are. Order: messages from one publisher to one room reach every member
 // in publish order (the mesh is FIFO per pair of shards).
 //
@@ -31,6 +34,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -79,8 +83,8 @@ struct RoomStats {
 
 class Rooms {
  public:
-  // Frames up to this size are copied to each member; larger ones are shared by reference.
-  static constexpr size_t kCopyLimit = 2048;
+  // Frames up to this size go through the room's frame arena; larger ones are shared by reference.
+  static constexpr size_t kArenaLimit = 2048;
 
   Rooms(RoomNetwork& network, Shard& shard, Loop& loop);
   ~Rooms();
@@ -122,6 +126,10 @@ class Rooms {
   void announce(const Room& room, bool joined);
   void on_remote_membership(std::string_view name, unsigned shard, bool joined);
   void fan_out(Room& room, SharedBuffer& publication, const WebSocketBase* exclude);
+  // Copies `frame` into the room's open arena (opening one when it does not fit) and returns it there.
+  const uint8_t* place(Room& room, std::span<const uint8_t> frame);
+  // Ends this iteration's arenas: later frames start new ones (deferred once per iteration).
+  void close_arenas() noexcept;
   void forward(Room& room, SharedBuffer& publication);
   void sequence(std::string_view name, std::string_view message, OpCode op);
   void remove_member(Room& room, uint32_t index);
@@ -137,6 +145,7 @@ class Rooms {
   const unsigned id_;
   RoomNameMap<std::unique_ptr<Room>> rooms_;
   RoomNameMap<uint64_t> sequences_;  // home shard: the last number given, per room
+  std::vector<Room*> open_arenas_;    // rooms with an open frame arena this iteration
   std::unique_ptr<SharedDeflater> deflater_;  // created on the first compressed publish
   std::string deflate_scratch_;
   RoomStats stats_;
