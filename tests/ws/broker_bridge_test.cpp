@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "../net/net_test_support.hpp"
+#include "room_clients.hpp"
 #include "net/resp_parser.hpp"
 #include "net/resp_writer.hpp"
 #include "ws/app.hpp"
@@ -123,9 +124,6 @@ class RedisServer {
 struct Member {
   std::string room;
 };
-struct Peer {
-  int id = 0;
-};
 
 // A node: an App bridged to Redis, whose /room/NAME members publish to every member (sender included).
 std::unique_ptr<App> node(const std::string& broker, unsigned shards = 2) {
@@ -159,104 +157,7 @@ uint64_t metric(const App& app, std::string_view name) {
 // One group of client connections to one node, all in one room. Publisher ids are global (`first`
 // onwards) so that members of every group can check every publisher's order: member i of the group
 // publishes as `first + i` when i < publishers, keeping `window` of its own messages in flight.
-struct Group {
-  int members, publishers, first, total_publishers, per_publisher, window;
-  std::vector<std::vector<int>> last;  // [member][publisher]: last sequence number seen
-  std::vector<uint64_t> received, disorder;
-  std::vector<int> sent;
-  std::vector<WebSocketBase*> sockets;
-  std::mutex log_mutex;
-  std::vector<std::vector<std::string>> log;  // free-form messages (not "p:seq"), per member
-  std::atomic<int> opened{0}, closed{0};
-  std::atomic<uint64_t> total{0};
-  std::unique_ptr<WebSocketClient<Peer>> client;
-  std::unique_ptr<Runtime> runtime;
-
-  Group(int c, int p, int first_publisher, int all_publishers, int m, int w)
-      : members(c), publishers(p), first(first_publisher), total_publishers(all_publishers), per_publisher(m),
-        window(w), last(c, std::vector<int>(all_publishers, 0)), received(c, 0), disorder(c, 0), sent(p, 0),
-        sockets(c, nullptr), log(c) {
-    runtime = std::make_unique<Runtime>(RuntimeOptions{
-        .shards = 1,
-        .make_driver = [](Shard& s) -> std::unique_ptr<EventDriver> { return Loop::create(s, test::loop_options()); },
-        .on_start = [this](Shard&) { client = std::make_unique<WebSocketClient<Peer>>(Loop::current(), behavior()); }});
-    runtime->start();
-  }
-  ~Group() {
-    runtime->stop();
-    runtime->join();
-    runtime.reset();
-  }
-
-  void send_next(int i) { sockets[i]->send(fmt::format("{}:{}", first + i, ++sent[i]), OpCode::text, true); }
-
-  ClientBehavior<Peer> behavior() {
-    return {
-        .on_open = [this](WebSocket<Peer>& ws) { sockets[ws.data().id] = &ws, ++opened; },
-        .on_message =
-            [this](WebSocket<Peer>& ws, std::string_view m, OpCode) {
-              const int me = ws.data().id;
-              const size_t colon = m.find(':');
-              if (colon == std::string_view::npos) {
-                std::lock_guard lock(log_mutex);
-                log[me].emplace_back(m);
-                return;
-              }
-              int p = 0, seq = 0;
-              std::from_chars(m.data(), m.data() + colon, p);
-              std::from_chars(m.data() + colon + 1, m.data() + m.size(), seq);
-              if (p < 0 || p >= total_publishers || seq != last[me][p] + 1) {
-                ++disorder[me];
-              } else {
-                last[me][p] = seq;
-              }
-              ++received[me];
-              total.fetch_add(1, std::memory_order_release);
-              if (p == first + me && me < publishers && sent[me] < per_publisher) send_next(me);
-            },
-        .on_close = [this](WebSocket<Peer>&, int, std::string_view) { ++closed; },
-    };
-  }
-
-  void connect(uint16_t port, const std::string& path) {
-    runtime->shard(0).post([this, port, path](Shard&) {
-      std::string error;
-      auto url = WebSocketUrl::parse(fmt::format("ws://127.0.0.1:{}{}", port, path), error);
-      for (int i = 0; i < members; ++i) REQUIRE(client->connect(*url, Peer{i}));
-    });
-  }
-  void start_publishing() {
-    runtime->shard(0).post([this](Shard&) {
-      for (int i = 0; i < publishers; ++i) {
-        for (int k = 0; k < window && sent[i] < per_publisher; ++k) send_next(i);
-      }
-    });
-  }
-  void say(int i, std::string text) {
-    runtime->shard(0).post([this, i, text = std::move(text)](Shard&) { sockets[i]->send(text, OpCode::text, true); });
-  }
-  void close(int i) {
-    runtime->shard(0).post([this, i](Shard&) { sockets[i]->close(); });
-  }
-  void close_all() {
-    for (int i = 0; i < members; ++i) close(i);
-  }
-  // Every member saw `text` (a free-form message) exactly once.
-  bool all_saw(std::string_view text) {
-    std::lock_guard lock(log_mutex);
-    for (const auto& l : log) {
-      if (std::count(l.begin(), l.end(), text) != 1) return false;
-    }
-    return true;
-  }
-  bool any_saw(std::string_view text) {
-    std::lock_guard lock(log_mutex);
-    for (const auto& l : log) {
-      if (std::count(l.begin(), l.end(), text) != 0) return true;
-    }
-    return false;
-  }
-};
+using Group = test::RoomClients;
 
 #define REQUIRE_REDIS()                                                                          \
   if (!RedisServer::available()) {                                                               \
@@ -300,8 +201,10 @@ TEST_CASE("broker: members and publishers on two nodes; every member gets every 
   auto b = node(redis.url("t1:"));
   CHECK(a->node_id() != b->node_id());
   constexpr int kMembers = 12, kPublishers = 4, kPerPublisher = 300, kWindow = 8;
-  Group on_a(kMembers, kPublishers, 0, 2 * kPublishers, kPerPublisher, kWindow);
-  Group on_b(kMembers, kPublishers, kPublishers, 2 * kPublishers, kPerPublisher, kWindow);
+  Group on_a({.members = kMembers, .publishers = kPublishers, .per_publisher = kPerPublisher, .window = kWindow,
+              .first_id = 0, .all_publishers = 2 * kPublishers});
+  Group on_b({.members = kMembers, .publishers = kPublishers, .per_publisher = kPerPublisher, .window = kWindow,
+              .first_id = kPublishers, .all_publishers = 2 * kPublishers});
   on_a.connect(a->port(), "/room/across");
   on_b.connect(b->port(), "/room/across");
   REQUIRE(test::eventually([&] { return on_a.opened.load() == kMembers && on_b.opened.load() == kMembers; }, 20s));
@@ -342,7 +245,7 @@ TEST_CASE("broker: a room's channel is subscribed while the node has members and
   REQUIRE_REDIS();
   RedisServer redis;
   auto a = node(redis.url("t2:"), 3);
-  Group members(3, 0, 0, 1, 0, 0);
+  Group members({.members = 3});
   members.connect(a->port(), "/room/brief");
   REQUIRE(test::eventually([&] { return members.opened.load() == 3; }, 20s));
   REQUIRE(test::eventually([&] { return redis.subscribers("t2:room:brief") == 1; }, 10s));
@@ -378,7 +281,7 @@ TEST_CASE("broker: Redis restarted under two nodes; they reconnect, resubscribe,
   RedisServer redis;
   auto a = node(redis.url());
   auto b = node(redis.url());
-  Group on_a(2, 0, 0, 1, 0, 0), on_b(2, 0, 0, 1, 0, 0);
+  Group on_a({.members = 2}), on_b({.members = 2});
   on_a.connect(a->port(), "/room/phoenix");
   on_b.connect(b->port(), "/room/phoenix");
   REQUIRE(test::eventually([&] { return on_a.opened.load() == 2 && on_b.opened.load() == 2; }, 20s));

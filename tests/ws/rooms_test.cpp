@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "../net/net_test_support.hpp"
+#include "room_clients.hpp"
 #include "ws/app.hpp"
 #include "ws/web_socket_client.hpp"
 
@@ -20,9 +21,6 @@ namespace {
 
 struct Member {
   std::string room;
-};
-struct Peer {
-  int id = 0;
 };
 
 constexpr unsigned kServerShards = 4;
@@ -65,105 +63,11 @@ std::vector<size_t> on_each_shard(App& app, Fn fn) {
   return out;
 }
 
-// The client side: C members of one room, the first P of which publish M messages each, keeping
-// `window` of their own messages in flight. Every member checks every message.
-struct RoomClients {
-  int members, publishers, per_publisher, window;
-  bool sequenced;
-  bool deflate = false;
-  bool publishes = true;      // false: these members only listen (to another group's publishers)
-  std::string padding;        // appended to every message (compressible text)
-  std::atomic<int> bad_padding{0}, negotiated{0};
-  std::vector<std::vector<int>> last;        // [member][publisher]: last sequence number seen
-  std::vector<uint64_t> received;
-  std::vector<uint64_t> disorder;            // duplicates, gaps or reordering seen by a member
-  std::vector<std::vector<std::string>> log; // sequenced: everything each member saw, in order
-  std::vector<WebSocketBase*> sockets;
-  std::vector<int> sent;
-  std::atomic<int> opened{0}, closed{0};
-  std::atomic<uint64_t> total{0};
-  std::unique_ptr<WebSocketClient<Peer>> client;
-  std::unique_ptr<Runtime> runtime;
-
-  RoomClients(int c, int p, int m, int w, bool seq, bool with_deflate = false, size_t pad = 0)
-      : members(c), publishers(p), per_publisher(m), window(w), sequenced(seq), deflate(with_deflate),
-        last(c, std::vector<int>(p, 0)), received(c, 0), disorder(c, 0), log(c), sockets(c, nullptr), sent(p, 0) {
-    while (padding.size() < pad) padding += " all work and no play makes a dull room";
-    padding.resize(pad);
-    runtime = std::make_unique<Runtime>(RuntimeOptions{
-        .shards = 1,
-        .make_driver = [](Shard& s) -> std::unique_ptr<EventDriver> { return Loop::create(s, test::loop_options()); },
-        .on_start = [this](Shard&) { client = std::make_unique<WebSocketClient<Peer>>(Loop::current(), behavior()); }});
-    runtime->start();
-  }
-  ~RoomClients() {
-    runtime->stop();
-    runtime->join();
-    runtime.reset();
-  }
-
-  void send_next(int p) {
-    auto& ws = *sockets[p];
-    ws.send(fmt::format("{}:{}:{}", p, ++sent[p], padding), OpCode::text, true);
-  }
-
-  ClientBehavior<Peer> behavior() {
-    return {
-        .on_open =
-            [this](WebSocket<Peer>& ws) {
-              sockets[ws.data().id] = &ws;
-              if (ws.deflate()) ++negotiated;
-              ++opened;
-            },
-        .on_message =
-            [this](WebSocket<Peer>& ws, std::string_view m, OpCode) {
-              const int me = ws.data().id;
-              if (sequenced) {
-                log[me].emplace_back(m);
-                m = m.substr(m.find('|') + 1);
-              }
-              int p = 0, seq = 0;
-              const size_t colon = m.find(':');
-              const size_t colon2 = m.find(':', colon + 1);
-              std::from_chars(m.data(), m.data() + colon, p);
-              std::from_chars(m.data() + colon + 1, m.data() + colon2, seq);
-              if (m.substr(colon2 + 1) != padding) ++bad_padding;
-              if (seq != last[me][p] + 1) ++disorder[me];
-              last[me][p] = seq;
-              ++received[me];
-              total.fetch_add(1, std::memory_order_release);
-              if (publishes && p == me && sent[p] < per_publisher) send_next(p);
-            },
-        .on_close = [this](WebSocket<Peer>&, int, std::string_view) { ++closed; },
-        .compression = DeflateOptions{.enabled = deflate},
-    };
-  }
-
-  void connect(uint16_t port, const std::string& path) {
-    runtime->shard(0).post([this, port, path](Shard&) {
-      std::string error;
-      auto url = WebSocketUrl::parse(fmt::format("ws://127.0.0.1:{}{}", port, path), error);
-      for (int i = 0; i < members; ++i) REQUIRE(client->connect(*url, Peer{i}));
-    });
-  }
-  void start_publishing() {
-    runtime->shard(0).post([this](Shard&) {
-      for (int p = 0; p < publishers; ++p) {
-        for (int k = 0; k < window && sent[p] < per_publisher; ++k) send_next(p);
-      }
-    });
-  }
-  void close_all() {
-    runtime->shard(0).post([this](Shard&) {
-      for (auto* ws : sockets) ws->close();
-    });
-  }
-  uint64_t expected() const { return uint64_t(members) * publishers * per_publisher; }
-};
+using test::RoomClients;
 
 void run_room(bool sequenced) {
   auto app = room_server();
-  RoomClients clients(60, 20, 1000, 8, sequenced);
+  RoomClients clients({.members = 60, .publishers = 20, .per_publisher = 1000, .window = 8, .sequenced = sequenced});
   clients.connect(app->port(), sequenced ? "/seq/lobby" : "/room/lobby");
   REQUIRE(test::eventually([&] { return clients.opened.load() == clients.members; }, 20s));
   // Every shard has members, and every shard knows that every shard has members.
@@ -189,9 +93,10 @@ void run_room(bool sequenced) {
   }
   if (sequenced) {
     // One order everywhere, numbered 1..N without a gap.
-    for (int i = 1; i < clients.members; ++i) CHECK(clients.log[i] == clients.log[0]);
-    for (size_t k = 0; k < clients.log[0].size(); ++k) {
-      if (clients.log[0][k].substr(0, clients.log[0][k].find('|')) != std::to_string(k + 1)) {
+    const std::vector<std::string> first = clients.log(0);
+    for (int i = 1; i < clients.members; ++i) CHECK(clients.log(i) == first);
+    for (size_t k = 0; k < first.size(); ++k) {
+      if (first[k].substr(0, first[k].find('|')) != std::to_string(k + 1)) {
         FAIL("sequence number " << k + 1 << " missing or out of place");
       }
     }
@@ -216,9 +121,9 @@ TEST_SUITE("io") {
 TEST_CASE("rooms: a publication compressed once reaches members with and without permessage-deflate intact") {
   auto app = room_server(true);
   // Two groups in one room: the first offers permessage-deflate (and publishes), the second does not.
-  RoomClients zipped(16, 4, 200, 4, false, true, 4000);
-  RoomClients plain(16, 4, 200, 4, false, false, 4000);
-  plain.publishes = false;  // it checks the first group's publishers' messages
+  RoomClients zipped({.members = 16, .publishers = 4, .per_publisher = 200, .window = 4, .deflate = true, .padding = 4000});
+  // It checks the first group's publishers' messages.
+  RoomClients plain({.members = 16, .publishers = 4, .per_publisher = 200, .window = 4, .padding = 4000, .publishes = false});
   zipped.connect(app->port(), "/room/mixed");
   plain.connect(app->port(), "/room/mixed");
   REQUIRE(test::eventually([&] { return zipped.opened.load() == 16 && plain.opened.load() == 16; }, 20s));
