@@ -105,7 +105,7 @@ void EchoScenario::message(Worker& w, Socket& ws, std::string_view m, OpCode op)
     w.errors.add();  // a wrong, reordered or corrupted echo
     return;
   }
-  w.record_latency(static_cast<uint64_t>(driver_->now_ns() - c.sent_at[seq % c.sent_at.size()]));
+  w.record_latency(static_cast<uint64_t>(driver_->arrival_ns(w) - c.sent_at[seq % c.sent_at.size()]));
   ++c.expected;
   w.received.add();
   if (!stopped_[w.id]) send(w, ws, c);
@@ -232,7 +232,7 @@ void BroadcastScenario::message(Worker& w, Socket& ws, std::string_view m, OpCod
     }
   }
   w.received.add();
-  w.record_latency(static_cast<uint64_t>(driver_->now_ns() - sent_ns));
+  w.record_latency(static_cast<uint64_t>(driver_->arrival_ns(w) - sent_ns));
   if (p == me) {
     Publisher& pub = *publishers_[p];
     ++pub.own_received;
@@ -366,7 +366,7 @@ void ChatScenario::message(Worker& w, Socket& ws, std::string_view m, OpCode) {
     if (publisher == p) checker.on_message(seq);
   }
   w.received.add();
-  w.record_latency(static_cast<uint64_t>(driver_->now_ns() - sent_ns));
+  w.record_latency(static_cast<uint64_t>(driver_->arrival_ns(w) - sent_ns));
   if (p == me) {
     ++own_received_[p];
     if (!stopped_[w.id]) publish(w, p);
