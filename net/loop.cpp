@@ -20,6 +20,7 @@ constexpr unsigned kLingerMs = 2000;       // after our FIN, how long we wait fo
 constexpr unsigned kAcceptBackoffMinMs = 25;
 constexpr unsigned kAcceptBackoffMaxMs = 1000;
 constexpr size_t kSpareOutputs = 32;       // recycled output queues kept per shard (about 1 KiB each)
+constexpr size_t kMaxSharedSegments = 16;  // queued segments past which write_shared copies
 constexpr size_t kTlsRecord = 16 * 1024;   // RFC 8446 §5.1: a record carries at most 2^14 bytes of plaintext
 constexpr size_t kTlsPlainBuffer = 4 * kTlsRecord;  // decrypted input handed to on_data at once
 
@@ -396,8 +397,17 @@ void Loop::write_external(Connection& c, const uint8_t* data, size_t n, void* ow
 bool Loop::write_shared(Connection& c, const uint8_t* data, size_t n, void* owner, OutputQueue::Release release) {
   if (!c.is_open()) return false;
   OutputQueue& q = output(c);
-  const bool started = !q.extend_external(data, n, owner);
-  if (started) q.append_external(data, n, owner, release);
+  bool started = false;
+  if (!q.extend_external(data, n, owner)) {
+    if (q.segments() < kMaxSharedSegments) {
+      q.append_external(data, n, owner, release);
+      started = true;
+    } else {
+      // Behind on sending: a copy. A reader that never reads must not keep many shared buffers alive
+      // (each maybe a few of its bytes among others' frames) while it is counted for its bytes only.
+      q.append(data, n, pool_);
+    }
+  }
   stats_.output_bytes_queued.add(n);
   after_write(c);
   return started;

@@ -84,8 +84,10 @@ class Loop : public EventDriver {
   // Bytes owned elsewhere; `release(owner)` runs once they are sent or the connection is gone.
   void write_external(Connection& c, const uint8_t* data, size_t n, void* owner, OutputQueue::Release release);
   // Bytes of a buffer of frames shared by many connections (a room's frame arena): they join the
-  // connection's last segment when it ends where they start, else start a segment. True when a
-  // segment was started: it holds a reference, dropped with `release(owner)` once sent or dropped.
+  // connection's last segment when it ends where they start, else start a segment — or, when the
+  // connection is behind on sending (many segments queued), are copied, so that what a slow reader
+  // holds alive stays what it is counted for. True when a segment was started: it holds a reference,
+  // dropped with `release(owner)` once sent or dropped.
   bool write_shared(Connection& c, const uint8_t* data, size_t n, void* owner, OutputQueue::Release release);
   size_t buffered_amount(const Connection& c) const noexcept {
     return (c.out ? c.out->bytes() : 0) + (c.has(Connection::kTls) ? tls_plain_bytes(c) : 0);

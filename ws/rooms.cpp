@@ -1,6 +1,5 @@
 #include "ws/rooms.hpp"
 
-#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -27,15 +26,15 @@ struct FrameArena {
   uint32_t refs;
   uint32_t used;
   uint32_t capacity;
-  alignas(16) uint8_t data[1];  // `capacity` bytes
 
   static constexpr uint32_t kFirstCapacity = 4 << 10;  // then doubling within one iteration
   static constexpr uint32_t kMaxCapacity = 64 << 10;
 
+  uint8_t* data() noexcept { return reinterpret_cast<uint8_t*>(this + 1); }  // `capacity` bytes follow
   static FrameArena* create(uint32_t capacity) {
-    void* p = std::malloc(offsetof(FrameArena, data) + capacity);
+    void* p = std::malloc(sizeof(FrameArena) + capacity);
     if (!p) throw std::bad_alloc();
-    return new (p) FrameArena{1, 0, capacity, {}};
+    return new (p) FrameArena{1, 0, capacity};
   }
   static void release(void* p) noexcept {
     auto* a = static_cast<FrameArena*>(p);
@@ -363,7 +362,7 @@ const uint8_t* Rooms::place(Room& room, std::span<const uint8_t> frame) {
     }
     a = room.arena = FrameArena::create(capacity);
   }
-  uint8_t* at = a->data + a->used;
+  uint8_t* at = a->data() + a->used;
   std::memcpy(at, frame.data(), frame.size());
   a->used += static_cast<uint32_t>(frame.size());
   return at;

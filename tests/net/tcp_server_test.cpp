@@ -2,6 +2,7 @@
 // backend (see tests/CMakeLists.txt). Clients are raw sockets.
 #include <doctest/doctest.h>
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -10,6 +11,7 @@
 #include <fstream>
 #include <vector>
 
+#include "core/runtime.hpp"
 #include "echo_clients.hpp"
 #include "net/tcp_echo_handler.hpp"
 #include "net/tcp_server.hpp"
@@ -230,6 +232,84 @@ TEST_CASE("loop: connect() opens client connections, and a refused connect repor
   rt.join();
   server->stop();
   server->join();
+}
+
+TEST_CASE("loop: shared bytes join the last segment when contiguous; a connection behind on sending gets copies") {
+  // A peer that reads only once everything is queued: while it does not, the connection is behind.
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{.sin_family = AF_INET, .sin_port = 0, .sin_addr = {htonl(INADDR_LOOPBACK)}, .sin_zero = {}};
+  socklen_t len = sizeof addr;
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(listener, 1) == 0);
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+
+  // 1,000 shared buffers of 200 bytes (byte k of buffer i: i + k), each counting its releases.
+  struct Shared {
+    std::atomic<int>* released;
+    uint8_t bytes[200];
+    static void release(void* p) noexcept { ++*static_cast<Shared*>(p)->released; }
+  };
+  constexpr int kBuffers = 1000;
+  std::atomic<int> released{0}, started{0};
+  std::vector<Shared> shared(kBuffers);
+  for (int i = 0; i < kBuffers; ++i) {
+    shared[i].released = &released;
+    for (int k = 0; k < 200; ++k) shared[i].bytes[k] = static_cast<uint8_t>(i + k);
+  }
+  struct Writer final : ConnectionHandler {
+    std::vector<Shared>* shared;
+    std::atomic<int>* started;
+    std::atomic<size_t> queued{0};
+    std::atomic<int> started_by_first{0};
+    void on_open(Connection& c) override {
+      Loop& loop = Loop::current();
+      // The first buffer in two contiguous halves: one segment, one reference.
+      Shared& first = (*shared)[0];
+      *started += loop.write_shared(c, first.bytes, 100, &first, &Shared::release);
+      *started += loop.write_shared(c, first.bytes + 100, 100, &first, &Shared::release);
+      started_by_first = started->load();
+      for (size_t i = 1; i < shared->size(); ++i) {
+        Shared& s = (*shared)[i];
+        *started += loop.write_shared(c, s.bytes, 200, &s, &Shared::release);
+      }
+      queued = loop.buffered_amount(c);
+    }
+    size_t on_data(Connection&, std::span<uint8_t> d) override { return d.size(); }
+    void on_close(Connection&, int) override {}
+  } writer;
+  writer.shared = &shared;
+  writer.started = &started;
+  Runtime rt({.shards = 1, .make_driver = [](Shard& s) -> std::unique_ptr<EventDriver> {
+                return Loop::create(s, test::loop_options());
+              },
+              .on_start = [&](Shard&) {
+                REQUIRE(Loop::current().connect(SocketAddress::loopback(ntohs(addr.sin_port)), writer, nullptr) != nullptr);
+              }});
+  rt.start();
+  const int peer = ::accept(listener, nullptr, nullptr);
+  REQUIRE(peer >= 0);
+  REQUIRE(test::eventually([&] { return writer.queued.load() > 0; }, 10s));
+  CHECK(writer.queued.load() == kBuffers * 200);
+  CHECK(writer.started_by_first.load() == 1);
+  CHECK(started.load() <= 16);  // the rest were copied: the connection holds few references
+  // Every byte arrives, in order, and every reference taken is released once sent.
+  test::set_recv_timeout(peer, 5000);
+  std::vector<uint8_t> got;
+  uint8_t buf[65536];
+  while (got.size() < size_t{kBuffers} * 200) {
+    const ssize_t n = ::recv(peer, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.insert(got.end(), buf, buf + n);
+  }
+  REQUIRE(got.size() == size_t{kBuffers} * 200);
+  bool intact = true;
+  for (size_t j = 0; j < got.size() && intact; ++j) intact = got[j] == static_cast<uint8_t>(j / 200 + j % 200);
+  CHECK(intact);
+  CHECK(test::eventually([&] { return released.load() == started.load(); }, 5s));
+  ::close(peer);
+  ::close(listener);
+  rt.stop();
+  rt.join();
 }
 
 TEST_CASE("loop: a sleeping shard is woken by another shard's send, and timers fire on time") {
