@@ -1,9 +1,13 @@
 #pragma once
 // Helpers shared by tests: which backend the "io" suite runs on, paths of the source and build trees,
-// a bounded wait.
+// a bounded wait, a metric read from /metrics text.
 #include <chrono>
+#include <cstdint>
+#include <cstdlib>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 namespace ringcast::test {
 
@@ -22,6 +26,23 @@ bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::second
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return true;
+}
+
+// The per-shard values of metric `name` (without the "ringcast_" prefix) in the Prometheus text a
+// server serves at /metrics (lines `ringcast_NAME{shard="i"} value`), indexed by shard.
+inline std::vector<uint64_t> metric_by_shard(std::string_view text, std::string_view name) {
+  const std::string key = "ringcast_" + std::string(name) + "{shard=\"";
+  std::vector<uint64_t> values;
+  for (size_t at = text.find(key); at != std::string_view::npos; at = text.find(key, at + 1)) {
+    if (at > 0 && text[at - 1] != '\n') continue;
+    const std::string line(text.substr(at + key.size(), text.find('\n', at) - at - key.size()));
+    const size_t shard = std::strtoul(line.c_str(), nullptr, 10);
+    const size_t space = line.find(' ');
+    if (space == std::string::npos) continue;
+    if (values.size() <= shard) values.resize(shard + 1, 0);
+    values[shard] = std::strtoull(line.c_str() + space + 1, nullptr, 10);
+  }
+  return values;
 }
 
 }  // namespace ringcast::test

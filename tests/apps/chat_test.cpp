@@ -395,13 +395,8 @@ bool silent(Client& c, std::chrono::milliseconds quiet = 300ms) {
 // How many shards hold open WebSockets (from /metrics).
 int shards_with_sockets(uint16_t port) {
   const HttpReply r = http(port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-  int n = 0;
-  constexpr std::string_view kMetric = "\nringcast_websockets{shard=\"";
-  for (size_t at = r.body.find(kMetric); at != std::string::npos; at = r.body.find(kMetric, at + 1)) {
-    const size_t value = r.body.find("} ", at);
-    n += std::strtol(r.body.c_str() + value + 2, nullptr, 10) > 0;
-  }
-  return n;
+  const std::vector<uint64_t> open = test::metric_by_shard(r.body, "websockets");
+  return static_cast<int>(std::count_if(open.begin(), open.end(), [](uint64_t n) { return n > 0; }));
 }
 
 std::string temp_dir() {

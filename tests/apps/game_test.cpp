@@ -321,12 +321,8 @@ int upgrade_status(int port, const std::string& target) {
 // Shards that hold WebSockets now, from GET /metrics.
 int shards_with_players(int port) {
   const std::string reply = http_exchange(port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-  int shards = 0;
-  for (size_t at = 0; (at = reply.find("\nringcast_websockets{shard=", at)) != std::string::npos; ++at) {
-    const size_t space = reply.find(' ', at + 1);
-    if (space != std::string::npos && std::atoi(reply.c_str() + space + 1) > 0) ++shards;
-  }
-  return shards;
+  const std::vector<uint64_t> open = test::metric_by_shard(reply, "websockets");
+  return static_cast<int>(std::count_if(open.begin(), open.end(), [](uint64_t n) { return n > 0; }));
 }
 
 // SIGTERM; the server must exit 0 (under the sanitizers: with nothing to report).

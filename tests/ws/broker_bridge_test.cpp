@@ -141,16 +141,8 @@ std::unique_ptr<App> node(const std::string& broker, unsigned shards = 2) {
 
 // The sum over shards of one counter from the app's /metrics text.
 uint64_t metric(const App& app, std::string_view name) {
-  const std::string text = app.metrics();
-  const std::string key = fmt::format("ringcast_{}{{", name);
   uint64_t sum = 0;
-  for (size_t at = text.find(key); at != std::string::npos; at = text.find(key, at + 1)) {
-    if (at > 0 && text[at - 1] != '\n') continue;
-    const size_t space = text.find(' ', at);
-    uint64_t v = 0;
-    std::from_chars(text.data() + space + 1, text.data() + text.find('\n', space), v);
-    sum += v;
-  }
+  for (uint64_t v : test::metric_by_shard(app.metrics(), name)) sum += v;
   return sum;
 }
 

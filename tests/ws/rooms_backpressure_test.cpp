@@ -9,6 +9,7 @@
 #include <atomic>
 #include <charconv>
 #include <thread>
+#include <vector>
 
 #include "../net/net_test_support.hpp"
 #include "../test_support.hpp"
@@ -24,15 +25,11 @@ struct Member {
   std::string room;
 };
 
-// One figure from the server's /metrics text, e.g. metric(app, "ringcast_mesh_backlog", 0).
+// One shard's figure from the server's /metrics text.
 uint64_t metric(const App& app, std::string_view name, unsigned shard) {
-  const std::string text = app.metrics();
-  const std::string key = fmt::format("{}{{shard=\"{}\"}} ", name, shard);
-  const size_t at = text.find(key);
-  if (at == std::string::npos) return UINT64_MAX;
-  uint64_t v = UINT64_MAX;
-  std::from_chars(text.data() + at + key.size(), text.data() + text.size(), v);
-  return v;
+  const std::vector<uint64_t> values = test::metric_by_shard(app.metrics(), name);
+  REQUIRE(shard < values.size());
+  return values[shard];
 }
 
 // Connects until a client lands on `shard` (the server says which in its first message).
@@ -79,7 +76,7 @@ TEST_CASE("rooms: a publisher's shard stops reading from it while a busy shard c
 
   test::RawWsClient member = client_on(port, "/room/busy", 1);
   test::RawWsClient publisher = client_on(port, "/pub/busy", 0);
-  REQUIRE(test::eventually([&] { return metric(app, "ringcast_rooms", 0) == 1; }, 5s));
+  REQUIRE(test::eventually([&] { return metric(app, "rooms", 0) == 1; }, 5s));
 
   // Shard 1 is busy (a long task) while the publisher writes everything as fast as it can.
   std::atomic<bool> busy{false}, release{false};
@@ -96,12 +93,12 @@ TEST_CASE("rooms: a publisher's shard stops reading from it while a busy shard c
 
   // The publisher's shard pauses it, and its backlog for shard 1 stays bounded while shard 1 is busy
   // (the queue holds 256; what the socket had already delivered is handed on, never dropped).
-  CHECK(test::eventually([&] { return metric(app, "ringcast_mesh_pauses_total", 0) >= 1; }, 5s));
+  CHECK(test::eventually([&] { return metric(app, "mesh_pauses_total", 0) >= 1; }, 5s));
   std::this_thread::sleep_for(300ms);
-  const uint64_t backlog = metric(app, "ringcast_mesh_backlog", 0);
+  const uint64_t backlog = metric(app, "mesh_backlog", 0);
   INFO("backlog of shard 0 for shard 1: ", backlog, " tasks");
   CHECK(backlog <= kBacklogBound);
-  CHECK(metric(app, "ringcast_room_published_total", 0) < kMessages);  // the rest waits in the socket
+  CHECK(metric(app, "room_published_total", 0) < kMessages);  // the rest waits in the socket
 
   // Shard 1 catches up: the member gets every message, in order, and the publisher's writes all land.
   release = true;
@@ -116,7 +113,7 @@ TEST_CASE("rooms: a publisher's shard stops reading from it while a busy shard c
   CHECK(next == kMessages + 1);
   writer.join();
   CHECK(written);
-  CHECK(metric(app, "ringcast_mesh_backlog", 0) == 0);
+  CHECK(metric(app, "mesh_backlog", 0) == 0);
   app.stop();
 }
 }  // TEST_SUITE
