@@ -153,9 +153,9 @@ void BroadcastScenario::attach(Driver& d) {
   pacers_.resize(o.threads);
 }
 
-void BroadcastScenario::publish(Worker& w, uint32_t p) {
+bool BroadcastScenario::publish(Worker& w, uint32_t p) {
   Socket* ws = w.sockets[p];
-  if (!ws || !driver_->claim_message()) return;
+  if (!ws || !driver_->claim_message()) return false;
   static thread_local std::string buf;
   buf.resize(size_);
   Publisher& pub = *publishers_[p];
@@ -171,11 +171,17 @@ void BroadcastScenario::publish(Worker& w, uint32_t p) {
   pub.sent.store(seq, std::memory_order_release);
   w.sent.add();
   w.bytes_out.add(size_);
+  return true;
 }
 
 void BroadcastScenario::begin(Worker& w) {
   const int64_t now = driver_->now_ns();
-  for (uint32_t p = w.id; p < publishers_.size(); p += driver_->workers()) publishers_[p]->started_ns = now;
+  // Paced publishers are spread evenly over one period: started together, they would all owe their
+  // next message at the same instant, and the server would see bursts instead of the rate asked for.
+  const double period_ns = rate_ > 0 ? 1e9 / rate_ : 0;
+  for (uint32_t p = w.id; p < publishers_.size(); p += driver_->workers()) {
+    publishers_[p]->started_ns = now - static_cast<int64_t>(period_ns * p / static_cast<double>(publishers_.size()));
+  }
   if (rate_ > 0) {
     // Paced: a 1 ms timer sends what each publisher owes by now (bounded by its window).
     struct Pacer : Timer {
@@ -198,13 +204,14 @@ void BroadcastScenario::begin(Worker& w) {
 }
 
 void BroadcastScenario::pump(Worker& w) {
+  if (stopped_[w.id]) return;
   const int64_t now = driver_->now_ns();
   for (uint32_t p = w.id; p < publishers_.size(); p += driver_->workers()) {
     Publisher& pub = *publishers_[p];
     const auto due = static_cast<uint64_t>(static_cast<double>(now - pub.started_ns) * 1e-9 * rate_);
     while (pub.sent.load(std::memory_order_relaxed) < due &&
-           pub.sent.load(std::memory_order_relaxed) - pub.own_received < window_ * 4 && !driver_->budget_spent()) {
-      publish(w, p);
+           pub.sent.load(std::memory_order_relaxed) - pub.own_received < window_ * 4) {
+      if (!publish(w, p)) break;  // its connection is gone, or the message budget is spent
     }
   }
 }

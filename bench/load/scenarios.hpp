@@ -68,8 +68,8 @@ class BroadcastScenario final : public Scenario {
   struct Receiver {
     std::vector<std::pair<uint32_t, StreamChecker>> streams;  // one per publisher of its room
   };
-  void publish(Worker& w, uint32_t p);
-  void pump(Worker& w);  // rate mode: send what is due
+  bool publish(Worker& w, uint32_t p);  // false: nothing sent (no connection, or no budget left)
+  void pump(Worker& w);                 // rate mode: send what is due
   uint32_t room_of(uint32_t i) const noexcept { return i % rooms_; }
 
   std::vector<std::unique_ptr<Publisher>> publishers_;

@@ -154,6 +154,14 @@ TEST_CASE("load harness: against ringcast-echo, echo and broadcast runs are clea
   CHECK(broadcast["lost"] == 0);
   CHECK(broadcast["duplicates"] == 0);
   CHECK(broadcast["reordered"] == 0);
+  // Paced publishers: the rate asked for, spread over each period, and the run ends on time.
+  std::map<std::string, double> paced;
+  CHECK(run_load({"--scenario", "broadcast", "--url", url, "--connections", "40", "--publishers", "4", "--rate", "50",
+                  "--window", "8", "--duration", "1", "--warmup", "0.2"},
+                 paced) == 0);
+  CHECK(paced["sent_per_second"] == doctest::Approx(200).epsilon(0.15));
+  CHECK(paced["received_total"] == paced["sent_total"] * 40);
+  CHECK(paced["lost"] == 0);
   std::map<std::string, double> too_many;
   // The descriptor limit is said up front, with exit status 2.
   CHECK(run_load({"--scenario", "idle", "--url", url, "--connections", "5000000"}, too_many) == 2);
