@@ -16,9 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "core/slab.hpp"
+#include "ws/callback_context.hpp"
 #include "ws/client_handshake.hpp"
-#include "ws/web_socket_context.hpp"
 #include "ws/web_socket_url.hpp"
 
 namespace ringcast {
@@ -62,14 +61,17 @@ struct ClientBehavior {
 };
 
 template <typename UserData>
-class WebSocketClient final : public WebSocketContext {
+class WebSocketClient final : public CallbackContext<UserData, ClientBehavior<UserData>> {
+  using Base = CallbackContext<UserData, ClientBehavior<UserData>>;
+  using Base::behavior_;
+  using Base::set_slot;
+  using Base::sockets_;
+
  public:
   using Socket = WebSocket<UserData>;
 
   WebSocketClient(Loop& loop, ClientBehavior<UserData> behavior)
-      : WebSocketContext(loop, Role::client, behavior.options()),
-        behavior_(std::move(behavior)),
-        handshake_(*this, behavior_.handshake()) {}
+      : Base(loop, Role::client, std::move(behavior)), handshake_(*this, behavior_.handshake()) {}
 
   // Starts a connection; its outcome arrives as on_open or on_error. False (errno set, nothing
   // called) when no socket could be made, e.g. at the descriptor limit. `from` binds a source address.
@@ -85,35 +87,8 @@ class WebSocketClient final : public WebSocketContext {
 
   size_t connections() const noexcept { return sockets_.live(); }
 
- protected:
-  static Socket& typed(WebSocketBase& ws) noexcept { return static_cast<Socket&>(ws); }
-  void emit_open(WebSocketBase& ws) override {
-    if (behavior_.on_open) behavior_.on_open(typed(ws));
-  }
-  void emit_message(WebSocketBase& ws, std::string_view message, OpCode op) override {
-    if (behavior_.on_message) behavior_.on_message(typed(ws), message, op);
-  }
-  void emit_drain(WebSocketBase& ws) override {
-    if (behavior_.on_drain) behavior_.on_drain(typed(ws));
-  }
-  void emit_ping(WebSocketBase& ws, std::string_view payload) override {
-    if (behavior_.on_ping) behavior_.on_ping(typed(ws), payload);
-  }
-  void emit_pong(WebSocketBase& ws, std::string_view payload) override {
-    if (behavior_.on_pong) behavior_.on_pong(typed(ws), payload);
-  }
-  void emit_close(WebSocketBase& ws, int code, std::string_view reason) override {
-    if (behavior_.on_close) behavior_.on_close(typed(ws), code, reason);
-  }
-  void emit_error(WebSocketBase& ws, std::string_view why) override {
-    if (behavior_.on_error) behavior_.on_error(typed(ws), why);
-  }
-  void destroy(WebSocketBase& ws) override { sockets_.free(slot_of(ws)); }
-
  private:
-  ClientBehavior<UserData> behavior_;
   ClientHandshake handshake_;
-  Slab<Socket> sockets_;
 };
 
 }  // namespace ringcast

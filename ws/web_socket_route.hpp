@@ -12,10 +12,9 @@
 #include <string_view>
 #include <vector>
 
-#include "core/slab.hpp"
 #include "net/http_server.hpp"
+#include "ws/callback_context.hpp"
 #include "ws/server_handshake.hpp"
-#include "ws/web_socket_context.hpp"
 
 namespace ringcast {
 
@@ -91,13 +90,17 @@ struct WebSocketBehavior {
 };
 
 template <typename UserData>
-class WebSocketRoute final : public WebSocketContext {
+class WebSocketRoute final : public CallbackContext<UserData, const WebSocketBehavior<UserData>&> {
+  using Base = CallbackContext<UserData, const WebSocketBehavior<UserData>&>;
+  using Base::behavior_;
+  using Base::set_slot;
+  using Base::sockets_;
+
  public:
   using Socket = WebSocket<UserData>;
 
   // `behavior` is shared by every shard's route and must outlive them.
-  WebSocketRoute(Loop& loop, const WebSocketBehavior<UserData>& behavior)
-      : WebSocketContext(loop, Role::server, behavior.options()), behavior_(behavior) {}
+  WebSocketRoute(Loop& loop, const WebSocketBehavior<UserData>& behavior) : Base(loop, Role::server, behavior) {}
 
   // The HTTP server's upgrade hook for this route.
   void upgrade(Connection& c, Request& req, Response& res) {
@@ -120,49 +123,25 @@ class WebSocketRoute final : public WebSocketContext {
     // RFC 7692 §5: answer the first permessage-deflate offer we can serve (offers may span several
     // Sec-WebSocket-Extensions lines, which RFC 9110 §5.3 lets us join with commas).
     DeflateNegotiation deflate;
-    if (options().compression.enabled) {
+    if (this->options().compression.enabled) {
       std::string offers;
       for (const HttpHeader& h : req.http().headers()) {
         if (!ascii_iequals(h.name, "Sec-WebSocket-Extensions")) continue;
         if (!offers.empty()) offers += ", ";
         offers += h.value;
       }
-      if (!offers.empty()) deflate = negotiate_deflate(offers, options().compression);
+      if (!offers.empty()) deflate = negotiate_deflate(offers, this->options().compression);
     }
     scratch_.clear();
     write_upgrade_response(scratch_, check.key, up.protocol(),
                            deflate.agreement.enabled ? deflate.response_value() : std::string_view{});
-    loop().write(c, scratch_);
+    this->loop().write(c, scratch_);
     auto [ws, slot] = sockets_.alloc(up.take());
     set_slot(*ws, slot);
-    adopt(c, *ws, deflate.agreement);
+    this->adopt(c, *ws, deflate.agreement);
   }
-
- protected:
-  static Socket& typed(WebSocketBase& ws) noexcept { return static_cast<Socket&>(ws); }
-  void emit_open(WebSocketBase& ws) override {
-    if (behavior_.on_open) behavior_.on_open(typed(ws));
-  }
-  void emit_message(WebSocketBase& ws, std::string_view message, OpCode op) override {
-    if (behavior_.on_message) behavior_.on_message(typed(ws), message, op);
-  }
-  void emit_drain(WebSocketBase& ws) override {
-    if (behavior_.on_drain) behavior_.on_drain(typed(ws));
-  }
-  void emit_ping(WebSocketBase& ws, std::string_view payload) override {
-    if (behavior_.on_ping) behavior_.on_ping(typed(ws), payload);
-  }
-  void emit_pong(WebSocketBase& ws, std::string_view payload) override {
-    if (behavior_.on_pong) behavior_.on_pong(typed(ws), payload);
-  }
-  void emit_close(WebSocketBase& ws, int code, std::string_view reason) override {
-    if (behavior_.on_close) behavior_.on_close(typed(ws), code, reason);
-  }
-  void destroy(WebSocketBase& ws) override { sockets_.free(slot_of(ws)); }
 
  private:
-  const WebSocketBehavior<UserData>& behavior_;
-  Slab<Socket> sockets_;
   std::string scratch_;
 };
 
