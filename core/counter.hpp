@@ -23,6 +23,7 @@ struct ShardStats {
   Counter loop_iterations;
   Counter loop_sleeps;        // iterations that blocked waiting for events
   Counter busy_ns;            // time spent working (not blocked in poll)
+  Counter cpu_yields;         // times the loop offered its CPU to other threads
   Counter mesh_sent;          // tasks handed to other shards
   Counter mesh_received;      // tasks run for other shards
   Counter mesh_backlogged;    // tasks that had to wait in a local backlog because a queue was full

@@ -28,6 +28,10 @@ class EventDriver {
   // queue (see Shard::backlogged_tasks). After flush(), before poll().
   virtual void mesh_clear() {}
 
+  // Hands the operations queued so far to the kernel without waiting for any, before the shard
+  // yields its CPU. Drivers that start each operation as it is queued have nothing to do.
+  virtual void submit() {}
+
   // Submits every operation queued since the last call, waits up to `timeout_ns` for events
   // (0: do not block, negative: no limit) and dispatches them. A wake-up of this shard (its wake
   // eventfd, or a ring message) ends the wait. Called once per loop iteration, after flush().

@@ -88,9 +88,10 @@ void Runtime::start() {
   std::mutex error_mutex;  // start-up only: collects the first shard that failed to start
   std::exception_ptr error;
   const int64_t stop_timeout_ns = std::chrono::nanoseconds(options_.stop_timeout).count();
+  const int64_t yield_interval_ns = std::chrono::nanoseconds(options_.yield_interval).count();
   for (auto& shard_ptr : shards_) {
     Shard* shard = shard_ptr.get();
-    threads_.emplace_back([this, shard, &started, &error_mutex, &error, stop_timeout_ns] {
+    threads_.emplace_back([this, shard, &started, &error_mutex, &error, stop_timeout_ns, yield_interval_ns] {
       pin_to_cpu(shard->cpu());
       log::set_thread_shard(static_cast<int>(shard->id()));
       std::unique_ptr<EventDriver> driver;
@@ -111,7 +112,7 @@ void Runtime::start() {
           s.request_stop();
         }
         started.count_down();
-      }, stop_timeout_ns);
+      }, stop_timeout_ns, yield_interval_ns);
     });
   }
   started.wait();

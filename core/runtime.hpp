@@ -24,6 +24,12 @@ struct RuntimeOptions {
   bool pin = true;                  // pin shard i to the i-th CPU of the mask (round robin)
   size_t mesh_capacity = 256;       // tasks per queue, per ordered pair of shards
   std::chrono::milliseconds stop_timeout{5000};  // how long a stopping shard may drain
+  // How often a shard's loop looks whether another thread waited for its CPU (it was switched out
+  // against its will since the last look), and if so yields it (0: never). A shard that keeps
+  // finding work never sleeps, so without this a thread sharing its CPU (the shard of another
+  // process, a load generator, a sidecar) waits for the scheduler's tick, 4 ms at HZ 250. Alone on
+  // its CPU a shard never yields.
+  std::chrono::microseconds yield_interval{200};
   // Creates a shard's driver, on that shard's thread. Default: EventfdDriver (no I/O).
   std::function<std::unique_ptr<EventDriver>(Shard&)> make_driver;
   // Runs on each shard's thread once its driver exists, before its loop starts.

@@ -1,6 +1,8 @@
 #include "core/shard.hpp"
 
+#include <sched.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cassert>
@@ -20,6 +22,13 @@ int64_t monotonic_ns() noexcept {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Times this thread was switched out while it could have run: another thread wanted its CPU.
+long involuntary_switches() noexcept {
+  rusage usage{};
+  ::getrusage(RUSAGE_THREAD, &usage);
+  return usage.ru_nivcsw;
 }
 
 constexpr int64_t kNsPerTick = 1'000'000;  // the timer wheel ticks in milliseconds
@@ -211,7 +220,7 @@ void Shard::begin_stop() {
 }
 
 void Shard::run(std::unique_ptr<EventDriver> driver, const std::function<void(Shard&)>& on_start,
-                int64_t stop_timeout_ns) {
+                int64_t stop_timeout_ns, int64_t yield_interval_ns) {
   t_current = this;
   log::set_thread_shard(static_cast<int>(id_));
   stop_timeout_ns_ = stop_timeout_ns;
@@ -220,6 +229,8 @@ void Shard::run(std::unique_ptr<EventDriver> driver, const std::function<void(Sh
   if (on_start) on_start(*this);
 
   int64_t busy_start = monotonic_ns();
+  int64_t next_yield_ns = busy_start + yield_interval_ns;
+  long involuntary_seen = involuntary_switches();
   for (;;) {
     update_clock();
     run_inbound();
@@ -237,6 +248,17 @@ void Shard::run(std::unique_ptr<EventDriver> driver, const std::function<void(Sh
     if (timeout != 0 && !prepare_to_sleep(backlog)) timeout = 0;
     const int64_t before_poll = monotonic_ns();
     stats_.busy_ns.add(static_cast<uint64_t>(before_poll - busy_start));
+    if (yield_interval_ns > 0 && before_poll >= next_yield_ns) {
+      next_yield_ns = before_poll + yield_interval_ns;
+      const long switches = involuntary_switches();
+      if (switches != involuntary_seen) {
+        // Submit first: what we owe others (replies, fan-out) must not wait while we are off the CPU.
+        driver_->submit();
+        ::sched_yield();
+        stats_.cpu_yields.add();
+      }
+      involuntary_seen = switches;
+    }
     driver_->poll(timeout);
     busy_start = timeout == 0 ? before_poll : monotonic_ns();
     sleeping_.store(false, std::memory_order_relaxed);

@@ -7,6 +7,11 @@
 // threads, run deferred tasks, flush the mesh outboxes (waking shards that sleep), then poll the
 // driver, which submits all I/O queued during the iteration at once and waits for the next events.
 //
+// Sharing the CPU: a shard that always finds more work never sleeps, so another thread on its CPU
+// would wait for the scheduler's tick. Once per yield interval the loop reads its involuntary
+// context switches; when there were any since the last look it submits what it queued and yields
+// (RuntimeOptions::yield_interval).
+//
 // Sleeping: before a blocking poll a shard publishes `sleeping_` and re-checks its inbound queues
 // (a store-load fence on each side, Dekker style); a producer that finds the target asleep after
 // publishing wakes it once. Awake shards are never signalled, so a busy mesh costs no syscalls.
@@ -98,7 +103,7 @@ class Shard {
 
   // ---- Used by Runtime ----
   void run(std::unique_ptr<EventDriver> driver, const std::function<void(Shard&)>& on_start,
-           int64_t stop_timeout_ns);
+           int64_t stop_timeout_ns, int64_t yield_interval_ns);
   // Destroys tasks left in the inbound queues after every shard has exited (runtime shutdown).
   void discard_inbound() noexcept;
 

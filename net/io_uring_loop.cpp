@@ -181,6 +181,11 @@ void IoUringLoop::arm_wake_poll() {
   wake_armed_ = true;
 }
 
+void IoUringLoop::submit() {
+  stats_.submits.add();
+  io_uring_submit(&ring_);
+}
+
 void IoUringLoop::poll(int64_t timeout_ns) {
   if (!wake_armed_) arm_wake_poll();
   stats_.submits.add();

@@ -27,6 +27,7 @@ class IoUringLoop final : public Loop {
   ~IoUringLoop() override;
 
   std::string_view name() const noexcept override { return "io_uring"; }
+  void submit() override;
   void poll(int64_t timeout_ns) override;
   void wake(Shard& target) override;
   uint32_t features() const noexcept { return features_; }

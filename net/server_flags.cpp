@@ -12,6 +12,8 @@ ServerFlags ServerFlags::declare(Cli& cli, int default_port, std::string default
       cli.flag("host", std::move(default_host), "address to listen on"),
       cli.flag("port", int64_t{default_port}, "port to listen on (0: any free port)"),
       cli.flag("shards", int64_t{0}, "shard threads, one per core (0: every CPU in the affinity mask)"),
+      cli.flag("yield-us", int64_t{200},
+               "how often, in µs, a busy shard yields its CPU when another thread waits for it (0: never)"),
       cli.flag("backend", std::string("auto"), "event loop: io_uring, epoll, or auto (io_uring if the kernel allows)"),
       cli.flag("io-uring-disable", std::string("none"),
                "io_uring features to leave off: all, none, or a list of single_issuer,defer_taskrun,"
@@ -39,6 +41,11 @@ bool ServerFlags::apply(TcpServerOptions& options, std::string& error) const {
     return false;
   }
   options.shards = static_cast<unsigned>(shards);
+  if (yield_us < 0 || yield_us > 1'000'000) {
+    error = fmt::format("--yield-us {} is out of range (0..1000000)", yield_us);
+    return false;
+  }
+  options.yield_interval = std::chrono::microseconds(yield_us);
   auto b = parse_backend(backend);
   if (!b) {
     error = fmt::format("--backend '{}': choose io_uring, epoll or auto", backend);

@@ -1,6 +1,6 @@
 #pragma once
 // ServerFlags: the command-line flags every ringcast server shares (--host, --port, --shards,
-// --backend, --io-uring-disable, --log, --tls-cert, --tls-key), declared on a Cli and applied to
+// --yield-us, --backend, --io-uring-disable, --log, --tls-cert, --tls-key), declared on a Cli and applied to
 // TcpServerOptions. With --tls-cert and --tls-key the server speaks TLS on its port.
 #include <string>
 
@@ -13,6 +13,7 @@ struct ServerFlags {
   std::string& host;
   int64_t& port;
   int64_t& shards;
+  int64_t& yield_us;
   std::string& backend;
   std::string& io_uring_disable;
   std::string& log_level;

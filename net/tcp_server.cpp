@@ -21,6 +21,7 @@ TcpServer::TcpServer(TcpServerOptions options, HandlerFactory make_handler)
   rt.pin = options_.pin;
   rt.mesh_capacity = options_.mesh_capacity;
   rt.stop_timeout = options_.stop_timeout;
+  rt.yield_interval = options_.yield_interval;
   rt.make_driver = [this](Shard& shard) -> std::unique_ptr<EventDriver> {
     LoopOptions lo = options_.loop;
     lo.stats = &stats_[shard.id()];

@@ -26,6 +26,7 @@ struct TcpServerOptions {
   LoopOptions loop;
   size_t mesh_capacity = 256;
   std::chrono::milliseconds stop_timeout{5000};
+  std::chrono::microseconds yield_interval{200};  // see RuntimeOptions::yield_interval
   // With loop.tls set, the start-up line says "listening on SCHEME://ADDRESS:PORT".
   const char* tls_scheme = "tls";
   // Runs on each shard after its handler exists and it listens (apps set up per-shard state here).

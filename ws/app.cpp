@@ -135,6 +135,7 @@ void App::create_server() {
   }
   o.tls_scheme = "https";
   o.stop_timeout = options_.stop_timeout;
+  o.yield_interval = options_.yield_interval;
   o.on_shard_start = [this](Shard& shard) {
     Loop& loop = Loop::current();
     rooms_[shard.id()] = std::make_unique<Rooms>(*room_network_, shard, loop);

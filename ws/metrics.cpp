@@ -47,6 +47,7 @@ std::string format_metrics(const std::vector<ShardView>& shards) {
   };
   core({"loop_iterations_total", "counter", "event loop iterations"}, &ShardStats::loop_iterations);
   core({"loop_sleeps_total", "counter", "iterations that blocked waiting for events"}, &ShardStats::loop_sleeps);
+  core({"cpu_yields_total", "counter", "times the loop offered its CPU to other threads"}, &ShardStats::cpu_yields);
   fmt::format_to(std::back_inserter(out),
                  "# HELP ringcast_loop_busy_seconds_total time spent working (not waiting for events)\n"
                  "# TYPE ringcast_loop_busy_seconds_total counter\n");

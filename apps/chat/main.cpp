@@ -240,7 +240,7 @@ int main(int argc, char** argv) {
   try {
     ChatServer server(
         AppOptions{.host = flags.host, .port = static_cast<uint16_t>(flags.port), .shards = tcp.shards, .loop = tcp.loop,
-                   .broker = broker},
+                   .yield_interval = tcp.yield_interval, .broker = broker},
         std::move(options), std::move(users));
     return server.run([&](uint16_t port) {
       fmt::print("open {} in a browser{}\n", page_url(flags.host, port, tcp.loop.tls != nullptr),

@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
   const auto ms = [](double seconds) { return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)); };
   try {
     App app({.host = flags.host, .port = static_cast<uint16_t>(flags.port), .shards = tcp.shards, .loop = tcp.loop,
-             .broker = broker});
+             .yield_interval = tcp.yield_interval, .broker = broker});
     app.ws<Peer>("/*", {
         .on_message = [](WebSocket<Peer>& ws, std::string_view message, OpCode op) { ws.send(message, op, true); },
         .max_message_size = static_cast<size_t>(max_message),

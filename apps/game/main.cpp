@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
     // Declared before the App: the game's state outlives the shards that use it.
     game::GameServer game({.tick_hz = static_cast<unsigned>(tick_rate), .max_players = static_cast<unsigned>(max_players)},
                           shards);
-    App app({.host = flags.host, .port = static_cast<uint16_t>(flags.port), .shards = shards, .loop = tcp.loop});
+    App app({.host = flags.host, .port = static_cast<uint16_t>(flags.port), .shards = shards, .loop = tcp.loop,
+             .yield_interval = tcp.yield_interval});
     game.install(app);
     log::info("game: {} ticks per second, at most {} players per match", tick_rate, max_players);
     return app.run();

@@ -31,6 +31,7 @@ struct LoadOptions {
   std::string path;                          // for echo: the path to open (default /echo)
   uint32_t connections = 100;
   unsigned threads = 1;
+  int64_t yield_us = 200;            // RuntimeOptions::yield_interval of the client threads
   size_t size = 32;                 // message payload bytes
   unsigned inflight = 1;            // echo: messages in flight per connection
   uint32_t rooms = 1;               // broadcast

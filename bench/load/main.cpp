@@ -106,6 +106,7 @@ int main(int argc, char** argv) {
   auto& path = cli.flag("path", std::string(), "echo/connect/idle: the path to open (empty: /echo)");
   auto& connections = cli.flag("connections", int64_t{100}, "connections to open");
   auto& threads = cli.flag("threads", int64_t{1}, "client threads, one event loop each");
+  auto& yield_us = cli.flag("yield-us", int64_t{200}, "how often, in µs, a busy client thread yields its CPU when another thread (the server) waits for it (0: never)");
   auto& size = cli.flag("size", int64_t{32}, "message payload bytes (echo ≥ 16, broadcast ≥ 24)");
   auto& inflight = cli.flag("inflight", int64_t{1}, "echo: messages in flight per connection");
   auto& rooms = cli.flag("rooms", int64_t{1}, "broadcast: rooms (connection i joins room i % rooms)");
@@ -150,7 +151,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (connections < 1 || threads < 1 || threads > 64 || size < 1 || inflight < 1 || rooms < 1 || publishers < 0 ||
-      window < 1 || rate < 0 || duration < 0 || warmup < 0 || messages < 0 || sources < 0 || sources > 250) {
+      window < 1 || rate < 0 || duration < 0 || warmup < 0 || messages < 0 || sources < 0 || sources > 250 ||
+      yield_us < 0 || yield_us > 1'000'000) {
     fmt::print(stderr, "ringcast-load: a flag is out of range (see --help)\n");
     return 2;
   }
@@ -159,6 +161,7 @@ int main(int argc, char** argv) {
   o.path = path;
   o.connections = static_cast<uint32_t>(connections);
   o.threads = static_cast<unsigned>(threads);
+  o.yield_us = yield_us;
   o.size = static_cast<size_t>(size);
   o.inflight = static_cast<unsigned>(inflight);
   o.rooms = static_cast<uint32_t>(rooms);

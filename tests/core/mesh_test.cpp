@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -132,6 +134,36 @@ TEST_CASE("shard: timers fire on the loop, which sleeps until they are due") {
   CHECK(first_delay.load() < 500'000'000);
   rt.stop();
   rt.join();
+}
+
+TEST_CASE("shard: a busy shard that shares its CPU offers it to the other thread; with no interval it never does") {
+  struct Spin {  // keeps the loop from ever sleeping while `spin` is set
+    std::atomic<bool>* spin;
+    void operator()(Shard& s) const {
+      if (spin->load(std::memory_order_relaxed)) s.defer(Spin{spin});
+    }
+  };
+  auto yields_while_contended = [](std::chrono::microseconds interval) {
+    std::atomic<bool> spin{true};
+    Runtime rt({.shards = 1, .yield_interval = interval, .on_start = [&](Shard& s) { s.defer(Spin{&spin}); }});
+    rt.start();
+    // A thread that never sleeps either, on the shard's CPU: the scheduler has to take turns.
+    std::thread rival([cpu = rt.shard(0).cpu()] {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(cpu, &set);
+      pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+      const auto end = std::chrono::steady_clock::now() + 300ms;
+      while (std::chrono::steady_clock::now() < end) {}
+    });
+    rival.join();
+    spin = false;
+    rt.stop();
+    rt.join();
+    return rt.shard(0).stats().cpu_yields.get();
+  };
+  CHECK(yields_while_contended(200us) > 0);
+  CHECK(yields_while_contended(0us) == 0);
 }
 
 TEST_CASE("runtime: stop runs every stop hook, and a held stop waits for its release") {
