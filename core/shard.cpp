@@ -257,6 +257,8 @@ void Shard::run(std::unique_ptr<EventDriver> driver, const std::function<void(Sh
         ::sched_yield();
         stats_.cpu_yields.add();
       }
+      // Read before the yield: a yield that let another thread run is itself an involuntary switch,
+      // so the next look yields again for as long as someone is waiting.
       involuntary_seen = switches;
     }
     driver_->poll(timeout);

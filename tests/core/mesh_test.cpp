@@ -148,15 +148,17 @@ TEST_CASE("shard: a busy shard that shares its CPU offers it to the other thread
     Runtime rt({.shards = 1, .yield_interval = interval, .on_start = [&](Shard& s) { s.defer(Spin{&spin}); }});
     rt.start();
     // A thread that never sleeps either, on the shard's CPU: the scheduler has to take turns.
-    std::thread rival([cpu = rt.shard(0).cpu()] {
+    int pinned = -1;
+    std::thread rival([cpu = rt.shard(0).cpu(), &pinned] {
       cpu_set_t set;
       CPU_ZERO(&set);
       CPU_SET(cpu, &set);
-      pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+      pinned = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
       const auto end = std::chrono::steady_clock::now() + 300ms;
       while (std::chrono::steady_clock::now() < end) {}
     });
     rival.join();
+    REQUIRE(pinned == 0);  // otherwise the two need not share a CPU at all
     spin = false;
     rt.stop();
     rt.join();
