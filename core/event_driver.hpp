@@ -32,10 +32,15 @@ class EventDriver {
   // yields its CPU. Drivers that start each operation as it is queued have nothing to do.
   virtual void submit() {}
 
-  // Submits every operation queued since the last call, waits up to `timeout_ns` for events
-  // (0: do not block, negative: no limit) and dispatches them. A wake-up of this shard (its wake
-  // eventfd, or a ring message) ends the wait. Called once per loop iteration, after flush().
-  virtual void poll(int64_t timeout_ns) = 0;
+  // Submits every operation queued since the last call and waits up to `timeout_ns` for events
+  // (0: do not block, negative: no limit). A wake-up of this shard (its wake eventfd, or a ring
+  // message) ends the wait. Called once per loop iteration, after flush().
+  virtual void wait(int64_t timeout_ns) = 0;
+
+  // Dispatches the events the last wait() collected, and no later ones. The shard runs the tasks
+  // other shards sent before it calls this, so an event that something after such a send caused
+  // (a message published in answer to the 101 that followed a join) comes after the task.
+  virtual void dispatch() {}
 
   // Wakes `target`, a sleeping shard, from this shard's thread. The default writes the target's
   // wake eventfd; io_uring sends a ring-to-ring message instead, batched with this shard's next submit.

@@ -10,7 +10,7 @@
 
 namespace ringcast {
 
-void EventfdDriver::poll(int64_t timeout_ns) {
+void EventfdDriver::wait(int64_t timeout_ns) {
   pollfd pfd{.fd = shard_.wake_fd(), .events = POLLIN, .revents = 0};
   timespec ts{};
   timespec* tsp = nullptr;

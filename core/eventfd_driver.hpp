@@ -9,7 +9,7 @@ class EventfdDriver final : public EventDriver {
  public:
   explicit EventfdDriver(Shard& shard) noexcept : shard_(shard) {}
   std::string_view name() const noexcept override { return "eventfd"; }
-  void poll(int64_t timeout_ns) override;
+  void wait(int64_t timeout_ns) override;
 
  private:
   Shard& shard_;

@@ -233,9 +233,15 @@ void Shard::run(std::unique_ptr<EventDriver> driver, const std::function<void(Sh
   long involuntary_seen = involuntary_switches();
   for (;;) {
     update_clock();
+    // Other shards' tasks before the events the last wait collected: whatever a shard sent before
+    // doing something that led to one of those events is seen first (EventDriver::dispatch).
     run_inbound();
+    driver_->dispatch();
     run_deferred();
     if (!stopping_ && stop_requested_.load(std::memory_order_acquire)) begin_stop();
+    // Tasks for other shards go out before this iteration's I/O does, so whoever sees our I/O (a 101
+    // after a join) and reacts finds the other shards told. flush() may queue more: hand those over too.
+    flush_outboxes();
     driver_->flush();
     const bool backlog = flush_outboxes();
     if (!backlog) driver_->mesh_clear();
@@ -261,7 +267,7 @@ void Shard::run(std::unique_ptr<EventDriver> driver, const std::function<void(Sh
       // so the next look yields again for as long as someone is waiting.
       involuntary_seen = switches;
     }
-    driver_->poll(timeout);
+    driver_->wait(timeout);
     busy_start = timeout == 0 ? before_poll : monotonic_ns();
     sleeping_.store(false, std::memory_order_relaxed);
     stats_.loop_iterations.add();

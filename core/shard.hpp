@@ -4,15 +4,23 @@
 // send_to (other shards, lock-free) or post (any thread), and both run the task on the shard's thread.
 //
 // The loop, once per iteration: fire due timers, run tasks that arrived from other shards and
-// threads, run deferred tasks, flush the mesh outboxes (waking shards that sleep), then poll the
-// driver, which submits all I/O queued during the iteration at once and waits for the next events.
+// threads, dispatch the events the driver's last wait collected, run deferred tasks, flush the mesh
+// outboxes (waking shards that sleep), start the iteration's sends, then wait: the driver submits
+// all I/O queued during the iteration at once and waits for the next events.
+//
+// Order across shards: a shard hands its tasks for other shards over before its sends of the same
+// iteration leave, and runs the tasks it was sent before the events its last wait collected. So
+// when shard A sends B a task, then does I/O that leads (through a client, Redis, anyone) to an
+// event on B, B runs the task first: a client that got its 101 after joining a room gets every
+// message published after that. (A task that waits in A's backlog for room in a full queue is the
+// exception: backpressure holds it, not the I/O.)
 //
 // Sharing the CPU: a shard that always finds more work never sleeps, so another thread on its CPU
 // would wait for the scheduler's tick. Once per yield interval the loop reads its involuntary
 // context switches; when there were any since the last look it submits what it queued and yields
 // (RuntimeOptions::yield_interval).
 //
-// Sleeping: before a blocking poll a shard publishes `sleeping_` and re-checks its inbound queues
+// Sleeping: before a blocking wait a shard publishes `sleeping_` and re-checks its inbound queues
 // (a store-load fence on each side, Dekker style); a producer that finds the target asleep after
 // publishing wakes it once. Awake shards are never signalled, so a busy mesh costs no syscalls.
 #include <atomic>

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <ctime>
 #include <system_error>
+#include <utility>
 
 namespace ringcast {
 namespace {
@@ -30,7 +31,7 @@ EpollLoop::~EpollLoop() {
   ::close(epfd_);
 }
 
-void EpollLoop::poll(int64_t timeout_ns) {
+void EpollLoop::wait(int64_t timeout_ns) {
   stats_.submits.add();
   timespec ts{};
   timespec* tsp = nullptr;
@@ -45,7 +46,11 @@ void EpollLoop::poll(int64_t timeout_ns) {
     const int ms = timeout_ns < 0 ? -1 : static_cast<int>((timeout_ns + 999'999) / 1'000'000);
     n = ::epoll_wait(epfd_, events_.data(), kMaxEvents, ms);
   }
-  if (timeout_ns != 0) shard_.update_clock();  // we may have slept: handlers must see the time now
+  collected_ = n > 0 ? n : 0;
+}
+
+void EpollLoop::dispatch() {
+  const int n = std::exchange(collected_, 0);
   for (int i = 0; i < n; ++i) {
     const uint64_t t = events_[i].data.u64;
     const auto kind = static_cast<Kind>(t & 0xff);

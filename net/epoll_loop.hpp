@@ -18,7 +18,8 @@ class EpollLoop final : public Loop {
   ~EpollLoop() override;
 
   std::string_view name() const noexcept override { return "epoll"; }
-  void poll(int64_t timeout_ns) override;
+  void wait(int64_t timeout_ns) override;
+  void dispatch() override;
 
  protected:
   bool nonblocking_sockets() const noexcept override { return true; }
@@ -46,6 +47,7 @@ class EpollLoop final : public Loop {
   int epfd_ = -1;
   std::vector<uint8_t> buffer_;
   std::vector<epoll_event> events_;
+  int collected_ = 0;  // events the last wait() filled in, for dispatch()
   std::vector<uint32_t> registered_;  // per connection slot: the events mask registered, 0 = none
 };
 

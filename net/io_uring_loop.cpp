@@ -186,7 +186,7 @@ void IoUringLoop::submit() {
   io_uring_submit(&ring_);
 }
 
-void IoUringLoop::poll(int64_t timeout_ns) {
+void IoUringLoop::wait(int64_t timeout_ns) {
   if (!wake_armed_) arm_wake_poll();
   stats_.submits.add();
   if (timeout_ns == 0) {
@@ -198,27 +198,26 @@ void IoUringLoop::poll(int64_t timeout_ns) {
     io_uring_cqe* cqe = nullptr;
     io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
   }
-  if (timeout_ns != 0) shard_.update_clock();  // we may have slept: handlers must see the time now
   connect_addrs_.clear();
-  process_completions();
+  collected_ = io_uring_cq_ready(&ring_);
 }
 
-void IoUringLoop::process_completions() {
-  // Handlers run inside this loop and may queue SQEs (and, rarely, submit when the SQ is full).
-  for (int pass = 0; pass < 4; ++pass) {
-    unsigned head;
-    unsigned count = 0;
-    io_uring_cqe* cqe;
-    io_uring_for_each_cqe(&ring_, head, cqe) {
-      handle(*cqe);
-      ++count;
-    }
-    if (count == 0) break;
-    io_uring_cq_advance(&ring_, count);
-    if (buf_returned_) {
-      io_uring_buf_ring_advance(buf_ring_, static_cast<int>(buf_returned_));
-      buf_returned_ = 0;
-    }
+void IoUringLoop::dispatch() {
+  // Completions posted after the wait (rings without DEFER_TASKRUN post them at any time) wait for
+  // the next iteration, which does not block while they are there.
+  unsigned head;
+  unsigned count = 0;
+  io_uring_cqe* cqe;
+  io_uring_for_each_cqe(&ring_, head, cqe) {
+    if (count == collected_) break;
+    handle(*cqe);
+    ++count;
+  }
+  collected_ = 0;
+  io_uring_cq_advance(&ring_, count);
+  if (buf_returned_) {
+    io_uring_buf_ring_advance(buf_ring_, static_cast<int>(buf_returned_));
+    buf_returned_ = 0;
   }
 }
 

@@ -28,7 +28,8 @@ class IoUringLoop final : public Loop {
 
   std::string_view name() const noexcept override { return "io_uring"; }
   void submit() override;
-  void poll(int64_t timeout_ns) override;
+  void wait(int64_t timeout_ns) override;
+  void dispatch() override;
   void wake(Shard& target) override;
   uint32_t features() const noexcept { return features_; }
 
@@ -54,7 +55,6 @@ class IoUringLoop final : public Loop {
   void setup_buffer_ring();
   io_uring_sqe* get_sqe();
   void arm_wake_poll();
-  void process_completions();
   void handle(const io_uring_cqe& cqe);
   void on_accept(const io_uring_cqe& cqe, uint32_t listener, uint32_t arm);
   void on_recv(Connection& c, const io_uring_cqe& cqe);
@@ -77,6 +77,7 @@ class IoUringLoop final : public Loop {
   std::vector<uint32_t> accept_arm_;  // per listener: arm generation, so stale accept CQEs are known
   std::deque<SocketAddress> connect_addrs_;  // the kernel reads them at submit time
   bool wake_armed_ = false;
+  unsigned collected_ = 0;  // completions the last wait() found, for dispatch()
 };
 
 }  // namespace ringcast

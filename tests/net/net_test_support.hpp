@@ -51,6 +51,21 @@ inline int connect_blocking(uint16_t port) {
   return fd;
 }
 
+// A listening socket on 127.0.0.1 at a free port (written to `port`); -1 on failure.
+inline int listen_loopback(uint16_t& port, int backlog = 16) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  SocketAddress addr = SocketAddress::loopback(0);
+  if (::bind(fd, addr.data(), addr.size()) < 0 || ::listen(fd, backlog) < 0) {
+    ::close(fd);
+    return -1;
+  }
+  sockaddr_in bound{};
+  socklen_t len = sizeof bound;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  port = ntohs(bound.sin_port);
+  return fd;
+}
+
 inline void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 // Sets a receive timeout so a test never hangs on a silent server.

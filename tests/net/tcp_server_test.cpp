@@ -236,12 +236,9 @@ TEST_CASE("loop: connect() opens client connections, and a refused connect repor
 
 TEST_CASE("loop: shared bytes join the last segment when contiguous; a connection behind on sending gets copies") {
   // A peer that reads only once everything is queued: while it does not, the connection is behind.
-  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{.sin_family = AF_INET, .sin_port = 0, .sin_addr = {htonl(INADDR_LOOPBACK)}, .sin_zero = {}};
-  socklen_t len = sizeof addr;
-  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(::listen(listener, 1) == 0);
-  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  uint16_t port = 0;
+  const int listener = test::listen_loopback(port, 1);
+  REQUIRE(listener >= 0);
 
   // 1,000 shared buffers of 200 bytes (byte k of buffer i: i + k), each counting its releases.
   struct Shared {
@@ -283,7 +280,7 @@ TEST_CASE("loop: shared bytes join the last segment when contiguous; a connectio
                 return Loop::create(s, test::loop_options());
               },
               .on_start = [&](Shard&) {
-                REQUIRE(Loop::current().connect(SocketAddress::loopback(ntohs(addr.sin_port)), writer, nullptr) != nullptr);
+                REQUIRE(Loop::current().connect(SocketAddress::loopback(port), writer, nullptr) != nullptr);
               }});
   rt.start();
   const int peer = ::accept(listener, nullptr, nullptr);
@@ -308,6 +305,64 @@ TEST_CASE("loop: shared bytes join the last segment when contiguous; a connectio
   CHECK(test::eventually([&] { return released.load() == started.load(); }, 5s));
   ::close(peer);
   ::close(listener);
+  rt.stop();
+  rt.join();
+}
+
+TEST_CASE("loop: a task another shard sent before its I/O runs before the events that I/O led to") {
+  // Shard 0 sends shard 1 a task, then writes to a client; the client, having read that, writes to
+  // shard 1's connection. Shard 1 is held in a deferred task meanwhile, so when it goes on, the task
+  // and the data both wait for it: the task must run first (a member that got its 101 after joining
+  // a room must get what is published in answer to it).
+  struct Handler final : ConnectionHandler {
+    Connection* conn = nullptr;
+    std::atomic<bool> opened{false};
+    bool task_ran = false;                       // shard 1's thread only
+    std::atomic<int> task_ran_before_data{-1};   // -1: no data yet
+    void on_open(Connection& c) override {
+      conn = &c;
+      opened = true;
+    }
+    size_t on_data(Connection&, std::span<uint8_t> d) override {
+      if (task_ran_before_data < 0) task_ran_before_data = task_ran ? 1 : 0;
+      return d.size();
+    }
+    void on_close(Connection&, int) override {}
+  } on_shard[2];
+  uint16_t ports[2] = {0, 0};
+  const int listeners[2] = {test::listen_loopback(ports[0]), test::listen_loopback(ports[1])};
+  REQUIRE((listeners[0] >= 0 && listeners[1] >= 0));
+  Runtime rt({.shards = 2, .make_driver = [](Shard& s) -> std::unique_ptr<EventDriver> {
+                return Loop::create(s, test::loop_options());
+              },
+              .on_start = [&](Shard& s) {
+                Loop::current().connect(SocketAddress::loopback(ports[s.id()]), on_shard[s.id()], nullptr);
+              }});
+  rt.start();
+  const int client[2] = {::accept(listeners[0], nullptr, nullptr), ::accept(listeners[1], nullptr, nullptr)};
+  REQUIRE((client[0] >= 0 && client[1] >= 0));
+  REQUIRE(test::eventually([&] { return on_shard[0].opened && on_shard[1].opened; }, 10s));
+
+  std::atomic<bool> held{false}, release{false};
+  rt.shard(1).post([&](Shard& s) {
+    s.defer([&](Shard&) {
+      held = true;
+      while (!release) std::this_thread::sleep_for(1ms);
+    });
+  });
+  REQUIRE(test::eventually([&] { return held.load(); }, 10s));
+  rt.shard(0).post([&](Shard& s) {
+    s.send_to(1, [&](Shard&) { on_shard[1].task_ran = true; });
+    Loop::current().write(*on_shard[0].conn, std::string_view("go"));
+  });
+  test::set_recv_timeout(client[0], 5000);
+  char go[2];
+  REQUIRE(::recv(client[0], go, sizeof go, MSG_WAITALL) == 2);
+  REQUIRE(::send(client[1], "x", 1, MSG_NOSIGNAL) == 1);
+  release = true;
+  REQUIRE(test::eventually([&] { return on_shard[1].task_ran_before_data.load() >= 0; }, 10s));
+  CHECK(on_shard[1].task_ran_before_data.load() == 1);
+  for (int fd : {client[0], client[1], listeners[0], listeners[1]}) ::close(fd);
   rt.stop();
   rt.join();
 }
