@@ -847,7 +847,8 @@ TEST_CASE("chat: SIGTERM closes every client with 1001 and the server exits with
   CHECK(stopped_cleanly(server));
 }
 
-TEST_CASE("chat: logins hash off the shard: a WebSocket on the same shard gets every pong within 50 ms during 10 scrypt logins") {
+TEST_CASE("chat: logins hash off the shard: a WebSocket on the same shard gets every pong within 50 ms during 10 scrypt logins"
+          * doctest::test_suite("io_alone")) {
   // The demo users' hashes have the default cost (scrypt ln=15: about 0.1 s each); one shard, so the
   // logins and the WebSocket share it.
   test::ServerProcess server(chat_command({"--shards", "1"}, /*demo_users=*/true));

@@ -404,7 +404,8 @@ TEST_CASE("game: players on several shards join one match; WELCOME first, a name
   stop_cleanly(server);
 }
 
-TEST_CASE("game: snapshots come at about the tick rate, and every player gets the same bytes for the same tick") {
+TEST_CASE("game: snapshots come at about the tick rate, and every player gets the same bytes for the same tick"
+          * doctest::test_suite("io_alone")) {
   test::ServerProcess server(game_command());
   REQUIRE(server.port() > 0);
   Players players(server.port());

@@ -132,7 +132,8 @@ TEST_CASE("load harness: against a faulty server it reports exactly the losses, 
   CHECK(server.swapped.load() > 0);
 }
 
-TEST_CASE("load harness: against ringcast-echo, echo and broadcast runs are clean and exit 0") {
+TEST_CASE("load harness: against ringcast-echo, echo and broadcast runs are clean and exit 0"
+          * doctest::test_suite("io_alone")) {
   std::vector<std::string> argv = {test::binary_path("bin/ringcast-echo"), "--port", "0", "--shards", "2", "--log", "info"};
   if (test::backend_name() == "epoll") argv.insert(argv.end(), {"--backend", "epoll"});
   if (test::backend_name() == "io_uring-minimal") argv.insert(argv.end(), {"--io-uring-disable", "all"});
