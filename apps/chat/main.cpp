@@ -20,7 +20,7 @@
 #include "apps/chat/user_store.hpp"
 #include "core/cli.hpp"
 #include "core/log.hpp"
-#include "net/server_flags.hpp"
+#include "ws/app_flags.hpp"
 
 namespace {
 
@@ -200,9 +200,9 @@ int main(int argc, char** argv) {
   }
   (void)origins;  // read from argv by all_origins, which keeps every occurrence
 
-  TcpServerOptions tcp;
+  AppOptions app_options{.broker = broker};
   std::string error;
-  if (!flags.apply(tcp, error)) {
+  if (!apply_server_flags(flags, app_options, error)) {
     fmt::print(stderr, "ringcast-chat: {}\n", error);
     return 2;
   }
@@ -239,11 +239,9 @@ int main(int argc, char** argv) {
   options.login_failures = static_cast<unsigned>(login_failures);
   try {
     ChatServer server(
-        AppOptions{.host = flags.host, .port = static_cast<uint16_t>(flags.port), .shards = tcp.shards, .loop = tcp.loop,
-                   .yield_interval = tcp.yield_interval, .broker = broker},
-        std::move(options), std::move(users));
+        app_options, std::move(options), std::move(users));
     return server.run([&](uint16_t port) {
-      fmt::print("open {} in a browser{}\n", page_url(flags.host, port, tcp.loop.tls != nullptr),
+      fmt::print("open {} in a browser{}\n", page_url(flags.host, port, app_options.loop.tls != nullptr),
                  demo ? "; demo users alice and bob, password secret" : "");
       std::fflush(stdout);
     });

@@ -4,8 +4,7 @@
 
 #include "core/cli.hpp"
 #include "core/log.hpp"
-#include "net/server_flags.hpp"
-#include "ws/app.hpp"
+#include "ws/app_flags.hpp"
 
 namespace {
 struct Peer {};  // the echo keeps nothing per connection
@@ -37,9 +36,9 @@ int main(int argc, char** argv) {
   cli.example("ringcast-echo --port 9002 --broker redis://127.0.0.1:6379   # one of several nodes");
   cli.epilog("GET /health answers \"ok\". Stops gracefully on SIGINT/SIGTERM (close 1001, exit status 0).");
   if (int rc = cli.parse(argc, argv); rc >= 0) return rc;
-  TcpServerOptions tcp;
+  AppOptions options{.broker = broker};
   std::string error;
-  if (!flags.apply(tcp, error)) {
+  if (!apply_server_flags(flags, options, error)) {
     fmt::print(stderr, "ringcast-echo: {}\n", error);
     return 2;
   }
@@ -50,8 +49,7 @@ int main(int argc, char** argv) {
   }
   const auto ms = [](double seconds) { return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)); };
   try {
-    App app({.host = flags.host, .port = static_cast<uint16_t>(flags.port), .shards = tcp.shards, .loop = tcp.loop,
-             .yield_interval = tcp.yield_interval, .broker = broker});
+    App app(options);
     app.ws<Peer>("/*", {
         .on_message = [](WebSocket<Peer>& ws, std::string_view message, OpCode op) { ws.send(message, op, true); },
         .max_message_size = static_cast<size_t>(max_message),

@@ -7,8 +7,7 @@
 #include "core/cli.hpp"
 #include "core/log.hpp"
 #include "core/runtime.hpp"
-#include "net/server_flags.hpp"
-#include "ws/app.hpp"
+#include "ws/app_flags.hpp"
 
 int main(int argc, char** argv) {
   using namespace ringcast;
@@ -27,9 +26,9 @@ int main(int argc, char** argv) {
       "counters. A match lives on one shard and ticks while it has players. Stops gracefully on\n"
       "SIGINT/SIGTERM: every player gets close code 1001, exit status 0.");
   if (int rc = cli.parse(argc, argv); rc >= 0) return rc;
-  TcpServerOptions tcp;
+  AppOptions options;
   std::string error;
-  if (!flags.apply(tcp, error)) {
+  if (!apply_server_flags(flags, options, error)) {
     fmt::print(stderr, "ringcast-game: {}\n", error);
     return 2;
   }
@@ -42,12 +41,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    const unsigned shards = tcp.shards ? tcp.shards : static_cast<unsigned>(Runtime::allowed_cpus().size());
+    if (!options.shards) options.shards = static_cast<unsigned>(Runtime::allowed_cpus().size());
     // Declared before the App: the game's state outlives the shards that use it.
     game::GameServer game({.tick_hz = static_cast<unsigned>(tick_rate), .max_players = static_cast<unsigned>(max_players)},
-                          shards);
-    App app({.host = flags.host, .port = static_cast<uint16_t>(flags.port), .shards = shards, .loop = tcp.loop,
-             .yield_interval = tcp.yield_interval});
+                          options.shards);
+    App app(options);
     game.install(app);
     log::info("game: {} ticks per second, at most {} players per match", tick_rate, max_players);
     return app.run();

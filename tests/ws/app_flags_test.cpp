@@ -1,0 +1,68 @@
+// The shared server flags applied to an App's options (ws/app_flags.hpp).
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "core/cli.hpp"
+#include "ws/app_flags.hpp"
+
+using namespace ringcast;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Parses `args` (without the program name) into the server flags, then applies them to `options`.
+bool apply(std::vector<std::string> args, AppOptions& options, std::string& error) {
+  Cli cli("server", "a server");
+  const ServerFlags flags = ServerFlags::declare(cli, 9001);
+  args.insert(args.begin(), "server");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  REQUIRE(cli.parse(static_cast<int>(argv.size()), argv.data()) == -1);
+  return apply_server_flags(flags, options, error);
+}
+
+}  // namespace
+
+TEST_CASE("app flags: the shared server flags fill an App's options and leave the rest alone") {
+  AppOptions options{.broker = "redis://127.0.0.1:6379"};
+  std::string error;
+  REQUIRE(apply({"--host", "::1", "--port", "0", "--shards", "3", "--yield-us", "50", "--backend", "epoll",
+                 "--log", "warn"},
+                options, error));
+  CHECK(options.host == "::1");
+  CHECK(options.port == 0);
+  CHECK(options.shards == 3);
+  CHECK(options.yield_interval == 50us);
+  CHECK(options.loop.backend == Backend::epoll);
+  CHECK(options.loop.tls == nullptr);
+  CHECK(options.broker == "redis://127.0.0.1:6379");
+
+  AppOptions defaults;
+  REQUIRE(apply({"--log", "warn"}, defaults, error));
+  CHECK(defaults.host == "0.0.0.0");
+  CHECK(defaults.port == 9001);
+  CHECK(defaults.shards == 0);
+  CHECK(defaults.yield_interval == 200us);
+}
+
+TEST_CASE("app flags: a bad value is an error that names the flag") {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--yield-us", "-1"}, "--yield-us"},
+      {{"--port", "70000"}, "--port"},
+      {{"--host", "example.com"}, "--host"},
+      {{"--backend", "kqueue"}, "--backend"},
+      {{"--tls-cert", "/nonexistent.pem"}, "--tls-cert and --tls-key go together"},
+  };
+  for (const auto& [args, says] : cases) {
+    CAPTURE(args[0]);
+    AppOptions options;
+    std::string error;
+    std::vector<std::string> with_log = args;
+    with_log.insert(with_log.end(), {"--log", "warn"});
+    CHECK_FALSE(apply(with_log, options, error));
+    CHECK(error.find(says) != std::string::npos);
+  }
+}
