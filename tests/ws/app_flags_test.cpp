@@ -56,13 +56,14 @@ TEST_CASE("app flags: a bad value is an error that names the flag") {
       {{"--backend", "kqueue"}, "--backend"},
       {{"--tls-cert", "/nonexistent.pem"}, "--tls-cert and --tls-key go together"},
   };
-  for (const auto& [args, says] : cases) {
-    CAPTURE(args[0]);
+  for (const auto& [flags, says] : cases) {
+    const std::string& flag = flags[0];
+    CAPTURE(flag);
     AppOptions options;
     std::string error;
-    std::vector<std::string> with_log = args;
-    with_log.insert(with_log.end(), {"--log", "warn"});
-    CHECK_FALSE(apply(with_log, options, error));
+    std::vector<std::string> args = flags;
+    args.insert(args.end(), {"--log", "warn"});
+    CHECK_FALSE(apply(args, options, error));
     CHECK(error.find(says) != std::string::npos);
   }
 }
