@@ -293,25 +293,8 @@ class Players {
 
 // ---- Plain HTTP ----
 
-// Sends `request` and reads until the server closes (or 5 s pass).
-std::string http_exchange(int port, const std::string& request) {
-  const int fd = test::connect_blocking(static_cast<uint16_t>(port));
-  REQUIRE(fd >= 0);
-  test::set_recv_timeout(fd, 5000);
-  REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
-  std::string out;
-  char buf[65536];
-  ssize_t n;
-  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) {
-    out.append(buf, static_cast<size_t>(n));
-    if (out.find("101 Switching Protocols") != std::string::npos && out.find("\r\n\r\n") != std::string::npos) break;
-  }
-  ::close(fd);
-  return out;
-}
-
 int upgrade_status(int port, const std::string& target) {
-  const std::string reply = http_exchange(
+  const std::string reply = test::http_exchange(
       port, fmt::format("GET {} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
                         target));
@@ -320,7 +303,7 @@ int upgrade_status(int port, const std::string& target) {
 
 // Shards that hold WebSockets now, from GET /metrics.
 int shards_with_players(int port) {
-  const std::string reply = http_exchange(port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const std::string reply = test::http_exchange(port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   const std::vector<uint64_t> open = test::metric_by_shard(reply, "websockets");
   return static_cast<int>(std::count_if(open.begin(), open.end(), [](uint64_t n) { return n > 0; }));
 }
@@ -602,12 +585,12 @@ TEST_CASE("game: malformed binary input closes with 1008, a text message with 10
 TEST_CASE("game: GET / serves the page, GET /health answers ok, and SIGTERM closes players with 1001 and exits 0") {
   test::ServerProcess server(game_command());
   REQUIRE(server.port() > 0);
-  const std::string page = http_exchange(server.port(), "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const std::string page = test::http_exchange(server.port(), "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   CHECK(page.rfind("HTTP/1.1 200", 0) == 0);
   CHECK(page.find("Content-Type: text/html; charset=utf-8") != std::string::npos);
   CHECK(page.find("window, '__game'") != std::string::npos);
   CHECK(page.size() > 20000);
-  const std::string health = http_exchange(server.port(), "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const std::string health = test::http_exchange(server.port(), "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   CHECK(health.rfind("HTTP/1.1 200", 0) == 0);
   CHECK(health.substr(health.size() - 2) == "ok");
 

@@ -66,6 +66,26 @@ inline int listen_loopback(uint16_t& port, int backlog = 16) {
   return fd;
 }
 
+// Sends `request` to 127.0.0.1:port and reads until the server closes, or until a whole 101 head
+// (an upgrade keeps the connection open), or 5 s pass.
+inline std::string http_exchange(int port, const std::string& request) {
+  const int fd = connect_blocking(static_cast<uint16_t>(port));
+  if (fd < 0) return {};
+  timeval tv{.tv_sec = 5, .tv_usec = 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string out;
+  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) {
+      out.append(buf, static_cast<size_t>(n));
+      if (out.find("101 Switching Protocols") != std::string::npos && out.find("\r\n\r\n") != std::string::npos) break;
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
 inline void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 // Sets a receive timeout so a test never hangs on a silent server.
