@@ -22,7 +22,7 @@ class Counter {
 struct ShardStats {
   Counter loop_iterations;
   Counter loop_sleeps;        // iterations that blocked waiting for events
-  Counter busy_ns;            // time spent working (not blocked in poll)
+  Counter busy_ns;            // time spent working (not blocked in wait)
   Counter cpu_yields;         // times the loop offered its CPU to other threads
   Counter mesh_sent;          // tasks handed to other shards
   Counter mesh_received;      // tasks run for other shards

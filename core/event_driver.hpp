@@ -25,7 +25,7 @@ class EventDriver {
 
   // Called in each loop iteration that ends with every task for other shards in their queues (no
   // local backlog): a network driver resumes reading from the connections whose input overflowed a
-  // queue (see Shard::backlogged_tasks). After flush(), before poll().
+  // queue (see Shard::backlogged_tasks). After flush(), before wait().
   virtual void mesh_clear() {}
 
   // Hands the operations queued so far to the kernel without waiting for any, before the shard
