@@ -191,6 +191,10 @@ class Scenario {
   virtual void finish(Totals&) {}
   // Whether the measured phase sends messages (connect and idle do not).
   virtual bool sends() const { return true; }
+  // How often a busy client thread yields a shared CPU unless --yield-us says (RuntimeOptions::
+  // yield_interval): where the server answers each message, a yield hands it the CPU at once
+  // instead of at the scheduler's tick.
+  virtual int64_t yield_us() const { return 200; }
 
  protected:
   Driver* driver_ = nullptr;

@@ -77,14 +77,14 @@ struct Report {
     if (!out) return false;
     out << fmt::format(
         "{{\"scenario\": \"{}\", \"url\": \"{}\", \"connections\": {}, \"threads\": {}, \"size\": {}, \"inflight\": {}, "
-        "\"rooms\": {}, \"publishers\": {}, \"window\": {}, \"rate\": {}, \"connect_seconds\": {}, \"failed\": {}, "
+        "\"rooms\": {}, \"publishers\": {}, \"window\": {}, \"rate\": {}, \"yield_us\": {}, \"connect_seconds\": {}, \"failed\": {}, "
         "\"measured_seconds\": {}, \"sent\": {}, \"received\": {}, \"sent_total\": {}, \"received_total\": {}, \"sent_per_second\": {}, \"received_per_second\": {}, "
         "\"bytes_in_per_second\": {}, \"latency_us\": {{\"p50\": {}, \"p90\": {}, \"p99\": {}, \"p999\": {}, \"max\": {}, "
         "\"mean\": {}}}, \"lost\": {}, \"duplicates\": {}, \"reordered\": {}, \"bad_messages\": {}, \"closed_early\": {}, "
         "\"client_cpu_seconds\": {}, \"client_busiest_thread\": {}, \"server_cpu_seconds\": {}, "
         "\"server_us_per_message\": {}, \"server_rss_idle\": {}, \"server_rss_loaded\": {}, \"rss_per_connection\": {}, "
         "\"clean\": {}}}\n",
-        s.name(), o.url, t.connections, o.threads, o.size, o.inflight, o.rooms, o.publishers, o.window, o.rate,
+        s.name(), o.url, t.connections, o.threads, o.size, o.inflight, o.rooms, o.publishers, o.window, o.rate, o.yield_us,
         t.connect_seconds, t.failed, t.measured_seconds, t.sent, t.received, t.sent_total, t.received_total,
         rate(t.sent), rate(t.received),
         rate(t.bytes_in), us(0.5), us(0.9), us(0.99), us(0.999), static_cast<double>(t.latency.max()) / 1e3,
@@ -106,7 +106,8 @@ int main(int argc, char** argv) {
   auto& path = cli.flag("path", std::string(), "echo/connect/idle: the path to open (empty: /echo)");
   auto& connections = cli.flag("connections", int64_t{100}, "connections to open");
   auto& threads = cli.flag("threads", int64_t{1}, "client threads, one event loop each");
-  auto& yield_us = cli.flag("yield-us", int64_t{200}, "how often, in µs, a busy client thread yields its CPU when another thread (the server) waits for it (0: never)");
+  auto& yield_us = cli.flag("yield-us", int64_t{-1}, "how often, in µs, a busy client thread yields its CPU when another thread (the server) waits for it "
+                            "(0: never; -1: the scenario's choice, 200 but 0 for broadcast)");
   auto& size = cli.flag("size", int64_t{32}, "message payload bytes (echo ≥ 16, broadcast ≥ 24)");
   auto& inflight = cli.flag("inflight", int64_t{1}, "echo: messages in flight per connection");
   auto& rooms = cli.flag("rooms", int64_t{1}, "broadcast: rooms (connection i joins room i % rooms)");
@@ -152,7 +153,7 @@ int main(int argc, char** argv) {
   }
   if (connections < 1 || threads < 1 || threads > 64 || size < 1 || inflight < 1 || rooms < 1 || publishers < 0 ||
       window < 1 || rate < 0 || duration < 0 || warmup < 0 || messages < 0 || sources < 0 || sources > 250 ||
-      yield_us < 0 || yield_us > 1'000'000) {
+      yield_us < -1 || yield_us > 1'000'000) {
     fmt::print(stderr, "ringcast-load: a flag is out of range (see --help)\n");
     return 2;
   }
@@ -161,7 +162,7 @@ int main(int argc, char** argv) {
   o.path = path;
   o.connections = static_cast<uint32_t>(connections);
   o.threads = static_cast<unsigned>(threads);
-  o.yield_us = yield_us;
+  o.yield_us = yield_us < 0 ? s->yield_us() : yield_us;
   o.size = static_cast<size_t>(size);
   o.inflight = static_cast<unsigned>(inflight);
   o.rooms = static_cast<uint32_t>(rooms);

@@ -147,6 +147,7 @@ TEST_CASE("load harness: against ringcast-echo, echo and broadcast runs are clea
   CHECK(echo["received"] > 0);
   CHECK(echo["lost"] == 0);
   CHECK(echo["server_cpu_seconds"] >= 0);
+  CHECK(echo["yield_us"] == 200);  // echo's client threads yield a shared CPU to the server
   std::map<std::string, double> broadcast;
   CHECK(run_load({"--scenario", "broadcast", "--url", url, "--connections", "60", "--rooms", "3", "--publishers", "6",
                   "--window", "8", "--duration", "1", "--warmup", "0.2"},
@@ -155,14 +156,16 @@ TEST_CASE("load harness: against ringcast-echo, echo and broadcast runs are clea
   CHECK(broadcast["lost"] == 0);
   CHECK(broadcast["duplicates"] == 0);
   CHECK(broadcast["reordered"] == 0);
+  CHECK(broadcast["yield_us"] == 0);  // broadcast's never do: they are the side short of CPU
   // Paced publishers: the rate asked for, spread over each period, and the run ends on time.
   std::map<std::string, double> paced;
   CHECK(run_load({"--scenario", "broadcast", "--url", url, "--connections", "40", "--publishers", "4", "--rate", "50",
-                  "--window", "8", "--duration", "1", "--warmup", "0.2"},
+                  "--window", "8", "--duration", "1", "--warmup", "0.2", "--yield-us", "50"},
                  paced) == 0);
   CHECK(paced["sent_per_second"] == doctest::Approx(200).epsilon(0.15));
   CHECK(paced["received_total"] == paced["sent_total"] * 40);
   CHECK(paced["lost"] == 0);
+  CHECK(paced["yield_us"] == 50);  // --yield-us overrides the scenario's choice
   std::map<std::string, double> too_many;
   // The descriptor limit is said up front, with exit status 2.
   CHECK(run_load({"--scenario", "idle", "--url", url, "--connections", "5000000"}, too_many) == 2);
