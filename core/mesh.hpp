@@ -4,7 +4,7 @@
 // no read-modify-write is needed to move a task. Shards use it through Shard::send_to; this type only
 // owns the queues and the per-queue "producer is waiting for space" flag.
 //
-// Memory: each queue holds `capacity` MeshTasks of 64 bytes (default 256 → 16 KiB per pair).
+// Memory: each queue holds `capacity` MeshTasks of 64 bytes (default 64 → 4 KiB per pair).
 #include <atomic>
 #include <memory>
 #include <vector>

@@ -22,7 +22,10 @@ namespace ringcast {
 struct RuntimeOptions {
   unsigned shards = 0;              // 0: one per CPU in the affinity mask
   bool pin = true;                  // pin shard i to the i-th CPU of the mask (round robin)
-  size_t mesh_capacity = 256;       // tasks per queue, per ordered pair of shards
+  // Tasks per queue, per ordered pair of shards. Small on purpose: a full queue is what pauses a
+  // publisher (Shard::send_to), so this bounds how far a shard's publishers run ahead of another
+  // shard's members, whose copies wait here.
+  size_t mesh_capacity = 64;
   std::chrono::milliseconds stop_timeout{5000};  // how long a stopping shard may drain
   // How often a shard's loop looks whether another thread waited for its CPU (it was switched out
   // against its will since the last look), and if so yields it (0: never). A shard that keeps
