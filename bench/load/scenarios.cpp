@@ -260,8 +260,11 @@ bool BroadcastScenario::drained(Worker& w) {
   return true;
 }
 
+void BroadcastScenario::opened(Worker&, Socket& ws) { receivers_[ws.data().index].opened = true; }
+
 void BroadcastScenario::finish(Totals& t) {
   for (auto& r : receivers_) {
+    if (!r.opened) continue;
     for (auto& [p, checker] : r.streams) t.streams += checker.finish(publishers_[p]->sent.load());
   }
   for (auto& pacer : pacers_) pacer.reset();
@@ -313,6 +316,7 @@ void ChatScenario::connect(Worker& w, uint32_t i) {
 }
 
 void ChatScenario::opened(Worker&, Socket& ws) {
+  conns_[ws.data().index].opened = true;
   ws.send(fmt::format(R"({{"type": "change_room", "payload": {{"name": "{}"}}}})", room_of(ws.data().index)));
 }
 
@@ -394,6 +398,7 @@ bool ChatScenario::drained(Worker& w) {
 
 void ChatScenario::finish(Totals& t) {
   for (auto& c : conns_) {
+    if (!c.opened) continue;
     for (auto& [p, checker] : c.streams) t.streams += checker.finish(sent_[p].load());
   }
 }

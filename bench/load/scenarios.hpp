@@ -57,6 +57,7 @@ class BroadcastScenario final : public Scenario {
   int64_t yield_us() const override { return 0; }
   std::string path(const LoadOptions& o, uint32_t i) const override;
   void attach(Driver& d) override;
+  void opened(Worker& w, Socket& ws) override;
   void message(Worker& w, Socket& ws, std::string_view m, OpCode op) override;
   void begin(Worker& w) override;
   void end(Worker& w) override;
@@ -70,6 +71,7 @@ class BroadcastScenario final : public Scenario {
     int64_t started_ns = 0;
   };
   struct Receiver {
+    bool opened = false;  // a connection that never opened is counted as failed, not as losing messages
     std::vector<std::pair<uint32_t, StreamChecker>> streams;  // one per publisher of its room
   };
   bool publish(Worker& w, uint32_t p);  // false: nothing sent (no connection, or no budget left)
@@ -102,6 +104,7 @@ class ChatScenario final : public Scenario {
 
  private:
   struct Conn {
+    bool opened = false;  // a connection that never opened is counted as failed, not as losing messages
     bool joined = false;  // room_changed seen for its room
     std::vector<std::pair<uint32_t, StreamChecker>> streams;  // the publishers of its room
   };

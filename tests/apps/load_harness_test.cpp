@@ -172,4 +172,50 @@ TEST_CASE("load harness: against ringcast-echo, echo and broadcast runs are clea
   CHECK(server.stop() == 0);
 }
 
+// The chat scenario against the real ringcast-chat: logins (POST /login, then /ws with the one-time
+// token), rooms, and every publisher's order checked. A connection the server refuses at login is a
+// failed connection: the messages it never could receive are not counted as lost.
+TEST_CASE("load harness: the chat scenario drives ringcast-chat end to end; a connection refused at login "
+          "is a failure, not lost messages") {
+  auto chat = [](std::string login_failures) {
+    std::vector<std::string> argv = {test::binary_path("bin/ringcast-chat"), "--port", "0", "--shards", "2", "--host",
+                                     "127.0.0.1", "--login-failures", login_failures, "--log", "info"};
+    const std::vector<std::string> backend = test::backend_flags();
+    argv.insert(argv.end(), backend.begin(), backend.end());
+    return argv;
+  };
+  auto args = [](int port) {
+    return std::vector<std::string>{"--scenario", "chat", "--url", fmt::format("ws://127.0.0.1:{}", port),
+                                    "--connections", "12", "--rooms", "2", "--publishers", "4", "--window", "4",
+                                    "--threads", "2", "--duration", "1", "--warmup", "0.2"};
+  };
+  {
+    test::ServerProcess server(chat("0"));  // no login limit
+    REQUIRE(server.port() > 0);
+    std::map<std::string, double> run;
+    CHECK(run_load(args(server.port()), run) == 0);
+    CHECK(run["connections"] == 12);
+    CHECK(run["failed"] == 0);
+    CHECK(run["received"] > 0);
+    CHECK(run["lost"] == 0);
+    CHECK(run["duplicates"] == 0);
+    CHECK(run["reordered"] == 0);
+    CHECK(server.stop() == 0);
+  }
+  {
+    // Two logins from one address at a time: the others, sent together, are answered 429.
+    test::ServerProcess server(chat("2"));
+    REQUIRE(server.port() > 0);
+    std::map<std::string, double> run;
+    CHECK(run_load(args(server.port()), run) == 1);
+    CHECK(run["failed"] > 0);
+    CHECK(run["connections"] > 0);
+    CHECK(run["connections"] + run["failed"] == 12);
+    CHECK(run["lost"] == 0);
+    CHECK(run["duplicates"] == 0);
+    CHECK(run["reordered"] == 0);
+    CHECK(server.stop() == 0);
+  }
+}
+
 }  // TEST_SUITE
