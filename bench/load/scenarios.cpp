@@ -289,6 +289,8 @@ void ChatScenario::attach(Driver& d) {
   own_received_.assign(publishers_, 0);
   stopped_.assign(o.threads, 0);
   logins_.resize(o.threads);
+  retries_.resize(o.threads);
+  login_attempts_.assign(o.connections, 0);
   const std::string body = fmt::format(R"({{"username": "{}", "password": "{}"}})", o.chat_user, o.chat_password);
   login_request_ = fmt::format(
       "POST /login HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n"
@@ -305,6 +307,10 @@ void ChatScenario::connect(Worker& w, uint32_t i) {
         const size_t at = body.find("\"otp\"");
         const size_t open = at == std::string_view::npos ? at : body.find('"', body.find(':', at) + 1);
         const size_t close = open == std::string_view::npos ? open : body.find('"', open + 1);
+        if ((status == 429 || status == 503) && ++login_attempts_[i] < kLoginAttempts) {
+          retry_login(w, i);
+          return;
+        }
         if (status != 200 || close == std::string_view::npos) {
           driver_->failed(w, i, fmt::format("login answered {} {}", status, body.substr(0, 100)));
           return;
@@ -313,6 +319,26 @@ void ChatScenario::connect(Worker& w, uint32_t i) {
       },
       driver_->source_for(i), driver_->tls().get(), driver_->base().host);
   if (!started) driver_->failed(w, i, std::strerror(errno));
+}
+
+struct ChatScenario::LoginRetry : Timer {
+  ChatScenario* self;
+  Worker* worker;
+  std::vector<uint32_t> due;  // connections whose login waits
+  LoginRetry(ChatScenario* s, Worker* w) : Timer(&fire), self(s), worker(w) {}
+  static void fire(Timer& t) {
+    auto& r = static_cast<LoginRetry&>(t);
+    const std::vector<uint32_t> now = std::move(r.due);
+    r.due.clear();
+    for (uint32_t i : now) r.self->connect(*r.worker, i);
+  }
+};
+
+void ChatScenario::retry_login(Worker& w, uint32_t i) {
+  auto& r = retries_[w.id];
+  if (!r) r = std::make_unique<LoginRetry>(this, &w);
+  r->due.push_back(i);
+  if (!r->armed()) w.shard->timers().schedule_in(*r, 1000);
 }
 
 void ChatScenario::opened(Worker&, Socket& ws) {
@@ -401,6 +427,7 @@ void ChatScenario::finish(Totals& t) {
     if (!c.opened) continue;
     for (auto& [p, checker] : c.streams) t.streams += checker.finish(sent_[p].load());
   }
+  for (auto& r : retries_) r.reset();
 }
 
 }  // namespace ringcast::load

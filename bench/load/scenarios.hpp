@@ -110,8 +110,15 @@ class ChatScenario final : public Scenario {
   };
   void publish(Worker& w, uint32_t p);
   std::string room_of(uint32_t i) const { return "load-r" + std::to_string(i % rooms_); }
+  // A login answered 429 or 503 ("try again later") is tried again a second later, as a client
+  // should: a server lets only so many logins of one address run at once.
+  void retry_login(Worker& w, uint32_t i);
+  static constexpr uint8_t kLoginAttempts = 60;
+  struct LoginRetry;
 
   std::vector<std::unique_ptr<HttpExchange>> logins_;  // one per worker
+  std::vector<std::unique_ptr<LoginRetry>> retries_;   // one per worker
+  std::vector<uint8_t> login_attempts_;                // per connection
   std::vector<Conn> conns_;
   std::unique_ptr<std::atomic<uint64_t>[]> sent_;      // per publisher
   std::vector<uint64_t> own_received_;
