@@ -24,9 +24,9 @@ struct TcpServerOptions {
   unsigned shards = 0;                               // 0: one per CPU in the affinity mask
   bool pin = true;
   LoopOptions loop;
-  size_t mesh_capacity = 64;                          // see RuntimeOptions::mesh_capacity
+  size_t mesh_capacity = RuntimeOptions{}.mesh_capacity;
   std::chrono::milliseconds stop_timeout{5000};
-  std::chrono::microseconds yield_interval{200};  // see RuntimeOptions::yield_interval
+  std::chrono::microseconds yield_interval = RuntimeOptions{}.yield_interval;
   // With loop.tls set, the start-up line says "listening on SCHEME://ADDRESS:PORT".
   const char* tls_scheme = "tls";
   // Runs on each shard after its handler exists and it listens (apps set up per-shard state here).

@@ -40,7 +40,7 @@ struct AppOptions {
   std::string tls_cert;
   std::string tls_key;
   std::chrono::milliseconds stop_timeout{5000};  // how long shards drain on shutdown
-  std::chrono::microseconds yield_interval{200};  // see RuntimeOptions::yield_interval
+  std::chrono::microseconds yield_interval = RuntimeOptions{}.yield_interval;
   // Rooms across nodes: `redis://host[:port][/prefix]` (ws/broker_bridge.hpp); empty: this node alone.
   std::string broker;
 };

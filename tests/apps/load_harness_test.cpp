@@ -109,6 +109,21 @@ struct FaultyServer {
   }
 };
 
+// A bundled server program on this test run's backend.
+test::ServerProcess start_server(const char* program, std::vector<std::string> args) {
+  args.insert(args.begin(), test::binary_path(std::string("bin/") + program));
+  const std::vector<std::string> backend = test::backend_flags();
+  args.insert(args.end(), backend.begin(), backend.end());
+  return test::ServerProcess(args);
+}
+
+// Every message of the report arrived once and in order.
+void check_streams_clean(std::map<std::string, double>& report) {
+  CHECK(report["lost"] == 0);
+  CHECK(report["duplicates"] == 0);
+  CHECK(report["reordered"] == 0);
+}
+
 }  // namespace
 
 TEST_SUITE("io") {
@@ -134,10 +149,7 @@ TEST_CASE("load harness: against a faulty server it reports exactly the losses, 
 
 TEST_CASE("load harness: against ringcast-echo, echo and broadcast runs are clean and exit 0"
           * doctest::test_suite("io_alone")) {
-  std::vector<std::string> argv = {test::binary_path("bin/ringcast-echo"), "--port", "0", "--shards", "2", "--log", "info"};
-  if (test::backend_name() == "epoll") argv.insert(argv.end(), {"--backend", "epoll"});
-  if (test::backend_name() == "io_uring-minimal") argv.insert(argv.end(), {"--io-uring-disable", "all"});
-  test::ServerProcess server(argv);
+  test::ServerProcess server = start_server("ringcast-echo", {"--port", "0", "--shards", "2", "--log", "info"});
   REQUIRE(server.port() > 0);
   const std::string url = fmt::format("ws://127.0.0.1:{}", server.port());
   std::map<std::string, double> echo;
@@ -153,9 +165,7 @@ TEST_CASE("load harness: against ringcast-echo, echo and broadcast runs are clea
                   "--window", "8", "--duration", "1", "--warmup", "0.2"},
                  broadcast) == 0);
   CHECK(broadcast["received"] > 0);
-  CHECK(broadcast["lost"] == 0);
-  CHECK(broadcast["duplicates"] == 0);
-  CHECK(broadcast["reordered"] == 0);
+  check_streams_clean(broadcast);
   CHECK(broadcast["yield_us"] == 0);  // broadcast's never do: they are the side short of CPU
   // Paced publishers: the rate asked for, spread over each period, and the run ends on time.
   std::map<std::string, double> paced;
@@ -176,11 +186,8 @@ TEST_CASE("load harness: against ringcast-echo, echo and broadcast runs are clea
 // token), rooms, and every publisher's order checked. The server lets two logins of one address run
 // at once and answers the others 429: the harness tries those again, so every connection opens.
 TEST_CASE("load harness: the chat scenario drives ringcast-chat end to end, trying a login again after 429") {
-  std::vector<std::string> argv = {test::binary_path("bin/ringcast-chat"), "--port", "0", "--shards", "2", "--host",
-                                   "127.0.0.1", "--login-failures", "2", "--log", "info"};
-  const std::vector<std::string> backend = test::backend_flags();
-  argv.insert(argv.end(), backend.begin(), backend.end());
-  test::ServerProcess server(argv);
+  test::ServerProcess server = start_server(
+      "ringcast-chat", {"--port", "0", "--shards", "2", "--host", "127.0.0.1", "--login-failures", "2", "--log", "info"});
   REQUIRE(server.port() > 0);
   std::map<std::string, double> run;
   CHECK(run_load({"--scenario", "chat", "--url", fmt::format("ws://127.0.0.1:{}", server.port()), "--connections",
@@ -190,20 +197,14 @@ TEST_CASE("load harness: the chat scenario drives ringcast-chat end to end, tryi
   CHECK(run["connections"] == 12);
   CHECK(run["failed"] == 0);
   CHECK(run["received"] > 0);
-  CHECK(run["lost"] == 0);
-  CHECK(run["duplicates"] == 0);
-  CHECK(run["reordered"] == 0);
+  check_streams_clean(run);
   CHECK(server.stop() == 0);
 }
 
 // A connection that never opens is a failed connection: the messages it could never receive are not
 // counted as lost. Connection i goes to the i % 2-th URL, and the second one refuses every connection.
 TEST_CASE("load harness: connections that never open are failures, not lost messages") {
-  std::vector<std::string> argv = {test::binary_path("bin/ringcast-echo"), "--port", "0", "--shards", "2", "--log",
-                                   "info"};
-  const std::vector<std::string> backend = test::backend_flags();
-  argv.insert(argv.end(), backend.begin(), backend.end());
-  test::ServerProcess server(argv);
+  test::ServerProcess server = start_server("ringcast-echo", {"--port", "0", "--shards", "2", "--log", "info"});
   REQUIRE(server.port() > 0);
   // Bound and never listening: a connect to it is refused.
   const int refusing = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -221,9 +222,7 @@ TEST_CASE("load harness: connections that never open are failures, not lost mess
   CHECK(run["connections"] == 10);
   CHECK(run["failed"] == 10);
   CHECK(run["received"] > 0);
-  CHECK(run["lost"] == 0);
-  CHECK(run["duplicates"] == 0);
-  CHECK(run["reordered"] == 0);
+  check_streams_clean(run);
   CHECK(server.stop() == 0);
 }
 

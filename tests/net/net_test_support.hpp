@@ -66,13 +66,20 @@ inline int listen_loopback(uint16_t& port, int backlog = 16) {
   return fd;
 }
 
+inline void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+// Sets a receive timeout so a test never hangs on a silent server.
+inline void set_recv_timeout(int fd, int ms) {
+  timeval tv{.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
 // Sends `request` to 127.0.0.1:port and reads until the server closes, or until a whole 101 head
 // (an upgrade keeps the connection open), or 5 s pass.
 inline std::string http_exchange(int port, const std::string& request) {
   const int fd = connect_blocking(static_cast<uint16_t>(port));
   if (fd < 0) return {};
-  timeval tv{.tv_sec = 5, .tv_usec = 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  set_recv_timeout(fd, 5000);
   std::string out;
   if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
     char buf[65536];
@@ -84,14 +91,6 @@ inline std::string http_exchange(int port, const std::string& request) {
   }
   ::close(fd);
   return out;
-}
-
-inline void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
-
-// Sets a receive timeout so a test never hangs on a silent server.
-inline void set_recv_timeout(int fd, int ms) {
-  timeval tv{.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
 // A Redis command (an array of bulk strings) as RespWriter writes it; throws if the writer's size
