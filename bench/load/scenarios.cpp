@@ -12,7 +12,7 @@ namespace {
 
 // Payload filler: different for every message, and made and checked a word at a time (a receiver
 // checks millions of messages a second; the check must cost far less than receiving them).
-inline uint64_t filler_word(uint64_t seq, size_t k) noexcept {
+constexpr uint64_t filler_word(uint64_t seq, size_t k) noexcept {
   return (seq * 0x9E3779B97F4A7C15ull) ^ (k * 0x100000001B3ull);
 }
 
@@ -27,18 +27,32 @@ void write_filler(char* p, size_t n, uint64_t seq) noexcept {
 }
 
 bool filler_ok(const char* p, size_t n, uint64_t seq) noexcept {
-  uint64_t diff = 0;  // no early exit: the loop vectorises
+  // Two words at a time in a vector (compilers leave the plain word loop scalar: its k * constant
+  // has no 64-bit vector multiply to become on x86). No early exit: bad bytes are rare.
+  using Words = uint64_t __attribute__((vector_size(16)));
+  constexpr uint64_t kStep = filler_word(0, 1);
+  const uint64_t base = filler_word(seq, 0);
+  const Words seq_part{base, base}, step{2 * kStep, 2 * kStep};
+  Words k_part{0, kStep}, diff{0, 0};
+  const size_t words = n / 8;
   size_t k = 0;
-  for (; (k + 1) * 8 <= n; ++k) {
+  for (; k + 2 <= words; k += 2) {
+    Words w;
+    std::memcpy(&w, p + k * 8, sizeof w);
+    diff |= w ^ seq_part ^ k_part;
+    k_part += step;
+  }
+  uint64_t rest = diff[0] | diff[1];
+  for (; k < words; ++k) {
     uint64_t w;
     std::memcpy(&w, p + k * 8, 8);
-    diff |= w ^ filler_word(seq, k);
+    rest |= w ^ filler_word(seq, k);
   }
   uint64_t tail = 0, want = 0;
   const uint64_t w = filler_word(seq, k);
   std::memcpy(&tail, p + k * 8, n - k * 8);
   std::memcpy(&want, &w, n - k * 8);
-  return (diff | (tail ^ want)) == 0;
+  return (rest | (tail ^ want)) == 0;
 }
 
 template <typename T>
@@ -232,12 +246,8 @@ void BroadcastScenario::message(Worker& w, Socket& ws, std::string_view m, OpCod
     w.errors.add();  // not from this room, or corrupted
     return;
   }
-  for (auto& [publisher, checker] : receivers_[me].streams) {
-    if (publisher == p) {
-      checker.on_message(seq);
-      break;
-    }
-  }
+  // The room's publishers are p = room, room + rooms_, room + 2 rooms_, …: p's stream is p / rooms_.
+  receivers_[me].streams[p / rooms_].second.on_message(seq);
   w.received.add();
   w.record_latency(static_cast<uint64_t>(driver_->arrival_ns(w) - sent_ns));
   if (p == me) {

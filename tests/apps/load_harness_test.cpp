@@ -45,14 +45,15 @@ int run_load(const std::vector<std::string>& args, std::map<std::string, double>
 
 // A bench-protocol room server on one shard that misbehaves toward listeners (never toward a
 // publisher, whose window would stall): per publisher, the message numbered n is dropped when
-// n % 10 == 2, sent twice when n % 10 == 5, and held back and sent after the next one (a swap) when
-// n % 10 == 8. It counts what it did.
+// n % 10 == 2, sent twice when n % 10 == 5, sent with one payload byte changed (a different byte each
+// time) when n % 10 == 7, and held back and sent after the next one (a swap) when n % 10 == 8. It
+// counts what it did.
 struct FaultyServer {
   struct Member {
     std::map<uint32_t, std::string> held;  // publisher → message held back for a swap
   };
   std::vector<WebSocket<Member>*> members;
-  std::atomic<uint64_t> dropped{0}, duplicated{0}, swapped{0};
+  std::atomic<uint64_t> dropped{0}, duplicated{0}, corrupted{0}, swapped{0};
   std::atomic<uint64_t> held_at_close{0};  // held back, then the listener left: never delivered
   std::unique_ptr<App> app;
 
@@ -94,6 +95,13 @@ struct FaultyServer {
           ws->send(m, op);
           ++duplicated;
           break;
+        case 7: {
+          std::string bad(m);
+          bad[24 + (seq / 10) % (bad.size() - 24)] ^= 0x20;  // past the header: the filler
+          ws->send(bad, op);
+          ++corrupted;
+          break;
+        }
         case 8:
           held[publisher] = std::string(m);
           break;
@@ -128,20 +136,25 @@ void check_streams_clean(std::map<std::string, double>& report) {
 
 TEST_SUITE("io") {
 
-TEST_CASE("load harness: against a faulty server it reports exactly the losses, duplicates and swaps, and fails") {
+TEST_CASE("load harness: against a faulty server it reports exactly the losses, duplicates, changed bytes and swaps, and fails") {
   FaultyServer server;
   std::map<std::string, double> report;
   // 2 publishers and 4 listeners (each publisher listens to the other one too), 818 messages in all.
+  // 61 bytes: the filler after the 24-byte header ends in a part word, which is checked too.
   const int status = run_load({"--scenario", "broadcast", "--url", fmt::format("ws://127.0.0.1:{}", server.app->port()),
                                "--connections", "6", "--publishers", "2", "--window", "4", "--messages", "818",
-                               "--warmup", "0", "--duration", "30"},
+                               "--size", "61", "--warmup", "0", "--duration", "30"},
                               report);
   CHECK(status == 1);
   CHECK(report["sent_total"] == 818);
-  // A message still held back when the publishers stopped never reached its listener: lost too.
+  // A message still held back when the publishers stopped never reached its listener, and a changed
+  // one never arrived intact: lost too.
   CHECK(server.dropped.load() > 0);
   CHECK(server.duplicated.load() > 0);
-  CHECK(report["lost"] == static_cast<double>(server.dropped.load() + server.held_at_close.load()));
+  CHECK(server.corrupted.load() > 0);
+  CHECK(report["bad_messages"] == static_cast<double>(server.corrupted.load()));
+  CHECK(report["lost"] ==
+        static_cast<double>(server.dropped.load() + server.corrupted.load() + server.held_at_close.load()));
   CHECK(report["duplicates"] == static_cast<double>(server.duplicated.load()));
   CHECK(report["reordered"] == static_cast<double>(server.swapped.load()));
   CHECK(server.swapped.load() > 0);
