@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <future>
+#include <random>
 #include <stdexcept>
 #include <thread>
 
@@ -216,6 +217,10 @@ Totals Driver::run() {
     w->id = i;
     w->sockets.assign(options_.connections, nullptr);
     for (uint32_t c = i; c < options_.connections; c += options_.threads) w->mine.push_back(c);
+    // Opened in a shuffled (repeatable) order, so publishers join their rooms at no particular place:
+    // a server fans out in join order or in one of its own, and publishers that always joined first
+    // would get their own copies first and turn their windows sooner on a server of the first kind.
+    std::shuffle(w->mine.begin(), w->mine.end(), std::mt19937(i + 1));
     workers_.push_back(std::move(w));
   }
   LoopOptions loop_options;
