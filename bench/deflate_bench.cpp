@@ -23,9 +23,9 @@
 #include <string_view>
 #include <vector>
 
-#include "tests/ws/sample_messages.hpp"
-#include "ws/deflater.hpp"
-#include "ws/inflater.hpp"
+#include <ringcast/ws/deflate/detail/deflater.hpp>
+#include <ringcast/ws/deflate/detail/inflater.hpp>
+#include "tests/support/sample_messages.hpp"
 
 using namespace ringcast;
 

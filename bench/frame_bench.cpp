@@ -30,11 +30,11 @@
 #include <string>
 #include <vector>
 
-#include "ws/frame_parser.hpp"
-#include "ws/frame_writer.hpp"
-#include "ws/mask.hpp"
-#include "ws/simd_level.hpp"
-#include "ws/utf8_validator.hpp"
+#include <ringcast/ws/codec/detail/frame_parser.hpp>
+#include <ringcast/ws/codec/detail/frame_writer.hpp>
+#include <ringcast/ws/codec/detail/mask.hpp>
+#include <ringcast/ws/codec/detail/simd_level.hpp>
+#include <ringcast/ws/codec/utf8_validator.hpp>
 
 using namespace ringcast;
 using Clock = std::chrono::steady_clock;

@@ -22,9 +22,9 @@
 #include <string_view>
 #include <vector>
 
-#include "net/http_parser.hpp"
-#include "net/http_response.hpp"
-#include "net/http_router.hpp"
+#include <ringcast/net/http/detail/http_parser.hpp>
+#include <ringcast/net/http/http_response.hpp>
+#include <ringcast/net/http/http_router.hpp>
 
 using namespace ringcast;
 

@@ -19,11 +19,11 @@
 #include <thread>
 #include <vector>
 
-#include "bench_report.hpp"
-#include "core/cli.hpp"
-#include "net/socket_address.hpp"
-#include "net/socket_ops.hpp"
+#include "bench/bench_report.hpp"
 #include "process_stats.hpp"
+#include <ringcast/core/cli.hpp>
+#include <ringcast/net/backend/detail/socket_ops.hpp>
+#include <ringcast/net/socket_address.hpp>
 
 using namespace ringcast;
 

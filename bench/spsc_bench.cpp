@@ -16,13 +16,13 @@
 #include <mutex>
 #include <thread>
 
-#include "bench_report.hpp"
-#include "core/cli.hpp"
-#include "core/latency_histogram.hpp"
-#include "core/log.hpp"
-#include "core/runtime.hpp"
-#include "core/spsc_queue.hpp"
-#include "net/loop.hpp"
+#include "bench/bench_report.hpp"
+#include <ringcast/core/cli.hpp>
+#include <ringcast/core/detail/spsc_queue.hpp>
+#include <ringcast/core/latency_histogram.hpp>
+#include <ringcast/core/log.hpp>
+#include <ringcast/core/runtime.hpp>
+#include <ringcast/net/backend/loop.hpp>
 
 using namespace ringcast;
 using Clock = std::chrono::steady_clock;

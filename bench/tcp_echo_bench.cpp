@@ -18,12 +18,12 @@
 #include <cstring>
 #include <thread>
 
-#include "bench_report.hpp"
-#include "core/cli.hpp"
-#include "core/log.hpp"
+#include "bench/bench_report.hpp"
 #include "process_stats.hpp"
-#include "net/tcp_echo_handler.hpp"
-#include "net/tcp_server.hpp"
+#include <ringcast/core/cli.hpp>
+#include <ringcast/core/log.hpp>
+#include <ringcast/net/tcp_echo_handler.hpp>
+#include <ringcast/net/tcp_server.hpp>
 
 using namespace ringcast;
 using Clock = std::chrono::steady_clock;

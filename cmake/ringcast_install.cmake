@@ -2,10 +2,8 @@
 include(CMakePackageConfigHelpers)
 
 install(TARGETS ringcast EXPORT ringcastTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
-foreach(_layer core net ws)
-  install(DIRECTORY ${PROJECT_SOURCE_DIR}/${_layer} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/ringcast
-          FILES_MATCHING PATTERN "*.hpp")
-endforeach()
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/ringcast DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+        FILES_MATCHING PATTERN "*.hpp")
 install(EXPORT ringcastTargets NAMESPACE ringcast:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/ringcast)
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/ringcastConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/ringcastConfig.cmake INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/ringcast)

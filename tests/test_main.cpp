@@ -7,7 +7,7 @@
 #include <cstring>
 #include <string>
 
-#include "test_support.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace ringcast::test {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "apps/chat/chat_shard.hpp"
 #include "apps/chat/home_room.hpp"
-#include "core/runtime.hpp"
+#include <ringcast/core/runtime.hpp>
 
 namespace ringcast::chat {
 namespace {

@@ -28,9 +28,9 @@
 #include "apps/chat/login_throttle.hpp"
 #include "apps/chat/otp_store.hpp"
 #include "apps/chat/user_store.hpp"
-#include "core/worker_pool.hpp"
-#include "net/static_files.hpp"
-#include "ws/app.hpp"
+#include <ringcast/core/worker_pool.hpp>
+#include <ringcast/net/http/static_files.hpp>
+#include <ringcast/ws/app.hpp>
 
 namespace ringcast::chat {
 

@@ -9,10 +9,10 @@
 #include "apps/chat/chat_server.hpp"
 #include "apps/chat/json_writer.hpp"
 #include "apps/chat/password_hash.hpp"
-#include "core/log.hpp"
-#include "core/worker_pool.hpp"
-#include "core/shared_buffer.hpp"
-#include "ws/utf8_validator.hpp"
+#include <ringcast/core/log.hpp>
+#include <ringcast/core/shared_buffer.hpp>
+#include <ringcast/core/worker_pool.hpp>
+#include <ringcast/ws/codec/utf8_validator.hpp>
 
 namespace ringcast::chat {
 namespace {

@@ -41,7 +41,7 @@
 #include <simdjson.h>
 
 #include "apps/chat/home_room.hpp"
-#include "ws/app.hpp"
+#include <ringcast/ws/app.hpp>
 
 namespace ringcast::chat {
 

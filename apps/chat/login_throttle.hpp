@@ -24,7 +24,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "net/socket_address.hpp"
+#include <ringcast/net/socket_address.hpp>
 
 namespace ringcast::chat {
 

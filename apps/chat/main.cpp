@@ -18,9 +18,9 @@
 #include "apps/chat/chat_server.hpp"
 #include "apps/chat/password_hash.hpp"
 #include "apps/chat/user_store.hpp"
-#include "core/cli.hpp"
-#include "core/log.hpp"
-#include "ws/app_flags.hpp"
+#include <ringcast/core/cli.hpp>
+#include <ringcast/core/log.hpp>
+#include <ringcast/ws/app_flags.hpp>
 
 namespace {
 

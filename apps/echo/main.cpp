@@ -2,9 +2,9 @@
 // binary stays binary, a fragmented message comes back whole, in one frame.
 #include <fmt/core.h>
 
-#include "core/cli.hpp"
-#include "core/log.hpp"
-#include "ws/app_flags.hpp"
+#include <ringcast/core/cli.hpp>
+#include <ringcast/core/log.hpp>
+#include <ringcast/ws/app_flags.hpp>
 
 namespace {
 struct Peer {};  // the echo keeps nothing per connection

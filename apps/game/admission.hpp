@@ -15,7 +15,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "ws/rooms.hpp"
+#include <ringcast/ws/rooms/rooms.hpp>
 
 namespace ringcast::game {
 

@@ -9,8 +9,8 @@
 
 #include "apps/game/page.hpp"
 #include "apps/game/simulation.hpp"
-#include "core/log.hpp"
-#include "ws/close_code.hpp"
+#include <ringcast/core/log.hpp>
+#include <ringcast/ws/codec/close_code.hpp>
 
 namespace ringcast::game {
 

@@ -37,7 +37,7 @@
 
 #include "apps/game/admission.hpp"
 #include "apps/game/protocol.hpp"
-#include "ws/app.hpp"
+#include <ringcast/ws/app.hpp>
 
 namespace ringcast::game {
 

@@ -4,10 +4,10 @@
 #include <fmt/core.h>
 
 #include "apps/game/game_server.hpp"
-#include "core/cli.hpp"
-#include "core/log.hpp"
-#include "core/runtime.hpp"
-#include "ws/app_flags.hpp"
+#include <ringcast/core/cli.hpp>
+#include <ringcast/core/log.hpp>
+#include <ringcast/core/runtime.hpp>
+#include <ringcast/ws/app_flags.hpp>
 
 int main(int argc, char** argv) {
   using namespace ringcast;

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "ws/utf8_validator.hpp"
+#include <ringcast/ws/codec/utf8_validator.hpp>
 
 namespace ringcast::game {
 

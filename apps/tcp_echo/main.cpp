@@ -2,12 +2,12 @@
 // The smallest program on ringcast's shards and event loops, and the peer of the raw echo benchmark.
 #include <fmt/core.h>
 
-#include "core/cli.hpp"
-#include "core/log.hpp"
-#include "net/loop.hpp"
-#include "net/server_flags.hpp"
-#include "net/tcp_echo_handler.hpp"
-#include "net/tcp_server.hpp"
+#include <ringcast/core/cli.hpp>
+#include <ringcast/core/log.hpp>
+#include <ringcast/net/backend/loop.hpp>
+#include <ringcast/net/server_flags.hpp>
+#include <ringcast/net/tcp_echo_handler.hpp>
+#include <ringcast/net/tcp_server.hpp>
 
 int main(int argc, char** argv) {
   using namespace ringcast;

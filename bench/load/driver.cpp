@@ -1,4 +1,4 @@
-#include "driver.hpp"
+#include "bench/load/driver.hpp"
 
 #include <fmt/format.h>
 #include <sys/resource.h>
@@ -14,9 +14,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include "core/log.hpp"
-#include "net/socket_ops.hpp"
-#include "process_stats.hpp"
+#include "bench/load/process_stats.hpp"
+#include <ringcast/core/log.hpp>
+#include <ringcast/net/backend/detail/socket_ops.hpp>
 
 namespace ringcast::load {
 namespace {

@@ -10,13 +10,13 @@
 #include <string>
 #include <vector>
 
-#include "core/counter.hpp"
-#include "core/latency_histogram.hpp"
-#include "core/runtime.hpp"
-#include "net/loop.hpp"
-#include "stream_checker.hpp"
-#include "tsc_clock.hpp"
-#include "ws/web_socket_client.hpp"
+#include "bench/load/stream_checker.hpp"
+#include "bench/load/tsc_clock.hpp"
+#include <ringcast/core/counter.hpp>
+#include <ringcast/core/latency_histogram.hpp>
+#include <ringcast/core/runtime.hpp>
+#include <ringcast/net/backend/loop.hpp>
+#include <ringcast/ws/web_socket_client.hpp>
 
 namespace ringcast::load {
 

@@ -1,9 +1,9 @@
-#include "http_exchange.hpp"
+#include "bench/load/http_exchange.hpp"
 
 #include <charconv>
 #include <cstring>
 
-#include "net/http_response_parser.hpp"
+#include <ringcast/net/http/detail/http_response_parser.hpp>
 
 namespace ringcast::load {
 

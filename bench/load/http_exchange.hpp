@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "net/loop.hpp"
+#include <ringcast/net/backend/loop.hpp>
 
 namespace ringcast::load {
 

@@ -11,10 +11,10 @@
 #include <cstdio>
 #include <fstream>
 
-#include "core/cli.hpp"
-#include "core/log.hpp"
-#include "driver.hpp"
-#include "scenarios.hpp"
+#include "bench/load/driver.hpp"
+#include "bench/load/scenarios.hpp"
+#include <ringcast/core/cli.hpp>
+#include <ringcast/core/log.hpp>
 
 using namespace ringcast;
 using namespace ringcast::load;

@@ -1,4 +1,4 @@
-#include "process_stats.hpp"
+#include "bench/load/process_stats.hpp"
 
 #include <sys/syscall.h>
 #include <unistd.h>

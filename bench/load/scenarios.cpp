@@ -1,4 +1,4 @@
-#include "scenarios.hpp"
+#include "bench/load/scenarios.hpp"
 
 #include <fmt/format.h>
 

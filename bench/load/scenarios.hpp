@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "driver.hpp"
-#include "http_exchange.hpp"
+#include "bench/load/driver.hpp"
+#include "bench/load/http_exchange.hpp"
 
 namespace ringcast::load {
 

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "apps/chat/json_writer.hpp"
-#include "ws/utf8_validator.hpp"
+#include <ringcast/ws/codec/utf8_validator.hpp>
 
 using ringcast::chat::append_json_string;
 using ringcast::chat::JsonWriter;

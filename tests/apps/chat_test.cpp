@@ -25,11 +25,11 @@
 #include <thread>
 #include <vector>
 
-#include "../net/net_test_support.hpp"
 #include "apps/chat/json_writer.hpp"
 #include "apps/chat/password_hash.hpp"
 #include "apps/chat/user_store.hpp"
-#include "test_process.hpp"
+#include "tests/support/net_test_support.hpp"
+#include "tests/support/test_process.hpp"
 
 using namespace ringcast;
 using namespace std::chrono_literals;

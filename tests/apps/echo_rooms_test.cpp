@@ -11,11 +11,11 @@
 #include <cstring>
 #include <future>
 
-#include "../net/net_test_support.hpp"
-#include "core/runtime.hpp"
-#include "net/loop.hpp"
-#include "test_process.hpp"
-#include "ws/web_socket_client.hpp"
+#include <ringcast/core/runtime.hpp>
+#include <ringcast/net/backend/loop.hpp>
+#include <ringcast/ws/web_socket_client.hpp>
+#include "tests/support/net_test_support.hpp"
+#include "tests/support/test_process.hpp"
 
 using namespace ringcast;
 using namespace std::chrono_literals;

@@ -7,9 +7,9 @@
 #include <map>
 #include <sstream>
 
-#include "../net/net_test_support.hpp"
-#include "test_process.hpp"
-#include "ws/app.hpp"
+#include <ringcast/ws/app.hpp>
+#include "tests/support/net_test_support.hpp"
+#include "tests/support/test_process.hpp"
 
 using namespace ringcast;
 using namespace std::chrono_literals;

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "../net/net_test_support.hpp"
-#include "test_process.hpp"
-#include "tls_test_support.hpp"
+#include "tests/support/net_test_support.hpp"
+#include "tests/support/test_process.hpp"
+#include "tests/support/tls_test_support.hpp"
 
 using namespace ringcast;
 

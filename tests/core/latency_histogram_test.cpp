@@ -1,4 +1,4 @@
-#include "core/latency_histogram.hpp"
+#include <ringcast/core/latency_histogram.hpp>
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "core/log.hpp"
+#include <ringcast/core/log.hpp>
 
 #include <doctest/doctest.h>
 

@@ -10,9 +10,9 @@
 #include <thread>
 #include <vector>
 
-#include "core/runtime.hpp"
-#include "core/shard.hpp"
-#include "test_support.hpp"
+#include <ringcast/core/runtime.hpp>
+#include <ringcast/core/shard.hpp>
+#include "tests/support/test_support.hpp"
 
 using namespace ringcast;
 using namespace std::chrono_literals;

@@ -1,4 +1,4 @@
-#include "core/spsc_queue.hpp"
+#include <ringcast/core/detail/spsc_queue.hpp>
 
 #include <doctest/doctest.h>
 

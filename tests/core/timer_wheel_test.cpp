@@ -1,4 +1,4 @@
-#include "core/timer_wheel.hpp"
+#include <ringcast/core/timer_wheel.hpp>
 
 #include <doctest/doctest.h>
 

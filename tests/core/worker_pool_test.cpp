@@ -1,4 +1,4 @@
-// WorkerPool (core/worker_pool.hpp): jobs run off the calling thread, in order, within a bounded
+// WorkerPool (ringcast/core/worker_pool.hpp): jobs run off the calling thread, in order, within a bounded
 // queue; stopping drops what waits and joins. In the suite "shards" so that TSan runs it too.
 #include <doctest/doctest.h>
 
@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/worker_pool.hpp"
-#include "test_support.hpp"
+#include <ringcast/core/worker_pool.hpp>
+#include "tests/support/test_support.hpp"
 
 using namespace ringcast;
 using namespace std::chrono_literals;

@@ -1,14 +1,15 @@
-// libFuzzer target for ws/permessage_deflate. The first byte picks the server options (and the client's
-// offer for the response check); the rest is a Sec-WebSocket-Extensions value. Checked: an accepted
-// agreement satisfies RFC 7692 §7 for the accepted offer and the options; the response is accepted by the
-// client-side check with the same agreement; the offer, formatted again, negotiates the same agreement;
-// the client-side check of the raw value never accepts what the offer does not allow.
+// libFuzzer target for ringcast/ws/deflate/permessage_deflate. The first byte picks the server options
+// (and the client's offer for the response check); the rest is a Sec-WebSocket-Extensions value.
+// Checked: an accepted agreement satisfies RFC 7692 §7 for the accepted offer and the options; the
+// response is accepted by the client-side check with the same agreement; the offer, formatted again,
+// negotiates the same agreement; the client-side check of the raw value never accepts what the offer
+// does not allow.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-#include "ws/permessage_deflate.hpp"
+#include <ringcast/ws/deflate/permessage_deflate.hpp>
 
 using namespace ringcast;
 

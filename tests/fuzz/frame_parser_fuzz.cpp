@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <vector>
 
-#include "tests/ws/frame_recorder.hpp"
-#include "ws/frame_writer.hpp"
+#include <ringcast/ws/codec/detail/frame_writer.hpp>
+#include "tests/support/frame_recorder.hpp"
 
 using namespace ringcast;
 

@@ -15,8 +15,8 @@
 #include <string>
 #include <string_view>
 
-#include "net/chunked_decoder.hpp"
-#include "net/http_parser.hpp"
+#include <ringcast/net/http/detail/chunked_decoder.hpp>
+#include <ringcast/net/http/detail/http_parser.hpp>
 
 using namespace ringcast;
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "net/http_response_parser.hpp"
+#include <ringcast/net/http/detail/http_response_parser.hpp>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using ringcast::HttpResponseHead;

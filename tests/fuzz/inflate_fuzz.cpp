@@ -1,4 +1,5 @@
-// libFuzzer target for ws/inflater and ws/deflater. The first byte picks the mode:
+// libFuzzer target for the inflater and deflater (ringcast/ws/deflate/detail/). The first byte picks
+// the mode:
 //   bit 0     context takeover
 //   bit 1     round trip: the rest is a message to compress (SharedDeflater or ContextDeflater) and inflate
 //   bits 2-4  window bits 8..15
@@ -17,8 +18,8 @@
 #include <string_view>
 #include <vector>
 
-#include "ws/deflater.hpp"
-#include "ws/inflater.hpp"
+#include <ringcast/ws/deflate/detail/deflater.hpp>
+#include <ringcast/ws/deflate/detail/inflater.hpp>
 
 using namespace ringcast;
 

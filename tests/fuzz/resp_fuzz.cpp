@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <span>
 
-#include "net/resp_parser.hpp"
+#include <ringcast/net/redis/detail/resp_parser.hpp>
 
 namespace {
 

@@ -1,6 +1,6 @@
 // libFuzzer target for Utf8Validator: compares every kernel (scalar, SSSE3, AVX2 where the CPU has
 // them), fed whole and at fuzzer-chosen split points, with the reference checker of
-// tests/ws/utf8_reference.hpp, including the index of the first invalid byte. A prefix of valid mixed
+// tests/support/utf8_reference.hpp, including the index of the first invalid byte. A prefix of valid mixed
 // text (length chosen by the input) moves the interesting bytes across the 64-byte blocks of the
 // vector kernels.
 #include <fuzzer/FuzzedDataProvider.h>
@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "tests/ws/utf8_reference.hpp"
-#include "ws/utf8_validator.hpp"
+#include <ringcast/ws/codec/utf8_validator.hpp>
+#include "tests/support/utf8_reference.hpp"
 
 using namespace ringcast;
 

@@ -11,11 +11,11 @@
 #include <fstream>
 #include <vector>
 
-#include "core/runtime.hpp"
-#include "echo_clients.hpp"
-#include "net/tcp_echo_handler.hpp"
-#include "net/tcp_server.hpp"
-#include "net_test_support.hpp"
+#include <ringcast/core/runtime.hpp>
+#include <ringcast/net/tcp_echo_handler.hpp>
+#include <ringcast/net/tcp_server.hpp>
+#include "tests/support/echo_clients.hpp"
+#include "tests/support/net_test_support.hpp"
 
 using namespace ringcast;
 using namespace std::chrono_literals;

@@ -1,12 +1,12 @@
-// The shared server flags applied to an App's options (ws/app_flags.hpp).
+// The shared server flags applied to an App's options (ringcast/ws/app_flags.hpp).
 #include <doctest/doctest.h>
 
 #include <chrono>
 #include <string>
 #include <vector>
 
-#include "core/cli.hpp"
-#include "ws/app_flags.hpp"
+#include <ringcast/core/cli.hpp>
+#include <ringcast/ws/app_flags.hpp>
 
 using namespace ringcast;
 using namespace std::chrono_literals;

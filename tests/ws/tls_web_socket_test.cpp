@@ -14,11 +14,11 @@
 
 #include <fmt/format.h>
 
-#include "../net/net_test_support.hpp"
-#include "net/tls_context.hpp"
-#include "tls_test_support.hpp"
-#include "ws/app.hpp"
-#include "ws/web_socket_client.hpp"
+#include <ringcast/net/tls/tls_context.hpp>
+#include <ringcast/ws/app.hpp>
+#include <ringcast/ws/web_socket_client.hpp>
+#include "tests/support/net_test_support.hpp"
+#include "tests/support/tls_test_support.hpp"
 
 using namespace ringcast;
 using namespace std::chrono_literals;

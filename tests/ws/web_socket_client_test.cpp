@@ -16,10 +16,10 @@
 
 #include <algorithm>
 
-#include "../net/net_test_support.hpp"
-#include "net/socket_ops.hpp"
-#include "ws/app.hpp"
-#include "ws/web_socket_client.hpp"
+#include <ringcast/net/backend/detail/socket_ops.hpp>
+#include <ringcast/ws/app.hpp>
+#include <ringcast/ws/web_socket_client.hpp>
+#include "tests/support/net_test_support.hpp"
 
 using namespace ringcast;
 using namespace std::chrono_literals;

@@ -1,14 +1,14 @@
-// Integration tests of the WebSocket upgrade (ws/web_socket_route.hpp, RFC 6455 §4.2) through an App
-// over real sockets, run once per backend: which requests are refused with which status and
+// Integration tests of the WebSocket upgrade (ringcast/ws/web_socket_route.hpp, RFC 6455 §4.2) through
+// an App over real sockets, run once per backend: which requests are refused with which status and
 // headers, the on_upgrade hook, Origin and subprotocol choice, and a working connection after 101.
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
 
-#include "net/net_test_support.hpp"
-#include "net/raw_http_client.hpp"
-#include "ws/app.hpp"
+#include <ringcast/ws/app.hpp>
+#include "tests/support/net_test_support.hpp"
+#include "tests/support/raw_http_client.hpp"
 
 using namespace ringcast;
 using test::ask_once;

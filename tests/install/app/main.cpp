@@ -1,5 +1,5 @@
 // A program outside the ringcast tree, built against an installed ringcast.
-#include <core/log.hpp>
+#include <ringcast/core/log.hpp>
 #include <fmt/core.h>
 
 int main() {

@@ -1,0 +1,83 @@
+#pragma once
+// IoUringLoop: the io_uring backend of Loop.
+//
+// - One ring per shard, created on the shard's thread with SINGLE_ISSUER and DEFER_TASKRUN where the
+//   kernel has them (task work then runs only when we enter the kernel, in one batch).
+// - Multishot accept per listener; multishot receive per connection into a provided buffer ring
+//   owned by the shard, so an idle connection holds no receive buffer. A buffer goes back to the
+//   ring right after its bytes were handled (the handler keeps any partial message itself).
+// - At most one send in flight per connection (send for one segment, sendmsg for several); every
+//   SQE prepared during an iteration is submitted by one io_uring_enter, which also waits.
+// - Wake-ups between shards are ring-to-ring messages (IORING_OP_MSG_RING), batched with that submit.
+// Each feature is detected at start-up, can be switched off (LoopOptions::io_uring_disable or
+// RINGCAST_IO_URING_DISABLE), and has a fallback: single-shot accept, poll + recv, eventfd wake-ups.
+#include <liburing.h>
+
+#include <deque>
+#include <vector>
+
+#include <ringcast/net/backend/loop.hpp>
+
+namespace ringcast {
+
+class IoUringLoop final : public Loop {
+ public:
+  // Throws std::system_error when the kernel refuses io_uring altogether.
+  IoUringLoop(Shard& shard, const LoopOptions& options);
+  ~IoUringLoop() override;
+
+  std::string_view name() const noexcept override { return "io_uring"; }
+  void submit() override;
+  void wait(int64_t timeout_ns) override;
+  void dispatch() override;
+  void wake(Shard& target) override;
+  uint32_t features() const noexcept { return features_; }
+
+ protected:
+  bool nonblocking_sockets() const noexcept override { return false; }
+  void backend_listen(Listener& l) override;
+  void backend_stop_listen(Listener& l) override;
+  void backend_start_reading(Connection& c) override;
+  void backend_stop_reading(Connection& c) override;
+  void backend_send(Connection& c) override;
+  void backend_close_fd(Connection& c) override;
+  void backend_connect(Connection& c, const SocketAddress& to) override;
+
+ private:
+  enum class Op : uint8_t { accept = 1, recv, poll_in, send, connect, cancel, wake_poll, msg };
+
+  static uint64_t tag(Op op, uint32_t index, uint32_t gen) noexcept {
+    return (uint64_t{index} << 32) | (uint64_t{gen & 0xffffff} << 8) | static_cast<uint8_t>(op);
+  }
+  uint64_t tag(Op op, const Connection& c) const noexcept { return tag(op, c.index, generation(c.index)); }
+
+  void setup_ring();
+  void setup_buffer_ring();
+  io_uring_sqe* get_sqe();
+  void arm_wake_poll();
+  void handle(const io_uring_cqe& cqe);
+  void on_accept(const io_uring_cqe& cqe, uint32_t listener, uint32_t arm);
+  void on_recv(Connection& c, const io_uring_cqe& cqe);
+  void on_poll_in(Connection& c, const io_uring_cqe& cqe);
+  void on_send(Connection& c, const io_uring_cqe& cqe);
+  void cancel(uint64_t target_tag);
+  void return_buffer(unsigned bid) noexcept;
+
+  io_uring ring_{};
+  uint32_t features_ = 0;
+  bool has_ext_arg_ = false;
+  // Provided buffer ring (group 0): `recv_buffers` buffers of `recv_buffer_size` bytes.
+  io_uring_buf_ring* buf_ring_ = nullptr;
+  uint8_t* buffers_ = nullptr;
+  size_t buf_ring_bytes_ = 0;
+  size_t buffers_bytes_ = 0;
+  unsigned buf_mask_ = 0;
+  unsigned buf_returned_ = 0;  // added since the last advance
+  std::vector<uint8_t> scratch_;  // poll + recv fallback reads here
+  std::vector<uint32_t> accept_arm_;  // per listener: arm generation, so stale accept CQEs are known
+  std::deque<SocketAddress> connect_addrs_;  // the kernel reads them at submit time
+  bool wake_armed_ = false;
+  unsigned collected_ = 0;  // completions the last wait() found, for dispatch()
+};
+
+}  // namespace ringcast

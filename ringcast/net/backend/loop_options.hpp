@@ -1,0 +1,60 @@
+#pragma once
+// LoopOptions: how a shard's event loop is built. Filled with designated initializers; every field
+// has a default that suits a WebSocket server.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ringcast {
+
+struct NetStats;
+class TlsContext;
+
+enum class Backend : uint8_t { automatic, io_uring, epoll };
+
+// Optional io_uring kernel features; each can be switched off to exercise its fallback.
+enum IoUringFeature : uint32_t {
+  kFeatureSingleIssuer = 1 << 0,    // IORING_SETUP_SINGLE_ISSUER (6.0)
+  kFeatureDeferTaskrun = 1 << 1,    // IORING_SETUP_DEFER_TASKRUN (6.1); else COOP_TASKRUN (5.19)
+  kFeatureAcceptMultishot = 1 << 2, // one accept request yields every connection (5.19)
+  kFeatureRecvMultishot = 1 << 3,   // one receive request per connection, into the buffer ring (6.0)
+  kFeatureBufRing = 1 << 4,         // shard-owned provided buffer ring (5.19); else poll + recv
+  kFeatureMsgRing = 1 << 5,         // ring-to-ring wake-ups (5.18); else eventfd
+  kFeatureRegisteredRing = 1 << 6,  // registered ring fd for io_uring_enter (5.18)
+  kFeatureAll = (1 << 7) - 1,
+};
+
+std::optional<Backend> parse_backend(std::string_view name) noexcept;
+std::string_view backend_name(Backend b) noexcept;
+// "all", "none" or a comma list of: single_issuer, defer_taskrun, accept_multishot, recv_multishot,
+// buf_ring, msg_ring, registered_ring. Returns nullopt on an unknown name.
+std::optional<uint32_t> parse_io_uring_features(std::string_view list) noexcept;
+std::string describe_io_uring_features(uint32_t features);
+
+struct LoopOptions {
+  Backend backend = Backend::automatic;
+  // io_uring features to leave off, on top of what the kernel lacks. The environment variable
+  // RINGCAST_IO_URING_DISABLE (same syntax) adds to this.
+  uint32_t io_uring_disable = 0;
+  unsigned ring_entries = 4096;          // submission queue size (completion queue: twice that)
+  unsigned recv_buffers = 1024;          // provided buffers per shard (a power of two)
+  unsigned recv_buffer_size = 16 * 1024; // bytes each; also epoll's per-shard read buffer
+  size_t output_high_water = 1 << 20;    // stop reading a connection with more output queued than this
+  size_t output_low_water = 256 << 10;   // ... and resume (and call on_drain) below this
+  size_t max_send_bytes = 1 << 20;       // bytes gathered into one send
+  size_t max_leftover = 64 << 20;        // unconsumed input a handler may leave before the connection is dropped
+  unsigned close_timeout_ms = 5000;      // graceful close: time to flush output and see the peer's FIN
+  int listen_backlog = 4096;
+  // Server TLS (ringcast/net/tls/tls_context.hpp): when set, every listener of the loop speaks TLS. Shared,
+  // read-only, by every shard.
+  std::shared_ptr<const TlsContext> tls;
+  unsigned tls_handshake_timeout_ms = 10'000;  // an accepted TLS connection not through its handshake by then is dropped
+  // Where the loop counts (NetStats): storage that outlives the loop, so other threads may read it
+  // while the loop goes away. Null: the loop's own.
+  NetStats* stats = nullptr;
+};
+
+}  // namespace ringcast

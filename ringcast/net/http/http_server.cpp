@@ -1,0 +1,330 @@
+#include <ringcast/net/http/http_server.hpp>
+
+#include <sys/socket.h>
+
+#include <cstring>
+#include <ctime>
+#include <memory>
+
+#include <ringcast/core/runtime.hpp>
+#include <ringcast/core/shard.hpp>
+#include <ringcast/net/http/detail/chunked_decoder.hpp>
+#include <ringcast/net/http/static_files.hpp>
+
+namespace ringcast {
+
+// Per-connection HTTP state: 20 bytes from the shard's slab.
+struct HttpServerHandler::Session {
+  HttpParser parser;
+  uint32_t index = 0;          // slot in the slab
+  bool pending = false;        // a deferred answer is awaited (its record is in pending_)
+};
+
+std::string Request::query(std::string_view name) const {
+  std::string out;
+  http_.query_param(name, out);
+  return out;
+}
+
+SocketAddress Request::remote_address() const noexcept {
+  if (fd_ < 0) return {};
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
+  return SocketAddress::from(reinterpret_cast<const sockaddr*>(&ss), len);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+unsigned PendingResponse::shard() const noexcept { return shard_ ? shard_->id() : 0; }
+
+void PendingResponse::answer(Answer answer) const {
+  if (!server_) return;
+  // One allocation per deferred answer (not a hot path): the callable and where it goes.
+  struct Job {
+    HttpServerHandler* server;
+    uint32_t slot;
+    uint64_t ticket;
+    Answer answer;
+  };
+  auto job = std::make_shared<Job>(Job{server_, slot_, ticket_, std::move(answer)});
+  auto run = [job](Shard&) { job->server->answer(job->slot, job->ticket, job->answer); };
+  Shard* here = Shard::current();
+  if (here == shard_) {
+    here->defer(std::move(run));  // after the current callback: never inside the handler's own call
+  } else if (here && &here->runtime() == &shard_->runtime()) {
+    here->send_to(shard_->id(), std::move(run));  // another shard: the mesh
+  } else {
+    shard_->post(std::move(run));  // any other thread (a worker pool, another runtime)
+  }
+}
+
+void PendingResponse::send(int status, std::string body, std::string content_type) const {
+  answer([status, body = std::move(body), type = std::move(content_type)](Response& res) {
+    res.status(status).send(body, type);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Response::Response(Loop& loop, Connection& c, bool keep_alive, bool head, std::string_view date, bool http10,
+                   HttpServerHandler* server) noexcept
+    : loop_(loop), conn_(c), server_(server), date_(date), keep_alive_(keep_alive), head_(head), http10_(http10) {}
+
+Response& Response::status(int code) noexcept {
+  response_.set_status(code);
+  return *this;
+}
+
+Response& Response::header(std::string_view name, std::string_view value) noexcept {
+  if (name.size() + value.size() > sizeof store_ - store_used_) return *this;
+  char* n = store_ + store_used_;
+  std::memcpy(n, name.data(), name.size());
+  char* v = n + name.size();
+  std::memcpy(v, value.data(), value.size());
+  if (response_.add_header({n, name.size()}, {v, value.size()})) store_used_ += name.size() + value.size();
+  return *this;
+}
+
+Response& Response::close() noexcept {
+  keep_alive_ = false;
+  return *this;
+}
+
+PendingResponse Response::defer() {
+  if (sent_ || !server_ || !conn_.is_open() || conn_.handler != server_) return {};
+  sent_ = true;  // nothing more is written through this Response
+  deferred_ = true;
+  return server_->defer(conn_, keep_alive_, head_, http10_);
+}
+
+void Response::send(std::string_view body, std::string_view content_type) {
+  if (sent_) return;
+  sent_ = true;
+  if (!content_type.empty()) response_.add_header("Content-Type", content_type);
+  // RFC 9112 §9.3: an HTTP/1.0 client keeps the connection only when the response says keep-alive.
+  if (keep_alive_ && http10_) response_.add_header("Connection", "keep-alive");
+  response_.body(body).keep_alive(keep_alive_).head_only(head_).date(date_);
+  // Serialized straight into the connection's output: no intermediate string.
+  const size_t size = response_.serialized_size();
+  std::span<uint8_t> room = loop_.write_reserve(conn_, size);
+  const size_t n = response_.serialize(std::span<char>(reinterpret_cast<char*>(room.data()), size));
+  loop_.write_commit(conn_, n);
+}
+
+void Response::file(const StaticFiles& files, std::string_view url_path, const HttpRequest& request) {
+  if (sent_) return;
+  sent_ = true;
+  std::string out;
+  files.serve(request, url_path, out, date_);
+  loop_.write(conn_, out);
+  if (!request.keep_alive()) keep_alive_ = false;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+HttpServerHandler::HttpServerHandler(Loop& loop, const HttpRouter<HttpRoute>& routes, HttpServerOptions options)
+    : loop_(loop), routes_(routes), options_(options) {}
+
+HttpServerHandler::~HttpServerHandler() = default;
+
+std::string_view HttpServerHandler::date() {
+  const std::time_t now = std::time(nullptr);
+  if (now != date_second_) {
+    date_second_ = now;
+    format_http_date(now, std::span<char, 29>(date_, 29));
+  }
+  return {date_, 29};
+}
+
+void HttpServerHandler::arm_idle(Connection& c) { loop_.timers().schedule_in(c.timer, options_.idle_timeout_ms); }
+
+void HttpServerHandler::on_open(Connection& c) {
+  static_assert(sizeof(Session) <= 20, "keep the per-connection HTTP state small");
+  auto [session, index] = sessions_.alloc();
+  session->index = index;
+  c.context = session;
+  arm_idle(c);
+}
+
+void HttpServerHandler::on_close(Connection& c, int) {
+  if (auto* s = static_cast<Session*>(c.context)) {
+    if (s->pending) pending_.erase(c.index);  // a late answer now finds nothing and is dropped
+    sessions_.free(s->index);
+  }
+  c.context = nullptr;
+}
+
+void HttpServerHandler::on_timeout(Connection& c) {
+  const auto* s = static_cast<const Session*>(c.context);
+  if (s && s->pending) {
+    // RFC 9110 §15.6.4: the answer never came; the connection cannot go on without it.
+    reply_error(c, 503);
+    return;
+  }
+  // No complete request in time: mid-head (a slow or stalled client) gets 408; an idle keep-alive
+  // connection is simply closed (RFC 9112 §9.5).
+  if (c.leftover_size > 0) {
+    reply_error(c, 408);
+  } else {
+    loop_.close(c);
+  }
+}
+
+void HttpServerHandler::reply_error(Connection& c, int status) {
+  std::string out;
+  write_simple_response(out, status, "text/plain; charset=utf-8", http_reason_phrase(status), false);
+  loop_.write(c, out);
+  loop_.close(c);
+}
+
+size_t HttpServerHandler::on_data(Connection& c, std::span<uint8_t> data) {
+  if (static_cast<Session*>(c.context)->pending) {
+    // RFC 9112 §9.3.2: responses go in request order, so later requests wait, unparsed, in the
+    // loop's leftover. Past one head's worth the connection is no longer read: a pending connection
+    // holds no more input than a request in progress may.
+    if (data.size() >= HttpParser::kMaxHeadBytes) loop_.pause_reading(c);
+    return 0;
+  }
+  std::string_view in(reinterpret_cast<const char*>(data.data()), data.size());
+  size_t consumed = 0;
+  // Pipelined requests are answered in order, each in full before the next is looked at.
+  while (consumed < in.size() && c.is_open() && c.handler == this) {
+    Session& s = *static_cast<Session*>(c.context);
+    if (s.pending) break;  // the request before waits for its deferred answer
+    const std::string_view rest = in.substr(consumed);
+    const HttpParseResult r = s.parser.parse(rest, request_);
+    if (r.status == ParseStatus::incomplete) break;
+    if (r.status == ParseStatus::error) {
+      reply_error(c, r.http_status);
+      return in.size();
+    }
+    const size_t used = handle_request(c, s, rest, r.header_bytes);
+    if (used == 0) break;  // the body is still arriving
+    consumed += used;
+  }
+  return consumed;
+}
+
+size_t HttpServerHandler::handle_request(Connection& c, Session& s, std::string_view data, size_t head_bytes) {
+  const HttpRequest& req = request_;
+  const RouteMatch<HttpRoute> match = routes_.match(req.method_id(), req.path());
+  const uint64_t limit = match.handler ? match.handler->max_body : options_.max_body;
+  if (const int status = http_status_for_body(req, limit)) {
+    reply_error(c, status);  // 413: the body is not read, so the connection cannot be reused
+    return data.size();
+  }
+
+  // The body: a view into the bytes we have, or (chunked) decoded into the shard's buffer.
+  std::string_view body;
+  size_t total = head_bytes;
+  const bool expects_continue = ascii_iequals(req.header("Expect"), "100-continue");
+  if (req.body_kind() == BodyKind::length) {
+    if (data.size() - head_bytes < req.content_length()) {
+      // RFC 9110 §10.1.1: a client that asked waits for 100 before sending the body. Sent once: the
+      // leftover then holds more than the head.
+      if (expects_continue && data.size() == head_bytes) loop_.write(c, std::string_view("HTTP/1.1 100 Continue\r\n\r\n"));
+      s.parser.reset();
+      return 0;
+    }
+    body = data.substr(head_bytes, req.content_length());
+    total += req.content_length();
+  } else if (req.body_kind() == BodyKind::chunked) {
+    ChunkedDecoder decoder(limit);
+    chunked_body_.clear();
+    const ChunkedResult r = decoder.feed(data.substr(head_bytes), chunked_body_);
+    if (r.status == ChunkedStatus::error) {
+      reply_error(c, r.http_status);
+      return data.size();
+    }
+    if (r.status != ChunkedStatus::done) {
+      if (expects_continue && data.size() == head_bytes) loop_.write(c, std::string_view("HTTP/1.1 100 Continue\r\n\r\n"));
+      s.parser.reset();
+      return 0;
+    }
+    body = chunked_body_;
+    total += r.consumed;
+  }
+
+  const bool keep_alive = req.keep_alive();
+  const bool http10 = req.version() == HttpVersion::http10;
+  if (match.status != RouteStatus::found) {
+    // These short answers do not say keep-alive, so an HTTP/1.0 connection ends with them.
+    const bool keep = keep_alive && !http10;
+    std::string out;
+    if (match.status == RouteStatus::method_not_allowed) {
+      write_method_not_allowed(out, match.allowed, keep);
+    } else {
+      write_simple_response(out, 404, "text/plain; charset=utf-8", "Not Found", keep);
+    }
+    loop_.write(c, out);
+    if (!keep) loop_.close(c);
+    return total;
+  }
+
+  Request request(req, match.params, match.tail, body, c.fd);
+  Response res(loop_, c, keep_alive, req.method_id() == HttpMethod::head, date(), http10, this);
+  const HttpRoute& route = *match.handler;
+  if (route.upgrade) {
+    loop_.timers().cancel(c.timer);  // the new handler owns the timer from here
+    Session* session = &s;
+    route.upgrade(c, request, res);
+    if (c.handler != this) {
+      sessions_.free(session->index);  // handed over: this connection speaks another protocol now
+      return total;
+    }
+  } else {
+    route.handler(request, res);
+  }
+  finish(c, res);
+  return total;
+}
+
+void HttpServerHandler::finish(Connection& c, Response& res) {
+  if (!c.is_open()) return;
+  if (res.deferred()) {
+    const auto it = pending_.find(c.index);
+    if (it != pending_.end()) {
+      it->second.keep_alive = res.keep_alive();  // close() may follow defer() in the handler
+      // No idle timeout while the answer is awaited; only the safety net.
+      if (options_.answer_timeout_ms > 0) {
+        loop_.timers().schedule_in(c.timer, options_.answer_timeout_ms);
+      } else {
+        loop_.timers().cancel(c.timer);
+      }
+    }
+    return;
+  }
+  if (!res.sent()) res.status(500).send("the handler sent no response");
+  if (!res.keep_alive()) {
+    loop_.close(c);
+  } else {
+    arm_idle(c);
+  }
+}
+
+PendingResponse HttpServerHandler::defer(Connection& c, bool keep_alive, bool head, bool http10) {
+  auto* s = static_cast<Session*>(c.context);
+  s->pending = true;
+  const uint64_t ticket = ++next_ticket_;
+  pending_[c.index] = Pending{.conn = &c, .ticket = ticket, .keep_alive = keep_alive, .head = head, .http10 = http10};
+  return PendingResponse(loop_.shard(), *this, c.index, ticket);
+}
+
+void HttpServerHandler::answer(uint32_t slot, uint64_t ticket, PendingResponse::Answer& answer) {
+  const auto it = pending_.find(slot);
+  if (it == pending_.end() || it->second.ticket != ticket) return;  // closed, reused, or answered already
+  const Pending p = it->second;
+  pending_.erase(it);
+  Connection& c = *p.conn;  // open: its close would have erased the record
+  static_cast<Session*>(c.context)->pending = false;
+  Response res(loop_, c, p.keep_alive, p.head, date(), p.http10, this);
+  answer(res);
+  finish(c, res);
+  if (!c.is_open() || c.handler != this || static_cast<Session*>(c.context)->pending) return;
+  // The requests that waited behind this one: parse them now, as if they had just arrived.
+  loop_.resume_reading(c);
+  loop_.redeliver(c);
+}
+
+}  // namespace ringcast

@@ -1,0 +1,240 @@
+#pragma once
+// HttpServerHandler: HTTP/1.1 on a shard's connections — keep-alive, pipelining, body limits, idle
+// and header timeouts — dispatching requests to routes. One handler per shard; the routes are built
+// before the server starts and then read by every shard at once.
+//
+// A request is handled when its head and whole body are in hand: the handler returns nothing
+// consumed until then, so the loop keeps the bytes (bounded by the 16 KiB head limit plus the route's
+// body limit) and the parser resumes where it stopped. Bodies are views into those bytes (zero copy)
+// or, when chunked, decoded into a per-shard buffer. Responses are written straight into the
+// connection's output and leave with everything else queued in the loop iteration.
+//
+// The contract of a route handler: it runs on the connection's shard, and answers before it returns
+// (Response::send, json, file) — or defers: Response::defer() hands back a PendingResponse, a small
+// copyable handle through which any thread answers later (slow work such as password hashing goes
+// to a WorkerPool, ringcast/core/worker_pool.hpp, and the answer comes back as a task on the connection's
+// shard). While an answer is pending:
+//   - the connection's later (pipelined) requests wait unparsed, so responses stay in request order
+//     (RFC 9112 §9.3.2); past one request head's worth of waiting bytes (16 KiB) the connection is no
+//     longer read, so a pending connection holds no more input than a request in progress does;
+//   - the idle timeout does not apply; answer_timeout_ms does (503 and close, as a last resort);
+//   - when the connection closes (the client goes, the shard stops) its pending state goes with it,
+//     and a late answer finds nothing: the handle names the request by a ticket, never by pointer,
+//     so an answer for a connection that is gone, or whose slot a new connection has taken, is dropped.
+// Once the answer is written, the waiting requests are parsed and answered as if they had just come.
+//
+// An upgrade route (WebSocket) receives the connection itself and may hand it to another handler;
+// the bytes after the request head then go to that handler.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include <ringcast/net/backend/loop.hpp>
+#include <ringcast/net/connection.hpp>
+#include <ringcast/net/http/detail/http_parser.hpp>
+#include <ringcast/net/http/http_request.hpp>
+#include <ringcast/net/http/http_response.hpp>
+#include <ringcast/net/http/http_router.hpp>
+#include <ringcast/net/socket_address.hpp>
+
+namespace ringcast {
+
+class HttpServerHandler;
+class Response;
+class Shard;
+class StaticFiles;
+
+// What a route handler sees of a request: the parsed head, the route's parameters, and the body.
+// Valid during the handler call only.
+class Request {
+ public:
+  // `fd`: the connection's socket, for remote_address(); -1 when there is none.
+  Request(const HttpRequest& http, const RouteParams& params, std::string_view tail, std::string_view body,
+          int fd = -1) noexcept
+      : http_(http), params_(params), tail_(tail), body_(body), fd_(fd) {}
+
+  const HttpRequest& http() const noexcept { return http_; }
+  std::string_view method() const noexcept { return http_.method(); }
+  std::string_view path() const noexcept { return http_.path(); }
+  std::string_view header(std::string_view name) const noexcept { return http_.header(name); }
+  // A route parameter (":name" in the pattern), undecoded; empty when absent.
+  std::string_view param(std::string_view name) const noexcept { return params_.get(name); }
+  // What a "*" tail matched.
+  std::string_view tail() const noexcept { return tail_; }
+  // A query parameter, percent-decoded; empty when absent.
+  std::string query(std::string_view name) const;
+  std::string_view body() const noexcept { return body_; }
+  // The client's address (a getpeername system call: for rare uses such as throttling logins);
+  // empty (family AF_UNSPEC) when unknown.
+  SocketAddress remote_address() const noexcept;
+
+ private:
+  const HttpRequest& http_;
+  const RouteParams& params_;
+  std::string_view tail_;
+  std::string_view body_;
+  int fd_;
+};
+
+// PendingResponse: the handle of a deferred answer (Response::defer). 32 bytes, copyable; names the
+// connection's shard, its slot on that shard and the request's ticket (unique per shard), never the
+// connection itself, so holding one keeps nothing alive and using a stale one is harmless.
+//
+// Threads: any thread may answer, as long as the App (its shards and handlers) still exists; the
+// answer always runs on the connection's shard — a mesh task from another shard of the same runtime,
+// Shard::post from any other thread, a deferred task on the shard itself. The first answer wins;
+// later ones, and answers for a connection that has closed, are dropped there.
+//
+// A client that closes its side (FIN) while its answer is awaited has given up, for this server: the
+// connection closes and the answer is dropped, as nginx treats a client abort. A FIN cannot tell a
+// half-close from a client gone, and keeping every abandoned request's work alive until it is
+// answered into a reset costs more than the rare half-closing client is worth.
+class PendingResponse {
+ public:
+  // Runs on the connection's shard with the request's Response, exactly like a route handler.
+  using Answer = std::function<void(Response&)>;
+
+  PendingResponse() noexcept = default;
+
+  // Any thread. Runs `answer(res)` on the connection's shard: set the status and headers, then send
+  // (an answer that sends nothing is a 500). When the request can no longer be answered, `answer`
+  // is destroyed there without being called.
+  void answer(Answer answer) const;
+  // Any thread. Shorthand for an answer of `status` with `body` (copied) of `content_type`.
+  void send(int status, std::string body, std::string content_type = "text/plain; charset=utf-8") const;
+
+  // False for a default-constructed handle (and for defer() on a Response that cannot defer).
+  explicit operator bool() const noexcept { return server_ != nullptr; }
+  // The connection's shard and its slot there (for logs and tests).
+  unsigned shard() const noexcept;
+  uint32_t slot() const noexcept { return slot_; }
+
+ private:
+  friend class HttpServerHandler;
+  PendingResponse(Shard& shard, HttpServerHandler& server, uint32_t slot, uint64_t ticket) noexcept
+      : shard_(&shard), server_(&server), slot_(slot), ticket_(ticket) {}
+
+  Shard* shard_ = nullptr;
+  HttpServerHandler* server_ = nullptr;
+  uint32_t slot_ = 0;
+  uint64_t ticket_ = 0;
+};
+
+// How a route handler answers. Set a status and headers, then send() once; a handler that returns
+// without sending (or deferring) answers 500. Valid during the handler call only.
+class Response {
+ public:
+  // `http10`: the request is HTTP/1.0, so a kept-alive connection must say so (RFC 9112 §9.3).
+  // `server`: the handler that can take a deferred answer (none: defer() is refused).
+  Response(Loop& loop, Connection& c, bool keep_alive, bool head, std::string_view date, bool http10 = false,
+           HttpServerHandler* server = nullptr) noexcept;
+
+  Response& status(int code) noexcept;
+  // Adds a header (copied). Ignored when it is malformed or the 1 KiB of header space is full.
+  Response& header(std::string_view name, std::string_view value) noexcept;
+  // Sends the response with this body (the Content-Type defaults to text/plain).
+  void send(std::string_view body, std::string_view content_type = "text/plain; charset=utf-8");
+  void json(std::string_view body) { send(body, "application/json"); }
+  // Serves `url_path` from `files` (200/304/404/403/405 as fits).
+  void file(const StaticFiles& files, std::string_view url_path, const HttpRequest& request);
+  // Closes the connection after this response (also after a deferred one, when called before the
+  // handler returns).
+  Response& close() noexcept;
+  // The answer comes later, through the returned handle (see PendingResponse and the top of this
+  // file); headers set here are not kept — the answer sets its own. Returns an empty handle when
+  // something was sent already or this Response cannot defer (an upgrade that took the connection).
+  PendingResponse defer();
+
+  bool sent() const noexcept { return sent_; }
+  bool deferred() const noexcept { return deferred_; }
+  bool keep_alive() const noexcept { return keep_alive_; }
+
+ private:
+  Loop& loop_;
+  Connection& conn_;
+  HttpServerHandler* server_;
+  HttpResponse response_;
+  std::string_view date_;
+  char store_[1024];        // header names and values are copied here: callers may pass temporaries
+  size_t store_used_ = 0;
+  bool keep_alive_;
+  bool head_;
+  bool http10_;
+  bool sent_ = false;
+  bool deferred_ = false;
+};
+
+using HttpHandler = std::function<void(Request&, Response&)>;
+// Takes the connection over (or answers with `res` to refuse). `head_bytes` is the size of the
+// request head; the caller consumes it.
+using UpgradeHandler = std::function<void(Connection&, Request&, Response&)>;
+
+struct HttpRoute {
+  HttpHandler handler;
+  UpgradeHandler upgrade;           // set for upgrade routes (handler is then empty)
+  uint64_t max_body = 1 << 20;      // bytes; larger bodies get 413
+};
+
+struct HttpServerOptions {
+  unsigned idle_timeout_ms = 10'000;  // a connection with no complete request head for this long closes (408 if mid-head)
+  uint64_t max_body = 1 << 20;        // default per-route body limit
+  // A deferred answer not given within this is answered 503 and the connection closes (0: wait for
+  // it as long as the client stays). A safety net for a lost handle, not a deadline for slow work.
+  unsigned answer_timeout_ms = 60'000;
+};
+
+class HttpServerHandler final : public ConnectionHandler {
+ public:
+  // `routes` must outlive the handler and not change while it runs.
+  HttpServerHandler(Loop& loop, const HttpRouter<HttpRoute>& routes, HttpServerOptions options);
+  ~HttpServerHandler() override;
+
+  void on_open(Connection& c) override;
+  size_t on_data(Connection& c, std::span<uint8_t> data) override;
+  void on_timeout(Connection& c) override;
+  void on_close(Connection& c, int error) override;
+
+  // The Date header value for this second (IMF-fixdate), cached per shard.
+  std::string_view date();
+  // Requests waiting for a deferred answer on this shard.
+  size_t pending_answers() const noexcept { return pending_.size(); }
+
+ private:
+  friend class PendingResponse;
+  friend class Response;
+  struct Session;  // per connection, from slab_: the parser's state
+  // A request whose answer was deferred; at most one per connection, keyed by the connection's slot.
+  struct Pending {
+    Connection* conn = nullptr;
+    uint64_t ticket = 0;
+    bool keep_alive = true;
+    bool head = false;
+    bool http10 = false;
+  };
+
+  // Handles one complete request; returns bytes consumed, 0 when more bytes are needed.
+  size_t handle_request(Connection& c, Session& s, std::string_view data, size_t head_bytes);
+  // After a handler or an answer: 500 when nothing was sent; then close, or wait for the next request.
+  void finish(Connection& c, Response& res);
+  // Response::defer: registers the pending answer of connection `c`.
+  PendingResponse defer(Connection& c, bool keep_alive, bool head, bool http10);
+  // Runs a deferred answer (this shard's thread): dropped unless `ticket` is still pending on `slot`.
+  void answer(uint32_t slot, uint64_t ticket, PendingResponse::Answer& answer);
+  void reply_error(Connection& c, int status);
+  void arm_idle(Connection& c);
+
+  Loop& loop_;
+  const HttpRouter<HttpRoute>& routes_;
+  HttpServerOptions options_;
+  HttpRequest request_;  // one per shard: 3 KiB of header views
+  std::string chunked_body_;
+  Slab<Session> sessions_;
+  std::unordered_map<uint32_t, Pending> pending_;  // by connection slot
+  uint64_t next_ticket_ = 0;
+  char date_[32] = {};
+  int64_t date_second_ = -1;
+};
+
+}  // namespace ringcast

@@ -1,0 +1,78 @@
+#include <ringcast/net/server_flags.hpp>
+
+#include <fmt/format.h>
+
+#include <ringcast/core/log.hpp>
+#include <ringcast/net/tls/tls_context.hpp>
+
+namespace ringcast {
+
+ServerFlags ServerFlags::declare(Cli& cli, int default_port, std::string default_host) {
+  return ServerFlags{
+      cli.flag("host", std::move(default_host), "address to listen on"),
+      cli.flag("port", int64_t{default_port}, "port to listen on (0: any free port)"),
+      cli.flag("shards", int64_t{0}, "shard threads, one per core (0: every CPU in the affinity mask)"),
+      cli.flag("yield-us", int64_t{200},
+               "how often, in µs, a busy shard yields its CPU when another thread waits for it (0: never)"),
+      cli.flag("backend", std::string("auto"), "event loop: io_uring, epoll, or auto (io_uring if the kernel allows)"),
+      cli.flag("io-uring-disable", std::string("none"),
+               "io_uring features to leave off: all, none, or a list of single_issuer,defer_taskrun,"
+               "accept_multishot,recv_multishot,buf_ring,msg_ring,registered_ring"),
+      cli.flag("log", std::string("info"), "log level: debug, info, warn, error, off"),
+      cli.flag("tls-cert", std::string(), "PEM certificate chain (leaf first): serve TLS (https://, wss://) on the port"),
+      cli.flag("tls-key", std::string(), "PEM private key of --tls-cert"),
+  };
+}
+
+bool ServerFlags::apply(TcpServerOptions& options, std::string& error) const {
+  if (port < 0 || port > 65535) {
+    error = fmt::format("--port {} is not a port", port);
+    return false;
+  }
+  const bool v6 = host.find(':') != std::string::npos;
+  auto addr = SocketAddress::parse(v6 ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port));
+  if (!addr) {
+    error = fmt::format("--host '{}' is not a numeric IPv4/IPv6 address", host);
+    return false;
+  }
+  options.address = *addr;
+  if (shards < 0 || shards > 1024) {
+    error = fmt::format("--shards {} is out of range (0..1024)", shards);
+    return false;
+  }
+  options.shards = static_cast<unsigned>(shards);
+  if (yield_us < 0 || yield_us > 1'000'000) {
+    error = fmt::format("--yield-us {} is out of range (0..1000000)", yield_us);
+    return false;
+  }
+  options.yield_interval = std::chrono::microseconds(yield_us);
+  auto b = parse_backend(backend);
+  if (!b) {
+    error = fmt::format("--backend '{}': choose io_uring, epoll or auto", backend);
+    return false;
+  }
+  options.loop.backend = *b;
+  auto disabled = parse_io_uring_features(io_uring_disable);
+  if (!disabled) {
+    error = fmt::format("--io-uring-disable '{}': unknown feature name", io_uring_disable);
+    return false;
+  }
+  options.loop.io_uring_disable = *disabled;
+  log::Level level;
+  if (!log::parse_level(log_level, level)) {
+    error = fmt::format("--log '{}': choose debug, info, warn, error or off", log_level);
+    return false;
+  }
+  log::set_level(level);
+  if (tls_cert.empty() != tls_key.empty()) {
+    error = "--tls-cert and --tls-key go together";
+    return false;
+  }
+  if (!tls_cert.empty()) {
+    options.loop.tls = TlsContext::server(tls_cert, tls_key, error);
+    if (!options.loop.tls) return false;
+  }
+  return true;
+}
+
+}  // namespace ringcast

@@ -1,0 +1,92 @@
+#include <ringcast/net/tcp_server.hpp>
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+
+#include <cstring>
+#include <system_error>
+
+#include <ringcast/core/log.hpp>
+#include <ringcast/net/backend/detail/socket_ops.hpp>
+
+namespace ringcast {
+
+TcpServer::TcpServer(TcpServerOptions options, HandlerFactory make_handler)
+    : options_(std::move(options)), make_handler_(std::move(make_handler)) {
+  RuntimeOptions rt;
+  rt.shards = options_.shards;
+  rt.pin = options_.pin;
+  rt.mesh_capacity = options_.mesh_capacity;
+  rt.stop_timeout = options_.stop_timeout;
+  rt.yield_interval = options_.yield_interval;
+  rt.make_driver = [this](Shard& shard) -> std::unique_ptr<EventDriver> {
+    LoopOptions lo = options_.loop;
+    lo.stats = &stats_[shard.id()];
+    return Loop::create(shard, lo);
+  };
+  rt.on_start = [this](Shard& shard) {
+    Loop& loop = static_cast<Loop&>(shard.driver());
+    handlers_[shard.id()] = make_handler_(loop);
+    const int rc = loop.listen(bound_, *handlers_[shard.id()]);
+    if (rc < 0) {
+      throw std::system_error(-rc, std::generic_category(), "listen on " + bound_.to_string());
+    }
+    if (options_.on_shard_start) options_.on_shard_start(shard);
+  };
+  runtime_ = std::make_unique<Runtime>(std::move(rt));
+  stats_ = std::make_unique<NetStats[]>(runtime_->shard_count());
+  handlers_.resize(runtime_->shard_count());
+}
+
+TcpServer::~TcpServer() {
+  // Shards (and their loops, which call handlers one last time) end before the handlers go.
+  runtime_.reset();
+  if (reserved_fd_ >= 0) ::close(reserved_fd_);
+}
+
+void TcpServer::bind() {
+  // A bound, non-listening SO_REUSEPORT socket holds the port while every shard binds its own
+  // listener to it, so port 0 becomes one port shared by all shards.
+  reserved_fd_ = reserve_port(options_.address, bound_);
+  if (reserved_fd_ < 0) {
+    throw std::system_error(-reserved_fd_, std::generic_category(), "bind " + options_.address.to_string());
+  }
+}
+
+void TcpServer::start() {
+  bind();
+  runtime_->start();
+  ::close(reserved_fd_);
+  reserved_fd_ = -1;
+  if (options_.loop.tls) {
+    log::info("listening on {}://{}", options_.tls_scheme, bound_.to_string());
+  } else {
+    log::info("listening on {}", bound_.to_string());
+  }
+}
+
+int TcpServer::run() {
+  // Block the stop signals before any thread exists, so none can miss Runtime::run's signalfd.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  start();
+  return runtime_->run();
+}
+
+void TcpServer::join() {
+  runtime_->join();
+}
+
+uint64_t TcpServer::total(Counter NetStats::*counter) const noexcept {
+  uint64_t sum = 0;
+  for (unsigned i = 0; i < runtime_->shard_count(); ++i) sum += (stats_[i].*counter).get();
+  return sum;
+}
+
+}  // namespace ringcast

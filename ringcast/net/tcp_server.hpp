@@ -1,0 +1,75 @@
+#pragma once
+// TcpServer: a Runtime whose shards each own a Loop and listen on one shared port (SO_REUSEPORT),
+// with one ConnectionHandler per shard. The building block of every server program; the WebSocket
+// App is one of these with an HTTP handler.
+//
+//   TcpServer server({.address = SocketAddress::any(9001)},
+//                    [](Loop& loop) { return std::make_unique<EchoHandler>(loop); });
+//   return server.run();  // until SIGINT/SIGTERM
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <ringcast/core/runtime.hpp>
+#include <ringcast/net/backend/loop.hpp>
+#include <ringcast/net/backend/loop_options.hpp>
+#include <ringcast/net/backend/net_stats.hpp>
+#include <ringcast/net/connection.hpp>
+#include <ringcast/net/socket_address.hpp>
+
+namespace ringcast {
+
+struct TcpServerOptions {
+  SocketAddress address = SocketAddress::any(9001);  // port 0: pick a free port (see port())
+  unsigned shards = 0;                               // 0: one per CPU in the affinity mask
+  bool pin = true;
+  LoopOptions loop;
+  size_t mesh_capacity = RuntimeOptions{}.mesh_capacity;
+  std::chrono::milliseconds stop_timeout{5000};
+  std::chrono::microseconds yield_interval = RuntimeOptions{}.yield_interval;
+  // With loop.tls set, the start-up line says "listening on SCHEME://ADDRESS:PORT".
+  const char* tls_scheme = "tls";
+  // Runs on each shard after its handler exists and it listens (apps set up per-shard state here).
+  std::function<void(Shard&)> on_shard_start;
+};
+
+class TcpServer {
+ public:
+  // Makes the handler of one shard, on that shard's thread.
+  using HandlerFactory = std::function<std::unique_ptr<ConnectionHandler>(Loop&)>;
+
+  TcpServer(TcpServerOptions options, HandlerFactory make_handler);
+  ~TcpServer();
+  TcpServer(const TcpServer&) = delete;
+  TcpServer& operator=(const TcpServer&) = delete;
+
+  // Binds, starts every shard, and returns once all of them listen. Throws on failure.
+  void start();
+  // start(), then serve until SIGINT/SIGTERM; returns 0 after a graceful stop.
+  int run();
+  void stop() noexcept { runtime_->stop(); }
+  void join();
+
+  uint16_t port() const noexcept { return bound_.port(); }
+  const SocketAddress& address() const noexcept { return bound_; }
+  Runtime& runtime() noexcept { return *runtime_; }
+  // The loop of shard i; other threads may only read its stats().
+  Loop& loop(unsigned shard) noexcept { return static_cast<Loop&>(runtime_->shard(shard).driver()); }
+  // Shard i's network counters (any thread; they outlive the shard's loop).
+  const NetStats& net_stats(unsigned shard) const noexcept { return stats_[shard]; }
+  // A NetStats counter summed over every shard (any thread).
+  uint64_t total(Counter NetStats::*counter) const noexcept;
+
+ private:
+  void bind();
+
+  TcpServerOptions options_;
+  HandlerFactory make_handler_;
+  SocketAddress bound_;
+  int reserved_fd_ = -1;
+  std::unique_ptr<NetStats[]> stats_;                      // per shard; the loops count into them
+  std::vector<std::unique_ptr<ConnectionHandler>> handlers_;  // outlive the loops (declared first)
+  std::unique_ptr<Runtime> runtime_;
+};
+
+}  // namespace ringcast

@@ -1,0 +1,190 @@
+#include <ringcast/ws/app.hpp>
+
+#include <fmt/format.h>
+
+#include <random>
+#include <stdexcept>
+
+#include <ringcast/core/log.hpp>
+#include <ringcast/net/tls/tls_context.hpp>
+#include <ringcast/ws/detail/metrics.hpp>
+
+namespace ringcast {
+
+App::App(AppOptions options) : options_(std::move(options)) {}
+
+App::~App() {
+  server_.reset();  // shards end (closing what is open) while routes and contexts still exist
+}
+
+App& App::route(HttpMethod method, std::string_view pattern, HttpRoute route) {
+  if (server_) throw std::logic_error("routes are added before the app starts");
+  if (!route.max_body) route.max_body = options_.http.max_body;
+  if (!router_.add(method, pattern, std::move(route))) {
+    throw std::invalid_argument(fmt::format("bad or duplicate route pattern '{}'", pattern));
+  }
+  if (method == HttpMethod::get || method == HttpMethod::any) {
+    has_health_ = has_health_ || pattern == "/health";
+    has_metrics_ = has_metrics_ || pattern == "/metrics";
+  }
+  return *this;
+}
+
+App& App::get(std::string_view pattern, HttpHandler handler, uint64_t max_body) {
+  return route(HttpMethod::get, pattern, HttpRoute{std::move(handler), nullptr, max_body});
+}
+
+App& App::post(std::string_view pattern, HttpHandler handler, uint64_t max_body) {
+  return route(HttpMethod::post, pattern, HttpRoute{std::move(handler), nullptr, max_body});
+}
+
+App& App::any(std::string_view pattern, HttpHandler handler, uint64_t max_body) {
+  return route(HttpMethod::any, pattern, HttpRoute{std::move(handler), nullptr, max_body});
+}
+
+void App::add_ws_route(std::string_view pattern, std::unique_ptr<WsRoute> ws) {
+  WsRoute* r = ws.get();
+  ws_routes_.push_back(std::move(ws));
+  HttpRoute http;
+  http.upgrade = [r](Connection& c, Request& req, Response& res) {
+    r->upgrade(*r->per_shard[Shard::current()->id()], c, req, res);
+  };
+  route(HttpMethod::get, pattern, std::move(http));
+}
+
+App& App::room_options(std::string name, RoomOptions options) {
+  room_options_.emplace_back(std::move(name), std::move(options));
+  return *this;
+}
+
+App& App::default_room_options(RoomOptions options) {
+  default_room_options_ = std::move(options);
+  return *this;
+}
+
+Rooms& App::rooms() { return *rooms_[Shard::current()->id()]; }
+
+void App::publish(std::string_view room, std::string_view message, OpCode op) {
+  Shard* here = Shard::current();
+  if (here && server_ && &here->runtime() == &server_->runtime()) {
+    rooms_[here->id()]->publish(room, message, op);
+    return;
+  }
+  const unsigned home = static_cast<unsigned>(std::hash<std::string_view>{}(room) % server_->runtime().shard_count());
+  server_->runtime().shard(home).post([this, r = std::string(room), m = std::string(message), op](Shard& s) {
+    rooms_[s.id()]->publish(r, m, op);
+  });
+}
+
+void App::publish_sequenced(std::string_view room, std::string_view message, OpCode op) {
+  Shard* here = Shard::current();
+  if (here && server_ && &here->runtime() == &server_->runtime()) {
+    rooms_[here->id()]->publish_sequenced(room, message, op);
+    return;
+  }
+  const unsigned home = static_cast<unsigned>(std::hash<std::string_view>{}(room) % server_->runtime().shard_count());
+  server_->runtime().shard(home).post([this, r = std::string(room), m = std::string(message), op](Shard& s) {
+    rooms_[s.id()]->publish_sequenced(r, m, op);
+  });
+}
+
+App& App::on_shard_start(std::function<void(Shard&)> fn) {
+  shard_hooks_.push_back(std::move(fn));
+  return *this;
+}
+
+std::string App::metrics() const {
+  std::vector<ShardView> views(rooms_.size());
+  for (size_t i = 0; i < views.size(); ++i) {
+    views[i].shard = &server_->runtime().shard(static_cast<unsigned>(i));
+    views[i].net = &server_->net_stats(static_cast<unsigned>(i));
+    views[i].rooms = rooms_[i].get();
+    views[i].broker = rooms_[i] && rooms_[i]->broker() ? &rooms_[i]->broker()->stats() : nullptr;
+    for (const auto& r : ws_routes_) views[i].routes.push_back(r->per_shard[i].get());
+  }
+  return format_metrics(views);
+}
+
+void App::create_server() {
+  if (server_) return;
+  if (!has_health_) get("/health", [](Request&, Response& res) { res.send("ok"); });
+  if (!has_metrics_) {
+    get("/metrics", [this](Request&, Response& res) { res.send(metrics(), "text/plain; version=0.0.4; charset=utf-8"); });
+  }
+  if (!options_.broker.empty()) {
+    std::string error;
+    broker_ = BrokerOptions::parse(options_.broker, error);
+    if (!broker_) throw std::invalid_argument(error);
+    std::random_device rd;
+    while (broker_->node_id == 0) broker_->node_id = (uint64_t{rd()} << 32) | rd();
+    log::info("broker {} (prefix '{}'), node id {:016x}", broker_->address.to_string(), broker_->prefix, broker_->node_id);
+  }
+  TcpServerOptions o;
+  auto addr = SocketAddress::parse(options_.host.find(':') != std::string::npos
+                                       ? fmt::format("[{}]:{}", options_.host, options_.port)
+                                       : fmt::format("{}:{}", options_.host, options_.port));
+  if (!addr) throw std::invalid_argument(fmt::format("'{}' is not a numeric address", options_.host));
+  o.address = *addr;
+  o.shards = options_.shards;
+  o.pin = options_.pin;
+  o.loop = options_.loop;
+  if (!o.loop.tls && !options_.tls_cert.empty()) {
+    std::string error;
+    o.loop.tls = TlsContext::server(options_.tls_cert, options_.tls_key, error);
+    if (!o.loop.tls) throw std::invalid_argument(error);
+  }
+  o.tls_scheme = "https";
+  o.stop_timeout = options_.stop_timeout;
+  o.yield_interval = options_.yield_interval;
+  o.on_shard_start = [this](Shard& shard) {
+    Loop& loop = Loop::current();
+    rooms_[shard.id()] = std::make_unique<Rooms>(*room_network_, shard, loop);
+    if (broker_) {
+      rooms_[shard.id()]->attach_broker(std::make_unique<BrokerBridge>(*broker_, *rooms_[shard.id()], loop));
+      rooms_[shard.id()]->broker()->start();
+    }
+    for (auto& r : ws_routes_) {
+      r->per_shard[shard.id()] = r->make(loop);
+      r->per_shard[shard.id()]->set_rooms(rooms_[shard.id()].get());
+    }
+    for (auto& hook : shard_hooks_) hook(shard);
+  };
+  server_ = std::make_unique<TcpServer>(o, [this](Loop& loop) {
+    return std::make_unique<HttpServerHandler>(loop, router_, options_.http);
+  });
+  const unsigned shards = server_->runtime().shard_count();
+  for (auto& r : ws_routes_) r->per_shard.resize(shards);
+  room_network_ = std::make_unique<RoomNetwork>(shards);
+  room_network_->defaults = default_room_options_;
+  // Publications are compressed like the first route that negotiates permessage-deflate compresses.
+  for (auto& r : ws_routes_) {
+    if (r->compression.enabled) {
+      room_network_->compression = r->compression;
+      break;
+    }
+  }
+  for (auto& [name, opts] : room_options_) room_network_->set_options(name, opts);
+  rooms_.resize(shards);
+}
+
+void App::start() {
+  create_server();
+  server_->start();
+}
+
+int App::run() {
+  create_server();
+  return server_->run();
+}
+
+void App::stop() noexcept {
+  if (server_) server_->stop();
+}
+
+void App::join() {
+  if (server_) server_->join();
+}
+
+uint16_t App::port() const noexcept { return server_ ? server_->port() : 0; }
+
+}  // namespace ringcast

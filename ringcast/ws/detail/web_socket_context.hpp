@@ -1,0 +1,149 @@
+#pragma once
+// WebSocketContext: the WebSocket protocol on one shard for one route (server) or one kind of client
+// connection — the ConnectionHandler that turns frames into messages and back. One per route per
+// shard; the typed subclass (WebSocketRoute<U>, WebSocketClientKind<U>) owns the WebSocket<U> records
+// and forwards events to the application's callbacks.
+//
+// Reading (RFC 6455 §5–7): frames are parsed in place; a message whose single frame is whole in the
+// receive buffer is delivered as a view of that buffer (no copy); anything that spans reads or
+// fragments is assembled in a per-connection buffer taken from a per-shard pool only while needed. Text
+// is validated as it arrives and fails at the first invalid byte (1007), sizes are checked from frame
+// headers alone (1009), protocol errors fail with 1002; failing sends a Close frame and closes TCP.
+// Control frames may come between fragments; pings are answered with the same payload.
+//
+// Timers (the connection's one timer, re-armed lazily): heartbeat pings every ping_interval with a
+// pong deadline, an idle timeout measured from the last frame received, and the close-handshake
+// timeout once our Close frame is out.
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <ringcast/core/counter.hpp>
+#include <ringcast/net/backend/loop.hpp>
+#include <ringcast/ws/codec/detail/mask_key_generator.hpp>
+#include <ringcast/ws/codec/role.hpp>
+#include <ringcast/ws/deflate/detail/deflater.hpp>
+#include <ringcast/ws/deflate/detail/inflater.hpp>
+#include <ringcast/ws/deflate/permessage_deflate.hpp>
+#include <ringcast/ws/web_socket.hpp>
+
+namespace ringcast {
+
+// The limits and timers of a route (or client kind); the non-callback half of WebSocketBehavior.
+struct WebSocketOptions {
+  size_t max_message_size = 1 << 20;          // larger messages fail with 1009
+  size_t max_backpressure = 1 << 20;          // send() drops above this many queued bytes
+  bool close_on_backpressure_limit = false;   // ... or closes the connection with 1008
+  std::chrono::milliseconds idle_timeout{120'000};  // no frame received for this long: close 1001 (0: never)
+  std::chrono::milliseconds ping_interval{0};       // heartbeat pings (0: none)
+  std::chrono::milliseconds pong_timeout{0};        // no pong this long after a ping: drop (0: ping_interval)
+  std::chrono::milliseconds close_timeout{2'000};   // our Close sent: wait this long for theirs
+  // permessage-deflate (RFC 7692); off unless enabled. Compression is without context takeover on the
+  // sending side (one compression per message, shared by every receiver) — see
+  // ringcast/ws/deflate/detail/deflater.hpp.
+  DeflateOptions compression = DeflateOptions{.enabled = false};
+};
+
+// Per route per shard, read by /metrics from any thread.
+struct WebSocketStats {
+  Counter open;               // WebSockets open now
+  Counter opened;
+  Counter messages_in;
+  Counter messages_out;
+  Counter bytes_in;           // message payload bytes (after decompression)
+  Counter bytes_out;
+  Counter protocol_errors;    // connections failed with 1002/1007/1009
+  Counter dropped;            // sends dropped over max_backpressure
+};
+
+class Rooms;
+
+class WebSocketContext : public ConnectionHandler {
+ public:
+  WebSocketContext(Loop& loop, Role role, WebSocketOptions options);
+  ~WebSocketContext() override;
+
+  Loop& loop() noexcept { return loop_; }
+  Role role() const noexcept { return role_; }
+  const WebSocketOptions& options() const noexcept { return options_; }
+  const WebSocketStats& stats() const noexcept { return stats_; }
+  // The shard's rooms, which this context's sockets subscribe to (null: rooms unavailable).
+  Rooms* rooms() const noexcept { return rooms_; }
+  void set_rooms(Rooms* rooms) noexcept { rooms_ = rooms; }
+
+  // Takes over `c` (just upgraded or handshaken) with `ws` as its state and the permessage-deflate
+  // agreement (disabled when not negotiated); calls on_open.
+  void adopt(Connection& c, WebSocketBase& ws, const DeflateAgreement& deflate = {});
+  // Shard-wide compression state of this context (created on first use).
+  SharedDeflater& deflater();
+  // A client connection that never opened: calls on_error and frees `ws`.
+  void handshake_failed(WebSocketBase& ws, std::string_view why);
+
+  // ---- ConnectionHandler ----
+  void on_open(Connection&) override {}  // connections arrive through adopt()
+  size_t on_data(Connection& c, std::span<uint8_t> data) override;
+  void on_drain(Connection& c) override;
+  void on_timeout(Connection& c) override;
+  void on_shutdown(Connection& c) override;
+  void on_close(Connection& c, int error) override;
+
+  // ---- What WebSocketBase calls ----
+  SendStatus send(WebSocketBase& ws, std::string_view message, OpCode op, bool compress);
+  void close(WebSocketBase& ws, uint16_t code, std::string_view reason);
+  void end(WebSocketBase& ws);
+  void ping(WebSocketBase& ws, std::string_view payload);
+
+ protected:
+  // The typed subclass forwards these to the application.
+  virtual void emit_open(WebSocketBase& ws) = 0;
+  virtual void emit_message(WebSocketBase& ws, std::string_view message, OpCode op) = 0;
+  virtual void emit_drain(WebSocketBase& ws) = 0;
+  virtual void emit_ping(WebSocketBase& ws, std::string_view payload) = 0;
+  virtual void emit_pong(WebSocketBase& ws, std::string_view payload) = 0;
+  virtual void emit_close(WebSocketBase& ws, int code, std::string_view reason) = 0;
+  virtual void emit_error(WebSocketBase&, std::string_view) {}  // clients: connect or handshake failed
+  // Frees the record (its slab slot).
+  virtual void destroy(WebSocketBase& ws) = 0;
+
+  static uint32_t slot_of(const WebSocketBase& ws) noexcept { return ws.slot_; }
+  static void set_slot(WebSocketBase& ws, uint32_t slot) noexcept { ws.slot_ = slot; }
+
+  WebSocketStats stats_;
+
+ private:
+  struct Reader;
+
+  void write_frame(WebSocketBase& ws, OpCode op, std::string_view payload, bool rsv1);
+  bool inflate(WebSocketBase& ws, std::span<const uint8_t> chunk, bool last);
+  void send_close(WebSocketBase& ws, uint16_t code, std::string_view reason);
+  void fail(WebSocketBase& ws, uint16_t code, std::string_view reason = {});
+  void on_control(WebSocketBase& ws, OpCode op, std::span<uint8_t> payload);
+  void leave_open(WebSocketBase& ws, int code, std::string_view reason);  // on_close, once
+  void arm_timer(WebSocketBase& ws);
+  uint32_t now_ms() const noexcept { return static_cast<uint32_t>(loop_.shard().now_ms()); }
+  WebSocketMessage& message(WebSocketBase& ws);
+  void release_message(WebSocketBase& ws);
+  void release_extras(WebSocketBase& ws);
+
+  Loop& loop_;
+  const Role role_;
+  const WebSocketOptions options_;
+  std::vector<WebSocketMessage*> spare_messages_;
+  MaskKeyGenerator masks_;
+  Rooms* rooms_ = nullptr;
+  struct Compression {
+    SharedDeflater deflater;
+    InflaterPool inflaters;
+    std::string scratch;
+    explicit Compression(const DeflateOptions& o) : deflater(o.level, o.engine) {}
+  };
+  std::unique_ptr<Compression> compression_;
+  Compression& compression();
+  InflateParams inflate_params(const WebSocketBase& ws) const;
+  uint8_t send_window_bits(const WebSocketBase& ws) const;
+};
+
+}  // namespace ringcast

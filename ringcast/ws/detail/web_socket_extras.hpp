@@ -1,0 +1,26 @@
+#pragma once
+// WebSocketExtras: what a WebSocket needs only sometimes — its room memberships (and, with
+// permessage-deflate, its compression state). Allocated on first use, freed with the socket, so an
+// idle socket in no room pays one null pointer.
+#include <cstdint>
+#include <vector>
+
+#include <ringcast/ws/deflate/detail/inflater.hpp>
+#include <ringcast/ws/deflate/permessage_deflate.hpp>
+
+namespace ringcast {
+
+struct RoomEntry;
+
+struct Subscription {
+  RoomEntry* room;
+  uint32_t member;  // index of the socket in the room's member list on this shard
+};
+
+struct WebSocketExtras {
+  std::vector<Subscription> subscriptions;
+  DeflateAgreement deflate;  // permessage-deflate as agreed in the handshake (5 bytes)
+  Inflater inflater;         // 8 bytes; holds a zlib stream only while needed (see inflater.hpp)
+};
+
+}  // namespace ringcast

@@ -1,0 +1,459 @@
+#include <ringcast/ws/rooms/rooms.hpp>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include <ringcast/net/backend/loop.hpp>
+#include <ringcast/ws/codec/close_code.hpp>
+#include <ringcast/ws/codec/detail/frame_writer.hpp>
+#include <ringcast/ws/deflate/detail/deflater.hpp>
+#include <ringcast/ws/detail/web_socket_context.hpp>
+#include <ringcast/ws/detail/web_socket_extras.hpp>
+#include <ringcast/ws/rooms/broker_bridge.hpp>
+
+namespace ringcast {
+
+struct RoomMember {
+  WebSocketBase* ws;
+  uint32_t sub;  // index of this membership in the socket's subscription list
+};
+
+// Frames of one room on one shard, back to back, so that a member's consecutive frames form one
+// segment of its output queue. The room holds a reference while the arena is open (until the end of
+// the loop iteration, or until a frame does not fit); each member's segment holds one more.
+struct FrameArena {
+  uint32_t refs;
+  uint32_t used;
+  uint32_t capacity;
+
+  static constexpr uint32_t kFirstCapacity = 4 << 10;  // then doubling within one iteration
+  static constexpr uint32_t kMaxCapacity = 64 << 10;
+
+  uint8_t* data() noexcept { return reinterpret_cast<uint8_t*>(this + 1); }  // `capacity` bytes follow
+  static FrameArena* create(uint32_t capacity) {
+    void* p = std::malloc(sizeof(FrameArena) + capacity);
+    if (!p) throw std::bad_alloc();
+    return new (p) FrameArena{1, 0, capacity};
+  }
+  static void release(void* p) noexcept {
+    auto* a = static_cast<FrameArena*>(p);
+    if (--a->refs == 0) std::free(a);
+  }
+};
+
+struct RoomEntry {
+  std::string name;
+  FrameArena* arena = nullptr;      // open this iteration: frames for local members go here
+  std::vector<RoomMember> members;  // on this shard
+  std::vector<uint64_t> remote;     // bit j: shard j (not this one) has members
+  const RoomOptions* options = nullptr;
+
+  bool has_remote() const noexcept {
+    for (uint64_t w : remote) {
+      if (w) return true;
+    }
+    return false;
+  }
+};
+
+namespace {
+
+// A frame queued by reference to several members of one shard: counted without atomics, and holding
+// one reference to the shared publication.
+struct LocalShare {
+  SharedBuffer* publication;
+  uint32_t uses;
+  static void release(void* p) noexcept {
+    auto* s = static_cast<LocalShare*>(p);
+    if (--s->uses == 0) {
+      s->publication->release();
+      delete s;
+    }
+  }
+};
+
+// A publication, in one shared buffer: a header, the room name, the frame every member can take,
+// and (when permessage-deflate is in use and pays) the same message compressed once (RSV1 set).
+struct PublicationHeader {
+  uint32_t plain_size;
+  uint32_t compressed_size;   // 0: no compressed frame
+  uint16_t name_size;
+  uint8_t min_window_bits;    // the compressed frame suits members whose server_max_window_bits is at least this
+  uint8_t unused;
+};
+
+struct Publication {
+  std::string_view name;
+  std::span<const uint8_t> plain;
+  std::span<const uint8_t> compressed;
+  uint8_t min_window_bits;
+
+  static Publication read(const SharedBuffer& b) noexcept {
+    PublicationHeader h;
+    std::memcpy(&h, b.data(), sizeof h);
+    const uint8_t* p = b.data() + sizeof h;
+    return {{reinterpret_cast<const char*>(p), h.name_size},
+            {p + h.name_size, h.plain_size},
+            {p + h.name_size + h.plain_size, h.compressed_size},
+            h.min_window_bits};
+  }
+};
+
+SharedBuffer* encode(std::string_view room, std::string_view message, OpCode op, std::string_view deflated,
+                     uint8_t min_window_bits) {
+  const size_t plain = frame_header_size(message.size(), false) + message.size();
+  const size_t compressed = deflated.empty() ? 0 : frame_header_size(deflated.size(), false) + deflated.size();
+  SharedBuffer* b = SharedBuffer::create(sizeof(PublicationHeader) + room.size() + plain + compressed);
+  const PublicationHeader h{static_cast<uint32_t>(plain), static_cast<uint32_t>(compressed),
+                            static_cast<uint16_t>(room.size()), min_window_bits, 0};
+  uint8_t* p = b->data();
+  std::memcpy(p, &h, sizeof h);
+  p += sizeof h;
+  std::memcpy(p, room.data(), room.size());
+  p += room.size();
+  p += write_frame_header(p, op, true, false, message.size(), nullptr);
+  if (!message.empty()) std::memcpy(p, message.data(), message.size());
+  p += message.size();
+  if (compressed) {
+    p += write_frame_header(p, op, true, true, deflated.size(), nullptr);
+    std::memcpy(p, deflated.data(), deflated.size());
+  }
+  return b;
+}
+
+}  // namespace
+
+const RoomOptions& RoomNetwork::options(std::string_view room) const {
+  auto it = options_.find(room);
+  return it == options_.end() ? defaults : it->second;
+}
+
+Rooms::Rooms(RoomNetwork& network, Shard& shard, Loop& loop)
+    : network_(network), shard_(shard), loop_(loop), id_(shard.id()) {
+  network_.attach(id_, this);
+}
+
+// The shard and its loop may be gone by now (the App destroys rooms after the shards end).
+Rooms::~Rooms() {
+  close_arenas();
+  broker_.reset();
+  network_.attach(id_, nullptr);
+}
+
+void Rooms::attach_broker(std::unique_ptr<BrokerBridge> bridge) { broker_ = std::move(bridge); }
+
+unsigned Rooms::home_of(std::string_view room) const noexcept {
+  return static_cast<unsigned>(std::hash<std::string_view>{}(room) % network_.shards());
+}
+
+Rooms::Room* Rooms::find(std::string_view name) const {
+  auto it = rooms_.find(name);
+  return it == rooms_.end() ? nullptr : it->second.get();
+}
+
+Rooms::Room& Rooms::find_or_add(std::string_view name) {
+  if (Room* r = find(name)) return *r;
+  auto room = std::make_unique<Room>();
+  room->name = std::string(name);
+  room->remote.assign((network_.shards() + 63) / 64, 0);
+  room->options = &network_.options(name);
+  Room& ref = *room;
+  rooms_.emplace(room->name, std::move(room));
+  stats_.rooms.add();
+  // The first member anywhere on this node: the home shard subscribes on the broker.
+  if (broker_ && home_of(name) == id_) broker_->room_added(name);
+  return ref;
+}
+
+void Rooms::maybe_erase(Room& room) {
+  if (!room.members.empty() || room.has_remote()) return;
+  if (room.arena) {
+    FrameArena::release(room.arena);
+    std::erase(open_arenas_, &room);
+  }
+  if (broker_ && home_of(room.name) == id_) broker_->room_removed(room.name);
+  rooms_.erase(room.name);
+  stats_.rooms.sub();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Membership
+
+bool Rooms::is_subscribed(const WebSocketBase& ws, std::string_view room) const {
+  if (!ws.extras_) return false;
+  for (const Subscription& s : ws.extras_->subscriptions) {
+    if (s.room->name == room) return true;
+  }
+  return false;
+}
+
+bool Rooms::subscribe(WebSocketBase& ws, std::string_view name) {
+  if (ws.state_ != WebSocketBase::kOpen || is_subscribed(ws, name)) return false;
+  Room& room = find_or_add(name);
+  if (!ws.extras_) ws.extras_ = new WebSocketExtras();
+  auto& subs = ws.extras_->subscriptions;
+  subs.push_back({&room, static_cast<uint32_t>(room.members.size())});
+  room.members.push_back({&ws, static_cast<uint32_t>(subs.size() - 1)});
+  stats_.subscriptions.add();
+  if (room.members.size() == 1) announce(room, true);
+  return true;
+}
+
+void Rooms::remove_member(Room& room, uint32_t index) {
+  // Swap-remove, then tell the member that moved where it is now.
+  const RoomMember last = room.members.back();
+  room.members[index] = last;
+  last.ws->extras_->subscriptions[last.sub].member = index;
+  room.members.pop_back();
+  stats_.subscriptions.sub();
+}
+
+bool Rooms::unsubscribe(WebSocketBase& ws, std::string_view name) {
+  if (!ws.extras_) return false;
+  auto& subs = ws.extras_->subscriptions;
+  for (uint32_t k = 0; k < subs.size(); ++k) {
+    Room& room = *subs[k].room;
+    if (room.name != name) continue;
+    remove_member(room, subs[k].member);
+    // Swap-remove the subscription too, and fix the moved one's back-reference in its room.
+    subs[k] = subs.back();
+    subs.pop_back();
+    if (k < subs.size()) subs[k].room->members[subs[k].member].sub = k;
+    if (room.members.empty()) {
+      announce(room, false);
+      maybe_erase(room);
+    }
+    return true;
+  }
+  return false;
+}
+
+void Rooms::unsubscribe_all(WebSocketBase& ws) {
+  if (!ws.extras_) return;
+  auto& subs = ws.extras_->subscriptions;
+  while (!subs.empty()) {
+    Room& room = *subs.back().room;
+    remove_member(room, subs.back().member);
+    subs.pop_back();
+    if (room.members.empty()) {
+      announce(room, false);
+      maybe_erase(room);
+    }
+  }
+}
+
+void Rooms::announce(const Room& room, bool joined) {
+  const unsigned me = shard_.id();
+  for (unsigned j = 0; j < network_.shards(); ++j) {
+    if (j == me) continue;
+    shard_.send_to(j, [net = &network_, name = room.name, me, joined](Shard& s) {
+      net->on(s.id())->on_remote_membership(name, me, joined);
+    });
+  }
+}
+
+void Rooms::on_remote_membership(std::string_view name, unsigned shard, bool joined) {
+  Room* room = joined ? &find_or_add(name) : find(name);
+  if (!room) return;
+  const uint64_t bit = uint64_t{1} << (shard % 64);
+  if (joined) {
+    room->remote[shard / 64] |= bit;
+  } else {
+    room->remote[shard / 64] &= ~bit;
+    maybe_erase(*room);
+  }
+}
+
+size_t Rooms::local_members(std::string_view name) const {
+  const Room* room = find(name);
+  return room ? room->members.size() : 0;
+}
+
+unsigned Rooms::shards_with_members(std::string_view name) const {
+  const Room* room = find(name);
+  if (!room) return 0;
+  unsigned n = room->members.empty() ? 0 : 1;
+  for (uint64_t w : room->remote) n += static_cast<unsigned>(__builtin_popcountll(w));
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Publishing
+
+void Rooms::publish(std::string_view name, std::string_view message, OpCode op, const WebSocketBase* exclude) {
+  stats_.published.add();
+  publish_here(name, message, op, exclude, broker_ != nullptr);
+}
+
+void Rooms::deliver_from_broker(std::string_view name, std::string_view message, OpCode op) {
+  publish_here(name, message, op, nullptr, false);
+}
+
+void Rooms::publish_here(std::string_view name, std::string_view message, OpCode op, const WebSocketBase* exclude,
+                         bool broker) {
+  Room* room = find(name);
+  if (!room && !broker) return;  // nobody anywhere is in it, as far as this shard knows
+  // Compressed once, here, for every member on every shard that agreed to permessage-deflate.
+  std::string_view deflated;
+  uint8_t min_window_bits = 0;
+  const DeflateOptions& z = network_.compression;
+  if (room && z.enabled && z.should_compress(message.size())) {
+    if (!deflater_) deflater_ = std::make_unique<SharedDeflater>(z.level, z.engine);
+    deflate_scratch_.clear();
+    const DeflateResult r = deflater_->compress(message, kMaxWindowBits, deflate_scratch_);
+    if (r.size > 0 && r.size < message.size()) {
+      deflated = deflate_scratch_;
+      min_window_bits = r.min_window_bits;
+    }
+  }
+  SharedBufferRef publication(encode(name, message, op, deflated, min_window_bits));
+  if (broker) to_broker(name, *publication, op);
+  if (!room) return;
+  if (room->has_remote()) forward(*room, *publication);
+  if (!room->members.empty()) fan_out(*room, *publication, exclude);
+}
+
+// The room's home shard speaks for it on the broker; the publication travels there by reference.
+void Rooms::to_broker(std::string_view name, SharedBuffer& publication, OpCode op) {
+  auto message_of = [](const Publication& p) {
+    const size_t header = (p.plain[1] & 0x7f) < 126 ? 2 : (p.plain[1] & 0x7f) == 126 ? 4 : 10;
+    return std::string_view(reinterpret_cast<const char*>(p.plain.data()) + header, p.plain.size() - header);
+  };
+  const unsigned home = home_of(name);
+  if (home == id_) {
+    broker_->publish(name, message_of(Publication::read(publication)), op, &publication);
+    return;
+  }
+  publication.retain();
+  shard_.send_to(home, [net = &network_, ref = SharedBufferRef(&publication), op, message_of](Shard& s) {
+    Rooms& rooms = *net->on(s.id());
+    const Publication p = Publication::read(*ref);
+    if (rooms.broker_) rooms.broker_->publish(p.name, message_of(p), op, ref.get());
+  });
+}
+
+void Rooms::forward(Room& room, SharedBuffer& publication) {
+  for (size_t w = 0; w < room.remote.size(); ++w) {
+    for (uint64_t bits = room.remote[w]; bits; bits &= bits - 1) {
+      const unsigned j = static_cast<unsigned>(w * 64 + static_cast<size_t>(__builtin_ctzll(bits)));
+      publication.retain();
+      stats_.forwarded.add();
+      shard_.send_to(j, [net = &network_, ref = SharedBufferRef(&publication)](Shard& s) {
+        Rooms& rooms = *net->on(s.id());
+        if (Room* r = rooms.find(Publication::read(*ref).name); r && !r->members.empty()) {
+          rooms.fan_out(*r, *ref, nullptr);
+        }
+      });
+    }
+  }
+}
+
+const uint8_t* Rooms::place(Room& room, std::span<const uint8_t> frame) {
+  FrameArena* a = room.arena;
+  if (!a || a->capacity - a->used < frame.size()) {
+    uint32_t capacity = a ? std::min(a->capacity * 2, FrameArena::kMaxCapacity) : FrameArena::kFirstCapacity;
+    capacity = std::max(capacity, static_cast<uint32_t>(frame.size()));
+    if (a) {
+      FrameArena::release(a);
+    } else {
+      if (open_arenas_.empty()) shard_.defer([this](Shard&) { close_arenas(); });
+      open_arenas_.push_back(&room);
+    }
+    a = room.arena = FrameArena::create(capacity);
+  }
+  uint8_t* at = a->data() + a->used;
+  std::memcpy(at, frame.data(), frame.size());
+  a->used += static_cast<uint32_t>(frame.size());
+  return at;
+}
+
+void Rooms::close_arenas() noexcept {
+  for (Room* room : open_arenas_) {
+    FrameArena::release(room->arena);
+    room->arena = nullptr;
+  }
+  open_arenas_.clear();
+}
+
+void Rooms::fan_out(Room& room, SharedBuffer& publication, const WebSocketBase* exclude) {
+  const Publication pub = Publication::read(publication);
+  LocalShare* share = nullptr;
+  if (pub.plain.size() > kArenaLimit) {
+    publication.retain();
+    share = new LocalShare{&publication, 1};  // our own use, dropped after the loop
+  }
+  const uint8_t* placed = nullptr;  // the plain frame in the room's arena, once a member needs it
+  std::vector<WebSocketBase*> too_slow;
+  uint64_t delivered = 0;
+  for (const RoomMember& m : room.members) {
+    WebSocketBase& ws = *m.ws;
+    if (&ws == exclude || ws.state_ != WebSocketBase::kOpen) continue;
+    Connection& c = *ws.conn_;
+    if (loop_.buffered_amount(c) > ws.context().options().max_backpressure) {
+      if (room.options->slow_consumer == SlowConsumer::skip) {
+        stats_.skipped_slow.add();
+      } else {
+        too_slow.push_back(&ws);
+      }
+      continue;
+    }
+    // A member that agreed to permessage-deflate (with a window the compression fits) gets the
+    // compressed frame: RSV1 messages compressed without context suit any such receiver.
+    std::span<const uint8_t> frame = pub.plain;
+    if (!pub.compressed.empty() && ws.extras_ && ws.extras_->deflate.enabled &&
+        ws.extras_->deflate.server_max_window_bits >= pub.min_window_bits) {
+      frame = pub.compressed;
+    }
+    if (share) {
+      ++share->uses;
+      loop_.write_external(c, frame.data(), frame.size(), share, &LocalShare::release);
+    } else if (frame.data() == pub.plain.data()) {
+      if (!placed) placed = place(room, frame);
+      FrameArena* arena = room.arena;
+      ++arena->refs;  // the room's own reference keeps it above zero meanwhile
+      if (!loop_.write_shared(c, placed, frame.size(), arena, &FrameArena::release)) --arena->refs;
+    } else {
+      loop_.write(c, frame.data(), frame.size());  // compressed: a few members, copied
+    }
+    ++delivered;
+  }
+  stats_.deliveries.add(delivered);
+  if (share) LocalShare::release(share);
+  // Closing runs application callbacks (which may unsubscribe, even publish): after the loop, and
+  // without touching `room` again.
+  for (WebSocketBase* ws : too_slow) {
+    stats_.closed_slow.add();
+    ws->close(close_code::kPolicyViolation, "too slow");
+  }
+}
+
+void Rooms::publish_sequenced(std::string_view name, std::string_view message, OpCode op) {
+  const unsigned home = home_of(name);
+  if (home == shard_.id()) {
+    sequence(name, message, op);
+    return;
+  }
+  // The raw message travels to the home shard: [name][message].
+  SharedBuffer* raw = SharedBuffer::create(name.size() + message.size());
+  std::memcpy(raw->data(), name.data(), name.size());
+  if (!message.empty()) std::memcpy(raw->data() + name.size(), message.data(), message.size());
+  shard_.send_to(home, [net = &network_, ref = SharedBufferRef(raw), name_len = name.size(), op](Shard& s) {
+    const std::string_view all = ref->view();
+    net->on(s.id())->sequence(all.substr(0, name_len), all.substr(name_len), op);
+  });
+}
+
+void Rooms::sequence(std::string_view name, std::string_view message, OpCode op) {
+  auto it = sequences_.find(name);
+  if (it == sequences_.end()) it = sequences_.emplace(std::string(name), 0).first;
+  const uint64_t seq = ++it->second;
+  const RoomOptions& options = network_.options(name);
+  if (options.stamp) {
+    publish(name, options.stamp(name, seq, message), op);
+  } else {
+    publish(name, message, op);
+  }
+}
+
+}  // namespace ringcast

@@ -1,0 +1,177 @@
+#pragma once
+// Rooms: publish/subscribe across shards, without a lock. One Rooms object per shard; together they
+// form a RoomNetwork.
+//
+// Membership: each shard keeps `room → its own members`. When a room gains its first member on a
+// shard, or loses its last, that shard tells every other shard over the mesh, so every shard knows
+// which shards to forward a publish to (a bit per shard). Joining takes effect for publishers on other
+// shards once that notice has reached them.
+//
+// Publishing: the WebSocket frame is encoded once (and, for members that agreed to permessage-deflate,
+// compressed once more) into an immutable shared buffer. Each other shard
+// with members gets one reference (one atomic operation per shard hop, none per member) and fans the
+// frame out to its own members: a frame up to kArenaLimit bytes is copied once into the room's frame
+// arena on that shard, right behind the room's previous frame, and every member's output queue
+// references it — extending the member's last segment when that ends where the frame starts, so the
+// frames a member gets in one loop iteration are one segment, with no copy and no count per member.
+// Larger frames are queued by reference to the publication itself. Both are counted without atomics
+// (shard-local). All frames pending for a connection leave in one send at the end of the loop
+// iteration, however many there are. Order: messages from one publisher to one room reach every member
+// in publish order (the mesh is FIFO per pair of shards).
+//
+// Sequenced rooms: publish_sequenced() sends the message to the room's home shard (a hash of its
+// name), which numbers it (1, 2, 3, … per room), optionally rewrites it with that number (the room's
+// stamp function), and publishes it from there — so every member everywhere sees one order, no gap,
+// no duplicate.
+//
+// Several nodes: with a broker (ringcast/ws/rooms/broker_bridge.hpp) each room's home shard also
+// subscribes to the room on Redis while this node has members, publishes go to the other nodes as well,
+// and what they publish is delivered here like a local publish.
+//
+// Slow consumers: a member with more than its route's max_backpressure bytes queued is closed with
+// 1008 (SlowConsumer::close, the default) or skipped and counted (SlowConsumer::skip). Control frames
+// are never dropped, and memory stays bounded whatever a client does.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <ringcast/core/counter.hpp>
+#include <ringcast/core/shard.hpp>
+#include <ringcast/core/shared_buffer.hpp>
+#include <ringcast/ws/codec/opcode.hpp>
+#include <ringcast/ws/deflate/detail/deflater.hpp>
+#include <ringcast/ws/web_socket.hpp>
+
+namespace ringcast {
+
+class BrokerBridge;
+class Loop;
+class RoomNetwork;
+struct RoomEntry;  // one room on one shard (rooms.cpp)
+
+// Hashing for maps keyed by room name that are searched with string_views (no temporary strings).
+struct RoomNameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+template <typename T>
+using RoomNameMap = std::unordered_map<std::string, T, RoomNameHash, std::equal_to<>>;
+
+enum class SlowConsumer : uint8_t { close, skip };
+
+struct RoomOptions {
+  SlowConsumer slow_consumer = SlowConsumer::close;
+  // Sequenced rooms: builds the message members receive from the number the home shard gave it.
+  // Runs on the home shard. Absent: the message goes out as published.
+  std::function<std::string(std::string_view room, uint64_t seq, std::string_view message)> stamp;
+};
+
+struct RoomStats {
+  Counter rooms;            // rooms this shard knows of
+  Counter subscriptions;    // local memberships
+  Counter published;        // publishes started here
+  Counter forwarded;        // frames handed to other shards
+  Counter deliveries;       // frames queued to local members
+  Counter skipped_slow;     // deliveries skipped: member over max_backpressure (SlowConsumer::skip)
+  Counter closed_slow;      // members closed for being too slow (SlowConsumer::close)
+};
+
+class Rooms {
+ public:
+  // Frames up to this size go through the room's frame arena; larger ones are shared by reference.
+  static constexpr size_t kArenaLimit = 2048;
+
+  Rooms(RoomNetwork& network, Shard& shard, Loop& loop);
+  ~Rooms();
+  Rooms(const Rooms&) = delete;
+  Rooms& operator=(const Rooms&) = delete;
+
+  // ---- This shard's thread only ----
+  // Adds `ws` (a WebSocket of this shard) to `room`; false when it already was a member.
+  bool subscribe(WebSocketBase& ws, std::string_view room);
+  bool unsubscribe(WebSocketBase& ws, std::string_view room);
+  void unsubscribe_all(WebSocketBase& ws);
+  bool is_subscribed(const WebSocketBase& ws, std::string_view room) const;
+
+  // Publishes to every member of `room` on every shard (except `exclude`, a local member).
+  void publish(std::string_view room, std::string_view message, OpCode op, const WebSocketBase* exclude = nullptr);
+  // Publishes through the room's home shard, in one order for every member (see above).
+  void publish_sequenced(std::string_view room, std::string_view message, OpCode op);
+
+  // Members of `room` on this shard, and the shards (this one included) that have members.
+  size_t local_members(std::string_view room) const;
+  unsigned shards_with_members(std::string_view room) const;
+  // The shard that sequences `room`.
+  unsigned home_of(std::string_view room) const noexcept;
+
+  const RoomStats& stats() const noexcept { return stats_; }
+
+  // Connects this shard's rooms to other nodes (before the shard serves); null: this node alone.
+  void attach_broker(std::unique_ptr<BrokerBridge> bridge);
+  BrokerBridge* broker() const noexcept { return broker_.get(); }
+
+ private:
+  friend class RoomNetwork;
+  friend class BrokerBridge;
+  using Room = RoomEntry;
+
+  Room* find(std::string_view name) const;
+  Room& find_or_add(std::string_view name);
+  void maybe_erase(Room& room);
+  void announce(const Room& room, bool joined);
+  void on_remote_membership(std::string_view name, unsigned shard, bool joined);
+  void fan_out(Room& room, SharedBuffer& publication, const WebSocketBase* exclude);
+  // Copies `frame` into the room's open arena (opening one when it does not fit) and returns it there.
+  const uint8_t* place(Room& room, std::span<const uint8_t> frame);
+  // Ends this iteration's arenas: later frames start new ones (deferred once per iteration).
+  void close_arenas() noexcept;
+  void forward(Room& room, SharedBuffer& publication);
+  void sequence(std::string_view name, std::string_view message, OpCode op);
+  void remove_member(Room& room, uint32_t index);
+  void publish_here(std::string_view room, std::string_view message, OpCode op, const WebSocketBase* exclude,
+                    bool to_broker);
+  void to_broker(std::string_view room, SharedBuffer& publication, OpCode op);
+  // A message another node published, from this shard's subscription (the room's home shard).
+  void deliver_from_broker(std::string_view room, std::string_view message, OpCode op);
+
+  RoomNetwork& network_;
+  Shard& shard_;   // used on the shard's thread only; gone before ~Rooms
+  Loop& loop_;
+  const unsigned id_;
+  RoomNameMap<std::unique_ptr<Room>> rooms_;
+  RoomNameMap<uint64_t> sequences_;  // home shard: the last number given, per room
+  std::vector<Room*> open_arenas_;    // rooms with an open frame arena this iteration
+  std::unique_ptr<SharedDeflater> deflater_;  // created on the first compressed publish
+  std::string deflate_scratch_;
+  RoomStats stats_;
+  std::unique_ptr<BrokerBridge> broker_;  // last: it may call back into the rooms while it stops
+};
+
+// Every shard's Rooms, and the options of named rooms. Owned by the App; shards reach each other's
+// Rooms only through tasks on the mesh.
+class RoomNetwork {
+ public:
+  explicit RoomNetwork(unsigned shards) : rooms_(shards, nullptr) {}
+
+  // Options for one room (before the app starts); other rooms use `defaults`.
+  void set_options(std::string name, RoomOptions options) { options_[std::move(name)] = std::move(options); }
+  RoomOptions defaults;
+  const RoomOptions& options(std::string_view room) const;
+  // How publications are compressed for members that agreed to permessage-deflate (off: never).
+  DeflateOptions compression = DeflateOptions{.enabled = false};
+
+  Rooms* on(unsigned shard) const noexcept { return rooms_[shard]; }
+  void attach(unsigned shard, Rooms* rooms) noexcept { rooms_[shard] = rooms; }
+  unsigned shards() const noexcept { return static_cast<unsigned>(rooms_.size()); }
+
+ private:
+  std::vector<Rooms*> rooms_;
+  RoomNameMap<RoomOptions> options_;
+};
+
+}  // namespace ringcast

@@ -1,0 +1,851 @@
+// Integration tests of the HTTP/1.1 server (ringcast/net/http/http_server.hpp) through an App over real
+// sockets on 127.0.0.1, run once per backend. The client is RawHttpClient: raw bytes out, its own
+// reader in.
+#include <doctest/doctest.h>
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <ringcast/core/shard.hpp>
+#include <ringcast/net/http/static_files.hpp>
+#include <ringcast/ws/app.hpp>
+#include "tests/support/net_test_support.hpp"
+#include "tests/support/raw_http_client.hpp"
+
+using namespace ringcast;
+using namespace std::chrono_literals;
+using test::ask_once;
+using test::HttpReply;
+using test::RawHttpClient;
+
+namespace {
+
+constexpr uint64_t kEchoLimit = 1024;  // POST /echo accepts bodies up to this many bytes
+
+// An App on 127.0.0.1 with a few routes, stopped when the test ends (also when a REQUIRE fails).
+struct TestApp {
+  explicit TestApp(HttpServerOptions http = {})
+      : app({.host = "127.0.0.1", .port = 0, .shards = 2, .loop = test::loop_options(), .http = http}) {
+    app.get("/hello", [](Request&, Response& res) { res.send("hello"); });
+    app.post("/echo", [](Request& req, Response& res) { res.send(req.body(), "application/octet-stream"); },
+             kEchoLimit);
+    app.get("/items/:id", [](Request& req, Response& res) { res.send("item " + std::string(req.param("id"))); });
+    app.get("/only", [](Request&, Response& res) { res.send("get"); });
+    app.post("/only", [](Request&, Response& res) { res.send("post"); });
+  }
+  ~TestApp() {
+    app.stop();
+    app.join();
+  }
+  uint16_t start() {
+    app.start();
+    return app.port();
+  }
+  App app;
+};
+
+std::string get(std::string_view path, std::string_view extra = {}) {
+  return "GET " + std::string(path) + " HTTP/1.1\r\nHost: test\r\n" + std::string(extra) + "\r\n";
+}
+
+std::string post(std::string_view path, std::string_view body, std::string_view extra = {}) {
+  return "POST " + std::string(path) + " HTTP/1.1\r\nHost: test\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n" + std::string(extra) + "\r\n" + std::string(body);
+}
+
+// True when `fd` becomes readable within `ms`.
+bool readable_within(int fd, int ms) {
+  pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+  return ::poll(&p, 1, ms) > 0;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// A temporary directory tree, removed at the end of the test.
+struct TempDir {
+  TempDir() {
+    char tmpl[] = "/tmp/ringcast-http-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    path = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  void write(const std::string& rel, std::string_view bytes) const {
+    std::filesystem::create_directories(std::filesystem::path(path + "/" + rel).parent_path());
+    std::ofstream(path + "/" + rel, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+  }
+  std::string path;
+};
+
+}  // namespace
+
+TEST_SUITE("io") {
+
+TEST_CASE("http server: a GET is answered 200 with its body, Content-Length and Date, and the connection stays open") {
+  TestApp t;
+  const uint16_t port = t.start();
+  RawHttpClient c(port);
+  REQUIRE(c.send(get("/hello")));
+  const auto r = c.read();
+  REQUIRE(r);
+  CHECK(r->version == "HTTP/1.1");
+  CHECK(r->status == 200);
+  CHECK(r->body == "hello");
+  CHECK(r->header("Content-Length") == "5");
+  CHECK(r->header("Content-Type") == "text/plain; charset=utf-8");
+  CHECK(r->header("Date").size() == 29);  // IMF-fixdate
+  CHECK(r->header("Connection").empty());
+  // Same connection, a route parameter.
+  REQUIRE(c.send(get("/items/42")));
+  const auto r2 = c.read();
+  REQUIRE(r2);
+  CHECK(r2->body == "item 42");
+  CHECK(c.quiet_for(200));
+}
+
+TEST_CASE("http server: each malformed request gets its status, then the connection closes") {
+  TestApp t;
+  const uint16_t port = t.start();
+  struct Case {
+    std::string what;
+    std::string request;
+    int status;
+  };
+  const Case cases[] = {
+      {"bare LF ends a field line", "GET /hello HTTP/1.1\r\nHost: test\nX: y\r\n\r\n", 400},
+      {"no Host", "GET /hello HTTP/1.1\r\n\r\n", 400},
+      {"two Host fields", "GET /hello HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+      {"HTTP/2.0 on an HTTP/1 connection", "GET /hello HTTP/2.0\r\nHost: test\r\n\r\n", 505},
+      {"not HTTP", "GET /hello HTTX/1.1\r\nHost: test\r\n\r\n", 400},
+      {"a method that is not a token", "G(T /hello HTTP/1.1\r\nHost: test\r\n\r\n", 400},
+      {"a target that is no form of RFC 9112 §3.2", "GET hello HTTP/1.1\r\nHost: test\r\n\r\n", 400},
+      {"two spaces in the request line", "GET  /hello HTTP/1.1\r\nHost: test\r\n\r\n", 400},
+      {"whitespace before the first field", "GET /hello HTTP/1.1\r\n Host: test\r\n\r\n", 400},
+      {"obs-fold", "GET /hello HTTP/1.1\r\nHost: test\r\nX: a\r\n b\r\n\r\n", 400},
+      {"space before the colon", "GET /hello HTTP/1.1\r\nHost : test\r\n\r\n", 400},
+      {"a field name that is not a token", "GET /hello HTTP/1.1\r\nHost: test\r\nBad Name: y\r\n\r\n", 400},
+      {"a control byte in a field value", std::string("GET /hello HTTP/1.1\r\nHost: test\r\nX: a\x01z\r\n\r\n"), 400},
+      {"a Content-Length that is not a number", "POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 5x\r\n\r\n", 400},
+      {"two different Content-Lengths",
+       "POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", 400},
+      {"Content-Length with Transfer-Encoding (smuggling)",
+       "POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+      {"a transfer coding other than chunked",
+       "POST /echo HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501},
+      {"no chunked at all", "POST /echo HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: gzip\r\n\r\n", 400},
+      {"chunked not last", "POST /echo HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400},
+      {"Transfer-Encoding in HTTP/1.0", "POST /echo HTTP/1.0\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+  };
+  for (const Case& k : cases) {
+    CAPTURE(k.what);
+    RawHttpClient c(port);
+    REQUIRE(c.send(k.request));
+    const auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == k.status);
+    CHECK(r->header("Connection") == "close");
+    CHECK(c.closed_by_server());
+  }
+}
+
+TEST_CASE("http server: a request line over 8 KiB is 414, a head over 16 KiB or with over 100 fields is 431") {
+  TestApp t;
+  const uint16_t port = t.start();
+  SUBCASE("request line") {
+    RawHttpClient c(port);
+    REQUIRE(c.send("GET /" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: test\r\n\r\n"));
+    const auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == 414);
+    CHECK(c.closed_by_server());
+  }
+  SUBCASE("a request line just under the limit is served (404: no such route)") {
+    const HttpReply r = ask_once(port, "GET /" + std::string(8000, 'a') + " HTTP/1.1\r\nHost: test\r\n\r\n");
+    CHECK(r.status == 404);
+  }
+  SUBCASE("header section") {
+    std::string fields;
+    for (int i = 0; i < 20; ++i) fields += "X-Fill-" + std::to_string(i) + ": " + std::string(1000, 'v') + "\r\n";
+    RawHttpClient c(port);
+    REQUIRE(c.send(get("/hello", fields)));
+    const auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == 431);
+    CHECK(c.closed_by_server());
+  }
+  SUBCASE("100 fields are served, 101 are 431") {
+    std::string fields;
+    for (int i = 0; i < 99; ++i) fields += "X-" + std::to_string(i) + ": v\r\n";
+    CHECK(ask_once(port, get("/hello", fields)).status == 200);  // Host and 99 more
+    RawHttpClient c(port);
+    REQUIRE(c.send(get("/hello", fields + "X-one-more: v\r\n")));
+    const auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == 431);
+    CHECK(c.closed_by_server());
+  }
+}
+
+TEST_CASE("http server: a Content-Length over the route's limit is 413 and closes, the limit itself is served") {
+  TestApp t;
+  const uint16_t port = t.start();
+  const std::string at_limit(kEchoLimit, 'b');
+  const HttpReply ok = ask_once(port, post("/echo", at_limit));
+  CHECK(ok.status == 200);
+  CHECK(ok.body == at_limit);
+  SUBCASE("head only: answered before the body is sent") {
+    RawHttpClient c(port);
+    REQUIRE(c.send("POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 1025\r\n\r\n"));
+    const auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == 413);
+    CHECK(r->header("Connection") == "close");
+    CHECK(c.closed_by_server());
+  }
+  SUBCASE("with the body: the 413 still arrives (the unread body does not reset the connection)") {
+    RawHttpClient c(port);
+    REQUIRE(c.send(post("/echo", std::string(200'000, 'x'))));
+    const auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == 413);
+    CHECK(c.closed_by_server());
+  }
+}
+
+TEST_CASE("http server: chunked bodies are decoded, also when they arrive in pieces; malformed chunked is 400") {
+  TestApp t;
+  const uint16_t port = t.start();
+  const std::string head = "POST /echo HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n";
+  SUBCASE("whole") {
+    const HttpReply r = ask_once(port, head + "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n");
+    CHECK(r.status == 200);
+    CHECK(r.body == "hello world");
+  }
+  SUBCASE("byte by byte, then the next request on the same connection") {
+    RawHttpClient c(port);
+    const std::string request = head + "a\r\n0123456789\r\n1\r\n!\r\n0\r\n\r\n";
+    for (char ch : request) {
+      REQUIRE(c.send(std::string_view(&ch, 1)));
+      std::this_thread::sleep_for(200us);
+    }
+    const auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->body == "0123456789!");
+    REQUIRE(c.send(get("/hello")));
+    const auto r2 = c.read();
+    REQUIRE(r2);
+    CHECK(r2->body == "hello");
+  }
+  SUBCASE("malformed") {
+    const char* bad[] = {
+        "zz\r\nhello\r\n0\r\n\r\n",     // not a hex size
+        "5\r\nhelloXX\r\n0\r\n\r\n",    // data longer than its size
+        "5 \r\nhello\r\n0\r\n\r\n",     // whitespace after the size
+        "5\nhello\r\n0\r\n\r\n",        // bare LF
+    };
+    for (const char* body : bad) {
+      INFO("body: ", std::string(body));
+      RawHttpClient c(port);
+      REQUIRE(c.send(head + body));
+      const auto r = c.read();
+      REQUIRE(r);
+      CHECK(r->status == 400);
+      CHECK(c.closed_by_server());
+    }
+  }
+  SUBCASE("over the route's limit") {
+    RawHttpClient c(port);
+    REQUIRE(c.send(head + "400\r\n" + std::string(0x400, 'a') + "\r\n1\r\nb\r\n0\r\n\r\n"));
+    const auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == 413);
+    CHECK(c.closed_by_server());
+  }
+}
+
+TEST_CASE("http server: three pipelined requests in one write get three answers in order") {
+  TestApp t;
+  const uint16_t port = t.start();
+  RawHttpClient c(port);
+  REQUIRE(c.send(get("/hello") + post("/echo", "abc") + get("/items/7")));
+  const char* expected[] = {"hello", "abc", "item 7"};
+  for (const char* body : expected) {
+    const auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->body == body);
+  }
+  CHECK(c.quiet_for(200));
+  SUBCASE("the last asks to close: three answers, then the connection closes") {
+    REQUIRE(c.send(get("/items/1") + post("/echo", "xyz") + get("/items/3", "Connection: close\r\n")));
+    for (const char* body : {"item 1", "xyz", "item 3"}) {
+      const auto r = c.read();
+      REQUIRE(r);
+      CHECK(r->body == body);
+    }
+    CHECK(c.closed_by_server());
+  }
+  SUBCASE("requests trickled a byte at a time are answered the same") {
+    const std::string all = get("/items/1") + post("/echo", "pipelined body") + get("/hello");
+    for (char ch : all) REQUIRE(c.send(std::string_view(&ch, 1)));
+    for (const char* body : {"item 1", "pipelined body", "hello"}) {
+      const auto r = c.read();
+      REQUIRE(r);
+      CHECK(r->body == body);
+    }
+  }
+}
+
+TEST_CASE("http server: HTTP/1.1 stays open, Connection: close and HTTP/1.0 close after the answer") {
+  TestApp t;
+  const uint16_t port = t.start();
+  SUBCASE("HTTP/1.1 keep-alive by default") {
+    RawHttpClient c(port);
+    for (int i = 0; i < 3; ++i) {
+      REQUIRE(c.send(get("/hello")));
+      const auto r = c.read();
+      REQUIRE(r);
+      CHECK(r->status == 200);
+    }
+    CHECK(c.quiet_for(200));
+  }
+  SUBCASE("Connection: close") {
+    RawHttpClient c(port);
+    REQUIRE(c.send(get("/hello", "Connection: close\r\n")));
+    const auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->body == "hello");
+    CHECK(r->header("Connection") == "close");
+    CHECK(c.closed_by_server());
+  }
+  SUBCASE("HTTP/1.0 closes by default") {
+    RawHttpClient c(port);
+    REQUIRE(c.send("GET /hello HTTP/1.0\r\nHost: test\r\n\r\n"));
+    const auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->body == "hello");
+    CHECK(c.closed_by_server());
+  }
+  SUBCASE("HTTP/1.0 with Connection: keep-alive stays open and is told so") {
+    RawHttpClient c(port);
+    for (int i = 0; i < 2; ++i) {
+      REQUIRE(c.send("GET /hello HTTP/1.0\r\nHost: test\r\nConnection: keep-alive\r\n\r\n"));
+      const auto r = c.read();
+      REQUIRE(r);
+      CHECK(r->body == "hello");
+      // RFC 9112 §9.3: an HTTP/1.0 client keeps the connection only when the response says keep-alive.
+      CHECK(r->header("Connection") == "keep-alive");
+    }
+    CHECK(c.quiet_for(200));
+  }
+}
+
+TEST_CASE("http server: HEAD gets GET's head with its Content-Length and no body") {
+  TestApp t;
+  const uint16_t port = t.start();
+  RawHttpClient c(port);
+  REQUIRE(c.send("HEAD /hello HTTP/1.1\r\nHost: test\r\n\r\n"));
+  const auto r = c.read(/*head_request=*/true);
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->header("Content-Length") == "5");
+  // Had a body been sent, it would now stand where the next status line should.
+  REQUIRE(c.send(get("/items/9")));
+  const auto r2 = c.read();
+  REQUIRE(r2);
+  CHECK(r2->status == 200);
+  CHECK(r2->body == "item 9");
+}
+
+TEST_CASE("http server: an unknown path is 404, a known path with another method is 405 with Allow") {
+  TestApp t;
+  const uint16_t port = t.start();
+  RawHttpClient c(port);
+  REQUIRE(c.send(get("/nope")));
+  const auto r404 = c.read();
+  REQUIRE(r404);
+  CHECK(r404->status == 404);
+  CHECK(r404->count("Allow") == 0);
+  REQUIRE(c.send("DELETE /only HTTP/1.1\r\nHost: test\r\n\r\n"));
+  const auto r405 = c.read();
+  REQUIRE(r405);
+  CHECK(r405->status == 405);
+  CHECK(r405->header("Allow") == "GET, HEAD, POST");
+  REQUIRE(c.send("PUT /hello HTTP/1.1\r\nHost: test\r\nContent-Length: 2\r\n\r\nhi"));
+  const auto put = c.read();
+  REQUIRE(put);
+  CHECK(put->status == 405);
+  CHECK(put->header("Allow") == "GET, HEAD");
+  // Both are answers, not failures: the connection serves on.
+  REQUIRE(c.send(post("/only", "")));
+  const auto ok = c.read();
+  REQUIRE(ok);
+  CHECK(ok->body == "post");
+}
+
+TEST_CASE("http server: Expect: 100-continue gets 100 Continue, then the answer once the body is sent") {
+  TestApp t;
+  const uint16_t port = t.start();
+  RawHttpClient c(port);
+  REQUIRE(c.send("POST /echo HTTP/1.1\r\nHost: test\r\nExpect: 100-continue\r\nContent-Length: 9\r\n\r\n"));
+  const auto cont = c.read();
+  REQUIRE(cont);
+  CHECK(cont->status == 100);
+  REQUIRE(c.send("the body!"));
+  const auto r = c.read();
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body == "the body!");
+  SUBCASE("a body over the limit gets 413 instead of 100") {
+    RawHttpClient c2(port);
+    REQUIRE(c2.send("POST /echo HTTP/1.1\r\nHost: test\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n"));
+    const auto r2 = c2.read();
+    REQUIRE(r2);
+    CHECK(r2->status == 413);
+    CHECK(c2.closed_by_server());
+  }
+}
+
+TEST_CASE("http server: a client that sends its head a byte at a time is answered 408 and closed after the idle timeout") {
+  HttpServerOptions http;
+  http.idle_timeout_ms = 1000;
+  TestApp t(http);
+  const uint16_t port = t.start();
+  RawHttpClient c(port);
+  const auto started = std::chrono::steady_clock::now();
+  // Never finishes: bytes keep coming, but the head does not, and trickling does not buy time.
+  const std::string head = get("/hello", std::string(200, 'X'));
+  size_t sent = 0;
+  while (sent < head.size() && !readable_within(c.fd(), 100)) {
+    REQUIRE(c.send(head.substr(sent++, 1)));
+    REQUIRE(seconds_since(started) < 10);
+  }
+  const auto r = c.read();
+  const double took = seconds_since(started);
+  REQUIRE(r);
+  CHECK(r->status == 408);
+  CHECK(took >= 0.9);
+  CHECK(took < 3.0);
+  CHECK(c.closed_by_server());
+  MESSAGE("408 after ", took, " s and ", sent, " bytes");
+}
+
+TEST_CASE("http server: an idle keep-alive connection is closed without a word after the idle timeout") {
+  HttpServerOptions http;
+  http.idle_timeout_ms = 500;
+  TestApp t(http);
+  const uint16_t port = t.start();
+  SUBCASE("after a request") {
+    RawHttpClient c(port);
+    REQUIRE(c.send(get("/hello")));
+    REQUIRE(c.read());
+    const auto served = std::chrono::steady_clock::now();
+    CHECK(c.closed_by_server());
+    const double took = seconds_since(served);
+    CHECK(c.pending().empty());
+    CHECK(took >= 0.4);
+    CHECK(took < 3.0);
+  }
+  SUBCASE("a connection that never sends anything") {
+    RawHttpClient c(port);
+    CHECK(c.closed_by_server());
+    CHECK(c.pending().empty());
+  }
+  SUBCASE("each request restarts the idle time") {
+    RawHttpClient c(port);
+    for (int i = 0; i < 4; ++i) {
+      std::this_thread::sleep_for(300ms);
+      REQUIRE(c.send(get("/hello")));
+      const auto r = c.read();
+      REQUIRE(r);
+      CHECK(r->status == 200);
+    }
+  }
+}
+
+TEST_CASE("http server: static files through Response::file, with MIME types, and nothing outside the root") {
+  TempDir dir;
+  const std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16);
+  dir.write("root/index.html", "<!doctype html><title>home</title>");
+  dir.write("root/style.css", "body { color: red }");
+  dir.write("root/app.js", "console.log(1);");
+  dir.write("root/data.json", "{\"a\":1}");
+  dir.write("root/image.png", png);
+  dir.write("root/sub/dir/note.txt", "deep");
+  dir.write("root/.env", "SECRET=1");
+  dir.write("secret.txt", "outside the root");
+  REQUIRE(::symlink((dir.path + "/secret.txt").c_str(), (dir.path + "/root/link-out.txt").c_str()) == 0);
+  REQUIRE(::symlink("../secret.txt", (dir.path + "/root/relative-out.txt").c_str()) == 0);
+  REQUIRE(::symlink("style.css", (dir.path + "/root/alias.css").c_str()) == 0);
+  const StaticFiles files(StaticFilesOptions{.root = dir.path + "/root"});
+  REQUIRE(files.ok());
+
+  TestApp t;
+  t.app.get("/static/*", [&files](Request& req, Response& res) { res.file(files, req.tail(), req.http()); });
+  const uint16_t port = t.start();
+
+  struct Served {
+    const char* path;
+    const char* type;
+    std::string body;
+  };
+  const Served served[] = {
+      {"/static/", "text/html; charset=utf-8", "<!doctype html><title>home</title>"},
+      {"/static/index.html", "text/html; charset=utf-8", "<!doctype html><title>home</title>"},
+      {"/static/style.css", "text/css; charset=utf-8", "body { color: red }"},
+      {"/static/app.js", "text/javascript; charset=utf-8", "console.log(1);"},
+      {"/static/data.json", "application/json", "{\"a\":1}"},
+      {"/static/image.png", "image/png", png},
+      {"/static/sub/dir/note.txt", "text/plain; charset=utf-8", "deep"},
+      {"/static/sub/dir/%6eote.txt", "text/plain; charset=utf-8", "deep"},  // %6e is 'n'
+      {"/static/alias.css", "text/css; charset=utf-8", "body { color: red }"},  // a symlink inside the root
+  };
+  RawHttpClient c(port);  // all on one kept-alive connection
+  for (const Served& s : served) {
+    INFO("path: ", std::string(s.path));
+    REQUIRE(c.send(get(s.path)));
+    const auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->header("Content-Type") == s.type);
+    CHECK(r->body == s.body);
+    CHECK(!r->header("ETag").empty());
+  }
+
+  struct Refused {
+    const char* path;
+    int status;
+  };
+  const Refused refused[] = {
+      {"/static/../secret.txt", 403},
+      {"/static/sub/../../secret.txt", 403},
+      {"/static/%2e%2e/secret.txt", 403},
+      {"/static/%2E%2E/secret.txt", 403},
+      {"/static/.%2e/secret.txt", 403},
+      {"/static/sub%2fdir%2fnote.txt", 403},        // an encoded slash
+      {"/static/%2e%2e%2fsecret.txt", 403},
+      {"/static/..%5csecret.txt", 403},             // an encoded backslash
+      {"/static/link-out.txt", 403},                // a symlink out of the root
+      {"/static/relative-out.txt", 403},
+      {"/static/missing.txt", 404},
+      {"/static/.env", 404},
+      {"/static/%zz", 400},
+  };
+  for (const Refused& s : refused) {
+    INFO("path: ", std::string(s.path));
+    REQUIRE(c.send(get(s.path)));
+    const auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == s.status);
+    CHECK(r->body.find("outside the root") == std::string::npos);
+  }
+
+  SUBCASE("HEAD and a conditional GET") {
+    REQUIRE(c.send("HEAD /static/style.css HTTP/1.1\r\nHost: test\r\n\r\n"));
+    const auto head = c.read(/*head_request=*/true);
+    REQUIRE(head);
+    CHECK(head->status == 200);
+    CHECK(head->header("Content-Length") == "19");
+    CHECK(head->header("Content-Type") == "text/css; charset=utf-8");
+    REQUIRE(c.send(get("/static/style.css", "If-None-Match: " + head->header("ETag") + "\r\n")));
+    const auto cached = c.read();
+    REQUIRE(cached);
+    CHECK(cached->status == 304);
+    CHECK(cached->body.empty());
+  }
+  SUBCASE("Connection: close is kept by a file response") {
+    REQUIRE(c.send(get("/static/app.js", "Connection: close\r\n")));
+    const auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->header("Connection") == "close");
+    CHECK(c.closed_by_server());
+  }
+}
+
+}  // TEST_SUITE("io")
+
+// ---- Deferred answers (Response::defer, PendingResponse) -------------------------------------
+
+namespace {
+
+// The handles of deferred requests, in arrival order, passed from the shards to the test's thread.
+class Handles {
+ public:
+  void add(PendingResponse h) {
+    std::lock_guard lock(mutex_);
+    handles_.push_back(h);
+  }
+  size_t size() {
+    std::lock_guard lock(mutex_);
+    return handles_.size();
+  }
+  // Waits for the i-th handle; an empty one after 5 s.
+  PendingResponse wait(size_t i) {
+    test::eventually([&] { return size() > i; }, 5s);
+    std::lock_guard lock(mutex_);
+    return i < handles_.size() ? handles_[i] : PendingResponse{};
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<PendingResponse> handles_;
+};
+
+// An App whose GET /later defers its answer to the test, beside the usual routes.
+struct DeferApp {
+  explicit DeferApp(unsigned shards = 2, HttpServerOptions http = {})
+      : app({.host = "127.0.0.1", .port = 0, .shards = shards, .loop = test::loop_options(), .http = http}) {
+    app.get("/later", [this](Request&, Response& res) {
+      res.header("X-Lost", "headers set before defer() are not kept");
+      handles.add(res.defer());
+    });
+    app.get("/hello", [](Request&, Response& res) { res.send("hello"); });
+    app.post("/echo", [](Request& req, Response& res) { res.send(req.body(), "application/octet-stream"); });
+    app.get("/peer", [](Request& req, Response& res) { res.send(req.remote_address().to_string()); });
+  }
+  ~DeferApp() {
+    app.stop();
+    app.join();
+  }
+  uint16_t start() {
+    app.start();
+    return app.port();
+  }
+  uint64_t closed() { return app.server().total(&NetStats::connections_closed); }
+  App app;
+  Handles handles;
+};
+
+// Answers `h` from a new thread with an answer that records whether it ran; returns true once the
+// answer has been run or dropped on the shard, with `ran` telling which.
+bool answer_and_wait(const PendingResponse& h, bool& ran, std::string body = "late") {
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  auto alive = std::make_shared<int>(0);  // its count falls back to 1 when the answer is destroyed
+  std::thread([&, done, alive, body] {
+    h.answer([done, alive, body](Response& res) {
+      done->store(true);
+      res.send(body);
+    });
+  }).join();
+  const bool settled = test::eventually([&] { return alive.use_count() == 1; }, 5s);
+  ran = done->load();
+  return settled;
+}
+
+}  // namespace
+
+TEST_SUITE("io") {
+
+TEST_CASE("http server: a deferred answer given from another thread arrives, runs on the connection's shard, and the connection goes on") {
+  DeferApp t;
+  const uint16_t port = t.start();
+  RawHttpClient c(port);
+  REQUIRE(c.send(get("/later")));
+  const PendingResponse h = t.handles.wait(0);
+  REQUIRE(h);
+  CHECK(c.quiet_for(200));  // nothing until the answer
+  std::atomic<int> ran_on{-1};
+  std::thread([&] {
+    CHECK(Shard::current() == nullptr);  // a thread outside the shards
+    h.answer([&ran_on](Response& res) {
+      ran_on = Shard::current() ? static_cast<int>(Shard::current()->id()) : -2;
+      res.status(201).header("X-Answer", "from a worker").json(R"({"ok":true})");
+    });
+  }).join();
+  const auto r = c.read();
+  REQUIRE(r);
+  CHECK(r->status == 201);
+  CHECK(r->header("X-Answer") == "from a worker");
+  CHECK(r->header("X-Lost").empty());
+  CHECK(r->header("Content-Type") == "application/json");
+  CHECK(r->header("Date").size() == 29);
+  CHECK(r->body == R"({"ok":true})");
+  CHECK(ran_on.load() == static_cast<int>(h.shard()));
+  // Kept alive: the next request on the same connection is answered as usual.
+  REQUIRE(c.send(get("/hello")));
+  const auto r2 = c.read();
+  REQUIRE(r2);
+  CHECK(r2->body == "hello");
+  // The shorthand, and a second answer to the same request, which is dropped.
+  REQUIRE(c.send(get("/later")));
+  const PendingResponse h2 = t.handles.wait(1);
+  REQUIRE(h2);
+  std::thread([&] { h2.send(202, "accepted"); }).join();
+  const auto r3 = c.read();
+  REQUIRE(r3);
+  CHECK(r3->status == 202);
+  CHECK(r3->body == "accepted");
+  bool ran = true;
+  CHECK(answer_and_wait(h2, ran));
+  CHECK_FALSE(ran);
+  CHECK(c.quiet_for(200));
+}
+
+TEST_CASE("http server: a request can tell the client's address") {
+  DeferApp t;
+  RawHttpClient c(t.start());
+  REQUIRE(c.send(get("/peer")));
+  const auto r = c.read();
+  REQUIRE(r);
+  CHECK(r->body.rfind("127.0.0.1:", 0) == 0);
+}
+
+TEST_CASE("http server: requests pipelined behind a deferred one wait, then are answered in order") {
+  DeferApp t;
+  const uint16_t port = t.start();
+  RawHttpClient c(port);
+  SUBCASE("plain requests behind one deferred") {
+    REQUIRE(c.send(get("/later") + post("/echo", "abc") + get("/hello")));
+    const PendingResponse h = t.handles.wait(0);
+    REQUIRE(h);
+    CHECK(c.quiet_for(300));  // the answers behind it wait too
+    std::thread([&] { h.send(200, "first"); }).join();
+    for (const char* body : {"first", "abc", "hello"}) {
+      const auto r = c.read();
+      REQUIRE(r);
+      CHECK(r->body == body);
+    }
+  }
+  SUBCASE("a deferred request behind a deferred one is not even parsed before the first is answered") {
+    REQUIRE(c.send(get("/later") + get("/later") + get("/hello")));
+    const PendingResponse h1 = t.handles.wait(0);
+    REQUIRE(h1);
+    std::this_thread::sleep_for(200ms);
+    CHECK(t.handles.size() == 1);
+    std::thread([&] { h1.send(200, "one"); }).join();
+    const PendingResponse h2 = t.handles.wait(1);
+    REQUIRE(h2);
+    const auto r1 = c.read();
+    REQUIRE(r1);
+    CHECK(r1->body == "one");
+    CHECK(c.quiet_for(200));
+    std::thread([&] { h2.send(200, "two"); }).join();
+    for (const char* body : {"two", "hello"}) {
+      const auto r = c.read();
+      REQUIRE(r);
+      CHECK(r->body == body);
+    }
+  }
+  SUBCASE("more than 16 KiB waiting: reading stops, and resumes after the answer") {
+    std::string many;
+    for (int i = 0; i < 800; ++i) many += get("/hello");  // about 26 KiB
+    REQUIRE(c.send(get("/later") + many));
+    const PendingResponse h = t.handles.wait(0);
+    REQUIRE(h);
+    CHECK(c.quiet_for(200));
+    std::thread([&] { h.send(200, "first"); }).join();
+    const auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->body == "first");
+    int hellos = 0;
+    for (int i = 0; i < 800; ++i) {
+      const auto ri = c.read();
+      if (!ri || ri->body != "hello") break;
+      ++hellos;
+    }
+    CHECK(hellos == 800);
+  }
+  SUBCASE("a deferred request that asks to close: the answer, then the connection closes") {
+    REQUIRE(c.send(get("/later", "Connection: close\r\n")));
+    const PendingResponse h = t.handles.wait(0);
+    REQUIRE(h);
+    std::thread([&] { h.send(200, "bye"); }).join();
+    const auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->body == "bye");
+    CHECK(r->header("Connection") == "close");
+    CHECK(c.closed_by_server());
+  }
+}
+
+TEST_CASE("http server: an answer for a client that has gone is dropped, also when a new connection took its slot") {
+  DeferApp t(1);  // one shard: the next connection reuses the slot
+  const uint16_t port = t.start();
+  PendingResponse gone;
+  {
+    RawHttpClient a(port);
+    REQUIRE(a.send(get("/later")));
+    gone = t.handles.wait(0);
+    REQUIRE(gone);
+  }  // the client hangs up before the answer
+  REQUIRE(test::eventually([&] { return t.closed() >= 1; }, 5s));
+  bool ran = true;
+  SUBCASE("nobody there") {
+    CHECK(answer_and_wait(gone, ran));
+    CHECK_FALSE(ran);
+  }
+  SUBCASE("a new connection, deferred too, in the same slot") {
+    RawHttpClient b(port);
+    REQUIRE(b.send(get("/later")));
+    const PendingResponse fresh = t.handles.wait(1);
+    REQUIRE(fresh);
+    CHECK(fresh.slot() == gone.slot());
+    CHECK(answer_and_wait(gone, ran, "stale"));
+    CHECK_FALSE(ran);
+    CHECK(b.quiet_for(200));
+    CHECK(answer_and_wait(fresh, ran, "fresh"));
+    CHECK(ran);
+    const auto r = b.read();
+    REQUIRE(r);
+    CHECK(r->body == "fresh");
+  }
+  // The server is fine: a new connection is served.
+  RawHttpClient c(port);
+  REQUIRE(c.send(get("/hello")));
+  const auto r = c.read();
+  REQUIRE(r);
+  CHECK(r->body == "hello");
+}
+
+TEST_CASE("http server: the idle timeout spares a connection awaiting its answer; answer_timeout_ms ends the wait with 503") {
+  SUBCASE("idle timeout 200 ms, no answer timeout: still open after a second, then answered") {
+    DeferApp t(2, {.idle_timeout_ms = 200, .answer_timeout_ms = 0});
+    RawHttpClient c(t.start());
+    REQUIRE(c.send(get("/later")));
+    const PendingResponse h = t.handles.wait(0);
+    REQUIRE(h);
+    CHECK(c.quiet_for(1000));  // quiet_for fails on a close too
+    std::thread([&] { h.send(200, "worth the wait"); }).join();
+    const auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->body == "worth the wait");
+    // Back to the idle timeout once answered.
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK(c.closed_by_server());
+    CHECK(seconds_since(t0) < 3.0);
+  }
+  SUBCASE("answer timeout 300 ms: 503 and close, and the late answer is dropped") {
+    DeferApp t(2, {.answer_timeout_ms = 300});
+    RawHttpClient c(t.start());
+    REQUIRE(c.send(get("/later")));
+    const PendingResponse h = t.handles.wait(0);
+    REQUIRE(h);
+    const auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == 503);
+    CHECK(c.closed_by_server());
+    bool ran = true;
+    CHECK(answer_and_wait(h, ran));
+    CHECK_FALSE(ran);
+  }
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,109 @@
+#pragma once
+// Shared by the network tests: the loop options of the backend under test and
+// plain-socket helpers (the clients are written with raw syscalls, independently of the server).
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <initializer_list>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include <ringcast/net/backend/loop_options.hpp>
+#include <ringcast/net/redis/detail/resp_writer.hpp>
+#include <ringcast/net/socket_address.hpp>
+#include "tests/support/test_support.hpp"
+
+namespace ringcast::test {
+
+inline LoopOptions loop_options() {
+  LoopOptions o;
+  const std::string& b = backend_name();
+  if (b == "epoll") {
+    o.backend = Backend::epoll;
+  } else if (b == "io_uring") {
+    o.backend = Backend::io_uring;
+  } else if (b == "io_uring-minimal") {
+    o.backend = Backend::io_uring;
+    o.io_uring_disable = kFeatureAll;
+  } else {
+    throw std::runtime_error("unknown test backend " + b);
+  }
+  return o;
+}
+
+// A blocking TCP connection to 127.0.0.1:port with TCP_NODELAY; -1 on failure.
+inline int connect_blocking(uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const SocketAddress addr = SocketAddress::loopback(port);
+  if (::connect(fd, addr.data(), addr.size()) < 0) {
+    ::close(fd);
+    return -1;
+  }
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+// A listening socket on 127.0.0.1 at a free port (written to `port`); -1 on failure.
+inline int listen_loopback(uint16_t& port, int backlog = 16) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  SocketAddress addr = SocketAddress::loopback(0);
+  if (::bind(fd, addr.data(), addr.size()) < 0 || ::listen(fd, backlog) < 0) {
+    ::close(fd);
+    return -1;
+  }
+  sockaddr_in bound{};
+  socklen_t len = sizeof bound;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  port = ntohs(bound.sin_port);
+  return fd;
+}
+
+inline void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+// Sets a receive timeout so a test never hangs on a silent server.
+inline void set_recv_timeout(int fd, int ms) {
+  timeval tv{.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+// Sends `request` to 127.0.0.1:port and reads until the server closes, or until a whole 101 head
+// (an upgrade keeps the connection open), or 5 s pass.
+inline std::string http_exchange(int port, const std::string& request) {
+  const int fd = connect_blocking(static_cast<uint16_t>(port));
+  if (fd < 0) return {};
+  set_recv_timeout(fd, 5000);
+  std::string out;
+  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) {
+      out.append(buf, static_cast<size_t>(n));
+      if (out.find("101 Switching Protocols") != std::string::npos && out.find("\r\n\r\n") != std::string::npos) break;
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+// A Redis command (an array of bulk strings) as RespWriter writes it; throws if the writer's size
+// helpers and what it wrote disagree.
+inline std::string resp_command(std::initializer_list<std::string_view> args) {
+  size_t n = RespWriter::array_size(args.size());
+  for (auto a : args) n += RespWriter::bulk_size(a.size());
+  std::string out(n, '\0');
+  RespWriter w(reinterpret_cast<uint8_t*>(out.data()));
+  w.array(args.size());
+  for (auto a : args) w.bulk(a);
+  if (w.written() != n) throw std::logic_error("RespWriter wrote " + std::to_string(w.written()) + " of " + std::to_string(n) + " bytes");
+  return out;
+}
+
+}  // namespace ringcast::test
