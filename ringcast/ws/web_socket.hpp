@@ -16,6 +16,7 @@
 #include <ringcast/ws/codec/detail/frame_parser.hpp>
 #include <ringcast/ws/codec/opcode.hpp>
 #include <ringcast/ws/codec/utf8_validator.hpp>
+#include <ringcast/ws/rooms/position.hpp>
 
 namespace ringcast {
 
@@ -48,6 +49,10 @@ class WebSocketBase {
   // Rooms (ringcast/ws/rooms/rooms.hpp): membership lives on this connection's shard; publishing
   // reaches every shard. subscribe/unsubscribe return false when nothing changed.
   bool subscribe(std::string_view room);
+  // A durable room (see ringcast/ws/rooms/room_options.hpp): joins with a replay — what came after
+  // `options.since`, or the latest `options.tail` messages — before the live stream; the route's
+  // on_subscribed says when that stream starts and whether everything missed was recovered.
+  bool subscribe(std::string_view room, const SubscribeOptions& options);
   bool unsubscribe(std::string_view room);
   bool is_subscribed(std::string_view room) const;
   // Publishes to every member of `room` except this socket.

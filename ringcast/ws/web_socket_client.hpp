@@ -32,6 +32,7 @@ struct ClientBehavior {
   std::function<void(Socket&, std::string_view payload)> on_ping;
   std::function<void(Socket&, std::string_view payload)> on_pong;
   std::function<void(Socket&, int code, std::string_view reason)> on_close;
+  std::function<void(Socket&, std::string_view room, const SubscribeResult& result)> on_subscribed;
   std::function<void(Socket&, std::string_view why)> on_error;
 
   size_t max_message_size = 16 << 20;

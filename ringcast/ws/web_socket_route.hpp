@@ -68,6 +68,9 @@ struct WebSocketBehavior {
   // Once per connection: closed by either side (code and reason of the Close frame), failed
   // (1002/1007/1009...), or dropped without a handshake (1006). Do not use the socket after it.
   std::function<void(Socket&, int code, std::string_view reason)> on_close;
+  // A durable room's live stream starts for this socket (subscribe with SubscribeOptions), right
+  // before its replay is sent; again, with recovered = false, if the stream later broke beyond repair.
+  std::function<void(Socket&, std::string_view room, const SubscribeResult& result)> on_subscribed;
 
   size_t max_message_size = 1 << 20;
   size_t max_backpressure = 1 << 20;

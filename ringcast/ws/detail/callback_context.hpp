@@ -1,7 +1,7 @@
 #pragma once
 // CallbackContext<UserData, Behavior>: a WebSocketContext that owns its sockets as
 // WebSocket<UserData> and hands every event to the callbacks of a behaviour (on_open, on_message,
-// on_drain, on_ping, on_pong, on_close, and on_error where the behaviour has one). The server's
+// on_drain, on_ping, on_pong, on_close, on_subscribed, and on_error where the behaviour has one). The server's
 // WebSocketRoute keeps a reference to a behaviour every shard shares (Behavior = const B&); the
 // WebSocketClient keeps its own copy (Behavior = B).
 #include <string_view>
@@ -46,6 +46,9 @@ class CallbackContext : public WebSocketContext {
     if constexpr (requires(std::remove_cvref_t<Behavior>& b) { b.on_error; }) {
       if (behavior_.on_error) behavior_.on_error(typed(ws), why);
     }
+  }
+  void emit_subscribed(WebSocketBase& ws, std::string_view room, const SubscribeResult& result) override {
+    if (behavior_.on_subscribed) behavior_.on_subscribed(typed(ws), room, result);
   }
   void destroy(WebSocketBase& ws) override { sockets_.free(slot_of(ws)); }
 

@@ -45,6 +45,10 @@ bool WebSocketBase::subscribe(std::string_view room) {
   Rooms* rooms = context().rooms();
   return rooms && rooms->subscribe(*this, room);
 }
+bool WebSocketBase::subscribe(std::string_view room, const SubscribeOptions& options) {
+  Rooms* rooms = context().rooms();
+  return rooms && rooms->subscribe(*this, room, options);
+}
 bool WebSocketBase::unsubscribe(std::string_view room) {
   Rooms* rooms = context().rooms();
   return rooms && rooms->unsubscribe(*this, room);

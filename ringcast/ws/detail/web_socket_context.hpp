@@ -95,6 +95,11 @@ class WebSocketContext : public ConnectionHandler {
   void close(WebSocketBase& ws, uint16_t code, std::string_view reason);
   void end(WebSocketBase& ws);
   void ping(WebSocketBase& ws, std::string_view payload);
+  // ---- What Rooms calls ----
+  // A durable room's live stream starts for `ws` (see SubscribeResult).
+  void subscribed(WebSocketBase& ws, std::string_view room, const SubscribeResult& result) {
+    emit_subscribed(ws, room, result);
+  }
 
  protected:
   // The typed subclass forwards these to the application.
@@ -105,6 +110,7 @@ class WebSocketContext : public ConnectionHandler {
   virtual void emit_pong(WebSocketBase& ws, std::string_view payload) = 0;
   virtual void emit_close(WebSocketBase& ws, int code, std::string_view reason) = 0;
   virtual void emit_error(WebSocketBase&, std::string_view) {}  // clients: connect or handshake failed
+  virtual void emit_subscribed(WebSocketBase&, std::string_view, const SubscribeResult&) {}
   // Frees the record (its slab slot).
   virtual void destroy(WebSocketBase& ws) = 0;
 

@@ -11,6 +11,7 @@
 #include <ringcast/ws/detail/web_socket_context.hpp>
 #include <ringcast/ws/detail/web_socket_extras.hpp>
 #include <ringcast/ws/rooms/broker_bridge.hpp>
+#include <ringcast/ws/rooms/detail/durable_rooms.hpp>
 
 namespace ringcast {
 
@@ -18,6 +19,16 @@ struct RoomMember {
   WebSocketBase* ws;
   uint32_t sub;  // index of this membership in the socket's subscription list
 };
+
+// A socket waiting for its durable room's replay: counted as a member of the shard, skipped by fan-out.
+struct PendingMember {
+  WebSocketBase* ws;
+  uint32_t sub;
+  uint64_t token;  // the catch-up request's name, echoed by the home's answer
+};
+
+// Subscription::member with this bit set indexes the room's pending list instead of its members.
+constexpr uint32_t kPendingBit = uint32_t{1} << 31;
 
 // Frames of one room on one shard, back to back, so that a member's consecutive frames form one
 // segment of its output queue. The room holds a reference while the arena is open (until the end of
@@ -46,6 +57,7 @@ struct RoomEntry {
   std::string name;
   FrameArena* arena = nullptr;      // open this iteration: frames for local members go here
   std::vector<RoomMember> members;  // on this shard
+  std::vector<PendingMember> pending;  // on this shard, awaiting their replay (durable rooms)
   std::vector<uint64_t> remote;     // bit j: shard j (not this one) has members
   const RoomOptions* options = nullptr;
 
@@ -130,7 +142,8 @@ const RoomOptions& RoomNetwork::options(std::string_view room) const {
 }
 
 Rooms::Rooms(RoomNetwork& network, Shard& shard, Loop& loop)
-    : network_(network), shard_(shard), loop_(loop), id_(shard.id()) {
+    : network_(network), shard_(shard), loop_(loop), id_(shard.id()),
+      durable_(std::make_unique<DurableRooms>(*this, network, shard)) {
   network_.attach(id_, this);
 }
 
@@ -166,8 +179,12 @@ Rooms::Room& Rooms::find_or_add(std::string_view name) {
   return ref;
 }
 
+bool Rooms::has_members(const Room& room) const noexcept {
+  return !room.members.empty() || !room.pending.empty();
+}
+
 void Rooms::maybe_erase(Room& room) {
-  if (!room.members.empty() || room.has_remote()) return;
+  if (has_members(room) || room.has_remote()) return;
   if (room.arena) {
     FrameArena::release(room.arena);
     std::erase(open_arenas_, &room);
@@ -193,37 +210,117 @@ bool Rooms::subscribe(WebSocketBase& ws, std::string_view name) {
   Room& room = find_or_add(name);
   if (!ws.extras_) ws.extras_ = new WebSocketExtras();
   auto& subs = ws.extras_->subscriptions;
+  const bool first = !has_members(room);
   subs.push_back({&room, static_cast<uint32_t>(room.members.size())});
   room.members.push_back({&ws, static_cast<uint32_t>(subs.size() - 1)});
   stats_.subscriptions.add();
-  if (room.members.size() == 1) announce(room, true);
+  if (first) announce(room, true);
   return true;
+}
+
+bool Rooms::subscribe(WebSocketBase& ws, std::string_view name, const SubscribeOptions& options) {
+  const Room* known = find(name);
+  if ((known ? *known->options : network_.options(name)).kind != RoomKind::durable) return subscribe(ws, name);
+  if (ws.state_ != WebSocketBase::kOpen || is_subscribed(ws, name)) return false;
+  Room& room = find_or_add(name);
+  if (!ws.extras_) ws.extras_ = new WebSocketExtras();
+  auto& subs = ws.extras_->subscriptions;
+  const bool first = !has_members(room);
+  const uint64_t token = ++next_token_;
+  subs.push_back({&room, static_cast<uint32_t>(room.pending.size()) | kPendingBit});
+  room.pending.push_back({&ws, static_cast<uint32_t>(subs.size() - 1), token});
+  stats_.subscriptions.add();
+  // The announcement goes first: the home then forwards publications here before it answers.
+  if (first) announce(room, true);
+  auto request = std::make_unique<DurableRooms::CatchUp>(
+      DurableRooms::CatchUp{std::string(name), token, id_, options.since, options.tail});
+  const unsigned home = home_of(name);
+  if (home == id_) {
+    durable_->catch_up(std::move(request));
+  } else {
+    shard_.send_to(home, [net = &network_, request = std::move(request)](Shard& s) mutable {
+      net->on(s.id())->durable_->catch_up(std::move(request));
+    });
+  }
+  return true;
+}
+
+void Rooms::activate(std::string_view name, uint64_t token, const SubscribeResult& result, SharedBufferRef replay) {
+  Room* room = find(name);
+  if (!room) return;
+  auto it = std::find_if(room->pending.begin(), room->pending.end(),
+                         [token](const PendingMember& p) { return p.token == token; });
+  if (it == room->pending.end()) return;  // left or closed meanwhile
+  WebSocketBase& ws = *it->ws;
+  const uint32_t sub = it->sub;
+  remove_member(*room, static_cast<uint32_t>(it - room->pending.begin()) | kPendingBit);
+  ws.extras_->subscriptions[sub].member = static_cast<uint32_t>(room->members.size());
+  room->members.push_back({&ws, sub});
+  stats_.subscriptions.add();  // remove_member counted one off
+  if (result.recovered) {
+    stats_.recovered.add();
+  } else {
+    stats_.not_recovered.add();
+  }
+  stats_.replayed.add(result.replayed);
+  // The application speaks first (it may close the socket or leave the room): the replay follows
+  // only if the socket is still open and still a member.
+  ws.context().subscribed(ws, name, result);
+  if (!replay.get() || ws.state_ != WebSocketBase::kOpen || !is_subscribed(ws, name)) return;
+  replay->retain();  // the output queue's reference
+  loop_.write_external(*ws.conn_, replay->data(), replay->size(), replay.get(),
+                       [](void* p) { static_cast<SharedBuffer*>(p)->release(); });
+}
+
+void Rooms::publish_from_home(std::string_view name, std::string_view message, OpCode op) {
+  stats_.published.add();
+  publish_here(name, message, op, nullptr, false);
 }
 
 void Rooms::remove_member(Room& room, uint32_t index) {
   // Swap-remove, then tell the member that moved where it is now.
-  const RoomMember last = room.members.back();
-  room.members[index] = last;
-  last.ws->extras_->subscriptions[last.sub].member = index;
-  room.members.pop_back();
+  if (index & kPendingBit) {
+    index &= ~kPendingBit;
+    const PendingMember last = room.pending.back();
+    room.pending[index] = last;
+    last.ws->extras_->subscriptions[last.sub].member = index | kPendingBit;
+    room.pending.pop_back();
+  } else {
+    const RoomMember last = room.members.back();
+    room.members[index] = last;
+    last.ws->extras_->subscriptions[last.sub].member = index;
+    room.members.pop_back();
+  }
   stats_.subscriptions.sub();
+}
+
+// Drops subscription k of `ws` (swap-remove, fixing the moved one's back-reference in its room).
+void Rooms::remove_subscription(WebSocketBase& ws, uint32_t k) {
+  auto& subs = ws.extras_->subscriptions;
+  Room& room = *subs[k].room;
+  remove_member(room, subs[k].member);
+  subs[k] = subs.back();
+  subs.pop_back();
+  if (k < subs.size()) {
+    const Subscription& moved = subs[k];
+    if (moved.member & kPendingBit) {
+      moved.room->pending[moved.member & ~kPendingBit].sub = k;
+    } else {
+      moved.room->members[moved.member].sub = k;
+    }
+  }
+  if (!has_members(room)) {
+    announce(room, false);
+    maybe_erase(room);
+  }
 }
 
 bool Rooms::unsubscribe(WebSocketBase& ws, std::string_view name) {
   if (!ws.extras_) return false;
   auto& subs = ws.extras_->subscriptions;
   for (uint32_t k = 0; k < subs.size(); ++k) {
-    Room& room = *subs[k].room;
-    if (room.name != name) continue;
-    remove_member(room, subs[k].member);
-    // Swap-remove the subscription too, and fix the moved one's back-reference in its room.
-    subs[k] = subs.back();
-    subs.pop_back();
-    if (k < subs.size()) subs[k].room->members[subs[k].member].sub = k;
-    if (room.members.empty()) {
-      announce(room, false);
-      maybe_erase(room);
-    }
+    if (subs[k].room->name != name) continue;
+    remove_subscription(ws, k);
     return true;
   }
   return false;
@@ -232,15 +329,7 @@ bool Rooms::unsubscribe(WebSocketBase& ws, std::string_view name) {
 void Rooms::unsubscribe_all(WebSocketBase& ws) {
   if (!ws.extras_) return;
   auto& subs = ws.extras_->subscriptions;
-  while (!subs.empty()) {
-    Room& room = *subs.back().room;
-    remove_member(room, subs.back().member);
-    subs.pop_back();
-    if (room.members.empty()) {
-      announce(room, false);
-      maybe_erase(room);
-    }
-  }
+  while (!subs.empty()) remove_subscription(ws, static_cast<uint32_t>(subs.size() - 1));
 }
 
 void Rooms::announce(const Room& room, bool joined) {
@@ -282,6 +371,13 @@ unsigned Rooms::shards_with_members(std::string_view name) const {
 // Publishing
 
 void Rooms::publish(std::string_view name, std::string_view message, OpCode op, const WebSocketBase* exclude) {
+  Room* room = find(name);
+  if ((room ? *room->options : network_.options(name)).kind == RoomKind::durable) {
+    at_home(name, message, op, [](Rooms& home, std::string_view r, std::string_view m, OpCode o) {
+      home.durable_->append(r, m, o);
+    });
+    return;
+  }
   stats_.published.add();
   publish_here(name, message, op, exclude, broker_ != nullptr);
 }
@@ -429,18 +525,24 @@ void Rooms::fan_out(Room& room, SharedBuffer& publication, const WebSocketBase* 
 }
 
 void Rooms::publish_sequenced(std::string_view name, std::string_view message, OpCode op) {
+  at_home(name, message, op, [](Rooms& home, std::string_view r, std::string_view m, OpCode o) {
+    home.sequence(r, m, o);
+  });
+}
+
+void Rooms::at_home(std::string_view name, std::string_view message, OpCode op, HomeCall call) {
   const unsigned home = home_of(name);
-  if (home == shard_.id()) {
-    sequence(name, message, op);
+  if (home == id_) {
+    call(*this, name, message, op);
     return;
   }
   // The raw message travels to the home shard: [name][message].
   SharedBuffer* raw = SharedBuffer::create(name.size() + message.size());
   std::memcpy(raw->data(), name.data(), name.size());
   if (!message.empty()) std::memcpy(raw->data() + name.size(), message.data(), message.size());
-  shard_.send_to(home, [net = &network_, ref = SharedBufferRef(raw), name_len = name.size(), op](Shard& s) {
+  shard_.send_to(home, [net = &network_, ref = SharedBufferRef(raw), name_len = name.size(), op, call](Shard& s) {
     const std::string_view all = ref->view();
-    net->on(s.id())->sequence(all.substr(0, name_len), all.substr(name_len), op);
+    call(*net->on(s.id()), all.substr(0, name_len), all.substr(name_len), op);
   });
 }
 

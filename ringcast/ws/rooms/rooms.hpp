@@ -24,6 +24,12 @@
 // stamp function), and publishes it from there — so every member everywhere sees one order, no gap,
 // no duplicate.
 //
+// Durable rooms (RoomKind::durable, see room_options.hpp): every publish goes to the room's home shard,
+// which numbers it, keeps it in the room's history and publishes it from there (DurableRooms). A socket
+// joins with subscribe(ws, room, SubscribeOptions): it is a pending member — its shard counts it, so
+// publications reach the shard, but fan-out skips it — until the home answers with its replay
+// (activate), after which it gets every later publication: no gap, no duplicate.
+//
 // Several nodes: with a broker (ringcast/ws/rooms/broker_bridge.hpp) each room's home shard also
 // subscribes to the room on Redis while this node has members, publishes go to the other nodes as well,
 // and what they publish is delivered here like a local publish.
@@ -37,7 +43,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include <ringcast/core/counter.hpp>
@@ -45,31 +50,17 @@
 #include <ringcast/core/shared_buffer.hpp>
 #include <ringcast/ws/codec/opcode.hpp>
 #include <ringcast/ws/deflate/detail/deflater.hpp>
+#include <ringcast/ws/rooms/position.hpp>
+#include <ringcast/ws/rooms/room_options.hpp>
 #include <ringcast/ws/web_socket.hpp>
 
 namespace ringcast {
 
 class BrokerBridge;
+class DurableRooms;
 class Loop;
 class RoomNetwork;
 struct RoomEntry;  // one room on one shard (rooms.cpp)
-
-// Hashing for maps keyed by room name that are searched with string_views (no temporary strings).
-struct RoomNameHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
-template <typename T>
-using RoomNameMap = std::unordered_map<std::string, T, RoomNameHash, std::equal_to<>>;
-
-enum class SlowConsumer : uint8_t { close, skip };
-
-struct RoomOptions {
-  SlowConsumer slow_consumer = SlowConsumer::close;
-  // Sequenced rooms: builds the message members receive from the number the home shard gave it.
-  // Runs on the home shard. Absent: the message goes out as published.
-  std::function<std::string(std::string_view room, uint64_t seq, std::string_view message)> stamp;
-};
 
 struct RoomStats {
   Counter rooms;            // rooms this shard knows of
@@ -79,6 +70,9 @@ struct RoomStats {
   Counter deliveries;       // frames queued to local members
   Counter skipped_slow;     // deliveries skipped: member over max_backpressure (SlowConsumer::skip)
   Counter closed_slow;      // members closed for being too slow (SlowConsumer::close)
+  Counter replayed;         // durable rooms: messages sent to joining members before their live stream
+  Counter recovered;        // durable rooms: joins from a position that got everything they missed
+  Counter not_recovered;    // durable rooms: joins from a position the history no longer held
 };
 
 class Rooms {
@@ -94,11 +88,15 @@ class Rooms {
   // ---- This shard's thread only ----
   // Adds `ws` (a WebSocket of this shard) to `room`; false when it already was a member.
   bool subscribe(WebSocketBase& ws, std::string_view room);
+  // A durable room: joins as a pending member and asks the home shard for the replay `options` ask for;
+  // the socket's context hears of it (on_subscribed) when its live stream starts. Other rooms: as above.
+  bool subscribe(WebSocketBase& ws, std::string_view room, const SubscribeOptions& options);
   bool unsubscribe(WebSocketBase& ws, std::string_view room);
   void unsubscribe_all(WebSocketBase& ws);
   bool is_subscribed(const WebSocketBase& ws, std::string_view room) const;
 
-  // Publishes to every member of `room` on every shard (except `exclude`, a local member).
+  // Publishes to every member of `room` on every shard (except `exclude`, a local member). A durable
+  // room's message goes through its home shard and reaches every member, `exclude` too.
   void publish(std::string_view room, std::string_view message, OpCode op, const WebSocketBase* exclude = nullptr);
   // Publishes through the room's home shard, in one order for every member (see above).
   void publish_sequenced(std::string_view room, std::string_view message, OpCode op);
@@ -114,6 +112,16 @@ class Rooms {
   // Connects this shard's rooms to other nodes (before the shard serves); null: this node alone.
   void attach_broker(std::unique_ptr<BrokerBridge> bridge);
   BrokerBridge* broker() const noexcept { return broker_.get(); }
+  // The durable rooms whose home is this shard.
+  DurableRooms& durable() noexcept { return *durable_; }
+
+  // ---- For DurableRooms ----
+  // The home's answer to a pending member's catch-up (on the member's shard): makes it a member, tells
+  // its context (on_subscribed), then queues `replay` (frames, may be null) to it. Stale tokens (the
+  // socket left or closed meanwhile) are dropped.
+  void activate(std::string_view room, uint64_t token, const SubscribeResult& result, SharedBufferRef replay);
+  // Publishes a durable room's message from its home shard (already numbered and stamped).
+  void publish_from_home(std::string_view room, std::string_view message, OpCode op);
 
  private:
   friend class RoomNetwork;
@@ -132,7 +140,13 @@ class Rooms {
   void close_arenas() noexcept;
   void forward(Room& room, SharedBuffer& publication);
   void sequence(std::string_view name, std::string_view message, OpCode op);
+  // Runs `call` with (room, message, op) on the room's home shard: now when that is this one, else
+  // with a copy of the message sent there.
+  using HomeCall = void (*)(Rooms& home, std::string_view room, std::string_view message, OpCode op);
+  void at_home(std::string_view name, std::string_view message, OpCode op, HomeCall call);
   void remove_member(Room& room, uint32_t index);
+  void remove_subscription(WebSocketBase& ws, uint32_t k);
+  bool has_members(const Room& room) const noexcept;
   void publish_here(std::string_view room, std::string_view message, OpCode op, const WebSocketBase* exclude,
                     bool to_broker);
   void to_broker(std::string_view room, SharedBuffer& publication, OpCode op);
@@ -148,7 +162,9 @@ class Rooms {
   std::vector<Room*> open_arenas_;    // rooms with an open frame arena this iteration
   std::unique_ptr<SharedDeflater> deflater_;  // created on the first compressed publish
   std::string deflate_scratch_;
+  uint64_t next_token_ = 0;           // names pending memberships of durable rooms
   RoomStats stats_;
+  std::unique_ptr<DurableRooms> durable_;
   std::unique_ptr<BrokerBridge> broker_;  // last: it may call back into the rooms while it stops
 };
 
@@ -164,6 +180,8 @@ class RoomNetwork {
   const RoomOptions& options(std::string_view room) const;
   // How publications are compressed for members that agreed to permessage-deflate (off: never).
   DeflateOptions compression = DeflateOptions{.enabled = false};
+  // Bytes of durable-room history each shard keeps before it forgets the least recently used rooms.
+  size_t durable_memory = 64u << 20;
 
   Rooms* on(unsigned shard) const noexcept { return rooms_[shard]; }
   void attach(unsigned shard, Rooms* rooms) noexcept { rooms_[shard] = rooms; }
