@@ -3,6 +3,8 @@
 // permessage-deflate, its compression state). Allocated on first use, freed with the socket, so an
 // idle socket in no room pays one null pointer.
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include <ringcast/ws/deflate/detail/inflater.hpp>
@@ -15,6 +17,7 @@ struct RoomEntry;
 struct Subscription {
   RoomEntry* room;
   uint32_t member;  // index of the socket in the room's member list on this shard
+  std::unique_ptr<std::string> presence;  // the user this socket counts as in a durable room's presence
 };
 
 struct WebSocketExtras {

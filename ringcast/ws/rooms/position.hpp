@@ -7,6 +7,9 @@
 // that keeps (epoch, offset) of the last message it saw can ask for exactly what it missed.
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace ringcast {
 
@@ -24,6 +27,10 @@ struct SubscribeOptions {
   std::optional<Position> since;
   // Without `since`, or when it cannot be recovered: send this many of the latest messages first.
   uint32_t tail = 0;
+  // Counts the socket in the room's presence as this user (a login name, say): the room announces a
+  // user's first socket and last socket (RoomOptions::presence_message), whatever shard or node they
+  // are on, and SubscribeResult::members lists the users. Empty: not counted.
+  std::string_view presence;
 };
 
 // What the behavior's on_subscribed learns when the live stream of a durable room starts for a
@@ -34,6 +41,8 @@ struct SubscribeResult {
   Position position;      // the room's last message before the live stream
   bool recovered = true;  // everything after `since` was sent (true when no `since` was asked for)
   uint32_t replayed = 0;  // messages sent before the live stream
+  // The room's users, in order, each once, when the socket joined with a presence identity.
+  std::vector<std::string> members;
 };
 
 }  // namespace ringcast

@@ -40,6 +40,10 @@ struct RoomOptions {
   // offset). Runs on the room's home shard (durable: also for replayed messages). Absent: the message
   // goes out as published.
   std::function<std::string(std::string_view room, uint64_t seq, std::string_view message)> stamp;
+  // Durable rooms with presence (SubscribeOptions::presence): the message members receive when a user
+  // joins (their first socket in the room) or leaves (their last). Not kept in the history. Absent:
+  // presence is counted but not announced.
+  std::function<std::string(std::string_view room, std::string_view user, bool joined)> presence_message;
 };
 
 }  // namespace ringcast

@@ -227,13 +227,14 @@ bool Rooms::subscribe(WebSocketBase& ws, std::string_view name, const SubscribeO
   auto& subs = ws.extras_->subscriptions;
   const bool first = !has_members(room);
   const uint64_t token = ++next_token_;
-  subs.push_back({&room, static_cast<uint32_t>(room.pending.size()) | kPendingBit});
+  subs.push_back({&room, static_cast<uint32_t>(room.pending.size()) | kPendingBit,
+                  options.presence.empty() ? nullptr : std::make_unique<std::string>(options.presence)});
   room.pending.push_back({&ws, static_cast<uint32_t>(subs.size() - 1), token});
   stats_.subscriptions.add();
   // The announcement goes first: the home then forwards publications here before it answers.
   if (first) announce(room, true);
-  auto request = std::make_unique<DurableRooms::CatchUp>(
-      DurableRooms::CatchUp{std::string(name), token, id_, options.since, options.tail});
+  auto request = std::make_unique<DurableRooms::CatchUp>(DurableRooms::CatchUp{
+      std::string(name), token, id_, options.since, options.tail, std::string(options.presence)});
   const unsigned home = home_of(name);
   if (home == id_) {
     durable_->catch_up(std::move(request));
@@ -294,12 +295,18 @@ void Rooms::remove_member(Room& room, uint32_t index) {
   stats_.subscriptions.sub();
 }
 
-// Drops subscription k of `ws` (swap-remove, fixing the moved one's back-reference in its room).
+// Drops subscription k of `ws` (swap-remove, fixing the moved one's back-reference in its room). A
+// socket counted in a durable room's presence is taken out of it at the home shard.
 void Rooms::remove_subscription(WebSocketBase& ws, uint32_t k) {
   auto& subs = ws.extras_->subscriptions;
   Room& room = *subs[k].room;
   remove_member(room, subs[k].member);
-  subs[k] = subs.back();
+  if (subs[k].presence) {
+    at_home(room.name, *subs[k].presence, OpCode::text, [](Rooms& home, std::string_view r, std::string_view user, OpCode) {
+      home.durable_->leave(r, user);
+    });
+  }
+  subs[k] = std::move(subs.back());
   subs.pop_back();
   if (k < subs.size()) {
     const Subscription& moved = subs[k];

@@ -3,6 +3,7 @@
 // it, and a clear "not recovered" (with the tail instead) when it does not. Real sockets.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <atomic>
 #include <charconv>
@@ -29,8 +30,9 @@ uint64_t number(std::string_view s) {
 }
 
 // A server with one durable room per name, stamped "N|message".
-//   /d/:name   joins with a message "join <epoch> <offset> <tail>" (epoch "-": no position), answered
-//              "subscribed <epoch> <offset> <recovered 0|1> <replayed>"; any other message is published.
+//   /d/:name   joins with a message "join <epoch> <offset> <tail> [user]" (epoch "-": no position; a user:
+//              counted in the room's presence), answered "subscribed <epoch> <offset> <recovered 0|1>
+//              <replayed> [members,...]"; any other message is published. Presence: "presence <user> <joined|left>".
 //   /auto/:name  the bench protocol on a durable room: joins at open, every message published.
 struct DurableServer {
   std::unique_ptr<App> app;
@@ -42,7 +44,8 @@ struct DurableServer {
     auto join = [](Request& req, Upgrade<Member>& up) { up.accept(Member{std::string(req.param("name"))}); };
     auto on_subscribed = [this](WebSocket<Member>& ws, std::string_view, const SubscribeResult& r) {
       ++subscribed;
-      ws.send(fmt::format("subscribed {} {} {} {}", r.position.epoch, r.position.offset, r.recovered ? 1 : 0, r.replayed));
+      ws.send(fmt::format("subscribed {} {} {} {}{}{}", r.position.epoch, r.position.offset, r.recovered ? 1 : 0,
+                          r.replayed, r.members.empty() ? "" : " ", fmt::join(r.members, ",")));
     };
     app->ws<Member>("/d/:name", {
         .on_upgrade = join,
@@ -52,10 +55,11 @@ struct DurableServer {
                 a->rooms().publish(ws.data().room, m, op);
                 return;
               }
-              // "join <epoch> <offset> <tail>"
-              const auto f1 = m.find(' ', 5), f2 = m.find(' ', f1 + 1);
+              // "join <epoch> <offset> <tail> [user]"
+              const auto f1 = m.find(' ', 5), f2 = m.find(' ', f1 + 1), f3 = m.find(' ', f2 + 1);
               const std::string_view epoch = m.substr(5, f1 - 5);
-              SubscribeOptions o{.tail = static_cast<uint32_t>(number(m.substr(f2 + 1)))};
+              SubscribeOptions o{.tail = static_cast<uint32_t>(number(m.substr(f2 + 1, f3 - f2 - 1))),
+                                 .presence = f3 == std::string_view::npos ? std::string_view{} : m.substr(f3 + 1)};
               if (epoch != "-") o.since = Position{number(epoch), number(m.substr(f1 + 1, f2 - f1 - 1))};
               ws.subscribe(ws.data().room, o);
             },
@@ -71,6 +75,9 @@ struct DurableServer {
                                .history_size = history,
                                .stamp = [](std::string_view, uint64_t seq, std::string_view m) {
                                  return fmt::format("{}|{}", seq, m);
+                               },
+                               .presence_message = [](std::string_view, std::string_view user, bool joined) {
+                                 return fmt::format("presence {} {}", user, joined ? "joined" : "left");
                                }});
     app->start();
   }
@@ -90,8 +97,8 @@ struct Client {
     return f.payload;
   }
   // `position` is "<epoch> <offset>", or "-" for none.
-  void join(std::string_view position, uint32_t tail) {
-    REQUIRE(ws.send_text(fmt::format("join {} {}", position == "-" ? "- 0" : position, tail)));
+  void join(std::string_view position, uint32_t tail, std::string_view user = {}) {
+    REQUIRE(ws.send_text(fmt::format("join {} {}{}{}", position == "-" ? "- 0" : position, tail, user.empty() ? "" : " ", user)));
   }
   void say(std::string_view m) { REQUIRE(ws.send_text(m)); }
 };
@@ -100,11 +107,14 @@ struct Subscribed {
   uint64_t epoch, offset;
   int recovered;
   unsigned replayed;
+  std::string members;
 };
 Subscribed parse_subscribed(const std::string& s) {
   REQUIRE(s.starts_with("subscribed "));
   Subscribed r{};
-  REQUIRE(std::sscanf(s.c_str(), "subscribed %lu %lu %d %u", &r.epoch, &r.offset, &r.recovered, &r.replayed) == 4);
+  char members[256] = "";
+  REQUIRE(std::sscanf(s.c_str(), "subscribed %lu %lu %d %u %255s", &r.epoch, &r.offset, &r.recovered, &r.replayed, members) >= 4);
+  r.members = members;
   return r;
 }
 
@@ -234,6 +244,40 @@ TEST_CASE("durable rooms: a join replays the tail, a rejoin from its position re
   CHECK(s.replayed == 0);
   a.say("m13");
   CHECK(c.next() == "13|m13");
+}
+
+TEST_CASE("durable rooms: presence counts a user once across tabs and shards, and announces first and last") {
+  DurableServer server(10, 3);
+  const uint16_t port = server.app->port();
+  Client alice(port, "p");
+  alice.join("-", 0, "alice");
+  CHECK(parse_subscribed(alice.next()).members == "alice");
+  Client bob(port, "p");
+  bob.join("-", 0, "bob");
+  CHECK(parse_subscribed(bob.next()).members == "alice,bob");
+  CHECK(alice.next() == "presence bob joined");
+  {
+    auto second = std::make_unique<Client>(port, "p");  // alice's second tab: no announcement
+    second->join("-", 0, "alice");
+    CHECK(parse_subscribed(second->next()).members == "alice,bob");
+    // A message after it shows nothing else came in between.
+    bob.say("hello");
+    CHECK(alice.next() == "1|hello");
+    CHECK(bob.next() == "1|hello");
+    CHECK(second->next() == "1|hello");
+    // Without a presence identity a socket is not counted.
+    Client watcher(port, "p");
+    watcher.join("-", 0);
+    CHECK(parse_subscribed(watcher.next()).members.empty());
+  }
+  // One of alice's two tabs went: she is still there. The other goes: she left.
+  bob.say("still here?");
+  CHECK(bob.next() == "2|still here?");
+  alice.ws.send_close(1000);
+  CHECK(bob.next() == "presence alice left");
+  Client carol(port, "p");
+  carol.join("-", 0, "carol");
+  CHECK(parse_subscribed(carol.next()).members == "bob,carol");
 }
 
 }  // TEST_SUITE

@@ -41,12 +41,29 @@ DurableRooms::Room& DurableRooms::room(std::string_view name, const RoomOptions&
 void DurableRooms::touch(Room& room) { lru_.splice(lru_.end(), lru_, room.lru); }
 
 void DurableRooms::evict() {
-  while (bytes_ > network_.durable_memory && lru_.size() > 1) {
-    auto it = by_name_.find(lru_.front());
+  for (auto at = lru_.begin(); bytes_ > network_.durable_memory && at != lru_.end();) {
+    auto it = by_name_.find(*at);
+    if (!it->second->members.empty()) {  // its presence must survive
+      ++at;
+      continue;
+    }
     bytes_ -= it->second->history.bytes();
-    lru_.pop_front();
+    at = lru_.erase(at);
     by_name_.erase(it);
   }
+}
+
+void DurableRooms::announce(std::string_view name, const RoomOptions& options, std::string_view user, bool joined) {
+  if (options.presence_message) rooms_.publish_from_home(name, options.presence_message(name, user, joined), OpCode::text);
+}
+
+void DurableRooms::leave(std::string_view name, std::string_view user) {
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return;
+  auto m = it->second->members.find(user);
+  if (m == it->second->members.end() || --m->second > 0) return;
+  it->second->members.erase(m);
+  announce(name, network_.options(name), user, false);
 }
 
 Position DurableRooms::position(std::string_view name) const {
@@ -107,6 +124,15 @@ void DurableRooms::catch_up(std::unique_ptr<CatchUp> request) {
     if (result.recovered) after = since.offset;
   }
   SharedBuffer* frames = replay(request->room, r, options, after, request->tail, result.replayed);
+  if (!request->presence.empty()) {
+    // Announced to the members before the answer: the joining socket, still pending, does not get its
+    // own join — it finds itself in `members` instead.
+    auto [m, first] = r.members.try_emplace(request->presence, 0);
+    ++m->second;
+    if (first) announce(request->room, options, request->presence, true);
+    result.members.reserve(r.members.size());
+    for (const auto& [user, sockets] : r.members) result.members.push_back(user);
+  }
   if (request->from == shard_.id()) {
     rooms_.activate(request->room, request->token, result, SharedBufferRef(frames));
     return;

@@ -16,12 +16,17 @@
 // home made before answering reach S before the answer (the socket skips them: the replay holds them),
 // and those made after it reach S after (the socket, now a member, gets them): no gap, no duplicate.
 //
+// Presence: the home counts each room's sockets per user (SubscribeOptions::presence); a user's first
+// socket and last socket are announced to the room (RoomOptions::presence_message), once whatever their
+// shards, and a joining socket gets the list of users with its answer.
+//
 // Memory: each room keeps its latest RoomOptions::history_size messages. Past
-// RoomNetwork::durable_memory bytes on this shard, the least recently used rooms are forgotten
+// RoomNetwork::durable_memory bytes on this shard, the least recently used rooms nobody is in are forgotten
 // (a room forgotten and used again starts a new epoch: its members are told it could not be
 // recovered).
 #include <cstdint>
 #include <list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,6 +53,7 @@ class DurableRooms {
     unsigned from;
     std::optional<Position> since;
     uint32_t tail;
+    std::string presence;  // the user the socket counts as ("": none)
   };
 
   DurableRooms(Rooms& rooms, RoomNetwork& network, Shard& shard);
@@ -58,6 +64,8 @@ class DurableRooms {
   void append(std::string_view room, std::string_view message, OpCode op);
   // A pending member asks for its replay; answered with Rooms::activate on its shard.
   void catch_up(std::unique_ptr<CatchUp> request);
+  // A socket counted as `user` left the room (or closed).
+  void leave(std::string_view room, std::string_view user);
 
   // The room's position here (epoch 0 when this shard keeps no log of it).
   Position position(std::string_view room) const;
@@ -69,6 +77,7 @@ class DurableRooms {
     uint64_t epoch = 0;
     uint64_t top = 0;  // offset of the last message published to the members
     RoomHistory history;
+    std::map<std::string, uint32_t, std::less<>> members;  // presence: sockets per user
     std::list<std::string>::iterator lru;  // this room's place in lru_ (front: least recently used)
   };
 
@@ -80,6 +89,7 @@ class DurableRooms {
   SharedBuffer* replay(std::string_view name, const Room& room, const RoomOptions& options,
                        std::optional<uint64_t> after, uint32_t tail, uint32_t& count) const;
   uint64_t new_epoch() noexcept;
+  void announce(std::string_view name, const RoomOptions& options, std::string_view user, bool joined);
 
   Rooms& rooms_;
   RoomNetwork& network_;
