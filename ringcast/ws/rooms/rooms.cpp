@@ -190,6 +190,7 @@ void Rooms::maybe_erase(Room& room) {
     std::erase(open_arenas_, &room);
   }
   if (broker_ && home_of(room.name) == id_) broker_->room_removed(room.name);
+  if (room.options->kind == RoomKind::durable) durable_->released(room.name);
   rooms_.erase(room.name);
   stats_.rooms.sub();
 }
@@ -271,6 +272,33 @@ void Rooms::activate(std::string_view name, uint64_t token, const SubscribeResul
   replay->retain();  // the output queue's reference
   loop_.write_external(*ws.conn_, replay->data(), replay->size(), replay.get(),
                        [](void* p) { static_cast<SharedBuffer*>(p)->release(); });
+}
+
+void Rooms::broken(std::string_view name, const SubscribeResult& result) {
+  Room* room = find(name);
+  if (!room) return;
+  for (size_t w = 0; w < room->remote.size(); ++w) {
+    for (uint64_t bits = room->remote[w]; bits; bits &= bits - 1) {
+      const unsigned j = static_cast<unsigned>(w * 64 + static_cast<size_t>(__builtin_ctzll(bits)));
+      auto notice = std::make_unique<std::pair<std::string, SubscribeResult>>(std::string(name), result);
+      shard_.send_to(j, [net = &network_, notice = std::move(notice)](Shard& s) {
+        net->on(s.id())->tell_broken(notice->first, notice->second);
+      });
+    }
+  }
+  tell_broken(name, result);
+}
+
+// Application callbacks may leave the room (or close): the members are collected first.
+void Rooms::tell_broken(std::string_view name, const SubscribeResult& result) {
+  Room* room = find(name);
+  if (!room) return;
+  std::vector<WebSocketBase*> members;
+  members.reserve(room->members.size());
+  for (const RoomMember& m : room->members) members.push_back(m.ws);
+  for (WebSocketBase* ws : members) {
+    if (ws->state_ == WebSocketBase::kOpen && is_subscribed(*ws, name)) ws->context().subscribed(*ws, name, result);
+  }
 }
 
 void Rooms::publish_from_home(std::string_view name, std::string_view message, OpCode op) {

@@ -122,6 +122,9 @@ class Rooms {
   void activate(std::string_view room, uint64_t token, const SubscribeResult& result, SharedBufferRef replay);
   // Publishes a durable room's message from its home shard (already numbered and stamped).
   void publish_from_home(std::string_view room, std::string_view message, OpCode op);
+  // A durable room's stream broke beyond repair: every member on every shard hears it (on_subscribed,
+  // recovered = false) before the messages after the break.
+  void broken(std::string_view room, const SubscribeResult& result);
 
  private:
   friend class RoomNetwork;
@@ -146,6 +149,7 @@ class Rooms {
   void at_home(std::string_view name, std::string_view message, OpCode op, HomeCall call);
   void remove_member(Room& room, uint32_t index);
   void remove_subscription(WebSocketBase& ws, uint32_t k);
+  void tell_broken(std::string_view room, const SubscribeResult& result);
   bool has_members(const Room& room) const noexcept;
   void publish_here(std::string_view room, std::string_view message, OpCode op, const WebSocketBase* exclude,
                     bool to_broker);
