@@ -176,7 +176,7 @@ int main(int argc, char** argv) {
                                   "failed logins one client address may make in a burst, then one more every 6 s "
                                   "(429 with Retry-After meanwhile); 0: no limit");
   auto& broker = cli.flag("broker", std::string(),
-                          "redis://HOST[:PORT][/PREFIX]: carry room messages to and from other ringcast-chat "
+                          "redis[s]://[USER:PASSWORD@]HOST[:PORT][/PREFIX] (docs/redis.md): carry room messages to and from other ringcast-chat "
                           "processes through Redis pub/sub (presence lists and history stay per process); empty: none");
   cli.example("ringcast-chat                                   # then open http://127.0.0.1:8080/");
   cli.example("ringcast-chat --port 9000 --shards 4 --users users.txt");

@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   cli.example("ringcast-echo --port 9001 --shards 2");
   cli.example("ringcast-echo --backend epoll --max-message 65536");
   auto& broker = cli.flag("broker", std::string(),
-                          "redis://HOST[:PORT][/PREFIX]: share /room/NAME rooms with other ringcast-echo processes "
+                          "redis[s]://[USER:PASSWORD@]HOST[:PORT][/PREFIX] (docs/redis.md): share /room/NAME rooms with other ringcast-echo processes "
                           "through Redis pub/sub; empty: none");
   cli.example("ringcast-echo --deflate");
   cli.example("ringcast-echo --ping-interval 10 --idle-timeout 0   # heartbeats keep idle clients, drop dead ones");

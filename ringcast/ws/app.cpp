@@ -113,11 +113,13 @@ void App::create_server() {
   }
   if (!options_.broker.empty()) {
     std::string error;
-    broker_ = BrokerOptions::parse(options_.broker, error);
-    if (!broker_) throw std::invalid_argument(error);
+    auto redis = RedisEndpoint::parse(options_.broker, error);
+    if (!redis) throw std::invalid_argument(error);
+    broker_ = BrokerOptions{.redis = *redis, .prefix = redis->prefix};
     std::random_device rd;
     while (broker_->node_id == 0) broker_->node_id = (uint64_t{rd()} << 32) | rd();
-    log::info("broker {} (prefix '{}'), node id {:016x}", broker_->address.to_string(), broker_->prefix, broker_->node_id);
+    log::info("broker {} at {} (prefix '{}'), node id {:016x}", redis->to_string(), redis->address.to_string(),
+              broker_->prefix, broker_->node_id);
   }
   TcpServerOptions o;
   auto addr = SocketAddress::parse(options_.host.find(':') != std::string::npos

@@ -41,8 +41,8 @@ struct AppOptions {
   std::string tls_key;
   std::chrono::milliseconds stop_timeout{5000};  // how long shards drain on shutdown
   std::chrono::microseconds yield_interval = RuntimeOptions{}.yield_interval;
-  // Rooms across nodes: `redis://host[:port][/prefix]` (ringcast/ws/rooms/broker_bridge.hpp); empty:
-  // this node alone.
+  // Rooms across nodes: `redis[s]://[user[:password]@]host[:port][/prefix]` (RedisEndpoint,
+  // ringcast/ws/rooms/broker_bridge.hpp, docs/redis.md); empty: this node alone.
   std::string broker;
 };
 

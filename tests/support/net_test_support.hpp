@@ -95,15 +95,17 @@ inline std::string http_exchange(int port, const std::string& request) {
 
 // A Redis command (an array of bulk strings) as RespWriter writes it; throws if the writer's size
 // helpers and what it wrote disagree.
-inline std::string resp_command(std::initializer_list<std::string_view> args) {
+template <typename Args>
+std::string resp_command_of(const Args& args) {
   size_t n = RespWriter::array_size(args.size());
-  for (auto a : args) n += RespWriter::bulk_size(a.size());
+  for (std::string_view a : args) n += RespWriter::bulk_size(a.size());
   std::string out(n, '\0');
   RespWriter w(reinterpret_cast<uint8_t*>(out.data()));
   w.array(args.size());
-  for (auto a : args) w.bulk(a);
+  for (std::string_view a : args) w.bulk(a);
   if (w.written() != n) throw std::logic_error("RespWriter wrote " + std::to_string(w.written()) + " of " + std::to_string(n) + " bytes");
   return out;
 }
+inline std::string resp_command(std::initializer_list<std::string_view> args) { return resp_command_of(args); }
 
 }  // namespace ringcast::test

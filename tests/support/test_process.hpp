@@ -1,7 +1,9 @@
 #pragma once
 // ServerProcess: runs a program from build/bin (or any path) in the background for a test, finds the
 // port it listens on from its "listening on ADDRESS:PORT" line (stderr or stdout), and stops it with
-// SIGTERM when the test ends, returning its exit status.
+// SIGTERM when the test ends, returning its exit status. ProcessOptions start a program that prints
+// no such line (the caller knows its port and how to tell it is ready), and choose the signal that
+// ends it when the test process dies.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -39,15 +41,20 @@ inline int run_command(const std::string& command, std::string& output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+struct ProcessOptions {
+  bool wait_for_port = true;     // wait up to 10 s for the "listening on" line
+  int death_signal = SIGTERM;    // sent to it when the test process dies (SIGKILL: also when stopped)
+};
+
 class ServerProcess {
  public:
-  // argv[0] is the program path. Waits up to 10 s for the "listening on" line.
-  explicit ServerProcess(std::vector<std::string> argv) {
+  // argv[0] is the program path.
+  explicit ServerProcess(std::vector<std::string> argv, ProcessOptions options = {}) {
     int out[2];
     if (::pipe2(out, O_CLOEXEC) != 0) return;
     pid_ = ::fork();
     if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // a test that crashes takes its server with it
+      ::prctl(PR_SET_PDEATHSIG, options.death_signal);  // a test that crashes takes its server with it
       ::dup2(out[1], 1);
       ::dup2(out[1], 2);
       std::vector<char*> args;
@@ -60,7 +67,7 @@ class ServerProcess {
     fd_ = out[0];
     std::string seen;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (port_ == 0 && std::chrono::steady_clock::now() < deadline) {
+    while (options.wait_for_port && port_ == 0 && std::chrono::steady_clock::now() < deadline) {
       pollfd p{.fd = fd_, .events = POLLIN, .revents = 0};
       if (::poll(&p, 1, 100) <= 0) continue;
       char buf[4096];
@@ -106,10 +113,16 @@ class ServerProcess {
     return output_;
   }
 
-  // SIGTERM and wait; returns the exit status (-1 if it died of a signal or was not running).
-  int stop() {
+  // Sends `sig` (SIGSTOP, SIGCONT…) and returns at once.
+  void signal(int sig) const {
+    if (pid_ > 0) ::kill(pid_, sig);
+  }
+
+  // `sig` (SIGTERM, or SIGKILL for a crash) and wait; returns the exit status (-1 if it died of a
+  // signal or was not running).
+  int stop(int sig = SIGTERM) {
     if (pid_ <= 0) return -1;
-    ::kill(pid_, SIGTERM);
+    ::kill(pid_, sig);
     int status = 0;
     ::waitpid(pid_, &status, 0);
     pid_ = -1;

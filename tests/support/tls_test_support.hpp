@@ -39,7 +39,8 @@ inline void add_extension(X509* x, int nid, const char* value) {
   X509_EXTENSION_free(ext);
 }
 
-inline TestCertificate make_certificate() {
+// A self-signed CA certificate for `san` (subjectAltName), with its key, in a new temporary directory.
+inline TestCertificate make_certificate(const char* san = "IP:127.0.0.1,DNS:localhost") {
   char tmpl[] = "/tmp/ringcast-tls-XXXXXX";
   if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
   TestCertificate out{tmpl, std::string(tmpl) + "/cert.pem", std::string(tmpl) + "/key.pem"};
@@ -56,7 +57,7 @@ inline TestCertificate make_certificate() {
   X509_set_issuer_name(x, name);
   add_extension(x, NID_basic_constraints, "critical,CA:TRUE");
   add_extension(x, NID_key_usage, "critical,digitalSignature,keyCertSign");
-  add_extension(x, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
+  add_extension(x, NID_subject_alt_name, san);
   add_extension(x, NID_subject_key_identifier, "hash");
   if (X509_sign(x, key, EVP_sha256()) == 0) throw std::runtime_error("X509_sign");
   FILE* f = std::fopen(out.cert.c_str(), "w");

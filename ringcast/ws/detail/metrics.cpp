@@ -99,6 +99,9 @@ std::string format_metrics(const std::vector<ShardView>& shards) {
            &BrokerStats::malformed);
     broker({"broker_errors_total", "counter", "error replies from the broker"}, &BrokerStats::errors);
     broker({"broker_reconnects_total", "counter", "broker connections re-established"}, &BrokerStats::reconnects);
+    broker({"broker_protocol_errors_total", "counter", "broker connections dropped for replies that are not RESP2 or too large"},
+           &BrokerStats::protocol_errors);
+    broker({"broker_auth_failures_total", "counter", "broker logins (AUTH) refused"}, &BrokerStats::auth_failures);
     broker({"broker_channels", "gauge", "room channels subscribed"}, &BrokerStats::channels);
     broker({"broker_connections", "gauge", "broker connections up"}, &BrokerStats::connected);
   }

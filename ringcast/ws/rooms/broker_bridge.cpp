@@ -1,11 +1,5 @@
 #include <ringcast/ws/rooms/broker_bridge.hpp>
 
-#include <arpa/inet.h>
-#include <fmt/format.h>
-#include <netdb.h>
-#include <sys/socket.h>
-
-#include <charconv>
 #include <cstring>
 
 #include <ringcast/core/log.hpp>
@@ -16,32 +10,6 @@
 
 namespace ringcast {
 namespace {
-
-std::optional<SocketAddress> resolve(const std::string& host, uint16_t port, std::string& error) {
-  const bool v6 = host.find(':') != std::string::npos;
-  if (auto a = SocketAddress::parse(v6 ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port))) {
-    return a;
-  }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &res); rc != 0 || !res) {
-    error = fmt::format("cannot resolve '{}': {}", host, ::gai_strerror(rc));
-    return std::nullopt;
-  }
-  char text[INET6_ADDRSTRLEN] = {};
-  const int family = res->ai_family;
-  if (family == AF_INET) {
-    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(res->ai_addr)->sin_addr, text, sizeof text);
-  } else {
-    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(res->ai_addr)->sin6_addr, text, sizeof text);
-  }
-  ::freeaddrinfo(res);
-  auto a = SocketAddress::parse(family == AF_INET ? fmt::format("{}:{}", text, port) : fmt::format("[{}]:{}", text, port));
-  if (!a) error = fmt::format("cannot use the address of '{}'", host);
-  return a;
-}
 
 void put_u64(uint8_t* p, uint64_t v) noexcept {
   for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
@@ -60,82 +28,29 @@ constexpr size_t kSubscribeBatch = 512;
 
 }  // namespace
 
-std::optional<BrokerOptions> BrokerOptions::parse(std::string_view url, std::string& error) {
-  constexpr std::string_view kScheme = "redis://";
-  if (url.substr(0, kScheme.size()) != kScheme) {
-    error = fmt::format("broker '{}': expected redis://host[:port][/prefix]", url);
-    return std::nullopt;
-  }
-  std::string_view rest = url.substr(kScheme.size());
-  std::string_view prefix;
-  if (const size_t slash = rest.find('/'); slash != std::string_view::npos) {
-    prefix = rest.substr(slash + 1);
-    rest = rest.substr(0, slash);
-  }
-  if (rest.find('@') != std::string_view::npos) {
-    error = fmt::format("broker '{}': credentials in the URL are not supported", url);
-    return std::nullopt;
-  }
-  std::string_view host = rest;
-  uint16_t port = 6379;
-  std::string_view port_text;
-  if (!rest.empty() && rest.front() == '[') {  // [v6]:port
-    const size_t close = rest.find(']');
-    if (close == std::string_view::npos) {
-      error = fmt::format("broker '{}': unterminated [address]", url);
-      return std::nullopt;
-    }
-    host = rest.substr(1, close - 1);
-    if (close + 1 < rest.size()) {
-      if (rest[close + 1] != ':') {
-        error = fmt::format("broker '{}': expected :port after ]", url);
-        return std::nullopt;
-      }
-      port_text = rest.substr(close + 2);
-    }
-  } else if (const size_t colon = rest.rfind(':'); colon != std::string_view::npos) {
-    host = rest.substr(0, colon);
-    port_text = rest.substr(colon + 1);
-  }
-  if (!port_text.empty() || rest.find(':') != std::string_view::npos) {
-    unsigned p = 0;
-    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), p);
-    if (ec != std::errc() || end != port_text.data() + port_text.size() || p == 0 || p > 65535) {
-      error = fmt::format("broker '{}': bad port '{}'", url, port_text);
-      return std::nullopt;
-    }
-    port = static_cast<uint16_t>(p);
-  }
-  if (host.empty()) {
-    error = fmt::format("broker '{}': no host", url);
-    return std::nullopt;
-  }
-  auto address = resolve(std::string(host), port, error);
-  if (!address) return std::nullopt;
-  BrokerOptions o;
-  o.address = *address;
-  o.prefix = std::string(prefix);
-  return o;
-}
-
 BrokerBridge::BrokerBridge(const BrokerOptions& options, Rooms& rooms, Loop& loop)
     : options_(options),
       rooms_(rooms),
       channel_prefix_(options.prefix + "room:"),
-      subscriber_(loop,
-                  {.address = options.address, .min_backoff = options.min_backoff, .max_backoff = options.max_backoff,
-                   .name = "broker subscriber"},
-                  {.on_connected = [this] { stats_.connected.add(); count_reconnects(); subscribe_all(); },
+      subscriber_(loop, client_options("broker subscriber"),
+                  {.on_connected = [this] { stats_.connected.add(); count_client_events(); subscribe_all(); },
                    .on_reply = [this](const RespParser& p, const RespValue& v) { on_message(p, v); },
-                   .on_disconnected = [this](int) { stats_.connected.sub(); }}),
-      publisher_(loop,
-                 {.address = options.address, .min_backoff = options.min_backoff, .max_backoff = options.max_backoff,
-                  .name = "broker publisher"},
-                 {.on_connected = [this] { stats_.connected.add(); count_reconnects(); report_outage(); },
+                   .on_disconnected = [this](int) { stats_.connected.sub(); count_client_events(); },
+                   .on_connect_failed = [this](int) { count_client_events(); }}),
+      publisher_(loop, client_options("broker publisher"),
+                 {.on_connected = [this] { stats_.connected.add(); count_client_events(); report_outage(); },
                   .on_reply = [this](const RespParser&, const RespValue& v) { on_publish_reply(v); },
-                  .on_disconnected = [this](int) { stats_.connected.sub(); on_publisher_lost(); }}) {}
+                  .on_disconnected = [this](int) { stats_.connected.sub(); count_client_events(); on_publisher_lost(); },
+                  .on_connect_failed = [this](int) { count_client_events(); }}) {}
 
 BrokerBridge::~BrokerBridge() = default;
+
+RedisClientOptions BrokerBridge::client_options(const char* name) const {
+  RedisClientOptions o = RedisClientOptions::from(options_.redis, name);
+  o.min_backoff = options_.min_backoff;
+  o.max_backoff = options_.max_backoff;
+  return o;
+}
 
 void BrokerBridge::start() {
   subscriber_.loop().shard().on_stop([this] { stop(); });
@@ -316,8 +231,10 @@ void BrokerBridge::on_publisher_lost() {
   }
 }
 
-void BrokerBridge::count_reconnects() {
+void BrokerBridge::count_client_events() {
   stats_.reconnects.set(subscriber_.reconnects() + publisher_.reconnects());
+  stats_.protocol_errors.set(subscriber_.protocol_errors() + publisher_.protocol_errors());
+  stats_.auth_failures.set(subscriber_.auth_failures() + publisher_.auth_failures());
 }
 
 void BrokerBridge::report_outage() {

@@ -38,7 +38,6 @@
 // Thread: each bridge is used by its shard's thread only; its stats are read by any thread.
 #include <chrono>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -46,6 +45,7 @@
 #include <ringcast/core/counter.hpp>
 #include <ringcast/core/shared_buffer.hpp>
 #include <ringcast/net/redis/redis_client.hpp>
+#include <ringcast/net/redis/redis_endpoint.hpp>
 #include <ringcast/net/socket_address.hpp>
 #include <ringcast/ws/codec/opcode.hpp>
 
@@ -55,16 +55,12 @@ class Loop;
 class Rooms;
 
 struct BrokerOptions {
-  SocketAddress address;            // Redis (numeric; parse() resolves names once, at start-up)
+  RedisEndpoint redis;              // address, credentials, TLS (RedisEndpoint::parse, at start-up)
   std::string prefix;               // channel names start with it: `<prefix>room:<name>`
   uint64_t node_id = 0;             // this process; 0: App picks a random one
   size_t max_pending = 16u << 20;   // bytes waiting on a publishing connection before publishes drop
   std::chrono::milliseconds min_backoff{50};
   std::chrono::milliseconds max_backoff{2000};
-
-  // `redis://host[:port][/prefix]` (port 6379 by default). The host may be a name: it is resolved
-  // here, with a blocking lookup — call it at start-up, not on a shard. nullopt + `error` when bad.
-  static std::optional<BrokerOptions> parse(std::string_view url, std::string& error);
 };
 
 struct BrokerStats {
@@ -77,6 +73,8 @@ struct BrokerStats {
   Counter malformed;    // messages on a room channel that are not ringcast envelopes
   Counter errors;       // error replies from Redis
   Counter reconnects;   // connections re-established after a loss
+  Counter protocol_errors;  // connections dropped for replies that are not RESP2 or break its limits
+  Counter auth_failures;    // AUTH refused (wrong user or password)
   Counter channels;     // gauge: room channels this shard subscribes to
   Counter connected;    // gauge: connections up (0..2)
 };
@@ -117,7 +115,8 @@ class BrokerBridge {
   void on_publish_reply(const RespValue& reply);
   void on_publisher_lost();
   void report_outage();
-  void count_reconnects();
+  void count_client_events();
+  RedisClientOptions client_options(const char* name) const;
 
   const BrokerOptions options_;
   Rooms& rooms_;

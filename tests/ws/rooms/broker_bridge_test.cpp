@@ -2,24 +2,18 @@
 // shards, both bridged to one Redis started by the test on a free port. Members and publishers on both
 // nodes: every member gets every message exactly once, in each publisher's order. A room's channel is
 // subscribed while the node has members and unsubscribed when the last leaves. Redis restarted under
-// the nodes: they reconnect, resubscribe, and later messages flow again. Runs on every backend.
+// the nodes: they reconnect, resubscribe, and later messages flow again. Through a Redis that wants
+// TLS and an ACL login, the same. Runs on every backend.
 #include <doctest/doctest.h>
-#include <fmt/format.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <charconv>
 #include <mutex>
 #include <thread>
 
-#include <ringcast/net/redis/detail/resp_parser.hpp>
-#include <ringcast/net/redis/detail/resp_writer.hpp>
 #include <ringcast/ws/app.hpp>
 #include <ringcast/ws/web_socket_client.hpp>
 #include "tests/support/net_test_support.hpp"
+#include "tests/support/redis_fixture.hpp"
 #include "tests/support/room_clients.hpp"
 
 using namespace ringcast;
@@ -27,99 +21,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr const char* kRedisServer = "/usr/bin/redis-server";
-
-uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  SocketAddress any = SocketAddress::loopback(0);
-  ::bind(fd, any.data(), any.size());
-  sockaddr_in a{};
-  socklen_t n = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-// One reply of a blocking command, copied out of the parser.
-struct Reply {
-  RespType type = RespType::null;
-  std::string text;
-  int64_t integer = 0;
-  std::vector<Reply> elements;
-};
-
-Reply copy(const RespParser& p, const RespValue& v) {
-  Reply r{v.type, std::string(v.text), v.integer, {}};
-  if (v.type == RespType::array) {
-    for (int64_t i = 0; i < v.integer; ++i) r.elements.push_back(copy(p, p.child(v, static_cast<size_t>(i))));
-  }
-  return r;
-}
-
-// A real redis-server for one test (no persistence), killed with the test process.
-class RedisServer {
- public:
-  static bool available() { return ::access(kRedisServer, X_OK) == 0; }
-
-  RedisServer() : port_(free_port()) { start(); }
-  ~RedisServer() { kill(); }
-  uint16_t port() const noexcept { return port_; }
-  std::string url(std::string_view prefix = "") const { return fmt::format("redis://127.0.0.1:{}/{}", port_, prefix); }
-
-  void start() {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      const int null = ::open("/dev/null", O_WRONLY);
-      ::dup2(null, 1);
-      ::dup2(null, 2);
-      const std::string port = std::to_string(port_);
-      ::execl(kRedisServer, kRedisServer, "--port", port.c_str(), "--bind", "127.0.0.1", "--save", "",
-              "--appendonly", "no", "--daemonize", "no", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    REQUIRE(test::eventually([&] { return command({"PING"}).text == "PONG"; }, 10s));
-  }
-  void kill() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
-  // Sends one command on a new connection and returns the reply (type null when unreachable).
-  Reply command(std::initializer_list<std::string_view> args) const {
-    const int fd = test::connect_blocking(port_);
-    if (fd < 0) return {};
-    const std::string out = test::resp_command(args);
-    (void)!::write(fd, out.data(), out.size());
-    test::set_recv_timeout(fd, 5000);
-    std::string in;
-    RespParser p;
-    Reply r;
-    char buf[4096];
-    while (true) {
-      const ssize_t k = ::read(fd, buf, sizeof buf);
-      if (k <= 0) break;
-      in.append(buf, static_cast<size_t>(k));
-      if (p.parse(in) == RespParser::Status::complete) {
-        r = copy(p, p.root());
-        break;
-      }
-    }
-    ::close(fd);
-    return r;
-  }
-  // Subscribers of a channel, as Redis counts them (one per node that subscribed).
-  int64_t subscribers(std::string_view channel) const {
-    const Reply r = command({"PUBSUB", "NUMSUB", channel});
-    return r.elements.size() == 2 ? r.elements[1].integer : -1;
-  }
-
- private:
-  uint16_t port_;
-  pid_t pid_ = -1;
-};
+using test::RedisServer;
+using Reply = test::RedisReply;
 
 struct Member {
   std::string room;
@@ -151,38 +54,10 @@ uint64_t metric(const App& app, std::string_view name) {
 // publishes as `first + i` when i < publishers, keeping `window` of its own messages in flight.
 using Group = test::RoomClients;
 
-#define REQUIRE_REDIS()                                                                          \
-  if (!RedisServer::available()) {                                                               \
-    MESSAGE("skipped: " << kRedisServer << " is not installed (scripts/setup installs redis-server)"); \
-    return;                                                                                      \
-  }
+#define REQUIRE_REDIS()                 \
+  if (!test::require_redis()) return
 
 }  // namespace
-
-TEST_CASE("broker: a redis:// URL gives the address, the default port and the channel prefix") {
-  std::string error;
-  auto a = BrokerOptions::parse("redis://127.0.0.1:6380/app1:", error);
-  REQUIRE(a);
-  CHECK(a->address.to_string() == "127.0.0.1:6380");
-  CHECK(a->prefix == "app1:");
-  auto b = BrokerOptions::parse("redis://127.0.0.1", error);
-  REQUIRE(b);
-  CHECK(b->address.to_string() == "127.0.0.1:6379");
-  CHECK(b->prefix.empty());
-  auto c = BrokerOptions::parse("redis://[::1]:7000", error);
-  REQUIRE(c);
-  CHECK(c->address.to_string() == "[::1]:7000");
-  auto d = BrokerOptions::parse("redis://localhost:7001/x", error);
-  REQUIRE(d);
-  CHECK(d->address.is_loopback());
-  for (std::string_view bad : {"http://127.0.0.1:6379", "redis://127.0.0.1:0", "redis://127.0.0.1:99999", "redis://:6379",
-                               "redis://127.0.0.1:", "redis://user:pw@127.0.0.1", "redis://[::1"}) {
-    CAPTURE(bad);
-    error.clear();
-    CHECK_FALSE(BrokerOptions::parse(bad, error));
-    CHECK_FALSE(error.empty());
-  }
-}
 
 TEST_SUITE("io") {
 
@@ -298,6 +173,30 @@ TEST_CASE("broker: Redis restarted under two nodes; they reconnect, resubscribe,
   CHECK(test::eventually([&] { return on_a.all_saw("after") && on_b.all_saw("after"); }, 10s));
   CHECK(test::eventually([&] { return on_a.all_saw("after, too") && on_b.all_saw("after, too"); }, 10s));
   CHECK_FALSE(on_b.any_saw("while down"));
+  on_a.close_all();
+  on_b.close_all();
+  REQUIRE(test::eventually([&] { return on_a.closed.load() == 2 && on_b.closed.load() == 2; }, 10s));
+  a->stop();
+  b->stop();
+  a->join();
+  b->join();
+}
+
+TEST_CASE("broker: through Redis over TLS as an ACL user, messages cross nodes; /metrics never shows the password") {
+  REQUIRE_REDIS();
+  RedisServer redis({.acl_user = "node", .acl_password = "tls-and-acl-secret", .tls = true});
+  auto a = node(redis.url("t4:"));
+  auto b = node(redis.url("t4:"));
+  Group on_a({.members = 2}), on_b({.members = 2});
+  on_a.connect(a->port(), "/room/guarded");
+  on_b.connect(b->port(), "/room/guarded");
+  REQUIRE(test::eventually([&] { return on_a.opened.load() == 2 && on_b.opened.load() == 2; }, 20s));
+  REQUIRE(test::eventually([&] { return redis.subscribers("t4:room:guarded") == 2; }, 10s));
+  on_a.say(0, "sealed");
+  CHECK(test::eventually([&] { return on_a.all_saw("sealed") && on_b.all_saw("sealed"); }, 10s));
+  CHECK(metric(*b, "broker_in_total") == 1);
+  CHECK(metric(*a, "broker_auth_failures_total") == 0);
+  CHECK(a->metrics().find("tls-and-acl-secret") == std::string::npos);
   on_a.close_all();
   on_b.close_all();
   REQUIRE(test::eventually([&] { return on_a.closed.load() == 2 && on_b.closed.load() == 2; }, 10s));
