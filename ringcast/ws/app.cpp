@@ -8,6 +8,7 @@
 #include <ringcast/core/log.hpp>
 #include <ringcast/net/tls/tls_context.hpp>
 #include <ringcast/ws/detail/metrics.hpp>
+#include <ringcast/ws/rooms/detail/redis_rooms.hpp>
 
 namespace ringcast {
 
@@ -142,7 +143,9 @@ void App::create_server() {
     Loop& loop = Loop::current();
     rooms_[shard.id()] = std::make_unique<Rooms>(*room_network_, shard, loop);
     if (broker_) {
-      rooms_[shard.id()]->attach_broker(std::make_unique<BrokerBridge>(*broker_, *rooms_[shard.id()], loop));
+      Rooms& rooms = *rooms_[shard.id()];
+      rooms.attach_broker(std::make_unique<RedisRooms>(*broker_, rooms, rooms.durable(), loop, room_network_->partitions),
+                          broker_->node_id);
       rooms_[shard.id()]->broker()->start();
     }
     for (auto& r : ws_routes_) {

@@ -23,7 +23,7 @@
 #include <ringcast/net/http/http_router.hpp>
 #include <ringcast/net/http/http_server.hpp>
 #include <ringcast/net/tcp_server.hpp>
-#include <ringcast/ws/rooms/broker_bridge.hpp>
+#include <ringcast/ws/rooms/broker_options.hpp>
 #include <ringcast/ws/rooms/rooms.hpp>
 #include <ringcast/ws/web_socket_route.hpp>
 
@@ -42,7 +42,7 @@ struct AppOptions {
   std::chrono::milliseconds stop_timeout{5000};  // how long shards drain on shutdown
   std::chrono::microseconds yield_interval = RuntimeOptions{}.yield_interval;
   // Rooms across nodes: `redis[s]://[user[:password]@]host[:port][/prefix]` (RedisEndpoint,
-  // ringcast/ws/rooms/broker_bridge.hpp, docs/redis.md); empty: this node alone.
+  // ringcast/ws/rooms/detail/redis_rooms.hpp, docs/redis.md); empty: this node alone.
   std::string broker;
 };
 

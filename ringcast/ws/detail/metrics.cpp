@@ -5,7 +5,8 @@
 #include <ringcast/core/shard.hpp>
 #include <ringcast/net/backend/net_stats.hpp>
 #include <ringcast/ws/detail/web_socket_context.hpp>
-#include <ringcast/ws/rooms/broker_bridge.hpp>
+#include <ringcast/ws/rooms/detail/durable_rooms.hpp>
+#include <ringcast/ws/rooms/detail/redis_rooms.hpp>
 #include <ringcast/ws/rooms/rooms.hpp>
 
 namespace ringcast {
@@ -84,26 +85,47 @@ std::string format_metrics(const std::vector<ShardView>& shards) {
   rooms({"room_deliveries_total", "counter", "frames queued to local members"}, &RoomStats::deliveries);
   rooms({"room_skipped_slow_total", "counter", "deliveries skipped for slow members"}, &RoomStats::skipped_slow);
   rooms({"room_closed_slow_total", "counter", "members closed for being too slow"}, &RoomStats::closed_slow);
+  rooms({"room_replayed_total", "counter", "durable-room messages sent to joining members before their live stream"},
+        &RoomStats::replayed);
+  rooms({"room_recovered_total", "counter", "joins from a position that got everything they missed"}, &RoomStats::recovered);
+  rooms({"room_not_recovered_total", "counter", "joins from a position the history no longer held"},
+        &RoomStats::not_recovered);
+  auto durable = [&](const Family& f, Counter DurableStats::*c) {
+    family(out, f, shards, [c](const ShardView& v) { return v.rooms ? (v.rooms->durable_stats().*c).get() : 0; });
+  };
+  durable({"durable_appended_total", "counter", "durable-room messages appended to their log"}, &DurableStats::appended);
+  durable({"durable_append_failed_total", "counter", "durable-room messages the log did not take (lost, counted)"},
+          &DurableStats::append_failed);
+  durable({"durable_gaps_filled_total", "counter", "messages read from the log to fill a gap in a channel's stream"},
+          &DurableStats::gaps_filled);
+  durable({"durable_breaks_total", "counter", "durable-room streams broken beyond repair (members told)"},
+          &DurableStats::breaks);
+  durable({"durable_read_failed_total", "counter", "reads of a durable room's log that failed (retried)"},
+          &DurableStats::read_failed);
   if (!shards.empty() && shards[0].broker) {
-    auto broker = [&](const Family& f, Counter BrokerStats::*c) {
+    auto broker = [&](const Family& f, Counter RedisRoomsStats::*c) {
       family(out, f, shards, [c](const ShardView& v) { return v.broker ? (v.broker->*c).get() : 0; });
     };
-    broker({"broker_out_total", "counter", "messages published to other nodes (PUBLISH)"}, &BrokerStats::published);
-    broker({"broker_acknowledged_total", "counter", "PUBLISHes Redis acknowledged"}, &BrokerStats::acknowledged);
-    broker({"broker_in_total", "counter", "messages from other nodes delivered here"}, &BrokerStats::received);
-    broker({"broker_echoes_total", "counter", "own messages back from the broker (ignored)"}, &BrokerStats::echoes);
-    broker({"broker_dropped_total", "counter", "publishes dropped: broker down or too far behind"}, &BrokerStats::dropped);
-    broker({"broker_unconfirmed_total", "counter", "PUBLISHes unacknowledged when their connection broke"},
-           &BrokerStats::unconfirmed);
-    broker({"broker_malformed_total", "counter", "room channel messages that were not ringcast envelopes"},
-           &BrokerStats::malformed);
-    broker({"broker_errors_total", "counter", "error replies from the broker"}, &BrokerStats::errors);
-    broker({"broker_reconnects_total", "counter", "broker connections re-established"}, &BrokerStats::reconnects);
+    broker({"broker_out_total", "counter", "live-room messages published to other nodes"}, &RedisRoomsStats::live_published);
+    broker({"broker_in_total", "counter", "live-room messages from other nodes delivered here"},
+           &RedisRoomsStats::live_received);
+    broker({"broker_echoes_total", "counter", "own live-room messages back from the broker (skipped)"},
+           &RedisRoomsStats::echoes);
+    broker({"broker_dropped_total", "counter", "live-room publishes dropped: broker down or too far behind"},
+           &RedisRoomsStats::dropped);
+    broker({"broker_durable_in_total", "counter", "durable-room messages read from channels"},
+           &RedisRoomsStats::durable_received);
+    broker({"broker_presence_events_total", "counter", "presence changes read from channels"},
+           &RedisRoomsStats::presence_events);
+    broker({"broker_malformed_total", "counter", "channel messages that were not ringcast envelopes"},
+           &RedisRoomsStats::malformed);
+    broker({"broker_errors_total", "counter", "error replies from the broker"}, &RedisRoomsStats::errors);
+    broker({"broker_reconnects_total", "counter", "broker connections re-established"}, &RedisRoomsStats::reconnects);
     broker({"broker_protocol_errors_total", "counter", "broker connections dropped for replies that are not RESP2 or too large"},
-           &BrokerStats::protocol_errors);
-    broker({"broker_auth_failures_total", "counter", "broker logins (AUTH) refused"}, &BrokerStats::auth_failures);
-    broker({"broker_channels", "gauge", "room channels subscribed"}, &BrokerStats::channels);
-    broker({"broker_connections", "gauge", "broker connections up"}, &BrokerStats::connected);
+           &RedisRoomsStats::protocol_errors);
+    broker({"broker_auth_failures_total", "counter", "broker logins (AUTH) refused"}, &RedisRoomsStats::auth_failures);
+    broker({"broker_partitions", "gauge", "partition channels subscribed"}, &RedisRoomsStats::partitions);
+    broker({"broker_connections", "gauge", "broker connections up"}, &RedisRoomsStats::connected);
   }
   return out;
 }

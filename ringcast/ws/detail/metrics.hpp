@@ -12,13 +12,13 @@ class Rooms;
 class WebSocketContext;
 
 struct NetStats;
-struct BrokerStats;
+struct RedisRoomsStats;
 
 struct ShardView {
   const Shard* shard = nullptr;
   const NetStats* net = nullptr;
   const Rooms* rooms = nullptr;
-  const BrokerStats* broker = nullptr;  // null: no broker
+  const RedisRoomsStats* broker = nullptr;  // null: no broker
   std::vector<const WebSocketContext*> routes;
 };
 

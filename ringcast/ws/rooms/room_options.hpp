@@ -34,8 +34,10 @@ struct RoomOptions {
   // and counted.
   SlowConsumer slow_consumer = SlowConsumer::close;
   RoomKind kind = RoomKind::live;
-  // Durable rooms: how many of the latest messages are kept for replay and recovery.
+  // Durable rooms: how many of the latest messages are kept for replay and recovery, and (with a
+  // broker) how long a log lives in Redis after its last message.
   uint32_t history_size = 100;
+  std::chrono::seconds history_ttl{24 * 3600};
   // Sequenced and durable rooms: builds the message members receive from its number (a durable room's
   // offset). Runs on the room's home shard (durable: also for replayed messages). Absent: the message
   // goes out as published.

@@ -10,8 +10,9 @@
 #include <ringcast/ws/deflate/detail/deflater.hpp>
 #include <ringcast/ws/detail/web_socket_context.hpp>
 #include <ringcast/ws/detail/web_socket_extras.hpp>
-#include <ringcast/ws/rooms/broker_bridge.hpp>
 #include <ringcast/ws/rooms/detail/durable_rooms.hpp>
+#include <ringcast/ws/rooms/detail/redis_rooms.hpp>
+#include <ringcast/ws/rooms/detail/room_partition.hpp>
 
 namespace ringcast {
 
@@ -154,10 +155,15 @@ Rooms::~Rooms() {
   network_.attach(id_, nullptr);
 }
 
-void Rooms::attach_broker(std::unique_ptr<BrokerBridge> bridge) { broker_ = std::move(bridge); }
+const DurableStats& Rooms::durable_stats() const noexcept { return durable_->stats(); }
+
+void Rooms::attach_broker(std::unique_ptr<RedisRooms> broker, uint64_t node) {
+  broker_ = std::move(broker);
+  durable_->attach_log(broker_.get(), node);
+}
 
 unsigned Rooms::home_of(std::string_view room) const noexcept {
-  return static_cast<unsigned>(std::hash<std::string_view>{}(room) % network_.shards());
+  return room_partition(room, network_.partitions) % network_.shards();
 }
 
 Rooms::Room* Rooms::find(std::string_view name) const {
@@ -175,7 +181,7 @@ Rooms::Room& Rooms::find_or_add(std::string_view name) {
   rooms_.emplace(room->name, std::move(room));
   stats_.rooms.add();
   // The first member anywhere on this node: the home shard subscribes on the broker.
-  if (broker_ && home_of(name) == id_) broker_->room_added(name);
+  if (broker_ && home_of(name) == id_ && ref.options->kind == RoomKind::live) broker_->room_added(name);
   return ref;
 }
 
@@ -189,7 +195,7 @@ void Rooms::maybe_erase(Room& room) {
     FrameArena::release(room.arena);
     std::erase(open_arenas_, &room);
   }
-  if (broker_ && home_of(room.name) == id_) broker_->room_removed(room.name);
+  if (broker_ && home_of(room.name) == id_ && room.options->kind == RoomKind::live) broker_->room_removed(room.name);
   if (room.options->kind == RoomKind::durable) durable_->released(room.name);
   rooms_.erase(room.name);
   stats_.rooms.sub();
@@ -453,14 +459,14 @@ void Rooms::to_broker(std::string_view name, SharedBuffer& publication, OpCode o
   };
   const unsigned home = home_of(name);
   if (home == id_) {
-    broker_->publish(name, message_of(Publication::read(publication)), op, &publication);
+    broker_->publish_live(name, message_of(Publication::read(publication)), op);
     return;
   }
   publication.retain();
   shard_.send_to(home, [net = &network_, ref = SharedBufferRef(&publication), op, message_of](Shard& s) {
     Rooms& rooms = *net->on(s.id());
     const Publication p = Publication::read(*ref);
-    if (rooms.broker_) rooms.broker_->publish(p.name, message_of(p), op, ref.get());
+    if (rooms.broker_) rooms.broker_->publish_live(p.name, message_of(p), op);
   });
 }
 

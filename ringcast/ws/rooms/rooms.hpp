@@ -30,9 +30,10 @@
 // publications reach the shard, but fan-out skips it — until the home answers with its replay
 // (activate), after which it gets every later publication: no gap, no duplicate.
 //
-// Several nodes: with a broker (ringcast/ws/rooms/broker_bridge.hpp) each room's home shard also
-// subscribes to the room on Redis while this node has members, publishes go to the other nodes as well,
-// and what they publish is delivered here like a local publish.
+// Several nodes: with a broker (ringcast/ws/rooms/detail/redis_rooms.hpp) each room's home shard also
+// subscribes to the room's channel in Redis while this node has members; a live room's publishes go to
+// the other nodes as well, and what they publish is delivered here like a local publish; a durable
+// room's log is kept in Redis, one for every node (see DurableRooms).
 //
 // Slow consumers: a member with more than its route's max_backpressure bytes queued is closed with
 // 1008 (SlowConsumer::close, the default) or skipped and counted (SlowConsumer::skip). Control frames
@@ -56,8 +57,9 @@
 
 namespace ringcast {
 
-class BrokerBridge;
+class RedisRooms;
 class DurableRooms;
+struct DurableStats;
 class Loop;
 class RoomNetwork;
 struct RoomEntry;  // one room on one shard (rooms.cpp)
@@ -108,12 +110,14 @@ class Rooms {
   unsigned home_of(std::string_view room) const noexcept;
 
   const RoomStats& stats() const noexcept { return stats_; }
+  RoomNetwork& network() noexcept { return network_; }
 
   // Connects this shard's rooms to other nodes (before the shard serves); null: this node alone.
-  void attach_broker(std::unique_ptr<BrokerBridge> bridge);
-  BrokerBridge* broker() const noexcept { return broker_.get(); }
+  void attach_broker(std::unique_ptr<RedisRooms> broker, uint64_t node);
+  RedisRooms* broker() const noexcept { return broker_.get(); }
   // The durable rooms whose home is this shard.
   DurableRooms& durable() noexcept { return *durable_; }
+  const DurableStats& durable_stats() const noexcept;
 
   // ---- For DurableRooms ----
   // The home's answer to a pending member's catch-up (on the member's shard): makes it a member, tells
@@ -128,7 +132,7 @@ class Rooms {
 
  private:
   friend class RoomNetwork;
-  friend class BrokerBridge;
+  friend class RedisRooms;
   using Room = RoomEntry;
 
   Room* find(std::string_view name) const;
@@ -169,7 +173,7 @@ class Rooms {
   uint64_t next_token_ = 0;           // names pending memberships of durable rooms
   RoomStats stats_;
   std::unique_ptr<DurableRooms> durable_;
-  std::unique_ptr<BrokerBridge> broker_;  // last: it may call back into the rooms while it stops
+  std::unique_ptr<RedisRooms> broker_;  // last: it may call back into the rooms while it stops
 };
 
 // Every shard's Rooms, and the options of named rooms. Owned by the App; shards reach each other's
@@ -186,6 +190,10 @@ class RoomNetwork {
   DeflateOptions compression = DeflateOptions{.enabled = false};
   // Bytes of durable-room history each shard keeps before it forgets the least recently used rooms.
   size_t durable_memory = 64u << 20;
+  // Rooms are spread over this many partitions (room_partition.hpp): a room's home shard is its
+  // partition modulo the shards, and with a broker each partition is one channel in Redis. Every node
+  // of a cluster must use the same number.
+  unsigned partitions = 128;
 
   Rooms* on(unsigned shard) const noexcept { return rooms_[shard]; }
   void attach(unsigned shard, Rooms* rooms) noexcept { rooms_[shard] = rooms; }

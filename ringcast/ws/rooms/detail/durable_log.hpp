@@ -37,14 +37,16 @@ class DurableLog {
 
   // Appends a message; it comes back on the channel with its position (on every node). `known` is the
   // last position this node has seen of the room (epoch 0: none): a log that no longer reaches it lost
-  // messages, and starts over with a new epoch. Answered by on_appended.
-  virtual void append(std::string_view room, std::string_view message, OpCode op, Position known) = 0;
+  // messages, and starts over with `new_epoch`, as does a room without a log. Answered by on_appended.
+  virtual void append(std::string_view room, std::string_view message, OpCode op, Position known,
+                      uint64_t new_epoch) = 0;
   // Reads the room's position and its messages after `after` (or its latest, without one), at most
   // `count`; a room without a log gets one, starting at `new_epoch`. Answered by on_read(request, ...).
   virtual void read(std::string_view room, std::optional<uint64_t> after, uint32_t count, uint64_t new_epoch,
                     uint64_t request) = 0;
   // Presence entries of this node ("<node>:<user>" for each user) join, leave or are refreshed; join and
-  // list answer the room's users (on_presence_reply(request, ...)), leave and refresh nothing.
+  // list answer the room's users, and whether the join was announced on the room's channel (the user's
+  // first anywhere) (on_presence_reply(request, ...)); leave and refresh answer nothing.
   virtual void presence(PresenceOp op, std::string_view room, std::span<const std::string> users,
                         uint64_t request) = 0;
 };

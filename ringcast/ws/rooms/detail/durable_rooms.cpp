@@ -104,7 +104,7 @@ void DurableRooms::append(std::string_view name, std::string_view message, OpCod
   if (clustered()) {
     const Room* r = find(name);
     const bool known = r && r->epoch != 0;
-    log_->append(name, message, op, known ? Position{r->epoch, r->top} : Position{});
+    log_->append(name, message, op, known ? Position{r->epoch, r->top} : Position{}, new_epoch());
     return;
   }
   const RoomOptions& options = network_.options(name);
@@ -329,7 +329,7 @@ void DurableRooms::serve(std::string_view name, Room& r, Join& j) {
   if (j.waiting == 0) finish(name, r, j);
 }
 
-void DurableRooms::on_presence_reply(uint64_t request, bool ok, std::span<const std::string_view> users) {
+void DurableRooms::on_presence_reply(uint64_t request, bool ok, bool announced, std::span<const std::string_view> users) {
   auto it = presence_reads_.find(request);
   if (it == presence_reads_.end()) return;
   const auto [name, join_id] = std::move(it->second);
@@ -340,6 +340,11 @@ void DurableRooms::on_presence_reply(uint64_t request, bool ok, std::span<const 
   if (ok) {
     join.members.assign(users.begin(), users.end());
     std::sort(join.members.begin(), join.members.end());
+    if (announced && !join.event_seen) {
+      join.awaiting_event = true;
+      join.since_ms = shard_.now_ms();
+      return;  // the reply's wait becomes the event's
+    }
   }
   if (--join.waiting == 0) {
     if (Room* r = find(name)) {
@@ -436,7 +441,21 @@ void DurableRooms::announce(std::string_view name, const RoomOptions& options, s
 }
 
 void DurableRooms::on_presence(std::string_view name, std::string_view user, bool joined) {
-  if (find(name)) announce(name, network_.options(name), user, joined);
+  Room* r = find(name);
+  if (!r) return;
+  announce(name, network_.options(name), user, joined);
+  if (!joined) return;
+  // A join of this node waits for its own announcement to have passed.
+  std::vector<Join*> done;
+  for (auto& [id, j] : joins_) {
+    if (j->request->room != name || j->request->presence != user) continue;
+    j->event_seen = true;
+    if (j->awaiting_event) {
+      j->awaiting_event = false;
+      if (--j->waiting == 0) done.push_back(j.get());
+    }
+  }
+  for (Join* j : done) finish(name, *r, *j);
 }
 
 void DurableRooms::leave(std::string_view name, std::string_view user) {
@@ -469,6 +488,21 @@ void DurableRooms::on_tick(Timer& t) {
   if (now - self.last_refresh_ms_ >= static_cast<uint64_t>(kPresenceRefresh.count())) {
     self.last_refresh_ms_ = now;
     self.refresh_presence();
+  }
+  // Joins whose announcement did not come back (the channel broke meanwhile) are answered anyway.
+  std::vector<Join*> late;
+  for (auto& [id, j] : self.joins_) {
+    if (j->awaiting_event && now - j->since_ms >= static_cast<uint64_t>(kJoinEventWait.count())) late.push_back(j.get());
+  }
+  for (Join* j : late) {
+    j->awaiting_event = false;
+    if (--j->waiting == 0) {
+      if (Room* r = self.find(j->request->room)) {
+        self.finish(j->request->room, *r, *j);
+      } else {
+        self.joins_.erase(j->id);
+      }
+    }
   }
   // Reads that failed are tried again.
   for (auto& [name, r] : self.by_name_) {

@@ -72,6 +72,7 @@ class DurableRooms {
   static constexpr std::chrono::milliseconds kPresenceRefresh{3000};
   static constexpr std::chrono::milliseconds kPresenceTtl{10000};
   static constexpr std::chrono::milliseconds kRetry{500};
+  static constexpr std::chrono::milliseconds kJoinEventWait{2000};
   // Channel messages held while a gap is read; past it they are dropped and read from the log too.
   static constexpr size_t kMaxHeld = 4096;
 
@@ -109,7 +110,7 @@ class DurableRooms {
   void on_presence(std::string_view room, std::string_view user, bool joined);
   void on_appended(bool ok);
   void on_read(uint64_t request, bool ok, Position top, std::span<const DurableLog::Entry> entries);
-  void on_presence_reply(uint64_t request, bool ok, std::span<const std::string_view> users);
+  void on_presence_reply(uint64_t request, bool ok, bool announced, std::span<const std::string_view> users);
 
   // The room's position here (epoch 0 when this shard keeps no log of it).
   Position position(std::string_view room) const;
@@ -148,7 +149,12 @@ class DurableRooms {
     std::vector<std::string> members;
     std::vector<RoomHistory::Entry> older;  // read from the log: the messages after `since` it needs
     uint64_t older_epoch = 0;               // the log's epoch when they were read
-    int waiting = 0;                        // replies still due
+    int waiting = 0;                        // replies (or events) still due
+    // The user's join was announced on the room's channel: the answer waits until this node has passed
+    // the announcement on (to the members, not to this socket, still pending), or kJoinEventWait.
+    bool awaiting_event = false;
+    bool event_seen = false;
+    uint64_t since_ms = 0;
   };
 
   Room& room(std::string_view name, const RoomOptions& options);

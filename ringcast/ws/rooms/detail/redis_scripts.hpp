@@ -45,18 +45,24 @@ return {epoch, offset}
 
 // Reads a durable room's position and messages.
 //   KEYS: meta, log
-//   ARGV: after (an offset; negative: the latest messages, newest first), max entries
+//   ARGV: after (an offset; negative: the latest messages, newest first), max entries, the epoch to start
+//         a log with when there is none ('0': do not), its ttl seconds
 //   → {epoch ('' when there is no log), last offset, [[id, [o, opcode, d, message]], ...]}
 inline constexpr std::string_view kHistory = R"lua(
 local m = redis.call('HMGET', KEYS[1], 'e', 's')
-if not m[1] then return {'', '0', {}} end
+if not m[1] then
+  if ARGV[3] == '0' then return {'', '0', {}} end
+  m = {ARGV[3], '0'}
+  redis.call('HSET', KEYS[1], 'e', ARGV[3], 's', '0')
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+end
 local entries
 if tonumber(ARGV[1]) < 0 then
   entries = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', ARGV[2])
 else
   entries = redis.call('XRANGE', KEYS[2], ARGV[1] .. '-1', '+', 'COUNT', ARGV[2])
 end
-return {m[1], m[2], entries}
+return {m[1], m[2] or '0', entries}
 )lua";
 
 // Presence of a room across nodes. Every call first removes the entries that expired (a node that
@@ -64,7 +70,7 @@ return {m[1], m[2], entries}
 //   KEYS: entries zset, users hash
 //   ARGV: op (join | leave | refresh | list), channel, room, entry ttl ms, key ttl s, then pairs of
 //         (entry "<node>:<user>", user)
-//   → join, list: the users present; leave, refresh: 0
+//   → join, list: {'1' if a join was announced else '0', the users present...}; leave, refresh: 0
 inline constexpr std::string_view kPresence = R"lua(
 -- KEYS: zset of "<node>:<user>" by expiry (ms), hash user -> nodes. ARGV: op, channel, room, ttl_ms,
 -- key_ttl_s, then (member, user) pairs. op: join | leave | refresh | list.
@@ -83,6 +89,7 @@ for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
   gone(string.sub(member, string.find(member, ':', 1, true) + 1))
 end
 local op = ARGV[1]
+local announced = '0'
 for i = 6, #ARGV, 2 do
   local member, user = ARGV[i], ARGV[i + 1]
   if op == 'leave' then
@@ -90,6 +97,7 @@ for i = 6, #ARGV, 2 do
   elseif redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), member) == 1 then
     if redis.call('HINCRBY', KEYS[2], user, 1) == 1 then
       redis.call('SPUBLISH', channel, 'P1' .. head .. user)
+      announced = '1'
     end
   end
 end
@@ -97,7 +105,11 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('EXPIRE', KEYS[1], ARGV[5])
   redis.call('EXPIRE', KEYS[2], ARGV[5])
 end
-if op == 'join' or op == 'list' then return redis.call('HKEYS', KEYS[2]) end
+if op == 'join' or op == 'list' then
+  local users = redis.call('HKEYS', KEYS[2])
+  table.insert(users, 1, announced)
+  return users
+end
 return 0
 )lua";
 

@@ -1,0 +1,134 @@
+#pragma once
+// RedisRooms: a node's rooms in Redis, on one shard — the DurableLog of its durable rooms, and the way
+// its live rooms reach other nodes. One per shard (inside its Rooms); it speaks for the rooms whose home
+// is this shard, and uses the shard's thread only.
+//
+// Partitions. Rooms are spread over RoomNetwork::partitions partitions by a hash of their name
+// (room_partition.hpp); a room's home shard is its partition modulo the shards, so each partition is
+// handled by one shard per node. Partition p has one channel, `<prefix>{<tag p>}c`, and its rooms' keys
+// carry the same hash tag (redis_scripts.hpp): in a Redis Cluster a room's log, its presence and its
+// channel share a slot. The shard subscribes (SSUBSCRIBE, sharded pub/sub) to a partition's channel while
+// it has a room there with members on this node, and filters by room.
+//
+// Durable rooms append and read through Lua scripts (one round trip each, atomic in Redis) and get their
+// messages back from the channel, with their positions; see DurableRooms. Live rooms publish with
+// SPUBLISH: a live message carries this node's id, so its own messages coming back are skipped (they
+// were delivered here already). Messages of one publisher reach every node in publish order; nothing
+// of a live room is kept, so what is published while a node's subscription is down is lost to that
+// node (counted by the publisher side only as far as it knows: `dropped` when its own connection is
+// down or full).
+//
+// Connections: one for commands (pipelined: everything written in one loop iteration leaves in one
+// send, replies come back in order) and one subscribed. Both come back by themselves after a loss;
+// commands in flight then fail (durable appends are counted as failed, reads are retried), and every
+// partition is subscribed again and reported ready to the durable rooms, which read what they missed.
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <ringcast/core/counter.hpp>
+#include <ringcast/net/redis/redis_client.hpp>
+#include <ringcast/ws/codec/opcode.hpp>
+#include <ringcast/ws/rooms/broker_options.hpp>
+#include <ringcast/ws/rooms/detail/durable_log.hpp>
+
+namespace ringcast {
+
+class DurableRooms;
+class Loop;
+class Rooms;
+
+struct RedisRoomsStats {
+  Counter live_published;   // live messages written to Redis
+  Counter live_received;    // live messages from other nodes delivered to local members
+  Counter echoes;           // this node's own live messages back from Redis (skipped)
+  Counter dropped;          // live messages not sent: command connection down, or max_pending exceeded
+  Counter durable_received; // durable-room messages read from channels
+  Counter presence_events;  // presence changes read from channels
+  Counter malformed;        // channel messages that are not ringcast envelopes (or invalid UTF-8 text)
+  Counter errors;           // error replies from Redis
+  Counter reconnects;       // connections re-established after a loss
+  Counter protocol_errors;  // connections dropped for replies that are not RESP2 or break its limits
+  Counter auth_failures;    // AUTH refused (wrong user or password)
+  Counter partitions;       // gauge: partition channels this shard subscribes to
+  Counter connected;        // gauge: connections up (0..2)
+};
+
+class RedisRooms final : public DurableLog {
+ public:
+  RedisRooms(const BrokerOptions& options, Rooms& rooms, DurableRooms& durable, Loop& loop, unsigned partitions);
+  ~RedisRooms() override;
+  RedisRooms(const RedisRooms&) = delete;
+  RedisRooms& operator=(const RedisRooms&) = delete;
+
+  void start();
+  void stop();
+
+  uint64_t node_id() const noexcept { return options_.node_id; }
+  const RedisRoomsStats& stats() const noexcept { return stats_; }
+
+  // ---- Live rooms, on the room's home shard ----
+  void room_added(std::string_view room) { watch(room); }
+  void room_removed(std::string_view room) { unwatch(room); }
+  void publish_live(std::string_view room, std::string_view message, OpCode op);
+
+  // ---- DurableLog ----
+  unsigned partition_of(std::string_view room) const noexcept override;
+  void watch(std::string_view room) override;
+  void unwatch(std::string_view room) override;
+  bool ready(unsigned partition) const noexcept override { return partitions_[partition].ready; }
+  void append(std::string_view room, std::string_view message, OpCode op, Position known,
+              uint64_t new_epoch) override;
+  void read(std::string_view room, std::optional<uint64_t> after, uint32_t count, uint64_t new_epoch,
+            uint64_t request) override;
+  void presence(PresenceOp op, std::string_view room, std::span<const std::string> entries, uint64_t request) override;
+
+  // The channel of a partition, and a room's key of `kind` ('m', 'l', 'z', 'h').
+  const std::string& channel(unsigned partition) const noexcept { return partitions_[partition].channel; }
+  std::string key(char kind, std::string_view room) const;
+
+ private:
+  struct Partition {
+    std::string channel;
+    uint32_t watchers = 0;  // rooms of this shard there with members on this node
+    bool ready = false;     // subscribed, confirmed
+  };
+  // What the next reply on the command connection answers.
+  enum class Expect : uint8_t { nothing, append, read, presence };
+  struct Pending {
+    Expect expect;
+    uint64_t request;
+  };
+  struct Command;  // a command being written (redis_rooms.cpp)
+
+  void on_command_reply(const RespParser& p, const RespValue& reply);
+  void on_commands_lost();
+  void on_channel_reply(const RespParser& p, const RespValue& reply);
+  void subscribe_all();
+  void subscribe(unsigned partition, bool on);
+  void load_scripts();
+  void fail(Expect expect, uint64_t request);
+  bool can_send() const noexcept;
+  void count_client_events();
+  RedisClientOptions client_options(const char* name) const;
+
+  const BrokerOptions options_;
+  Rooms& rooms_;
+  DurableRooms& durable_;
+  std::vector<Partition> partitions_;
+  std::string tag_prefix_;   // `<prefix>{`
+  RedisClient commands_;
+  RedisClient subscriber_;
+  std::deque<Pending> pending_;
+  std::string scratch_;
+  std::vector<std::string_view> users_;
+  std::vector<Entry> entries_;
+  RedisRoomsStats stats_;
+};
+
+}  // namespace ringcast

@@ -1,0 +1,460 @@
+// Rooms across nodes through a real redis-server: Apps in this process, each a node with its own shards,
+// all on one Redis started by the test on a free port.
+// Live rooms: members and publishers on two nodes, every member gets every message once, in each
+// publisher's order; a partition's channel is subscribed while the node has members there; Redis
+// restarted under the nodes; TLS and an ACL login.
+// Durable rooms: one order and one gap-free numbering for every member of every node; history and
+// recovery from any node; presence once per user across nodes; a node whose subscription broke reads
+// what it missed from the log; a log that Redis lost is told to members as a broken stream.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include <ringcast/ws/app.hpp>
+#include <ringcast/ws/rooms/detail/room_partition.hpp>
+#include <ringcast/ws/web_socket_client.hpp>
+#include "tests/support/durable_node.hpp"
+#include "tests/support/net_test_support.hpp"
+#include "tests/support/redis_fixture.hpp"
+#include "tests/support/room_clients.hpp"
+
+using namespace ringcast;
+using namespace std::chrono_literals;
+
+namespace {
+
+using test::RedisServer;
+using Reply = test::RedisReply;
+using test::DurableNode;
+using test::parse_subscribed;
+using Client = test::DurableClient;
+
+struct Member {
+  std::string room;
+};
+
+// A node: an App bridged to Redis, whose /room/NAME members publish to every member (sender included).
+std::unique_ptr<App> node(const std::string& broker, unsigned shards = 2) {
+  auto app = std::make_unique<App>(AppOptions{
+      .host = "127.0.0.1", .port = 0, .shards = shards, .loop = test::loop_options(), .broker = broker});
+  App* a = app.get();
+  app->ws<Member>("/room/:name", {
+      .on_upgrade = [](Request& req, Upgrade<Member>& up) { up.accept(Member{std::string(req.param("name"))}); },
+      .on_open = [](WebSocket<Member>& ws) { ws.subscribe(ws.data().room); },
+      .on_message = [a](WebSocket<Member>& ws, std::string_view m, OpCode op) { a->rooms().publish(ws.data().room, m, op); },
+  });
+  app->start();
+  return app;
+}
+
+// The sum over shards of one counter from the app's /metrics text.
+uint64_t metric(const App& app, std::string_view name) {
+  uint64_t sum = 0;
+  for (uint64_t v : test::metric_by_shard(app.metrics(), name)) sum += v;
+  return sum;
+}
+
+// The channel a room's partition uses in Redis (128 partitions, the default).
+std::string channel_of(std::string_view prefix, std::string_view room) {
+  return fmt::format("{}{{r{}}}c", prefix, room_partition(room, 128));
+}
+
+// Connections subscribed to a sharded channel.
+int64_t shard_subscribers(const RedisServer& redis, std::string_view channel) {
+  const Reply r = redis.command({"PUBSUB", "SHARDNUMSUB", channel});
+  return r.elements.size() == 2 ? r.elements[1].integer : -1;
+}
+
+// Connections with sharded subscriptions (CLIENT LIST shows them with ssub > 0), by id.
+std::vector<std::string> subscribed_clients(const RedisServer& redis) {
+  const Reply list = redis.command({"CLIENT", "LIST"});
+  std::vector<std::string> ids;
+  std::istringstream in(list.text);
+  for (std::string line; std::getline(in, line);) {
+    const size_t ssub = line.find(" ssub=");
+    if (ssub == std::string::npos || line.compare(ssub + 6, 2, "0 ") == 0) continue;
+    ids.push_back(line.substr(3, line.find(' ') - 3));
+  }
+  return ids;
+}
+
+// Kills them once there are `expected` (every node subscribed again); how many were killed.
+int kill_subscribers(const RedisServer& redis, size_t expected) {
+  std::vector<std::string> ids;
+  if (!test::eventually([&] { return (ids = subscribed_clients(redis)).size() >= expected; }, 10s)) return 0;
+  int killed = 0;
+  for (const std::string& id : ids) killed += static_cast<int>(redis.command({"CLIENT", "KILL", "ID", id}).integer);
+  return killed;
+}
+
+using Group = test::RoomClients;
+
+#define REQUIRE_REDIS()                 \
+  if (!test::require_redis()) return
+
+}  // namespace
+
+TEST_SUITE("io") {
+
+TEST_CASE("broker: members and publishers on two nodes; every member gets every message once, in publisher order") {
+  REQUIRE_REDIS();
+  RedisServer redis;
+  auto a = node(redis.url("t1:"));
+  auto b = node(redis.url("t1:"));
+  CHECK(a->node_id() != b->node_id());
+  constexpr int kMembers = 12, kPublishers = 4, kPerPublisher = 300, kWindow = 8;
+  Group on_a({.members = kMembers, .publishers = kPublishers, .per_publisher = kPerPublisher, .window = kWindow,
+              .first_id = 0, .all_publishers = 2 * kPublishers});
+  Group on_b({.members = kMembers, .publishers = kPublishers, .per_publisher = kPerPublisher, .window = kWindow,
+              .first_id = kPublishers, .all_publishers = 2 * kPublishers});
+  on_a.connect(a->port(), "/room/across");
+  on_b.connect(b->port(), "/room/across");
+  REQUIRE(test::eventually([&] { return on_a.opened.load() == kMembers && on_b.opened.load() == kMembers; }, 20s));
+  // Both nodes subscribe to the room's partition channel once each, whatever their number of shards with members.
+  REQUIRE(test::eventually([&] { return shard_subscribers(redis, channel_of("t1:", "across")) == 2; }, 10s));
+  on_a.start_publishing();
+  on_b.start_publishing();
+  const uint64_t per_member = 2 * kPublishers * kPerPublisher;
+  const bool all = test::eventually(
+      [&] { return on_a.total.load(std::memory_order_acquire) + on_b.total.load(std::memory_order_acquire) == 2 * kMembers * per_member; },
+      120s);
+  // Let any duplicate arrive before counting.
+  std::this_thread::sleep_for(200ms);
+  CHECK(all);
+  for (Group* g : {&on_a, &on_b}) {
+    for (int i = 0; i < kMembers; ++i) {
+      CAPTURE(i);
+      CHECK(g->received[i] == per_member);
+      CHECK(g->disorder[i] == 0);
+    }
+  }
+  for (App* app : {a.get(), b.get()}) {
+    CHECK(metric(*app, "broker_out_total") == kPublishers * kPerPublisher);
+    CHECK(metric(*app, "broker_in_total") == kPublishers * kPerPublisher);
+    CHECK(metric(*app, "broker_echoes_total") == kPublishers * kPerPublisher);  // its own, back and skipped
+    CHECK(metric(*app, "broker_dropped_total") == 0);
+  }
+  on_a.close_all();
+  on_b.close_all();
+  REQUIRE(test::eventually([&] { return on_a.closed.load() == kMembers && on_b.closed.load() == kMembers; }, 10s));
+  a->stop();
+  b->stop();
+  a->join();
+  b->join();
+}
+
+TEST_CASE("broker: a partition's channel is subscribed while the node has members there and unsubscribed when the last leaves") {
+  REQUIRE_REDIS();
+  RedisServer redis;
+  auto a = node(redis.url("t2:"), 3);
+  Group members({.members = 3});
+  members.connect(a->port(), "/room/brief");
+  REQUIRE(test::eventually([&] { return members.opened.load() == 3; }, 20s));
+  const std::string channel = channel_of("t2:", "brief");
+  REQUIRE(test::eventually([&] { return shard_subscribers(redis, channel) == 1; }, 10s));
+  const Reply channels = redis.command({"PUBSUB", "SHARDCHANNELS", "t2:*"});
+  REQUIRE(channels.elements.size() == 1);
+  CHECK(channels.elements[0].text == channel);
+
+  // What another node publishes reaches every member; what is not a ringcast envelope is not delivered,
+  // nor is a message for the room sent on another partition's channel, nor invalid UTF-8 text.
+  CHECK(redis.command({"SPUBLISH", channel, "L42:1:5:brieffrom afar"}).integer == 1);
+  CHECK(redis.command({"SPUBLISH", channel, "not an envelope"}).integer == 1);
+  CHECK(redis.command({"SPUBLISH", channel, "L42:1:5:brief\xc3\x28"}).integer == 1);
+  // A room of another partition on this channel: not where its messages travel.
+  std::string other = "x";
+  while (room_partition(other, 128) == room_partition("brief", 128)) other += "x";
+  CHECK(redis.command({"SPUBLISH", channel, fmt::format("L42:1:{}:{}wrong channel", other.size(), other)}).integer == 1);
+  CHECK(test::eventually([&] { return members.all_saw("from afar"); }, 10s));
+  CHECK(test::eventually([&] { return metric(*a, "broker_malformed_total") == 3; }, 10s));
+  CHECK(metric(*a, "broker_in_total") == 1);
+
+  members.close(0);
+  members.close(1);
+  REQUIRE(test::eventually([&] { return members.closed.load() == 2; }, 10s));
+  std::this_thread::sleep_for(100ms);
+  CHECK(shard_subscribers(redis, channel) == 1);
+  members.close(2);
+  CHECK(test::eventually([&] { return shard_subscribers(redis, channel) == 0; }, 10s));
+  CHECK(redis.command({"PUBSUB", "SHARDCHANNELS", "t2:*"}).elements.empty());
+  CHECK(metric(*a, "broker_partitions") == 0);
+  a->stop();
+  a->join();
+}
+
+TEST_CASE("broker: Redis restarted under two nodes; they reconnect, resubscribe, and later messages flow again") {
+  REQUIRE_REDIS();
+  RedisServer redis;
+  auto a = node(redis.url());
+  auto b = node(redis.url());
+  Group on_a({.members = 2}), on_b({.members = 2});
+  on_a.connect(a->port(), "/room/phoenix");
+  on_b.connect(b->port(), "/room/phoenix");
+  REQUIRE(test::eventually([&] { return on_a.opened.load() == 2 && on_b.opened.load() == 2; }, 20s));
+  REQUIRE(test::eventually([&] { return shard_subscribers(redis, channel_of("", "phoenix")) == 2; }, 10s));
+  on_a.say(0, "before");
+  REQUIRE(test::eventually([&] { return on_a.all_saw("before") && on_b.all_saw("before"); }, 10s));
+
+  redis.kill();
+  REQUIRE(test::eventually([&] { return metric(*a, "broker_connections") == 0 && metric(*b, "broker_connections") == 0; }, 10s));
+  // While Redis is away a publish still reaches this node's members; the other node's are not reached,
+  // and the node counts the drop.
+  on_a.say(1, "while down");
+  REQUIRE(test::eventually([&] { return on_a.all_saw("while down"); }, 10s));
+  CHECK(test::eventually([&] { return metric(*a, "broker_dropped_total") == 1; }, 10s));
+
+  redis.start();  // same port, empty: every subscription has to be made again
+  REQUIRE(test::eventually([&] { return metric(*a, "broker_connections") == 4 && metric(*b, "broker_connections") == 4; }, 20s));
+  REQUIRE(test::eventually([&] { return shard_subscribers(redis, channel_of("", "phoenix")) == 2; }, 10s));
+  CHECK(metric(*a, "broker_reconnects_total") == 4);  // 2 shards x (channels + commands)
+  on_b.say(0, "after");
+  on_a.say(0, "after, too");
+  CHECK(test::eventually([&] { return on_a.all_saw("after") && on_b.all_saw("after"); }, 10s));
+  CHECK(test::eventually([&] { return on_a.all_saw("after, too") && on_b.all_saw("after, too"); }, 10s));
+  CHECK_FALSE(on_b.any_saw("while down"));
+  on_a.close_all();
+  on_b.close_all();
+  REQUIRE(test::eventually([&] { return on_a.closed.load() == 2 && on_b.closed.load() == 2; }, 10s));
+  a->stop();
+  b->stop();
+  a->join();
+  b->join();
+}
+
+TEST_CASE("broker: through Redis over TLS as an ACL user, messages cross nodes; /metrics never shows the password") {
+  REQUIRE_REDIS();
+  RedisServer redis({.acl_user = "node", .acl_password = "tls-and-acl-secret", .tls = true});
+  auto a = node(redis.url("t4:"));
+  auto b = node(redis.url("t4:"));
+  Group on_a({.members = 2}), on_b({.members = 2});
+  on_a.connect(a->port(), "/room/guarded");
+  on_b.connect(b->port(), "/room/guarded");
+  REQUIRE(test::eventually([&] { return on_a.opened.load() == 2 && on_b.opened.load() == 2; }, 20s));
+  REQUIRE(test::eventually([&] { return shard_subscribers(redis, channel_of("t4:", "guarded")) == 2; }, 10s));
+  on_a.say(0, "sealed");
+  CHECK(test::eventually([&] { return on_a.all_saw("sealed") && on_b.all_saw("sealed"); }, 10s));
+  CHECK(metric(*b, "broker_in_total") == 1);
+  CHECK(metric(*a, "broker_auth_failures_total") == 0);
+  CHECK(a->metrics().find("tls-and-acl-secret") == std::string::npos);
+  on_a.close_all();
+  on_b.close_all();
+  REQUIRE(test::eventually([&] { return on_a.closed.load() == 2 && on_b.closed.load() == 2; }, 10s));
+  a->stop();
+  b->stop();
+  a->join();
+  b->join();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Durable rooms across nodes
+
+TEST_CASE("durable rooms across nodes: one order and one gap-free numbering for every member of every node") {
+  REQUIRE_REDIS();
+  RedisServer redis;
+  DurableNode a({.shards = 2, .broker = redis.url("d1:")});
+  DurableNode b({.shards = 2, .broker = redis.url("d1:")});
+  constexpr int kMembers = 10, kPublishers = 3, kPerPublisher = 200;
+  Group on_a({.members = kMembers, .publishers = kPublishers, .per_publisher = kPerPublisher, .window = 4,
+              .first_id = 0, .all_publishers = 2 * kPublishers, .sequenced = true});
+  Group on_b({.members = kMembers, .publishers = kPublishers, .per_publisher = kPerPublisher, .window = 4,
+              .first_id = kPublishers, .all_publishers = 2 * kPublishers, .sequenced = true});
+  on_a.connect(a.port(), "/auto/one");
+  on_b.connect(b.port(), "/auto/one");
+  REQUIRE(test::eventually([&] {
+    return on_a.opened.load() == kMembers && on_b.opened.load() == kMembers && a.subscribed.load() == kMembers &&
+           b.subscribed.load() == kMembers;
+  }, 20s));
+  on_a.start_publishing();
+  on_b.start_publishing();
+  const uint64_t per_member = 2 * kPublishers * kPerPublisher;
+  CHECK(test::eventually(
+      [&] { return on_a.total.load(std::memory_order_acquire) + on_b.total.load(std::memory_order_acquire) == 2 * kMembers * per_member; },
+      120s));
+  std::this_thread::sleep_for(200ms);
+  const std::vector<std::string> order = on_a.log(0);
+  REQUIRE(order.size() == per_member);
+  for (size_t k = 0; k < order.size(); ++k) {
+    if (order[k].substr(0, order[k].find('|')) != std::to_string(k + 1)) FAIL("offset " << k + 1 << " missing or out of place");
+  }
+  for (Group* g : {&on_a, &on_b}) {
+    for (int i = 0; i < kMembers; ++i) {
+      CAPTURE(i);
+      CHECK(g->log(i) == order);
+      CHECK(g->disorder[i] == 0);
+    }
+  }
+  for (const DurableNode* n : {&a, &b}) {
+    CHECK(metric(*n->app, "durable_appended_total") == kPublishers * kPerPublisher);
+    CHECK(metric(*n->app, "durable_append_failed_total") == 0);
+    CHECK(metric(*n->app, "durable_breaks_total") == 0);
+  }
+  on_a.close_all();
+  on_b.close_all();
+  REQUIRE(test::eventually([&] { return on_a.closed.load() == kMembers && on_b.closed.load() == kMembers; }, 10s));
+}
+
+TEST_CASE("durable rooms across nodes: history is the same everywhere; a client that moves nodes recovers what it missed") {
+  REQUIRE_REDIS();
+  RedisServer redis;
+  DurableNode a({.history = 5, .shards = 2, .broker = redis.url("d2:")});
+  DurableNode b({.history = 5, .shards = 2, .broker = redis.url("d2:")});
+  Client alice(a.port(), "r");
+  alice.join("-", 0);
+  const test::Subscribed s0 = parse_subscribed(alice.next());
+  CHECK(s0.epoch != 0);
+  CHECK(s0.offset == 0);
+  for (int i = 1; i <= 3; ++i) {
+    alice.say(fmt::format("m{}", i));
+    CHECK(alice.next() == fmt::format("{}|m{}", i, i));
+  }
+  {  // On the other node, the latest two: the same history.
+    Client bob(b.port(), "r");
+    bob.join("-", 2);
+    const test::Subscribed s = parse_subscribed(bob.next());
+    CHECK(s.epoch == s0.epoch);
+    CHECK(s.offset == 3);
+    CHECK(bob.next() == "2|m2");
+    CHECK(bob.next() == "3|m3");
+    bob.say("from b");
+    CHECK(bob.next() == "4|from b");
+    CHECK(alice.next() == "4|from b");
+  }
+  alice.say("m5");
+  CHECK(alice.next() == "5|m5");
+  {  // bob comes back to node a with his last position (4): exactly 5, then the live stream.
+    Client bob(a.port(), "r");
+    bob.join(fmt::format("{} 4", s0.epoch), 3);
+    const test::Subscribed s = parse_subscribed(bob.next());
+    CHECK(s.recovered == 1);
+    CHECK(s.offset == 5);
+    CHECK(s.replayed == 1);
+    CHECK(bob.next() == "5|m5");
+    alice.say("m6");
+    CHECK(bob.next() == "6|m6");
+    CHECK(alice.next() == "6|m6");
+  }
+  for (int i = 7; i <= 12; ++i) {
+    alice.say(fmt::format("m{}", i));
+    CHECK(alice.next() == fmt::format("{}|m{}", i, i));
+  }
+  {  // From 3, on node b: the log keeps about the latest 5 (trimmed approximately); what it no longer
+     // holds cannot be recovered, and the tail comes instead.
+    Client bob(b.port(), "r");
+    bob.join(fmt::format("{} 3", s0.epoch), 2);
+    const test::Subscribed s = parse_subscribed(bob.next());
+    CHECK(s.offset == 12);
+    if (s.recovered == 1) {  // Redis trims streams by whole nodes: it may still hold them all
+      CHECK(s.replayed == 9);
+    } else {
+      CHECK(s.replayed == 2);
+      CHECK(bob.next() == "11|m11");
+      CHECK(bob.next() == "12|m12");
+    }
+  }
+  {  // Trim the log for real: now position 3 is gone for sure.
+    CHECK(redis.command({"XTRIM", fmt::format("d2:{{r{}}}l:r", room_partition("r", 128)), "MAXLEN", "3"}).integer >= 0);
+    Client bob(b.port(), "r");
+    bob.join(fmt::format("{} 3", s0.epoch), 1);
+    const test::Subscribed s = parse_subscribed(bob.next());
+    CHECK(s.recovered == 0);
+    CHECK(s.replayed == 1);
+    CHECK(bob.next() == "12|m12");
+  }
+}
+
+TEST_CASE("durable rooms across nodes: presence counts a user once over nodes and tabs, and each join and leave is told once") {
+  REQUIRE_REDIS();
+  RedisServer redis;
+  DurableNode a({.shards = 2, .broker = redis.url("d3:")});
+  DurableNode b({.shards = 2, .broker = redis.url("d3:")});
+  Client alice(a.port(), "p");
+  alice.join("-", 0, "alice");
+  CHECK(parse_subscribed(alice.next()).members == "alice");
+  Client bob(b.port(), "p");
+  bob.join("-", 0, "bob");
+  CHECK(parse_subscribed(bob.next()).members == "alice,bob");
+  CHECK(alice.next() == "presence bob joined");
+  {
+    Client alice2(b.port(), "p");  // alice's second tab, on the other node: nobody is told
+    alice2.join("-", 0, "alice");
+    CHECK(parse_subscribed(alice2.next()).members == "alice,bob");
+    bob.say("hi");
+    CHECK(bob.next() == "1|hi");  // nothing else came first
+    CHECK(alice.next() == "1|hi");
+    CHECK(alice2.next() == "1|hi");
+  }
+  bob.say("still there?");
+  CHECK(bob.next() == "2|still there?");
+  CHECK(alice.next() == "2|still there?");
+  alice.ws.send_close(1000);
+  CHECK(bob.next() == "presence alice left");
+}
+
+TEST_CASE("durable rooms across nodes: a node whose subscription broke reads what it missed from the log; nothing is lost") {
+  REQUIRE_REDIS();
+  RedisServer redis;
+  DurableNode a({.shards = 1, .broker = redis.url("d4:")});
+  DurableNode b({.shards = 1, .broker = redis.url("d4:")});
+  Client on_a(a.port(), "g");
+  on_a.join("-", 0);
+  const test::Subscribed s0 = parse_subscribed(on_a.next());
+  Client on_b(b.port(), "g");
+  on_b.join("-", 0);
+  parse_subscribed(on_b.next());
+  on_b.say("one");
+  CHECK(on_a.next() == "1|one");
+  CHECK(on_b.next() == "1|one");
+  // Cut every subscribed connection (both nodes'): they reconnect, resubscribe and read the gap.
+  for (int round = 0; round < 3; ++round) {
+    CHECK(kill_subscribers(redis, 2) == 2);
+    on_b.say(fmt::format("during {}", round));
+  }
+  for (int round = 0; round < 3; ++round) {
+    CHECK(on_a.next() == fmt::format("{}|during {}", round + 2, round));
+    CHECK(on_b.next() == fmt::format("{}|during {}", round + 2, round));
+  }
+  on_a.say("after");
+  CHECK(on_a.next() == "5|after");
+  CHECK(on_b.next() == "5|after");
+  CHECK(metric(*a.app, "durable_breaks_total") == 0);
+  (void)s0;
+}
+
+TEST_CASE("durable rooms across nodes: a log Redis lost starts a new epoch, and members hear that their stream broke") {
+  REQUIRE_REDIS();
+  RedisServer redis;
+  DurableNode a({.shards = 2, .broker = redis.url("d5:")});
+  DurableNode b({.shards = 2, .broker = redis.url("d5:")});
+  Client on_a(a.port(), "lost");
+  on_a.join("-", 0);
+  const test::Subscribed s0 = parse_subscribed(on_a.next());
+  Client on_b(b.port(), "lost");
+  on_b.join("-", 0);
+  parse_subscribed(on_b.next());
+  for (int i = 1; i <= 3; ++i) {
+    on_a.say(fmt::format("m{}", i));
+    CHECK(on_a.next() == fmt::format("{}|m{}", i, i));
+    CHECK(on_b.next() == fmt::format("{}|m{}", i, i));
+  }
+  // Redis loses the room (as after a restart without persistence).
+  const unsigned p = room_partition("lost", 128);
+  CHECK(redis.command({"DEL", fmt::format("d5:{{r{}}}m:lost", p), fmt::format("d5:{{r{}}}l:lost", p)}).integer == 2);
+  on_b.say("after the loss");
+  for (Client* c : {&on_a, &on_b}) {
+    const test::Subscribed s = parse_subscribed(c->next());
+    CHECK(s.recovered == 0);
+    CHECK(s.epoch != s0.epoch);
+    CHECK(c->next() == "1|after the loss");
+  }
+  // A client that comes back with a position of the old epoch is told it was not recovered.
+  Client late(b.port(), "lost");
+  late.join(fmt::format("{} 2", s0.epoch), 1);
+  const test::Subscribed s = parse_subscribed(late.next());
+  CHECK(s.recovered == 0);
+  CHECK(late.next() == "1|after the loss");
+}
+
+}  // TEST_SUITE
