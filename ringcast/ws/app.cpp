@@ -101,6 +101,7 @@ std::string App::metrics() const {
     views[i].net = &server_->net_stats(static_cast<unsigned>(i));
     views[i].rooms = rooms_[i].get();
     views[i].broker = rooms_[i] && rooms_[i]->broker() ? &rooms_[i]->broker()->stats() : nullptr;
+    views[i].redis = rooms_[i] && rooms_[i]->broker() ? &rooms_[i]->broker()->redis_stats() : nullptr;
     for (const auto& r : ws_routes_) views[i].routes.push_back(r->per_shard[i].get());
   }
   return format_metrics(views);

@@ -113,6 +113,10 @@ std::string format_metrics(const std::vector<ShardView>& shards) {
            &RedisRoomsStats::echoes);
     broker({"broker_dropped_total", "counter", "live-room publishes dropped: broker down or too far behind"},
            &RedisRoomsStats::dropped);
+    broker({"broker_unconfirmed_total", "counter", "live-room publishes whose connection went before Redis answered"},
+           &RedisRoomsStats::unconfirmed);
+    broker({"broker_lost_total", "counter", "live-room messages of other nodes that never arrived (numbering gaps)"},
+           &RedisRoomsStats::live_lost);
     broker({"broker_durable_in_total", "counter", "durable-room messages read from channels"},
            &RedisRoomsStats::durable_received);
     broker({"broker_presence_events_total", "counter", "presence changes read from channels"},
@@ -120,12 +124,20 @@ std::string format_metrics(const std::vector<ShardView>& shards) {
     broker({"broker_malformed_total", "counter", "channel messages that were not ringcast envelopes"},
            &RedisRoomsStats::malformed);
     broker({"broker_errors_total", "counter", "error replies from the broker"}, &RedisRoomsStats::errors);
-    broker({"broker_reconnects_total", "counter", "broker connections re-established"}, &RedisRoomsStats::reconnects);
-    broker({"broker_protocol_errors_total", "counter", "broker connections dropped for replies that are not RESP2 or too large"},
-           &RedisRoomsStats::protocol_errors);
-    broker({"broker_auth_failures_total", "counter", "broker logins (AUTH) refused"}, &RedisRoomsStats::auth_failures);
-    broker({"broker_partitions", "gauge", "partition channels subscribed"}, &RedisRoomsStats::partitions);
-    broker({"broker_connections", "gauge", "broker connections up"}, &RedisRoomsStats::connected);
+    broker({"broker_partitions", "gauge", "partition channels wanted"}, &RedisRoomsStats::partitions);
+    auto redis = [&](const Family& f, Counter RedisClusterStats::*c) {
+      family(out, f, shards, [c](const ShardView& v) { return v.redis ? (v.redis->*c).get() : 0; });
+    };
+    redis({"redis_commands_total", "counter", "commands issued to Redis"}, &RedisClusterStats::commands);
+    redis({"redis_moved_total", "counter", "MOVED redirections followed"}, &RedisClusterStats::moved);
+    redis({"redis_asked_total", "counter", "ASK redirections followed"}, &RedisClusterStats::asked);
+    redis({"redis_not_sent_total", "counter", "commands that never reached Redis"}, &RedisClusterStats::not_sent);
+    redis({"redis_unknown_total", "counter", "commands whose connection went before the answer"}, &RedisClusterStats::unknown);
+    redis({"redis_timeouts_total", "counter", "connections dropped for a late reply"}, &RedisClusterStats::timeouts);
+    redis({"redis_topology_refreshes_total", "counter", "cluster topology answers applied"}, &RedisClusterStats::refreshes);
+    redis({"redis_resubscribed_total", "counter", "subscriptions restored after a loss"}, &RedisClusterStats::resubscribed);
+    redis({"redis_subscriptions", "gauge", "channels confirmed by their Redis node now"}, &RedisClusterStats::subscriptions);
+    redis({"redis_nodes", "gauge", "Redis nodes that serve slots"}, &RedisClusterStats::nodes);
   }
   return out;
 }

@@ -13,12 +13,14 @@ class WebSocketContext;
 
 struct NetStats;
 struct RedisRoomsStats;
+struct RedisClusterStats;
 
 struct ShardView {
   const Shard* shard = nullptr;
   const NetStats* net = nullptr;
   const Rooms* rooms = nullptr;
   const RedisRoomsStats* broker = nullptr;  // null: no broker
+  const RedisClusterStats* redis = nullptr;
   std::vector<const WebSocketContext*> routes;
 };
 

@@ -34,11 +34,12 @@ TEST_CASE("room envelope: presence names the room and the user who joined or lef
 TEST_CASE("room envelope: a live message written by a node parses back, empty message and odd bytes too") {
   for (std::string message : {std::string(), std::string("x"), std::string("a:b:c\r\n\0", 8)}) {
     std::string bytes;
-    RoomEnvelope::write_live(bytes, 18446744073709551615u, OpCode::text, "room:1", message);
+    RoomEnvelope::write_live(bytes, 18446744073709551615u, 7, OpCode::text, "room:1", message);
     const auto e = RoomEnvelope::parse(bytes);
     REQUIRE(e);
     CHECK(e->kind == RoomEnvelope::Kind::live);
     CHECK(e->node == 18446744073709551615u);
+    CHECK(e->seq == 7);
     CHECK(e->op == OpCode::text);
     CHECK(e->room == "room:1");
     CHECK(e->payload == message);
@@ -47,7 +48,7 @@ TEST_CASE("room envelope: a live message written by a node parses back, empty me
 
 TEST_CASE("room envelope: foreign, truncated or impossible envelopes are refused") {
   for (std::string_view bad : {"", "M", "X1:1:1:1:r", "M1:1:1:5:abc", "M1:0:1:1:r", "M1:1:9:1:r", "M1:1:1:0:",
-                               "Mx:1:1:1:r", "P2:1:ru", "P1:1", "L1:1:1", "L1:8:1:rm", "M-1:1:1:1:r",
+                               "Mx:1:1:1:r", "P2:1:ru", "P1:1", "L1:1:1", "L1:1:8:1:rm", "L1:0:1:1:rm", "L1:1:1:rm", "M-1:1:1:1:r",
                                "M99999999999999999999999:1:1:1:r", "hello world"}) {
     CAPTURE(bad);
     CHECK(!RoomEnvelope::parse(bad));

@@ -18,24 +18,27 @@
 // node (counted by the publisher side only as far as it knows: `dropped` when its own connection is
 // down or full).
 //
-// Connections: one for commands (pipelined: everything written in one loop iteration leaves in one
-// send, replies come back in order) and one subscribed. Both come back by themselves after a loss;
-// commands in flight then fail (durable appends are counted as failed, reads are retried), and every
-// partition is subscribed again and reported ready to the durable rooms, which read what they missed.
+// Redis itself is reached through RedisCluster (one server or a Redis Cluster, alike): commands are
+// routed to the node that holds their room, pipelined (everything written in one loop iteration leaves
+// in one send) and answered in order; a partition's subscription follows its slot, and every time it
+// was (or may have been) lost and is back, the durable rooms hear that their partition is ready again
+// and read what they missed. A durable append that did not reach Redis, or whose answer was lost, is
+// counted as failed; reads are retried.
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <ringcast/core/counter.hpp>
-#include <ringcast/net/redis/redis_client.hpp>
+#include <ringcast/net/redis/redis_cluster.hpp>
 #include <ringcast/ws/codec/opcode.hpp>
 #include <ringcast/ws/rooms/broker_options.hpp>
 #include <ringcast/ws/rooms/detail/durable_log.hpp>
+#include <ringcast/ws/rooms/room_options.hpp>
 
 namespace ringcast {
 
@@ -47,16 +50,14 @@ struct RedisRoomsStats {
   Counter live_published;   // live messages written to Redis
   Counter live_received;    // live messages from other nodes delivered to local members
   Counter echoes;           // this node's own live messages back from Redis (skipped)
-  Counter dropped;          // live messages not sent: command connection down, or max_pending exceeded
+  Counter dropped;          // live messages not sent: Redis unreachable, or too much queued for it
+  Counter unconfirmed;      // live messages written whose connection went before Redis answered
+  Counter live_lost;        // live messages of other nodes that never came (gaps in their numbering)
   Counter durable_received; // durable-room messages read from channels
   Counter presence_events;  // presence changes read from channels
   Counter malformed;        // channel messages that are not ringcast envelopes (or invalid UTF-8 text)
   Counter errors;           // error replies from Redis
-  Counter reconnects;       // connections re-established after a loss
-  Counter protocol_errors;  // connections dropped for replies that are not RESP2 or break its limits
-  Counter auth_failures;    // AUTH refused (wrong user or password)
-  Counter partitions;       // gauge: partition channels this shard subscribes to
-  Counter connected;        // gauge: connections up (0..2)
+  Counter partitions;       // gauge: partition channels this shard wants subscribed
 };
 
 class RedisRooms final : public DurableLog {
@@ -71,6 +72,7 @@ class RedisRooms final : public DurableLog {
 
   uint64_t node_id() const noexcept { return options_.node_id; }
   const RedisRoomsStats& stats() const noexcept { return stats_; }
+  const RedisClusterStats& redis_stats() const noexcept { return redis_.stats(); }
 
   // ---- Live rooms, on the room's home shard ----
   void room_added(std::string_view room) { watch(room); }
@@ -81,14 +83,15 @@ class RedisRooms final : public DurableLog {
   unsigned partition_of(std::string_view room) const noexcept override;
   void watch(std::string_view room) override;
   void unwatch(std::string_view room) override;
-  bool ready(unsigned partition) const noexcept override { return partitions_[partition].ready; }
+  bool ready(unsigned partition) const noexcept override;
   void append(std::string_view room, std::string_view message, OpCode op, Position known,
               uint64_t new_epoch) override;
   void read(std::string_view room, std::optional<uint64_t> after, uint32_t count, uint64_t new_epoch,
             uint64_t request) override;
   void presence(PresenceOp op, std::string_view room, std::span<const std::string> entries, uint64_t request) override;
 
-  // The channel of a partition, and a room's key of `kind` ('m', 'l', 'z', 'h').
+  // The channel of a partition, and a room's key of `kind` ('m', 'l', 'z', 'h'). A partition's hash
+  // tag is chosen so that the partitions' slots are spread evenly over the 16384.
   const std::string& channel(unsigned partition) const noexcept { return partitions_[partition].channel; }
   std::string key(char kind, std::string_view room) const;
 
@@ -96,36 +99,26 @@ class RedisRooms final : public DurableLog {
   struct Partition {
     std::string channel;
     uint32_t watchers = 0;  // rooms of this shard there with members on this node
-    bool ready = false;     // subscribed, confirmed
+    uint64_t sent = 0;      // live messages this node published on it
+    std::unordered_map<uint64_t, uint64_t> heard;  // other node → the last of its numbers received
   };
-  // What the next reply on the command connection answers.
-  enum class Expect : uint8_t { nothing, append, read, presence };
-  struct Pending {
-    Expect expect;
-    uint64_t request;
-  };
-  struct Command;  // a command being written (redis_rooms.cpp)
 
-  void on_command_reply(const RespParser& p, const RespValue& reply);
-  void on_commands_lost();
-  void on_channel_reply(const RespParser& p, const RespValue& reply);
-  void subscribe_all();
-  void subscribe(unsigned partition, bool on);
-  void load_scripts();
-  void fail(Expect expect, uint64_t request);
-  bool can_send() const noexcept;
-  void count_client_events();
-  RedisClientOptions client_options(const char* name) const;
+  void on_subscription(std::string_view channel);
+  void on_channel_message(std::string_view channel, std::string_view payload);
+  void on_read_reply(uint64_t request, const RedisReply& reply);
+  // `v` in decimal, in number slot i (valid until the slot is used again).
+  std::string_view number(int i, uint64_t v);
 
   const BrokerOptions options_;
   Rooms& rooms_;
   DurableRooms& durable_;
   std::vector<Partition> partitions_;
-  std::string tag_prefix_;   // `<prefix>{`
-  RedisClient commands_;
-  RedisClient subscriber_;
-  std::deque<Pending> pending_;
+  std::vector<std::string> tags_;  // per partition: the hash tag of its channel and keys
+  RoomNameMap<unsigned> by_channel_;
+  RedisCluster redis_;
   std::string scratch_;
+  std::vector<std::string_view> keys_, args_;
+  char numbers_[8][24];
   std::vector<std::string_view> users_;
   std::vector<Entry> entries_;
   RedisRoomsStats stats_;

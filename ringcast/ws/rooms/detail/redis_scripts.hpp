@@ -12,7 +12,8 @@
 // Channel of partition T: P{T}c. What it carries (parsed by RoomEnvelope):
 //   M<epoch>:<offset>:<op>:<room length>:<room><message>    a durable room's message
 //   P<0|1>:<room length>:<room><user>                        a user left (0) or joined (1)
-//   L<node>:<op>:<room length>:<room><message>               a live room's message (from C++)
+//   L<node>:<seq>:<op>:<room length>:<room><message>         a live room's message (from C++); seq counts
+//                                                            the node's messages on this channel
 #include <string_view>
 
 namespace ringcast::redis_scripts {

@@ -22,6 +22,7 @@ struct RoomEnvelope {
   uint64_t epoch = 0;        // durable
   uint64_t offset = 0;       // durable
   uint64_t node = 0;         // live: the node that published it
+  uint64_t seq = 0;          // live: its number among that node's messages on this channel (1, 2, …)
   OpCode op = OpCode::text;  // durable, live
   bool joined = false;       // presence
 
@@ -42,7 +43,7 @@ struct RoomEnvelope {
         break;
       }
       case Kind::live:
-        if (!number(in, e.node) || !number(in, op)) return std::nullopt;
+        if (!number(in, e.node) || !number(in, e.seq) || !number(in, op) || e.seq == 0) return std::nullopt;
         break;
       default:
         return std::nullopt;
@@ -58,12 +59,15 @@ struct RoomEnvelope {
     return e;
   }
 
-  // "L<node>:<op>:<room length>:<room><message>": a live room's message, as the node publishes it.
-  static void write_live(std::string& out, uint64_t node, OpCode op, std::string_view room, std::string_view message) {
-    char head[64];
+  // "L<node>:<seq>:<op>:<room length>:<room><message>": a live room's message, as the node publishes it.
+  static void write_live(std::string& out, uint64_t node, uint64_t seq, OpCode op, std::string_view room,
+                         std::string_view message) {
+    char head[96];
     char* p = head;
     *p++ = static_cast<char>(Kind::live);
     p = std::to_chars(p, head + sizeof head, node).ptr;
+    *p++ = ':';
+    p = std::to_chars(p, head + sizeof head, seq).ptr;
     *p++ = ':';
     p = std::to_chars(p, head + sizeof head, static_cast<unsigned>(op)).ptr;
     *p++ = ':';
