@@ -5,6 +5,7 @@
 // sizeof(T) plus chunk slack, and a record's address stays valid until it is freed.
 #include <cassert>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <utility>
@@ -76,8 +77,13 @@ class Slab {
     alignas(T) unsigned char bytes[sizeof(T) < sizeof(uint32_t) ? sizeof(uint32_t) : sizeof(T)];
   };
   void* slot(uint32_t index) noexcept { return chunks_[index / kChunk][index % kChunk].bytes; }
-  uint32_t next_free(uint32_t index) noexcept { return *reinterpret_cast<uint32_t*>(slot(index)); }
-  void set_next_free(uint32_t index, uint32_t next) noexcept { *reinterpret_cast<uint32_t*>(slot(index)) = next; }
+  // A free slot's first bytes hold the next free index: copied, since a slot is aligned for T only.
+  uint32_t next_free(uint32_t index) noexcept {
+    uint32_t next;
+    std::memcpy(&next, slot(index), sizeof next);
+    return next;
+  }
+  void set_next_free(uint32_t index, uint32_t next) noexcept { std::memcpy(slot(index), &next, sizeof next); }
 
   std::vector<std::unique_ptr<Cell[]>> chunks_;
   uint32_t free_head_ = kNone;
