@@ -5,6 +5,7 @@
 // sizeof(T) plus chunk slack, and a record's address stays valid until it is freed.
 #include <cassert>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <utility>
@@ -29,26 +30,37 @@ class Slab {
     }
   }
 
-  // Constructs a record and returns it with its index.
+  // Constructs a record and returns it with its index. The slot is taken only once the record is
+  // built: a constructor that throws leaves the slab as it was.
   template <typename... Args>
   std::pair<T*, uint32_t> alloc(Args&&... args) {
-    uint32_t index;
-    if (free_head_ != kNone) {
-      index = free_head_;
-      free_head_ = next_free(index);
+    const bool reuse = free_head_ != kNone;
+    if (!reuse && high_water_ == chunks_.size() * kChunk) {
+      std::unique_ptr<Cell[]> chunk(new Cell[kChunk]);  // uninitialised: pages stay untouched until used
+      chunks_.push_back(std::move(chunk));
+    }
+    const uint32_t index = reuse ? free_head_ : high_water_;
+    const uint32_t next = reuse ? next_free(index) : kNone;  // the link lies where the record goes
+    T* p;
+    try {
+      p = new (slot(index)) T(std::forward<Args>(args)...);
+    } catch (...) {
+      if (reuse) set_next_free(index, next);  // a record built half-way may have written over it
+      throw;
+    }
+    if (reuse) {
+      free_head_ = next;
     } else {
-      if (high_water_ == chunks_.size() * kChunk) chunks_.emplace_back(new Cell[kChunk]);
-      index = high_water_++;
+      ++high_water_;
     }
     ++live_;
-    T* p = new (slot(index)) T(std::forward<Args>(args)...);
     return {p, index};
   }
 
   void free(uint32_t index) noexcept {
     assert(index < high_water_);
     at(index)->~T();
-    *reinterpret_cast<uint32_t*>(slot(index)) = free_head_;
+    set_next_free(index, free_head_);
     free_head_ = index;
     --live_;
   }
@@ -65,7 +77,13 @@ class Slab {
     alignas(T) unsigned char bytes[sizeof(T) < sizeof(uint32_t) ? sizeof(uint32_t) : sizeof(T)];
   };
   void* slot(uint32_t index) noexcept { return chunks_[index / kChunk][index % kChunk].bytes; }
-  uint32_t next_free(uint32_t index) noexcept { return *reinterpret_cast<uint32_t*>(slot(index)); }
+  // A free slot's first bytes hold the next free index: copied, since a slot is aligned for T only.
+  uint32_t next_free(uint32_t index) noexcept {
+    uint32_t next;
+    std::memcpy(&next, slot(index), sizeof next);
+    return next;
+  }
+  void set_next_free(uint32_t index, uint32_t next) noexcept { std::memcpy(slot(index), &next, sizeof next); }
 
   std::vector<std::unique_ptr<Cell[]>> chunks_;
   uint32_t free_head_ = kNone;

@@ -1,8 +1,6 @@
 #include <ringcast/ws/rooms/rooms.hpp>
 
-#include <cstdlib>
 #include <cstring>
-#include <new>
 
 #include <ringcast/net/backend/loop.hpp>
 #include <ringcast/ws/codec/close_code.hpp>
@@ -11,6 +9,7 @@
 #include <ringcast/ws/detail/web_socket_context.hpp>
 #include <ringcast/ws/detail/web_socket_extras.hpp>
 #include <ringcast/ws/rooms/detail/durable_rooms.hpp>
+#include <ringcast/ws/rooms/detail/frame_arena.hpp>
 #include <ringcast/ws/rooms/detail/redis_rooms.hpp>
 #include <ringcast/ws/rooms/detail/room_partition.hpp>
 
@@ -30,29 +29,6 @@ struct PendingMember {
 
 // Subscription::member with this bit set indexes the room's pending list instead of its members.
 constexpr uint32_t kPendingBit = uint32_t{1} << 31;
-
-// Frames of one room on one shard, back to back, so that a member's consecutive frames form one
-// segment of its output queue. The room holds a reference while the arena is open (until the end of
-// the loop iteration, or until a frame does not fit); each member's segment holds one more.
-struct FrameArena {
-  uint32_t refs;
-  uint32_t used;
-  uint32_t capacity;
-
-  static constexpr uint32_t kFirstCapacity = 4 << 10;  // then doubling within one iteration
-  static constexpr uint32_t kMaxCapacity = 64 << 10;
-
-  uint8_t* data() noexcept { return reinterpret_cast<uint8_t*>(this + 1); }  // `capacity` bytes follow
-  static FrameArena* create(uint32_t capacity) {
-    void* p = std::malloc(sizeof(FrameArena) + capacity);
-    if (!p) throw std::bad_alloc();
-    return new (p) FrameArena{1, 0, capacity};
-  }
-  static void release(void* p) noexcept {
-    auto* a = static_cast<FrameArena*>(p);
-    if (--a->refs == 0) std::free(a);
-  }
-};
 
 struct RoomEntry {
   std::string name;
@@ -487,22 +463,11 @@ void Rooms::forward(Room& room, SharedBuffer& publication) {
 }
 
 const uint8_t* Rooms::place(Room& room, std::span<const uint8_t> frame) {
-  FrameArena* a = room.arena;
-  if (!a || a->capacity - a->used < frame.size()) {
-    uint32_t capacity = a ? std::min(a->capacity * 2, FrameArena::kMaxCapacity) : FrameArena::kFirstCapacity;
-    capacity = std::max(capacity, static_cast<uint32_t>(frame.size()));
-    if (a) {
-      FrameArena::release(a);
-    } else {
-      if (open_arenas_.empty()) shard_.defer([this](Shard&) { close_arenas(); });
-      open_arenas_.push_back(&room);
-    }
-    a = room.arena = FrameArena::create(capacity);
+  if (!room.arena) {
+    if (open_arenas_.empty()) shard_.defer([this](Shard&) { close_arenas(); });
+    open_arenas_.push_back(&room);
   }
-  uint8_t* at = a->data() + a->used;
-  std::memcpy(at, frame.data(), frame.size());
-  a->used += static_cast<uint32_t>(frame.size());
-  return at;
+  return FrameArena::place(room.arena, frame);
 }
 
 void Rooms::close_arenas() noexcept {
