@@ -689,8 +689,8 @@ TEST_CASE("chat: SIGTERM closes every client with 1001 and the server exits with
   CHECK(stopped_cleanly(server));
 }
 
-TEST_CASE("chat: logins hash off the shard: a WebSocket on the same shard gets every pong within 50 ms during 10 scrypt logins"
-          * doctest::test_suite("io_alone")) {
+TEST_CASE("chat: logins hash off the shard: during 10 scrypt logins a WebSocket on the same shard gets its pongs in a "
+          "median under 10 ms, nine in ten under 50 ms" * doctest::test_suite("io_alone")) {
   // The demo users' hashes have the default cost (scrypt ln=15: about 0.1 s each); one shard, so the
   // logins and the WebSocket share it.
   test::ServerProcess server(chat_command({"--shards", "1"}, /*demo_users=*/true));
@@ -733,12 +733,14 @@ TEST_CASE("chat: logins hash off the shard: a WebSocket on the same shard gets e
           " ms, slowest ", static_cast<double>(worst.count()) / 1000.0, " ms");
   CHECK(ok.load() == 10);
   CHECK_FALSE(lost);
-  // A shard that hashed would hold most pings for part of a 0.1 s hash: a median of tens of ms.
+  // A shard that hashed would be busy with one 0.1 s hash after another: nearly every ping would wait
+  // for part of one (a median of tens of ms, a p90 near 100 ms, and far fewer than 20 round trips).
+  // Nothing bounds the slowest: a two-core machine loaded by other processes holds a thread off its
+  // core for as long as it likes. On two cores shared with parallel builds (load average 12), 12
+  // runs over the three backends measured medians of 0.03-0.13 ms, p90s of 0.05-8.6 ms, and slowest
+  // round trips of 0.3 ms to 1.9 s.
   CHECK(median < 10ms);
   CHECK(p90 < 50ms);
-  // Every one under 50 ms (8 ms at worst on an idle machine); a machine loaded by other processes can
-  // hold a thread off its core for longer, so this one only warns.
-  WARN(worst < 50ms);
   hang_up(ws);
   CHECK(stopped_cleanly(server));
 }
