@@ -1,6 +1,6 @@
 // ringcast-chat end to end: the real binary with 4 shards (so rooms, tabs and their homes span
-// shards), driven over real sockets by plain blocking clients written here from RFC 6455, on every
-// backend (suite "io").
+// shards), driven over real sockets by the shared blocking clients (tests/support/raw_http_client.hpp,
+// raw_ws_client.hpp: written from the RFCs, not from the server's code), on every backend (suite "io").
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <fstream>
 #include <memory>
 #include <optional>
