@@ -9,8 +9,6 @@
 //   build/bin/idle_memory_bench --connections 10000 --json bench/results/idle_memory.json
 #include <fmt/format.h>
 #include <netinet/tcp.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -20,57 +18,22 @@
 #include <vector>
 
 #include "bench/bench_report.hpp"
-#include "process_stats.hpp"
+#include "bench/load/process_stats.hpp"
 #include <ringcast/core/cli.hpp>
 #include <ringcast/net/backend/detail/socket_ops.hpp>
 #include <ringcast/net/socket_address.hpp>
+#include "tests/support/server_process.hpp"
 
 using namespace ringcast;
 
 namespace {
 
-struct Server {
-  pid_t pid = -1;
-  uint16_t port = 0;
-};
-
-// Starts `binary --port 0 --shards 1 [extra]` and reads the port from its "listening on" line.
-Server start(const std::string& binary, std::vector<std::string> extra) {
-  int out[2];
-  if (::pipe(out) != 0) return {};
-  Server s;
-  s.pid = ::fork();
-  if (s.pid == 0) {
-    ::dup2(out[1], 2);
-    ::close(out[0]);
-    std::vector<std::string> args = {binary, "--port", "0", "--shards", "1", "--log", "info"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  std::string seen;
-  char buf[512];
-  while (s.port == 0) {
-    const ssize_t n = ::read(out[0], buf, sizeof buf);
-    if (n <= 0) break;
-    seen.append(buf, static_cast<size_t>(n));
-    if (const size_t at = seen.find("listening on "); at != std::string::npos && seen.find('\n', at) != std::string::npos) {
-      const std::string line = seen.substr(at, seen.find('\n', at) - at);
-      s.port = static_cast<uint16_t>(std::atoi(line.c_str() + line.rfind(':') + 1));
-    }
-  }
-  // Its later output goes nowhere; it is quiet at info level anyway.
-  return s;
-}
-
-void stop(Server& s) {
-  ::kill(s.pid, SIGTERM);
-  int status;
-  ::waitpid(s.pid, &status, 0);
+// Runs `binary --port 0 --shards 1 [extra]` until the returned ServerProcess goes (it finds the port
+// in the server's "listening on" line).
+test::ServerProcess start(const std::string& binary, std::vector<std::string> extra) {
+  std::vector<std::string> args = {binary, "--port", "0", "--shards", "1", "--log", "info"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return test::ServerProcess(args);
 }
 
 bool read_exact(int fd, char* p, size_t n) {
@@ -122,15 +85,16 @@ struct Measure {
 };
 
 Measure measure(const std::string& binary, bool websocket, unsigned connections) {
-  Server s = start(binary, websocket ? std::vector<std::string>{"--idle-timeout", "0"} : std::vector<std::string>{});
+  test::ServerProcess s = start(binary, websocket ? std::vector<std::string>{"--idle-timeout", "0"} : std::vector<std::string>{});
   Measure m;
-  if (s.port == 0) return m;
+  if (s.port() == 0) return m;
+  const auto port = static_cast<uint16_t>(s.port());
   // Warm-up: fixed per-shard memory (every page of the receive buffer ring, the block pools) comes in
   // now, through many messages on few connections — so the connection records of the measured
   // connections are still counted in full.
   std::vector<int> warm;
   for (unsigned i = 0; i < 64; ++i) {
-    const int fd = open_one(s.port, websocket, i % 8);
+    const int fd = open_one(port, websocket, i % 8);
     if (fd >= 0) warm.push_back(fd);
   }
   for (int round = 0; round < 40; ++round) {
@@ -146,17 +110,16 @@ Measure measure(const std::string& binary, bool websocket, unsigned connections)
   }
   for (int fd : warm) ::close(fd);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  m.before = load::process_rss_bytes(s.pid);
+  m.before = load::process_rss_bytes(s.pid());
   std::vector<int> fds;
   for (unsigned i = 0; i < connections; ++i) {
-    const int fd = open_one(s.port, websocket, i % 8);
+    const int fd = open_one(port, websocket, i % 8);
     if (fd >= 0) fds.push_back(fd);
   }
   std::this_thread::sleep_for(std::chrono::seconds(1));
-  m.after = load::process_rss_bytes(s.pid);
+  m.after = load::process_rss_bytes(s.pid());
   m.opened = static_cast<unsigned>(fds.size());
   for (int fd : fds) ::close(fd);
-  stop(s);
   return m;
 }
 

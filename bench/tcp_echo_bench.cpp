@@ -19,7 +19,7 @@
 #include <thread>
 
 #include "bench/bench_report.hpp"
-#include "process_stats.hpp"
+#include "bench/load/process_stats.hpp"
 #include <ringcast/core/cli.hpp>
 #include <ringcast/core/log.hpp>
 #include <ringcast/net/tcp_echo_handler.hpp>

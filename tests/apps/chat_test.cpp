@@ -1,26 +1,19 @@
 // ringcast-chat end to end: the real binary with 4 shards (so rooms, tabs and their homes span
-// shards), driven over real sockets by plain blocking clients written here from RFC 6455, on every
-// backend (suite "io").
+// shards), driven over real sockets by the shared blocking clients (tests/support/raw_http_client.hpp,
+// raw_ws_client.hpp: written from the RFCs, not from the server's code), on every backend (suite "io").
 #include <doctest/doctest.h>
 #include <fmt/format.h>
-#include <poll.h>
-#include <pty.h>
-#include <signal.h>
 #include <simdjson.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <chrono>
-#include <cstring>
 #include <fstream>
-#include <sstream>
 #include <memory>
 #include <optional>
-#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,6 +22,8 @@
 #include "apps/chat/password_hash.hpp"
 #include "apps/chat/user_store.hpp"
 #include "tests/support/net_test_support.hpp"
+#include "tests/support/raw_http_client.hpp"
+#include "tests/support/raw_ws_client.hpp"
 #include "tests/support/test_process.hpp"
 
 using namespace ringcast;
@@ -64,62 +59,16 @@ std::vector<std::string> chat_command(std::vector<std::string> extra = {}, bool 
 
 // ---- HTTP ----------------------------------------------------------------------------------
 
-struct HttpReply {
-  int status = 0;
-  std::string head;
-  std::string body;
-};
-
-// Reads until `done(bytes)` or the peer closes; false on timeout.
-template <typename Done>
-bool read_until(int fd, std::string& buf, Done done, int timeout_ms = 5000) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  char tmp[65536];
-  while (!done(buf)) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    const ssize_t n = ::read(fd, tmp, sizeof tmp);  // read(): sockets and terminals alike
-    if (n <= 0) return done(buf);
-    buf.append(tmp, static_cast<size_t>(n));
-  }
-  return true;
+std::string login_request(std::string_view body) {
+  return fmt::format("POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     "Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+                     body.size(), body);
 }
 
-// Splits a response at the end of its head; the body is what follows (Content-Length bytes).
-bool parse_reply(std::string& buf, HttpReply& reply) {
-  const size_t end = buf.find("\r\n\r\n");
-  if (end == std::string::npos) return false;
-  reply.head = buf.substr(0, end + 2);
-  reply.status = std::atoi(buf.c_str() + 9);
-  size_t length = 0;
-  std::string lower = reply.head;
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (const size_t at = lower.find("\r\ncontent-length:"); at != std::string::npos) {
-    length = std::strtoul(lower.c_str() + at + 17, nullptr, 10);
-  }
-  if (buf.size() < end + 4 + length) return false;
-  reply.body = buf.substr(end + 4, length);
-  buf.erase(0, end + 4 + length);
-  return true;
-}
+test::HttpReply post_login(uint16_t port, std::string_view body) { return test::ask_once(port, login_request(body)); }
 
-HttpReply http(uint16_t port, const std::string& request) {
-  const int fd = test::connect_blocking(port);
-  REQUIRE(fd >= 0);
-  REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
-  std::string buf;
-  HttpReply reply;
-  read_until(fd, buf, [&](std::string& b) { return parse_reply(b, reply); });
-  ::close(fd);
-  return reply;
-}
-
-HttpReply post_login(uint16_t port, std::string_view body) {
-  return http(port, fmt::format("POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                                "Content-Length: {}\r\nConnection: close\r\n\r\n{}",
-                                body.size(), body));
+test::HttpReply get(uint16_t port, std::string_view target) {
+  return test::ask_once(port, fmt::format("GET {} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", target));
 }
 
 // ---- JSON ----------------------------------------------------------------------------------
@@ -164,66 +113,25 @@ class Json {
 
 // ---- WebSocket -----------------------------------------------------------------------------
 
-// One blocking WebSocket connection (RFC 6455), as a browser tab would hold it.
+// One chat connection, as a browser tab holds it, on the shared raw client: pings are answered
+// (unless told not to), a Close frame is recorded and answered, chat messages go out as JSON.
 class Client {
  public:
   // Opens GET `target` with the upgrade; status() is 101 on success, else the refusal's status.
-  Client(uint16_t port, const std::string& target, const std::string& origin = {}) {
-    fd_ = test::connect_blocking(port);
-    REQUIRE(fd_ >= 0);
-    std::string req = fmt::format(
-        "GET {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n",
-        target, port);
-    if (!origin.empty()) req += "Origin: " + origin + "\r\n";
-    req += "\r\n";
-    REQUIRE(::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
-    HttpReply reply;
-    read_until(fd_, buf_, [&](std::string& b) {
-      const size_t end = b.find("\r\n\r\n");
-      if (end == std::string::npos) return false;
-      reply.status = std::atoi(b.c_str() + 9);
-      if (reply.status == 101) {
-        b.erase(0, end + 4);  // frames may follow at once
-        return true;
-      }
-      return parse_reply(b, reply);
-    });
-    status_ = reply.status;
-    body_ = reply.body;
+  Client(uint16_t port, const std::string& target, const std::string& origin = {}) : ws_(port) {
+    REQUIRE(ws_.connected());
+    ws_.handshake(target, origin.empty() ? std::string() : "Origin: " + origin + "\r\n");
+    status_ = ws_.status();
   }
-  ~Client() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Client(const Client&) = delete;
-  Client& operator=(const Client&) = delete;
 
   int status() const { return status_; }
-  const std::string& body() const { return body_; }
   bool closed() const { return close_code_ != 0; }
   int close_code() const { return close_code_; }
   void answer_pings(bool on) { answer_pings_ = on; }
   int pings_seen() const { return pings_; }
 
-  void send_frame(uint8_t opcode, std::string_view payload) {
-    std::string f;
-    f += static_cast<char>(0x80 | opcode);
-    if (payload.size() < 126) {
-      f += static_cast<char>(0x80 | payload.size());
-    } else if (payload.size() < 65536) {
-      f += static_cast<char>(0x80 | 126);
-      f += static_cast<char>(payload.size() >> 8);
-      f += static_cast<char>(payload.size() & 0xff);
-    } else {
-      f += static_cast<char>(0x80 | 127);
-      for (int i = 7; i >= 0; --i) f += static_cast<char>((payload.size() >> (8 * i)) & 0xff);
-    }
-    const char key[4] = {0x12, 0x34, 0x56, 0x78};  // RFC 6455 §5.3: clients mask every frame
-    f.append(key, 4);
-    for (size_t i = 0; i < payload.size(); ++i) f += static_cast<char>(payload[i] ^ key[i % 4]);
-    ::send(fd_, f.data(), f.size(), MSG_NOSIGNAL);
-  }
-  void send(std::string_view text) { send_frame(0x1, text); }
+  void send_frame(uint8_t opcode, std::string_view payload) { ws_.send_frame({.opcode = opcode, .payload = payload}); }
+  void send(std::string_view text) { ws_.send_text(text); }
   void send_message(std::string_view text) {
     std::string body;
     chat::append_json_string(body, text);
@@ -235,24 +143,12 @@ class Client {
     send(fmt::format(R"({{"type":"change_room","payload":{{"name":{}}}}})", name));
   }
 
-  // The next text message, or nullopt after `timeout` (or once closed). Pings are answered (unless
-  // told not to); a Close frame is recorded and answered.
+  // The next text message, or nullopt after `timeout` (or once closed).
   std::optional<std::string> next(std::chrono::milliseconds timeout = 10s) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!closed()) {
-      if (auto frame = parse_frame()) {
-        const auto [opcode, payload] = *frame;
-        if (opcode == 0x1) return payload;
-        if (opcode == 0x9) {
-          ++pings_;
-          if (answer_pings_) send_frame(0xA, payload);
-        } else if (opcode == 0x8) {
-          close_code_ = payload.size() >= 2 ? (uint8_t(payload[0]) << 8 | uint8_t(payload[1])) : 1005;
-          send_frame(0x8, payload.substr(0, 2));
-        }
-        continue;
-      }
-      if (!receive_until(deadline)) break;
+    test::RawFrame f;
+    while (!closed() && read(f, deadline)) {
+      if (f.opcode == test::op::kText) return std::move(f.payload);
     }
     return std::nullopt;
   }
@@ -277,82 +173,55 @@ class Client {
   std::optional<std::chrono::microseconds> ping_round_trip(std::string_view payload,
                                                            std::chrono::milliseconds timeout = 5s) {
     const auto t0 = std::chrono::steady_clock::now();
-    send_frame(0x9, payload);
-    while (!closed()) {
-      if (auto frame = parse_frame()) {
-        const auto [opcode, data] = *frame;
-        if (opcode == 0xA && data == payload) {
-          return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
-        }
-        if (opcode == 0x9) send_frame(0xA, data);
-        if (opcode == 0x8) close_code_ = 1005;
-        continue;
+    ws_.send_ping(payload);
+    test::RawFrame f;
+    while (!closed() && read(f, t0 + timeout)) {
+      if (f.opcode == test::op::kPong && f.payload == payload) {
+        return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
       }
-      if (!receive_until(t0 + timeout)) break;
     }
     return std::nullopt;
-  }
-
-  // Waits for more bytes: true once some arrived, false when `deadline` passed or TCP ended (an end
-  // without a Close frame is recorded as 1006).
-  bool receive_until(std::chrono::steady_clock::time_point deadline) {
-    for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{.fd = fd_, .events = POLLIN, .revents = 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      char tmp[65536];
-      const ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
-      if (n <= 0) {
-        if (!closed()) close_code_ = 1006;
-        return false;
-      }
-      buf_.append(tmp, static_cast<size_t>(n));
-      return true;
-    }
   }
 
   // Waits for the server's Close frame (or the end of TCP); returns its code.
   int wait_close(std::chrono::milliseconds timeout = 10s) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!closed() && std::chrono::steady_clock::now() < deadline) next(100ms);
+    test::RawFrame f;
+    while (!closed() && read(f, deadline)) {
+    }
     return close_code_;
   }
 
  private:
-  // One whole frame from the front of buf_ (server frames are not masked).
-  std::optional<std::pair<uint8_t, std::string>> parse_frame() {
-    if (buf_.size() < 2) return std::nullopt;
-    const auto b0 = static_cast<uint8_t>(buf_[0]);
-    size_t len = static_cast<uint8_t>(buf_[1]) & 0x7f, off = 2;
-    if (len == 126) {
-      if (buf_.size() < 4) return std::nullopt;
-      len = (size_t(uint8_t(buf_[2])) << 8) | uint8_t(buf_[3]);
-      off = 4;
-    } else if (len == 127) {
-      if (buf_.size() < 10) return std::nullopt;
-      len = 0;
-      for (int i = 2; i < 10; ++i) len = (len << 8) | uint8_t(buf_[i]);
-      off = 10;
+  // The next frame before `deadline`, pings and closes handled on the way; false when none came (an
+  // end of TCP without a Close frame is recorded as 1006).
+  bool read(test::RawFrame& f, std::chrono::steady_clock::time_point deadline) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const test::ReadStatus s = ws_.read_frame(f, static_cast<int>(std::max<int64_t>(left.count(), 0)));
+    if (s != test::ReadStatus::frame) {
+      if (s != test::ReadStatus::timeout) close_code_ = 1006;
+      return false;
     }
-    if (buf_.size() < off + len) return std::nullopt;
-    std::pair<uint8_t, std::string> frame{b0 & 0x0f, buf_.substr(off, len)};
-    REQUIRE_MESSAGE((b0 & 0x80) != 0, "the server fragments nothing here");
-    buf_.erase(0, off + len);
-    return frame;
+    REQUIRE_MESSAGE(f.fin, "the server fragments nothing here");
+    if (f.opcode == test::op::kPing) {
+      ++pings_;
+      if (answer_pings_) ws_.send_pong(f.payload);
+    } else if (f.opcode == test::op::kClose) {
+      close_code_ = f.close_code();
+      ws_.send_frame({.opcode = test::op::kClose, .payload = std::string_view(f.payload).substr(0, 2)});
+    }
+    return true;
   }
 
-  int fd_ = -1;
+  test::RawWsClient ws_;
   int status_ = 0;
-  std::string body_;
-  std::string buf_;
   int close_code_ = 0;
   int pings_ = 0;
   bool answer_pings_ = true;
 };
 
 std::string otp_for(uint16_t port, const std::string& user) {
-  const HttpReply r = post_login(port, fmt::format(R"({{"username":"{}","password":"pw-{}"}})", user, user));
+  const test::HttpReply r = post_login(port, fmt::format(R"({{"username":"{}","password":"pw-{}"}})", user, user));
   REQUIRE(r.status == 200);
   Json j(r.body);
   REQUIRE(j.ok());
@@ -394,7 +263,7 @@ bool silent(Client& c, std::chrono::milliseconds quiet = 300ms) {
 
 // How many shards hold open WebSockets (from /metrics).
 int shards_with_sockets(uint16_t port) {
-  const HttpReply r = http(port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const test::HttpReply r = get(port, "/metrics");
   const std::vector<uint64_t> open = test::metric_by_shard(r.body, "websockets");
   return static_cast<int>(std::count_if(open.begin(), open.end(), [](uint64_t n) { return n > 0; }));
 }
@@ -415,24 +284,9 @@ std::string read_file(const std::string& path) {
 // Runs `ringcast-chat adduser FILE NAME` with `input` on its standard input (a pipe); returns its
 // exit status.
 int adduser(const std::string& file, const std::string& name, const std::string& input) {
-  int in[2];
-  REQUIRE(::pipe(in) == 0);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(in[0], 0);
-    ::close(in[1]);
-    const int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, 2);
-    const std::string bin = test::binary_path("bin/ringcast-chat");
-    ::execl(bin.c_str(), bin.c_str(), "adduser", file.c_str(), name.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(in[0]);
-  REQUIRE(::write(in[1], input.data(), input.size()) == static_cast<ssize_t>(input.size()));
-  ::close(in[1]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  const test::ProgramRun run = test::run_program({test::binary_path("bin/ringcast-chat"), "adduser", file, name}, input, 30s);
+  CHECK_FALSE(run.timed_out);
+  return run.status;
 }
 
 // The users file's hash for `name`, or "".
@@ -489,30 +343,17 @@ TEST_CASE("chat adduser: creates the users file (mode 0600), replaces a password
 
 TEST_CASE("chat adduser: on a terminal the password is not echoed") {
   const std::string file = temp_dir() + "/users.txt";
-  int master = -1;
-  const pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const std::string bin = test::binary_path("bin/ringcast-chat");
-    ::execl(bin.c_str(), bin.c_str(), "adduser", file.c_str(), "frank", static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  std::string seen;
-  auto wait_for = [&](std::string_view what) {
-    return read_until(master, seen, [&](std::string& b) { return b.find(what) != std::string::npos; });
-  };
-  REQUIRE(wait_for("Password for frank: "));
+  test::ChildProcess adding({test::binary_path("bin/ringcast-chat"), "adduser", file, "frank"}, {.terminal = true});
+  REQUIRE(adding.started());
+  const test::Deadline deadline = test::deadline_in(30s);
+  REQUIRE(adding.wait_for_output("Password for frank: ", deadline));
   const std::string secret = "hunter2-typed";
-  CHECK(::write(master, (secret + "\n").data(), secret.size() + 1) == static_cast<ssize_t>(secret.size() + 1));
-  REQUIRE(wait_for("Same password again: "));
-  CHECK(::write(master, (secret + "\n").data(), secret.size() + 1) == static_cast<ssize_t>(secret.size() + 1));
-  wait_for("added frank");
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ::close(master);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
-  CHECK(seen.find(secret) == std::string::npos);  // what was typed never came back
+  CHECK(adding.write_input(secret + "\n"));
+  REQUIRE(adding.wait_for_output("Same password again: ", deadline));
+  CHECK(adding.write_input(secret + "\n"));
+  CHECK(adding.wait_for_output("added frank", deadline));
+  CHECK(adding.wait(deadline) == 0);
+  CHECK(adding.output().find(secret) == std::string::npos);  // what was typed never came back
   CHECK(chat::verify_password(secret, hash_of(read_file(file), "frank")));
 }
 
@@ -525,19 +366,19 @@ TEST_CASE("chat: GET / serves the compiled-in page, login gives a token, 401 for
   CHECK(test::eventually([&] { return server.output().find("demo users alice and bob, password secret") != std::string::npos; },
                          5s));
 
-  const HttpReply page = http(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const test::HttpReply page = get(port, "/");
   CHECK(page.status == 200);
-  CHECK(page.head.find("text/html") != std::string::npos);
-  CHECK(page.head.find("Content-Security-Policy: default-src 'none'") != std::string::npos);
+  CHECK(page.header("Content-Type").find("text/html") != std::string::npos);
+  CHECK(page.header("Content-Security-Policy").rfind("default-src 'none'", 0) == 0);
   CHECK(page.body.find("ringcast chat") != std::string::npos);
   CHECK(page.body.find("window, '__chat'") != std::string::npos);
 
   // The compiled-in demo users.
   for (const char* user : {"alice", "bob"}) {
-    const HttpReply ok = post_login(port, fmt::format(R"({{"username":"{}","password":"secret"}})", user));
+    const test::HttpReply ok = post_login(port, fmt::format(R"({{"username":"{}","password":"secret"}})", user));
     CHECK(ok.status == 200);
-    CHECK(ok.head.find("application/json") != std::string::npos);
-    CHECK(ok.head.find("Cache-Control: no-store") != std::string::npos);
+    CHECK(ok.header("Content-Type").find("application/json") != std::string::npos);
+    CHECK(ok.header("Cache-Control") == "no-store");
     Json j(ok.body);
     REQUIRE(j.ok());
     const std::string otp = Json::str(j.root()["otp"]);
@@ -546,7 +387,7 @@ TEST_CASE("chat: GET / serves the compiled-in page, login gives a token, 401 for
   for (const char* body : {R"({"username":"alice","password":"Secret"})", R"({"username":"mallory","password":"secret"})",
                            R"({"username":"alice","password":""})"}) {
     CAPTURE(body);
-    const HttpReply r = post_login(port, body);
+    const test::HttpReply r = post_login(port, body);
     CHECK(r.status == 401);
     Json j(r.body);
     REQUIRE(j.ok());
@@ -555,7 +396,7 @@ TEST_CASE("chat: GET / serves the compiled-in page, login gives a token, 401 for
   for (const char* body : {"", "{", "not json", "[]", R"({"username":"alice"})", R"({"username":1,"password":"x"})",
                            R"({"username":"alice","password":"secret"} trailing)"}) {
     CAPTURE(body);
-    const HttpReply r = post_login(port, body);
+    const test::HttpReply r = post_login(port, body);
     CHECK(r.status == 400);
     CHECK(Json(r.body).ok());
   }
@@ -568,10 +409,10 @@ TEST_CASE("chat: --web serves the page from a directory instead of the compiled-
   test::ServerProcess server(chat_command({"--web", dir}));
   const auto port = static_cast<uint16_t>(server.port());
   REQUIRE(port > 0);
-  const HttpReply page = http(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const test::HttpReply page = get(port, "/");
   CHECK(page.status == 200);
   CHECK(page.body.find("work in progress") != std::string::npos);
-  CHECK(page.head.find("script-src 'sha256-") != std::string::npos);
+  CHECK(page.header("Content-Security-Policy").find("script-src 'sha256-") != std::string::npos);
   CHECK(stopped_cleanly(server));
 }
 
@@ -847,14 +688,14 @@ TEST_CASE("chat: SIGTERM closes every client with 1001 and the server exits with
   CHECK(stopped_cleanly(server));
 }
 
-TEST_CASE("chat: logins hash off the shard: a WebSocket on the same shard gets every pong within 50 ms during 10 scrypt logins"
-          * doctest::test_suite("io_alone")) {
+TEST_CASE("chat: logins hash off the shard: during 10 scrypt logins a WebSocket on the same shard gets its pongs in a "
+          "median under 10 ms, nine in ten under 50 ms" * doctest::test_suite("io_alone")) {
   // The demo users' hashes have the default cost (scrypt ln=15: about 0.1 s each); one shard, so the
   // logins and the WebSocket share it.
   test::ServerProcess server(chat_command({"--shards", "1"}, /*demo_users=*/true));
   const auto port = static_cast<uint16_t>(server.port());
   REQUIRE(port > 0);
-  const HttpReply first = post_login(port, R"({"username":"alice","password":"secret"})");
+  const test::HttpReply first = post_login(port, R"({"username":"alice","password":"secret"})");
   REQUIRE(first.status == 200);
   auto ws = std::make_unique<Client>(port, "/ws?otp=" + Json::str(Json(first.body).root()["otp"]));
   REQUIRE(ws->status() == 101);
@@ -865,7 +706,7 @@ TEST_CASE("chat: logins hash off the shard: a WebSocket on the same shard gets e
   std::thread logins([&] {
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < 10; ++i) {
-      const HttpReply r = post_login(port, R"({"username":"bob","password":"secret"})");
+      const test::HttpReply r = post_login(port, R"({"username":"bob","password":"secret"})");
       ok += r.status == 200 ? 1 : 0;
     }
     logins_took = std::chrono::steady_clock::now() - t0;
@@ -891,12 +732,14 @@ TEST_CASE("chat: logins hash off the shard: a WebSocket on the same shard gets e
           " ms, slowest ", static_cast<double>(worst.count()) / 1000.0, " ms");
   CHECK(ok.load() == 10);
   CHECK_FALSE(lost);
-  // A shard that hashed would hold most pings for part of a 0.1 s hash: a median of tens of ms.
+  // A shard that hashed would be busy with one 0.1 s hash after another: nearly every ping would wait
+  // for part of one (a median of tens of ms, a p90 near 100 ms, and far fewer than 20 round trips).
+  // Nothing bounds the slowest: a two-core machine loaded by other processes holds a thread off its
+  // core for as long as it likes. On two cores shared with parallel builds (load average 12), 12
+  // runs over the three backends measured medians of 0.03-0.13 ms, p90s of 0.05-8.6 ms, and slowest
+  // round trips of 0.3 ms to 1.9 s.
   CHECK(median < 10ms);
   CHECK(p90 < 50ms);
-  // Every one under 50 ms (8 ms at worst on an idle machine); a machine loaded by other processes can
-  // hold a thread off its core for longer, so this one only warns.
-  WARN(worst < 50ms);
   hang_up(ws);
   CHECK(stopped_cleanly(server));
 }
@@ -907,30 +750,25 @@ TEST_CASE("chat: with every login thread busy and the queue full, a login gets 5
   const auto port = static_cast<uint16_t>(server.port());
   REQUIRE(port > 0);
   // Six logins at once (0.1 s of hashing each): one hashes, one waits, the rest are refused at once.
-  const std::string body = R"({"username":"alice","password":"secret"})";
-  const std::string request = fmt::format("POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                                          "Content-Length: {}\r\nConnection: close\r\n\r\n{}",
-                                          body.size(), body);
-  std::vector<int> fds;
+  const std::string request = login_request(R"({"username":"alice","password":"secret"})");
+  std::vector<std::unique_ptr<test::RawHttpClient>> logins;
   for (int i = 0; i < 6; ++i) {
-    fds.push_back(test::connect_blocking(port));
-    REQUIRE(fds.back() >= 0);
+    logins.push_back(std::make_unique<test::RawHttpClient>(port));
+    REQUIRE(logins.back()->connected());
   }
-  for (int fd : fds) REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
+  for (auto& c : logins) REQUIRE(c->send(request));
   int ok = 0, busy = 0;
-  for (int fd : fds) {
-    std::string buf;
-    HttpReply r;
-    CHECK(read_until(fd, buf, [&](std::string& b) { return parse_reply(b, r); }));
-    ::close(fd);
-    if (r.status == 200) {
+  for (auto& c : logins) {
+    const std::optional<test::HttpReply> r = c->read();
+    REQUIRE(r);
+    if (r->status == 200) {
       ++ok;
-      CHECK(Json::str(Json(r.body).root()["otp"]).size() == 32);
+      CHECK(Json::str(Json(r->body).root()["otp"]).size() == 32);
     } else {
-      CHECK(r.status == 503);
-      CHECK(r.head.find("\r\nRetry-After: 1\r\n") != std::string::npos);
-      CHECK(r.head.find("\r\nCache-Control: no-store\r\n") != std::string::npos);
-      CHECK(Json::str(Json(r.body).root()["error"]) != "<absent>");
+      CHECK(r->status == 503);
+      CHECK(r->header("Retry-After") == "1");
+      CHECK(r->header("Cache-Control") == "no-store");
+      CHECK(Json::str(Json(r->body).root()["error"]) != "<absent>");
       ++busy;
     }
   }
@@ -938,7 +776,7 @@ TEST_CASE("chat: with every login thread busy and the queue full, a login gets 5
   CHECK(busy >= 1);
   CHECK(ok + busy == 6);
   // Refused logins cost the address nothing, and the server takes logins again.
-  CHECK(post_login(port, body).status == 200);
+  CHECK(post_login(port, R"({"username":"alice","password":"secret"})").status == 200);
   CHECK(stopped_cleanly(server));
 }
 
@@ -951,11 +789,10 @@ TEST_CASE("chat: failed logins from one address are throttled with 429 and Retry
   // The burst is spent: the next attempts are refused before any hashing, right password or not.
   for (const char* body : {R"({"username":"alice","password":"guess"})", R"({"username":"alice","password":"pw-alice"})"}) {
     CAPTURE(body);
-    const HttpReply r = post_login(port, body);
+    const test::HttpReply r = post_login(port, body);
     CHECK(r.status == 429);
-    const size_t at = r.head.find("\r\nRetry-After: ");
-    REQUIRE(at != std::string::npos);
-    const long wait = std::strtol(r.head.c_str() + at + 15, nullptr, 10);
+    REQUIRE(r.count("Retry-After") == 1);
+    const long wait = std::strtol(r.header("Retry-After").c_str(), nullptr, 10);
     CHECK(wait >= 1);
     CHECK(wait <= 6);
   }

@@ -15,6 +15,7 @@
 #include <ringcast/net/backend/loop.hpp>
 #include <ringcast/ws/web_socket_client.hpp>
 #include "tests/support/net_test_support.hpp"
+#include "tests/support/raw_ws_client.hpp"
 #include "tests/support/test_process.hpp"
 
 using namespace ringcast;
@@ -39,22 +40,11 @@ void shrink_sanitizer_quarantine() {
 }
 
 // A member that completes the handshake and then never reads, with a small receive buffer.
-int stalled_member(uint16_t port, const char* path) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  const int small = 64 * 1024;
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  const SocketAddress addr = SocketAddress::loopback(port);
-  REQUIRE(::connect(fd, addr.data(), addr.size()) == 0);
-  const std::string req = fmt::format(
-      "GET {} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-      path);
-  REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
-  std::string head;
-  char c;
-  while (head.find("\r\n\r\n") == std::string::npos && ::recv(fd, &c, 1, 0) == 1) head += c;
-  REQUIRE(head.find("101 Switching Protocols") != std::string::npos);
-  return fd;
+test::RawWsClient stalled_member(uint16_t port, const char* path) {
+  test::RawWsClient c(port, test::Delivery::whole(), 64 * 1024);
+  REQUIRE(c.connected());
+  REQUIRE(c.handshake(path));
+  return c;
 }
 
 // Members the server has closed for being too slow, from GET /metrics.
@@ -65,36 +55,14 @@ uint64_t closed_as_slow(int port) {
   return n;
 }
 
-// Reads every frame the stalled member was sent, to the end; returns the close code (or -1).
-int drain_until_close(int fd, uint64_t& data_frames) {
-  test::set_recv_timeout(fd, 10000);
-  std::string buf;
-  char tmp[65536];
-  for (;;) {
-    // Parse complete frames from the front of buf.
-    while (buf.size() >= 2) {
-      const auto b0 = static_cast<uint8_t>(buf[0]);
-      const auto b1 = static_cast<uint8_t>(buf[1]);
-      size_t len = b1 & 0x7f, off = 2;
-      if (len == 126) {
-        if (buf.size() < 4) break;
-        len = (size_t(uint8_t(buf[2])) << 8) | uint8_t(buf[3]);
-        off = 4;
-      } else if (len == 127) {
-        if (buf.size() < 10) break;
-        len = 0;
-        for (int i = 2; i < 10; ++i) len = (len << 8) | uint8_t(buf[i]);
-        off = 10;
-      }
-      if (buf.size() < off + len) break;
-      if ((b0 & 0x0f) == 0x8) return len >= 2 ? (uint8_t(buf[off]) << 8 | uint8_t(buf[off + 1])) : 1005;
-      ++data_frames;
-      buf.erase(0, off + len);
-    }
-    const ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
-    if (n <= 0) return -1;
-    buf.append(tmp, static_cast<size_t>(n));
+// Reads every frame the stalled member was sent, to the close frame; returns its code (or -1).
+int drain_until_close(test::RawWsClient& c, uint64_t& data_frames) {
+  test::RawFrame f;
+  while (c.read_frame(f, 10'000) == test::ReadStatus::frame) {
+    if (f.opcode == test::op::kClose) return f.close_code();
+    ++data_frames;
   }
+  return -1;
 }
 
 }  // namespace
@@ -106,7 +74,7 @@ TEST_CASE("echo rooms: a member that never reads is closed with 1008, memory sta
   test::ServerProcess server(echo_command());
   REQUIRE(server.port() > 0);
   const long rss_before = server.rss_kib();
-  const int stalled = stalled_member(static_cast<uint16_t>(server.port()), "/room/busy");
+  test::RawWsClient stalled = stalled_member(static_cast<uint16_t>(server.port()), "/room/busy");
 
   constexpr int kMembers = 5, kMessages = 1600, kWindow = 8;
   constexpr size_t kSize = 64 * 1024;  // 100 MiB published in all
@@ -209,7 +177,6 @@ TEST_CASE("echo rooms: a member that never reads is closed with 1008, memory sta
   }
   REQUIRE(close_code.valid());
   const int code = close_code.get();
-  ::close(stalled);
   CHECK(code == 1008);
   CHECK(frames < kMessages);  // it was cut off, not fed everything
   const long growth_mib = (rss_peak - rss_before) / 1024;

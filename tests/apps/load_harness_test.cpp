@@ -16,31 +16,48 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Runs ringcast-load with `args`, returns its exit status; the JSON report lands in `json`.
-int run_load(const std::vector<std::string>& args, std::map<std::string, double>& json) {
+// The numbers of ringcast-load's JSON report, by key (the keys of nested objects too). A key the
+// report lacks fails the test: a figure that is missing must not read as 0.
+class LoadReport {
+ public:
+  double operator[](const std::string& key) const {
+    const auto it = values_.find(key);
+    REQUIRE_MESSAGE(it != values_.end(), "the report has no \"", key, "\"");
+    return it->second;
+  }
+  // Every `"name": number` pair of the report's text.
+  void read(const std::string& s) {
+    for (size_t at = s.find('"'); at != std::string::npos; at = s.find('"', at + 1)) {
+      const size_t end = s.find('"', at + 1);
+      if (end == std::string::npos) break;
+      const std::string key = s.substr(at + 1, end - at - 1);
+      size_t v = end + 1;
+      if (s.compare(v, 2, ": ") == 0) v += 2;
+      char* stop = nullptr;
+      const double value = std::strtod(s.c_str() + v, &stop);
+      if (stop != s.c_str() + v) values_[key] = value;
+      at = end;
+    }
+  }
+
+ private:
+  std::map<std::string, double> values_;
+};
+
+// Runs ringcast-load with `args` (for at most two minutes), returns its exit status; the JSON report
+// lands in `report`.
+int run_load(std::vector<std::string> args, LoadReport& report) {
   const std::string path = test::binary_path(fmt::format("load-{}.json", ::getpid()));
-  std::string cmd = test::binary_path("bin/ringcast-load");
-  for (const auto& a : args) cmd += " " + a;
-  cmd += " --progress=false --json " + path + " > /dev/null 2>&1";
-  const int status = std::system(cmd.c_str());
+  args.insert(args.begin(), test::binary_path("bin/ringcast-load"));
+  args.insert(args.end(), {"--progress=false", "--json", path});
+  const test::ProgramRun run = test::run_program(args);
+  CHECK_FALSE(run.timed_out);
   std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();
-  // Every `"name": number` pair of the report (nested objects included).
-  const std::string s = text.str();
-  for (size_t at = s.find('"'); at != std::string::npos; at = s.find('"', at + 1)) {
-    const size_t end = s.find('"', at + 1);
-    if (end == std::string::npos) break;
-    const std::string key = s.substr(at + 1, end - at - 1);
-    size_t v = end + 1;
-    if (s.compare(v, 2, ": ") == 0) v += 2;
-    char* stop = nullptr;
-    const double value = std::strtod(s.c_str() + v, &stop);
-    if (stop != s.c_str() + v) json[key] = value;
-    at = end;
-  }
+  report.read(text.str());
   std::remove(path.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run.status;
 }
 
 // A bench-protocol room server on one shard that misbehaves toward listeners (never toward a
@@ -126,7 +143,7 @@ test::ServerProcess start_server(const char* program, std::vector<std::string> a
 }
 
 // Every message of the report arrived once and in order.
-void check_streams_clean(std::map<std::string, double>& report) {
+void check_streams_clean(const LoadReport& report) {
   CHECK(report["lost"] == 0);
   CHECK(report["duplicates"] == 0);
   CHECK(report["reordered"] == 0);
@@ -138,7 +155,7 @@ TEST_SUITE("io") {
 
 TEST_CASE("load harness: against a faulty server it reports exactly the losses, duplicates, changed bytes and swaps, and fails") {
   FaultyServer server;
-  std::map<std::string, double> report;
+  LoadReport report;
   // 2 publishers and 4 listeners (each publisher listens to the other one too), 818 messages in all.
   // 69 bytes: the filler after the 24-byte header ends in a word and a part word, checked too.
   const int status = run_load({"--scenario", "broadcast", "--url", fmt::format("ws://127.0.0.1:{}", server.app->port()),
@@ -165,15 +182,18 @@ TEST_CASE("load harness: against ringcast-echo, echo and broadcast runs are clea
   test::ServerProcess server = start_server("ringcast-echo", {"--port", "0", "--shards", "2", "--log", "info"});
   REQUIRE(server.port() > 0);
   const std::string url = fmt::format("ws://127.0.0.1:{}", server.port());
-  std::map<std::string, double> echo;
+  LoadReport echo;
   CHECK(run_load({"--scenario", "echo", "--url", url, "--connections", "50", "--inflight", "4", "--size", "512",
                   "--duration", "1", "--warmup", "0.2", "--server-pid", std::to_string(server.pid())},
                  echo) == 0);
   CHECK(echo["received"] > 0);
   CHECK(echo["lost"] == 0);
-  CHECK(echo["server_cpu_seconds"] >= 0);
+  // The server's CPU over the measured phase: some, and at most all of its two shards' time.
+  CHECK(echo["server_cpu_seconds"] > 0);
+  CHECK(echo["server_cpu_seconds"] <= 2 * echo["measured_seconds"] + 0.05);  // + one clock tick per shard
+  CHECK(echo["server_us_per_message"] > 0);
   CHECK(echo["yield_us"] == 200);  // echo's client threads yield a shared CPU to the server
-  std::map<std::string, double> broadcast;
+  LoadReport broadcast;
   CHECK(run_load({"--scenario", "broadcast", "--url", url, "--connections", "60", "--rooms", "3", "--publishers", "6",
                   "--window", "8", "--duration", "1", "--warmup", "0.2"},
                  broadcast) == 0);
@@ -181,7 +201,7 @@ TEST_CASE("load harness: against ringcast-echo, echo and broadcast runs are clea
   check_streams_clean(broadcast);
   CHECK(broadcast["yield_us"] == 0);  // broadcast's never do: they are the side short of CPU
   // Paced publishers: the rate asked for, spread over each period, and the run ends on time.
-  std::map<std::string, double> paced;
+  LoadReport paced;
   CHECK(run_load({"--scenario", "broadcast", "--url", url, "--connections", "40", "--publishers", "4", "--rate", "50",
                   "--window", "8", "--duration", "1", "--warmup", "0.2", "--yield-us", "50"},
                  paced) == 0);
@@ -189,7 +209,7 @@ TEST_CASE("load harness: against ringcast-echo, echo and broadcast runs are clea
   CHECK(paced["received_total"] == paced["sent_total"] * 40);
   CHECK(paced["lost"] == 0);
   CHECK(paced["yield_us"] == 50);  // --yield-us overrides the scenario's choice
-  std::map<std::string, double> too_many;
+  LoadReport too_many;
   // The descriptor limit is said up front, with exit status 2.
   CHECK(run_load({"--scenario", "idle", "--url", url, "--connections", "5000000"}, too_many) == 2);
   CHECK(server.stop() == 0);
@@ -202,7 +222,7 @@ TEST_CASE("load harness: the chat scenario drives ringcast-chat end to end, tryi
   test::ServerProcess server = start_server(
       "ringcast-chat", {"--port", "0", "--shards", "2", "--host", "127.0.0.1", "--login-failures", "2", "--log", "info"});
   REQUIRE(server.port() > 0);
-  std::map<std::string, double> run;
+  LoadReport run;
   CHECK(run_load({"--scenario", "chat", "--url", fmt::format("ws://127.0.0.1:{}", server.port()), "--connections",
                   "12", "--rooms", "2", "--publishers", "4", "--window", "4", "--threads", "2", "--duration", "1",
                   "--warmup", "0.2"},
@@ -226,7 +246,7 @@ TEST_CASE("load harness: connections that never open are failures, not lost mess
   sockaddr_in bound{};
   socklen_t len = sizeof bound;
   REQUIRE(::getsockname(refusing, reinterpret_cast<sockaddr*>(&bound), &len) == 0);
-  std::map<std::string, double> run;
+  LoadReport run;
   CHECK(run_load({"--scenario", "broadcast", "--url",
                   fmt::format("ws://127.0.0.1:{},ws://127.0.0.1:{}", server.port(), ntohs(bound.sin_port)),
                   "--connections", "20", "--publishers", "2", "--window", "4", "--duration", "0.5", "--warmup", "0.1"},

@@ -4,12 +4,12 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "tests/support/net_test_support.hpp"
+#include "tests/support/required_program.hpp"
 #include "tests/support/test_process.hpp"
 #include "tests/support/tls_test_support.hpp"
 
@@ -32,6 +32,7 @@ std::vector<std::string> tls_command(const char* program, std::vector<std::strin
 TEST_SUITE("io") {
 
 TEST_CASE("ringcast-echo over TLS: Python's websockets client passes its scenarios over wss://") {
+  if (!test::require_python_websockets()) return;
   for (bool deflate : {false, true}) {
     test::ServerProcess server(tls_command("ringcast-echo", deflate ? std::vector<std::string>{"--deflate"}
                                                                     : std::vector<std::string>{}));
@@ -41,35 +42,34 @@ TEST_CASE("ringcast-echo over TLS: Python's websockets client passes its scenari
       if (deflate && scenario != "messages" && scenario != "fragmented") continue;
       CAPTURE(scenario);
       CAPTURE(deflate);
-      std::string out;
-      const std::string cmd = fmt::format("/usr/bin/python3 {} {} --url wss://127.0.0.1:{}/echo --ca {}{} 2>&1",
-                                          test::source_path("tests/interop/python_client.py"), scenario,
-                                          server.port(), test::test_certificate().cert, deflate ? " --deflate" : "");
-      CHECK_MESSAGE(test::run_command(cmd, out) == 0, out);
+      std::vector<std::string> argv = {test::kPython, test::source_path("tests/interop/python_client.py"), scenario,
+                                       "--url", fmt::format("wss://127.0.0.1:{}/echo", server.port()), "--ca",
+                                       test::test_certificate().cert};
+      if (deflate) argv.push_back("--deflate");
+      const test::ProgramRun run = test::run_program(argv);
+      CHECK_MESSAGE(run.status == 0, run.output);
     }
   }
 }
 
 TEST_CASE("ringcast-echo over TLS: curl gets GET /health over https://") {
-  std::string version;
-  if (test::run_command("curl --version >/dev/null 2>&1 && echo yes", version) != 0 || version.find("yes") == std::string::npos) {
-    MESSAGE("curl is not installed (scripts/setup installs it): skipped");
-    return;
-  }
+  const std::string curl = "/usr/bin/curl";
+  if (!test::require_program(curl, "scripts/setup installs curl")) return;
   test::ServerProcess server(tls_command("ringcast-echo"));
   REQUIRE(server.port() > 0);
-  std::string out;
-  CHECK(test::run_command(fmt::format("curl -sS -k --max-time 10 https://127.0.0.1:{}/health", server.port()), out) == 0);
-  CHECK(out == "ok");
+  const test::ProgramRun insecure =
+      test::run_program({curl, "-sS", "-k", "--max-time", "10", fmt::format("https://127.0.0.1:{}/health", server.port())});
+  CHECK(insecure.status == 0);
+  CHECK(insecure.output == "ok");
   // Verified against the test CA, by name.
-  out.clear();
-  CHECK(test::run_command(fmt::format("curl -sS --max-time 10 --cacert {} --resolve localhost:{}:127.0.0.1 https://localhost:{}/health",
-                        test::test_certificate().cert, server.port(), server.port()),
-            out) == 0);
-  CHECK(out == "ok");
+  const test::ProgramRun verified = test::run_program(
+      {curl, "-sS", "--max-time", "10", "--cacert", test::test_certificate().cert, "--resolve",
+       fmt::format("localhost:{}:127.0.0.1", server.port()), fmt::format("https://localhost:{}/health", server.port())});
+  CHECK(verified.status == 0);
+  CHECK(verified.output == "ok");
   // Plain HTTP to the TLS port gets no answer.
-  out.clear();
-  CHECK(test::run_command(fmt::format("curl -sS --max-time 10 http://127.0.0.1:{}/health 2>/dev/null", server.port()), out) != 0);
+  CHECK(test::run_program({curl, "-sS", "--max-time", "10", fmt::format("http://127.0.0.1:{}/health", server.port())})
+            .status != 0);
 }
 
 TEST_CASE("ringcast-tcp-echo over TLS: bytes come back through TLS") {
@@ -123,15 +123,14 @@ TEST_CASE("ringcast-chat over TLS: a page served over https:// may open the WebS
 TEST_CASE("servers: a missing or half-given certificate is a start-up error, exit status 2") {
   for (const char* program : {"ringcast-echo", "ringcast-tcp-echo", "ringcast-chat", "ringcast-game"}) {
     CAPTURE(program);
-    std::string out;
     const std::string bin = test::binary_path(std::string("bin/") + program);
-    CHECK(test::run_command(fmt::format("{} --port 0 --tls-cert /nonexistent/cert.pem --tls-key {} 2>&1", bin,
-                          test::test_certificate().key),
-              out) == 2);
-    CHECK(out.find("/nonexistent/cert.pem") != std::string::npos);
-    out.clear();
-    CHECK(test::run_command(fmt::format("{} --port 0 --tls-cert {} 2>&1", bin, test::test_certificate().cert), out) == 2);
-    CHECK(out.find("--tls-key") != std::string::npos);
+    const test::ProgramRun missing =
+        test::run_program({bin, "--port", "0", "--tls-cert", "/nonexistent/cert.pem", "--tls-key", test::test_certificate().key});
+    CHECK(missing.status == 2);
+    CHECK(missing.output.find("/nonexistent/cert.pem") != std::string::npos);
+    const test::ProgramRun half = test::run_program({bin, "--port", "0", "--tls-cert", test::test_certificate().cert});
+    CHECK(half.status == 2);
+    CHECK(half.output.find("--tls-key") != std::string::npos);
   }
 }
 

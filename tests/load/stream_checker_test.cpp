@@ -1,4 +1,4 @@
-#include "stream_checker.hpp"
+#include "bench/load/stream_checker.hpp"
 
 #include <doctest/doctest.h>
 

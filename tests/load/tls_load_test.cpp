@@ -2,9 +2,7 @@
 // refusal when the certificate cannot be verified. The real binaries (suite "io": once per backend).
 #include <doctest/doctest.h>
 #include <fmt/format.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -34,17 +32,19 @@ TEST_CASE("ringcast-load over wss://: echo and broadcast are clean with --insecu
   REQUIRE(server.port() > 0);
   const std::string load = test::binary_path("bin/ringcast-load");
   const std::string url = fmt::format("wss://127.0.0.1:{}", server.port());
-  std::string out;
-  CHECK_MESSAGE(test::run_command(fmt::format("{} --scenario echo --url {} --insecure --connections 20 --inflight 4 --size 512 "
-                                "--duration 1 --warmup 0.2 --progress=false 2>&1", load, url), out) == 0, out);
-  out.clear();
-  CHECK_MESSAGE(test::run_command(fmt::format("{} --scenario broadcast --url {} --ca-file {} --connections 30 --rooms 3 "
-                                "--publishers 3 --duration 1 --warmup 0.2 --progress=false 2>&1",
-                                load, url, test::test_certificate().cert), out) == 0, out);
-  out.clear();
+  const test::ProgramRun echo = test::run_program({load, "--scenario", "echo", "--url", url, "--insecure", "--connections",
+                                                   "20", "--inflight", "4", "--size", "512", "--duration", "1",
+                                                   "--warmup", "0.2", "--progress=false"});
+  CHECK_MESSAGE(echo.status == 0, echo.output);
+  const test::ProgramRun broadcast = test::run_program(
+      {load, "--scenario", "broadcast", "--url", url, "--ca-file", test::test_certificate().cert, "--connections", "30",
+       "--rooms", "3", "--publishers", "3", "--duration", "1", "--warmup", "0.2", "--progress=false"});
+  CHECK_MESSAGE(broadcast.status == 0, broadcast.output);
   // The system store does not trust the test certificate: no connection opens.
-  CHECK(test::run_command(fmt::format("{} --scenario connect --url {} --connections 2 --progress=false 2>&1", load, url), out) != 0);
-  CHECK(out.find("certificate verify failed") != std::string::npos);
+  const test::ProgramRun refused =
+      test::run_program({load, "--scenario", "connect", "--url", url, "--connections", "2", "--progress=false"});
+  CHECK(refused.status != 0);
+  CHECK(refused.output.find("certificate verify failed") != std::string::npos);
 }
 
 }  // TEST_SUITE

@@ -34,7 +34,8 @@
 
 #include <ringcast/net/redis/detail/resp_parser.hpp>
 #include "tests/support/net_test_support.hpp"
-#include "tests/support/test_process.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/required_program.hpp"
 #include "tests/support/tls_test_support.hpp"
 
 namespace ringcast::test {
@@ -45,14 +46,8 @@ inline constexpr const char* kRedisCli = "/usr/bin/redis-cli";
 // True when redis-server and redis-cli are installed. Otherwise the test is skipped with a message,
 // or fails when CI=true (a CI machine must have them: scripts/setup installs redis-server).
 inline bool require_redis() {
-  if (::access(kRedisServer, X_OK) == 0 && ::access(kRedisCli, X_OK) == 0) return true;
-  const char* ci = std::getenv("CI");
-  if (ci && std::string_view(ci) == "true") {
-    FAIL_CHECK(kRedisServer << " or " << kRedisCli << " is missing (scripts/setup installs redis-server)");
-  } else {
-    MESSAGE("skipped: " << kRedisServer << " is not installed (scripts/setup installs redis-server)");
-  }
-  return false;
+  return require_program(kRedisServer, "scripts/setup installs redis-server") &&
+         require_program(kRedisCli, "scripts/setup installs redis-server (redis-cli comes with it)");
 }
 
 // A loopback port nobody listens on right now.
@@ -249,7 +244,7 @@ class RedisServer {
       argv.insert(argv.end(), {"--user", options_.acl_user, "on", ">" + options_.acl_password, "~*", "&*", "+@all"});
     }
     argv.insert(argv.end(), extra_.begin(), extra_.end());
-    process_ = std::make_unique<ServerProcess>(argv, ProcessOptions{.wait_for_port = false, .death_signal = SIGKILL});
+    process_ = std::make_unique<ChildProcess>(argv, ChildOptions{.death_signal = SIGKILL});
     const bool up = eventually([&] { return command({"PING"}).text == "PONG"; }, std::chrono::seconds(10));
     if (!up) FAIL("redis-server on port " << port_ << " did not come up; its log:\n" << log_tail());
   }
@@ -259,8 +254,8 @@ class RedisServer {
     process_->stop(SIGKILL);
     process_.reset();
   }
-  void pause() { if (process_) process_->signal(SIGSTOP); }
-  void resume() { if (process_) process_->signal(SIGCONT); }
+  void pause() { if (process_ && process_->running()) ::kill(process_->pid(), SIGSTOP); }
+  void resume() { if (process_ && process_->running()) ::kill(process_->pid(), SIGCONT); }
 
   // One command on a new connection; received == false when it is unreachable.
   RedisReply command(std::initializer_list<std::string_view> args, int timeout_ms = 5000) const {
@@ -320,7 +315,7 @@ class RedisServer {
   uint16_t port_;
   std::string dir_;
   bool own_dir_ = false;
-  std::unique_ptr<ServerProcess> process_;
+  std::unique_ptr<ChildProcess> process_;
 };
 
 struct ClusterOptions {

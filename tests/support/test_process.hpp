@@ -1,23 +1,13 @@
 #pragma once
-// ServerProcess: runs a program from build/bin (or any path) in the background for a test, finds the
-// port it listens on from its "listening on ADDRESS:PORT" line (stderr or stdout), and stops it with
-// SIGTERM when the test ends, returning its exit status. ProcessOptions start a program that prints
-// no such line (the caller knows its port and how to tell it is ready), and choose the signal that
-// ends it when the test process dies.
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
+// Programs a test runs: the server programs of build/bin on this test run's backend (ServerProcess,
+// backend_flags), programs run to their end (run_program), and shell command lines (run_command).
+// Every one runs as a ChildProcess: bounded waits, and it dies with the test.
 #include <chrono>
-#include <cstdio>
-#include <cstring>
-#include <fstream>
 #include <string>
 #include <vector>
 
+#include "tests/support/child_process.hpp"
+#include "tests/support/server_process.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace ringcast::test {
@@ -30,113 +20,14 @@ inline std::vector<std::string> backend_flags() {
   return flags;
 }
 
-// Runs a shell command; returns its exit status (-1 if it did not exit) and appends its standard output.
-inline int run_command(const std::string& command, std::string& output) {
-  FILE* p = ::popen(command.c_str(), "r");
-  if (!p) return -1;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) output.append(buf, n);
-  const int status = ::pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+// Runs a shell command line for at most `limit`; returns its exit status (-1 if it did not exit, or
+// was killed at the limit) and appends its standard output and error to `output`. A command's own
+// redirections (2>/dev/null, say) apply as written.
+inline int run_command(const std::string& command, std::string& output,
+                       std::chrono::milliseconds limit = std::chrono::seconds(120)) {
+  ProgramRun run = run_program({"/bin/sh", "-c", command}, {}, limit);
+  output += run.output;
+  return run.status;
 }
-
-struct ProcessOptions {
-  bool wait_for_port = true;     // wait up to 10 s for the "listening on" line
-  int death_signal = SIGTERM;    // sent to it when the test process dies (SIGKILL: also when stopped)
-};
-
-class ServerProcess {
- public:
-  // argv[0] is the program path.
-  explicit ServerProcess(std::vector<std::string> argv, ProcessOptions options = {}) {
-    int out[2];
-    if (::pipe2(out, O_CLOEXEC) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, options.death_signal);  // a test that crashes takes its server with it
-      ::dup2(out[1], 1);
-      ::dup2(out[1], 2);
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      ::execv(args[0], args.data());
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    fd_ = out[0];
-    std::string seen;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (options.wait_for_port && port_ == 0 && std::chrono::steady_clock::now() < deadline) {
-      pollfd p{.fd = fd_, .events = POLLIN, .revents = 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      char buf[4096];
-      const ssize_t n = ::read(fd_, buf, sizeof buf);
-      if (n <= 0) break;
-      seen.append(buf, static_cast<size_t>(n));
-      if (const size_t at = seen.find("listening on "); at != std::string::npos) {
-        const size_t eol = seen.find('\n', at);
-        if (eol == std::string::npos) continue;
-        const std::string line = seen.substr(at, eol - at);
-        port_ = std::atoi(line.c_str() + line.rfind(':') + 1);
-      }
-    }
-    output_ = seen;
-    // Keep draining its output so it never blocks on a full pipe.
-    ::fcntl(fd_, F_SETFL, O_NONBLOCK);
-  }
-  ~ServerProcess() { stop(); }
-
-  int port() const noexcept { return port_; }
-  pid_t pid() const noexcept { return pid_; }
-
-  // The process's resident memory in KiB (VmRSS), or -1.
-  long rss_kib() const {
-    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
-    std::string key;
-    while (in >> key) {
-      if (key == "VmRSS:") {
-        long v = -1;
-        in >> v;
-        return v;
-      }
-      in.ignore(1 << 20, '\n');
-    }
-    return -1;
-  }
-
-  // Everything it printed so far.
-  const std::string& output() {
-    char buf[4096];
-    ssize_t n;
-    while (fd_ >= 0 && (n = ::read(fd_, buf, sizeof buf)) > 0) output_.append(buf, static_cast<size_t>(n));
-    return output_;
-  }
-
-  // Sends `sig` (SIGSTOP, SIGCONT…) and returns at once.
-  void signal(int sig) const {
-    if (pid_ > 0) ::kill(pid_, sig);
-  }
-
-  // `sig` (SIGTERM, or SIGKILL for a crash) and wait; returns the exit status (-1 if it died of a
-  // signal or was not running).
-  int stop(int sig = SIGTERM) {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, sig);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    output();
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int fd_ = -1;
-  int port_ = 0;
-  std::string output_;
-};
 
 }  // namespace ringcast::test

@@ -3,31 +3,29 @@
 // `websockets` wss server, and a client that refuses a certificate it cannot verify. Every backend.
 #include <doctest/doctest.h>
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <atomic>
-#include <cstdio>
 #include <mutex>
-#include <random>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include <ringcast/net/tls/tls_context.hpp>
 #include <ringcast/ws/app.hpp>
 #include <ringcast/ws/web_socket_client.hpp>
+#include "tests/support/client_rig.hpp"
 #include "tests/support/net_test_support.hpp"
+#include "tests/support/required_program.hpp"
+#include "tests/support/test_process.hpp"
 #include "tests/support/tls_test_support.hpp"
 
 using namespace ringcast;
 using namespace std::chrono_literals;
+using test::ClientRig;
+using Peer = test::ClientPeer;
 
 namespace {
-
-struct Peer {
-  int id = 0;
-};
 
 std::shared_ptr<const TlsContext> trusting_client() {
   std::string error;
@@ -35,35 +33,6 @@ std::shared_ptr<const TlsContext> trusting_client() {
   REQUIRE_MESSAGE(ctx, error);
   return ctx;
 }
-
-// Client code on a one-shard runtime of the backend under test.
-class ClientRig {
- public:
-  explicit ClientRig(ClientBehavior<Peer> behavior) {
-    runtime_ = std::make_unique<Runtime>(RuntimeOptions{
-        .shards = 1,
-        .make_driver = [](Shard& s) -> std::unique_ptr<EventDriver> { return Loop::create(s, test::loop_options()); },
-        .on_start = [this, behavior](Shard&) { client_ = std::make_unique<WebSocketClient<Peer>>(Loop::current(), behavior); }});
-    runtime_->start();
-  }
-  ~ClientRig() {
-    runtime_->stop();
-    runtime_->join();
-    runtime_.reset();
-  }
-  void connect(const std::string& url, int id = 0) {
-    runtime_->shard(0).post([this, url, id](Shard&) {
-      std::string error;
-      auto u = WebSocketUrl::parse(url, error);
-      REQUIRE(u);
-      REQUIRE(client_->connect(*u, Peer{id}));
-    });
-  }
-
- private:
-  std::unique_ptr<WebSocketClient<Peer>> client_;
-  std::unique_ptr<Runtime> runtime_;
-};
 
 std::unique_ptr<App> tls_echo_server(bool deflate = false, std::string host = "127.0.0.1") {
   auto app = std::make_unique<App>(AppOptions{.host = std::move(host),
@@ -87,101 +56,19 @@ std::unique_ptr<App> tls_echo_server(bool deflate = false, std::string host = "1
   return app;
 }
 
-std::string random_payload(size_t n, uint64_t seed, bool text) {
-  std::mt19937_64 rng(seed);
-  std::string s(n, '\0');
-  for (char& c : s) c = text ? static_cast<char>('a' + rng() % 26) : static_cast<char>(rng());
-  return s;
+// Messages of growing sizes, text and binary, up to 8 MiB; then 1 MiB of compressible text.
+test::EchoScript echo_script(bool deflate = false) {
+  return test::EchoScript({0, 1, 125, 126, 16383, 16384, 16385, 65536, 1 << 20, 8 << 20}, 1 << 20, deflate);
 }
 
-// Sends each message after the previous one came back, checks it, closes with 1000.
-struct EchoScript {
-  std::vector<std::pair<std::string, OpCode>> messages;
-  std::atomic<size_t> next{0};
-  std::atomic<int> mismatches{0};
-  std::atomic<bool> done{false}, deflate{false};
-  std::atomic<int> close_code{0};
-  bool compress;
-  std::mutex m;
-  std::string error;
-
-  explicit EchoScript(bool with_deflate = false) : compress(with_deflate) {
-    for (size_t n : {0, 1, 125, 126, 16383, 16384, 16385, 65536, 1 << 20, 8 << 20}) {
-      messages.emplace_back(random_payload(n, n, true), OpCode::text);
-      messages.emplace_back(random_payload(n, n + 1, false), OpCode::binary);
-    }
-    std::string prose;
-    while (prose.size() < (1 << 20)) prose += "the quick brown fox jumps over the lazy dog; ";
-    messages.emplace_back(prose, OpCode::text);
-  }
-  ClientBehavior<Peer> behavior(std::shared_ptr<const TlsContext> tls) {
-    return {
-        .on_open =
-            [this](WebSocket<Peer>& ws) {
-              deflate = ws.deflate();
-              ws.send(messages[0].first, messages[0].second, compress);
-            },
-        .on_message =
-            [this](WebSocket<Peer>& ws, std::string_view msg, OpCode op) {
-              const size_t i = next.load();
-              if (msg != messages[i].first || op != messages[i].second) ++mismatches;
-              next = i + 1;
-              if (i + 1 < messages.size()) {
-                ws.send(messages[i + 1].first, messages[i + 1].second, compress);
-              } else {
-                ws.close(1000, "done");
-              }
-            },
-        .on_close = [this](WebSocket<Peer>&, int code, std::string_view) {
-              close_code = code;
-              done = true;
-            },
-        .on_error =
-            [this](WebSocket<Peer>&, std::string_view why) {
-              std::lock_guard lock(m);
-              error = why;
-              done = true;
-            },
-        .compression = DeflateOptions{.enabled = compress},
-        .tls = std::move(tls),
-    };
-  }
-};
-
-// The Python wss server, on a free port.
-struct PythonServer {
-  pid_t pid = -1;
-  int port = 0;
-  explicit PythonServer(bool deflate) {
-    // Made here, before fork: a certificate first made in the child would not be the parent's.
-    const test::TestCertificate& cert = test::test_certificate();
-    int out[2];
-    REQUIRE(::pipe(out) == 0);
-    pid = ::fork();
-    if (pid == 0) {
-      ::dup2(out[1], 1);
-      ::close(out[0]);
-      std::vector<std::string> argv = {"/usr/bin/python3", test::source_path("tests/interop/python_echo_server.py"),
-                                       "--port", "0", "--tls-cert", cert.cert, "--tls-key", cert.key};
-      if (deflate) argv.push_back("--deflate");
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      ::execv(args[0], args.data());
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    FILE* f = ::fdopen(out[0], "r");
-    char line[256] = {};
-    if (std::fgets(line, sizeof line, f)) std::sscanf(line, "listening on %d", &port);
-    std::fclose(f);
-  }
-  ~PythonServer() {
-    ::kill(pid, SIGTERM);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-  }
-};
+// Python's `websockets` echo server (tests/interop/python_echo_server.py) over wss:// on a free port.
+test::ServerProcess python_wss_server(bool deflate) {
+  const test::TestCertificate& cert = test::test_certificate();
+  std::vector<std::string> argv = {test::kPython, test::source_path("tests/interop/python_echo_server.py"), "--port",
+                                   "0", "--tls-cert", cert.cert, "--tls-key", cert.key};
+  if (deflate) argv.push_back("--deflate");
+  return test::ServerProcess(argv);
+}
 
 }  // namespace
 
@@ -199,29 +86,22 @@ TEST_SUITE("io") {
 
 TEST_CASE("wss: text and binary of 0 B to 8 MiB echo intact between the ringcast client and server") {
   auto server = tls_echo_server();
-  EchoScript script;
+  test::EchoScript script = echo_script();
   ClientRig rig(script.behavior(trusting_client()));
   rig.connect(fmt::format("wss://127.0.0.1:{}/echo", server->port()));
   REQUIRE(test::eventually([&] { return script.done.load(); }, 60s));
-  CHECK(script.error.empty());
-  CHECK(script.next == script.messages.size());
-  CHECK(script.mismatches == 0);
-  CHECK(script.close_code == 1000);
+  script.check_all_echoed();
   CHECK(test::eventually([&] { return server->server().total(&NetStats::connections_open) == 0; }));
   CHECK(server->server().total(&NetStats::tls_errors) == 0);
 }
 
 TEST_CASE("wss: permessage-deflate inside TLS, both ways compressed") {
   auto server = tls_echo_server(true);
-  EchoScript script(true);
+  test::EchoScript script = echo_script(true);
   ClientRig rig(script.behavior(trusting_client()));
   rig.connect(fmt::format("wss://localhost:{}/echo", server->port()));  // SNI and the DNS name checked
   REQUIRE(test::eventually([&] { return script.done.load(); }, 60s));
-  CHECK(script.error.empty());
-  CHECK(script.deflate);
-  CHECK(script.next == script.messages.size());
-  CHECK(script.mismatches == 0);
-  CHECK(script.close_code == 1000);
+  script.check_all_echoed();
 }
 
 TEST_CASE("wss: a room's shared frames reach every member on both shards, each encrypted for it") {
@@ -252,19 +132,17 @@ TEST_CASE("wss: a room's shared frames reach every member on both shards, each e
 }
 
 TEST_CASE("wss: the ringcast client against Python's websockets over TLS, plain and with permessage-deflate") {
+  if (!test::require_python_websockets()) return;
   for (bool deflate : {false, true}) {
     CAPTURE(deflate);
-    PythonServer python(deflate);
-    REQUIRE(python.port > 0);
-    EchoScript script(deflate);
+    test::ServerProcess python = python_wss_server(deflate);
+    REQUIRE(python.port() > 0);
+    test::EchoScript script = echo_script(deflate);
     ClientRig rig(script.behavior(trusting_client()));
-    rig.connect(fmt::format("wss://127.0.0.1:{}/", python.port));
+    rig.connect(fmt::format("wss://127.0.0.1:{}/", python.port()));
     REQUIRE(test::eventually([&] { return script.done.load(); }, 120s));
-    CHECK(script.error.empty());
-    CHECK(script.deflate == deflate);
-    CHECK(script.next == script.messages.size());
-    CHECK(script.mismatches == 0);
-    CHECK(script.close_code == 1000);
+    script.check_all_echoed();
+    CHECK(python.stop() == 0);
   }
 }
 

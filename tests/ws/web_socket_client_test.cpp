@@ -2,67 +2,29 @@
 // and against servers that refuse or misbehave. Runs on every backend (suite "io").
 #include <doctest/doctest.h>
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
+#include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <mutex>
-#include <random>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
-
-#include <algorithm>
 
 #include <ringcast/net/backend/detail/socket_ops.hpp>
 #include <ringcast/ws/app.hpp>
 #include <ringcast/ws/web_socket_client.hpp>
+#include "tests/support/client_rig.hpp"
 #include "tests/support/net_test_support.hpp"
+#include "tests/support/required_program.hpp"
+#include "tests/support/test_process.hpp"
 
 using namespace ringcast;
 using namespace std::chrono_literals;
+using test::ClientRig;
+using Peer = test::ClientPeer;
 
 namespace {
-
-struct Peer {
-  int id = 0;
-};
-
-// A one-shard runtime on the backend under test where client code runs; results come back through
-// the atomics and the mutex-protected log of the test.
-class ClientRig {
- public:
-  explicit ClientRig(ClientBehavior<Peer> behavior) {
-    runtime_ = std::make_unique<Runtime>(RuntimeOptions{
-        .shards = 1,
-        .make_driver = [](Shard& s) -> std::unique_ptr<EventDriver> { return Loop::create(s, test::loop_options()); },
-        .on_start = [this, behavior](Shard&) { client_ = std::make_unique<WebSocketClient<Peer>>(Loop::current(), behavior); }});
-    runtime_->start();
-  }
-  ~ClientRig() {
-    runtime_->stop();
-    runtime_->join();
-    runtime_.reset();  // loops end before the client they call
-  }
-  void connect(const std::string& url, int id = 0) {
-    runtime_->shard(0).post([this, url, id](Shard&) {
-      std::string error;
-      auto u = WebSocketUrl::parse(url, error);
-      REQUIRE(u);
-      REQUIRE(client_->connect(*u, Peer{id}));
-    });
-  }
-  template <typename Fn>
-  void on_shard(Fn fn) {
-    runtime_->shard(0).post([fn](Shard&) { fn(); });
-  }
-
- private:
-  std::unique_ptr<WebSocketClient<Peer>> client_;
-  std::unique_ptr<Runtime> runtime_;
-};
 
 std::unique_ptr<App> echo_server(bool deflate = false) {
   auto app = std::make_unique<App>(AppOptions{.host = "127.0.0.1", .port = 0, .shards = 2, .loop = test::loop_options()});
@@ -83,100 +45,17 @@ std::unique_ptr<App> echo_server(bool deflate = false) {
   return app;
 }
 
-std::string random_payload(size_t n, uint64_t seed, bool text) {
-  std::mt19937_64 rng(seed);
-  std::string s(n, '\0');
-  for (char& c : s) c = text ? static_cast<char>('a' + rng() % 26) : static_cast<char>(rng());
-  return s;
+// Messages of growing sizes, text and binary, up to 16 MiB; then 4 MiB of compressible text.
+test::EchoScript echo_script(bool deflate = false) {
+  return test::EchoScript({0, 1, 125, 126, 65535, 65536, 1 << 20, 16 << 20}, 4 << 20, deflate);
 }
 
-// Sends messages of growing sizes one after the other and checks each echo; then closes.
-struct EchoScript {
-  std::vector<std::pair<std::string, OpCode>> messages;
-  std::atomic<size_t> next{0};
-  std::atomic<int> mismatches{0};
-  std::atomic<bool> opened{false}, done{false}, deflate{false};
-  bool compress = false;
-  std::atomic<int> close_code{0};
-  std::mutex m;
-  std::string close_reason, error;
-
-  explicit EchoScript(bool with_deflate = false) : compress(with_deflate) {
-    for (size_t n : {0, 1, 125, 126, 65535, 65536, 1 << 20, 16 << 20}) {
-      messages.emplace_back(random_payload(n, n, true), OpCode::text);
-      messages.emplace_back(random_payload(n, n + 1, false), OpCode::binary);
-    }
-    // Compressible text too (random letters shrink a little, repeated phrases a lot).
-    std::string prose;
-    while (prose.size() < (4 << 20)) prose += "the quick brown fox jumps over the lazy dog; ";
-    messages.emplace_back(prose, OpCode::text);
-  }
-  ClientBehavior<Peer> behavior() {
-    return {
-        .on_open =
-            [this](WebSocket<Peer>& ws) {
-              opened = true;
-              deflate = ws.deflate();
-              ws.send(messages[0].first, messages[0].second, compress);
-            },
-        .on_message =
-            [this](WebSocket<Peer>& ws, std::string_view msg, OpCode op) {
-              const size_t i = next.load();
-              if (msg != messages[i].first || op != messages[i].second) ++mismatches;
-              next = i + 1;
-              if (i + 1 < messages.size()) {
-                ws.send(messages[i + 1].first, messages[i + 1].second, compress);
-              } else {
-                ws.close(1000, "done");
-              }
-            },
-        .on_close =
-            [this](WebSocket<Peer>&, int code, std::string_view reason) {
-              std::lock_guard lock(m);
-              close_code = code;
-              close_reason = reason;
-              done = true;
-            },
-        .on_error =
-            [this](WebSocket<Peer>&, std::string_view why) {
-              std::lock_guard lock(m);
-              error = why;
-              done = true;
-            },
-        .compression = DeflateOptions{.enabled = compress},
-    };
-  }
-};
-
-// Runs a program in the background and reads the port it prints as "listening on PORT".
-struct Subprocess {
-  pid_t pid = -1;
-  int port = 0;
-  explicit Subprocess(const std::vector<std::string>& argv) {
-    int out[2];
-    REQUIRE(::pipe(out) == 0);
-    pid = ::fork();
-    if (pid == 0) {
-      ::dup2(out[1], 1);
-      ::close(out[0]);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      ::execv(args[0], args.data());
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    FILE* f = ::fdopen(out[0], "r");
-    char line[256] = {};
-    if (std::fgets(line, sizeof line, f)) std::sscanf(line, "listening on %d", &port);
-    std::fclose(f);
-  }
-  ~Subprocess() {
-    ::kill(pid, SIGTERM);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-  }
-};
+// Python's `websockets` echo server (tests/interop/python_echo_server.py) on a free port.
+test::ServerProcess python_echo_server(std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv = {test::kPython, test::source_path("tests/interop/python_echo_server.py"), "--port", "0"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return test::ServerProcess(argv);
+}
 
 }  // namespace
 
@@ -184,29 +63,23 @@ TEST_SUITE("io") {
 
 TEST_CASE("client: messages of 0 B to 16 MiB, text and binary, echo intact from a ringcast server; close 1000") {
   auto server = echo_server();
-  EchoScript script;
+  test::EchoScript script = echo_script();
   ClientRig rig(script.behavior());
   rig.connect(fmt::format("ws://127.0.0.1:{}/echo", server->port()));
   REQUIRE(test::eventually([&] { return script.done.load(); }, 60s));
-  CHECK(script.error.empty());
-  CHECK(script.opened);
-  CHECK(script.next == script.messages.size());
-  CHECK(script.mismatches == 0);
-  CHECK(script.close_code == 1000);
+  script.check_all_echoed();
   CHECK(script.close_reason == "done");
 }
 
 TEST_CASE("client: against Python's websockets server, every message and a server-initiated close") {
-  Subprocess python({"/usr/bin/python3", test::source_path("tests/interop/python_echo_server.py"), "--port", "0"});
-  REQUIRE(python.port > 0);
-  EchoScript script;
+  if (!test::require_python_websockets()) return;
+  test::ServerProcess python = python_echo_server();
+  REQUIRE(python.port() > 0);
+  test::EchoScript script = echo_script();
   ClientRig rig(script.behavior());
-  rig.connect(fmt::format("ws://127.0.0.1:{}/", python.port));
+  rig.connect(fmt::format("ws://127.0.0.1:{}/", python.port()));
   REQUIRE(test::eventually([&] { return script.done.load(); }, 120s));
-  CHECK(script.error.empty());
-  CHECK(script.next == script.messages.size());
-  CHECK(script.mismatches == 0);
-  CHECK(script.close_code == 1000);
+  script.check_all_echoed();
 
   // The server closes: the client sees its code and reason.
   std::atomic<int> code{0};
@@ -219,36 +92,32 @@ TEST_CASE("client: against Python's websockets server, every message and a serve
                         reason = r;
                         code = c;
                       }});
-  rig2.connect(fmt::format("ws://127.0.0.1:{}/", python.port));
+  rig2.connect(fmt::format("ws://127.0.0.1:{}/", python.port()));
   REQUIRE(test::eventually([&] { return code.load() != 0; }, 10s));
   CHECK(code == 4000);
   std::lock_guard lock(m);
   CHECK(reason == "closed by the server");
 }
 
-TEST_CASE("client: permessage-deflate with a ringcast server and with Python's websockets, both ways compressed") {
+TEST_CASE("client: permessage-deflate with a ringcast server, both ways compressed") {
   auto server = echo_server(true);
-  {
-    EchoScript script(true);
-    ClientRig rig(script.behavior());
-    rig.connect(fmt::format("ws://127.0.0.1:{}/echo", server->port()));
-    REQUIRE(test::eventually([&] { return script.done.load(); }, 60s));
-    CHECK(script.error.empty());
-    CHECK(script.deflate);
-    CHECK(script.next == script.messages.size());
-    CHECK(script.mismatches == 0);
-    CHECK(script.close_code == 1000);
-  }
-  Subprocess python({"/usr/bin/python3", test::source_path("tests/interop/python_echo_server.py"), "--port", "0", "--deflate"});
-  REQUIRE(python.port > 0);
-  EchoScript script(true);
+  test::EchoScript script = echo_script(true);
   ClientRig rig(script.behavior());
-  rig.connect(fmt::format("ws://127.0.0.1:{}/", python.port));
+  rig.connect(fmt::format("ws://127.0.0.1:{}/echo", server->port()));
+  REQUIRE(test::eventually([&] { return script.done.load(); }, 60s));
+  script.check_all_echoed();
+}
+
+TEST_CASE("client: permessage-deflate with Python's websockets server, both ways compressed") {
+  if (!test::require_python_websockets()) return;
+  test::ServerProcess python = python_echo_server({"--deflate"});
+  REQUIRE(python.port() > 0);
+  test::EchoScript script = echo_script(true);
+  ClientRig rig(script.behavior());
+  rig.connect(fmt::format("ws://127.0.0.1:{}/", python.port()));
   REQUIRE(test::eventually([&] { return script.done.load(); }, 120s));
-  CHECK(script.error.empty());
-  CHECK(script.deflate);
-  CHECK(script.next == script.messages.size());
-  CHECK(script.mismatches == 0);
+  script.check_all_echoed();
+  CHECK(python.stop() == 0);
 }
 
 TEST_CASE("client: a refused connect, a refused upgrade and a silent server end in on_error with the reason") {

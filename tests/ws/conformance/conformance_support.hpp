@@ -1,20 +1,23 @@
 #pragma once
-// What the conformance suite (tests/ws/conformance_*_test.cpp) shares: the echo server every case
+// What the conformance suite (tests/ws/conformance/*_test.cpp) shares: the echo server every case
 // talks to, and the checks of what comes back. The suite covers the ground of the Autobahn|Testsuite
 // fuzzingclient server cases, one file per group:
 //
-//   1  framing            conformance_framing_test.cpp
-//   2  ping/pong          conformance_ping_pong_test.cpp
-//   3  reserved bits      conformance_reserved_bits_test.cpp
-//   4  opcodes            conformance_opcodes_test.cpp
-//   5  fragmentation      conformance_fragmentation_test.cpp
-//   6  UTF-8              conformance_utf8_test.cpp
-//   7  closing            conformance_closing_test.cpp
-//   9  large messages     conformance_large_messages_test.cpp
-//   10 misc               conformance_misc_test.cpp
-//   -  heartbeats, idle timeout, closing started by the server: conformance_timers_test.cpp
-//   12 deflate echo       conformance_compression_test.cpp (EchoServer with the route's compression
-//   13 deflate errors     on; the client compresses and inflates with zlib itself)
+//   1  framing            framing_test.cpp
+//   2  ping/pong          ping_pong_test.cpp
+//   3  reserved bits      reserved_bits_test.cpp
+//   4  opcodes            opcodes_test.cpp
+//   5  fragmentation      fragmentation_test.cpp
+//   6  UTF-8              utf8_test.cpp
+//   7  closing            closing_test.cpp
+//   9  large messages     large_messages_test.cpp
+//   10 misc               misc_test.cpp
+//   -  heartbeats, idle timeout, closing started by the server: timers_test.cpp
+//   -  many connections at once: concurrency_test.cpp
+//   -  the opening handshake: handshake_test.cpp
+//   12 deflate echo       compression_test.cpp (EchoServer with the route's compression on; the
+//   13 deflate errors     client side, which compresses and inflates with zlib itself, is
+//                         deflate_client.hpp)
 //
 // Every case opens its own connection and runs with both deliveries (one write, byte by byte); all
 // run in the doctest suite "io", so ctest runs them on every event-loop backend.
