@@ -36,6 +36,7 @@
 #include "tests/support/net_test_support.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/required_program.hpp"
+#include "tests/support/test_process.hpp"
 #include "tests/support/tls_test_support.hpp"
 
 namespace ringcast::test {

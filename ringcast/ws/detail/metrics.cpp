@@ -117,6 +117,8 @@ std::string format_metrics(const std::vector<ShardView>& shards) {
            &RedisRoomsStats::unconfirmed);
     broker({"broker_lost_total", "counter", "live-room messages of other nodes that never arrived (numbering gaps)"},
            &RedisRoomsStats::live_lost);
+    broker({"broker_duplicates_total", "counter", "live-room messages that came twice (the second dropped)"},
+           &RedisRoomsStats::duplicates);
     broker({"broker_durable_in_total", "counter", "durable-room messages read from channels"},
            &RedisRoomsStats::durable_received);
     broker({"broker_presence_events_total", "counter", "presence changes read from channels"},

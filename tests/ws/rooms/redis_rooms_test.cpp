@@ -196,8 +196,11 @@ TEST_CASE("broker: Redis restarted under two nodes; they reconnect, resubscribe,
   on_b.connect(b->port(), "/room/phoenix");
   REQUIRE(test::eventually([&] { return on_a.opened.load() == 2 && on_b.opened.load() == 2; }, 20s));
   REQUIRE(test::eventually([&] { return shard_subscribers(redis, channel_of("", "phoenix")) == 2; }, 10s));
+  // Each node hears the other once: a receiver counts the gaps in the numbering of nodes it has heard.
   on_a.say(0, "before");
+  on_b.say(0, "before, from b");
   REQUIRE(test::eventually([&] { return on_a.all_saw("before") && on_b.all_saw("before"); }, 10s));
+  REQUIRE(test::eventually([&] { return on_a.all_saw("before, from b") && on_b.all_saw("before, from b"); }, 10s));
 
   redis.kill();
   REQUIRE(test::eventually([&] { return metric(*a, "redis_subscriptions") == 0 && metric(*b, "redis_subscriptions") == 0; }, 10s));
@@ -215,12 +218,12 @@ TEST_CASE("broker: Redis restarted under two nodes; they reconnect, resubscribe,
   // Later messages flow both ways again. Publishes made before the publisher's connection is back are
   // dropped and counted there, those made before the receiver's subscription is back are lost and
   // counted there: each side publishes until one gets across, and every one that did not was counted.
-  for (auto [from, to, node, receiver] : {std::tuple{&on_b, &on_a, b.get(), a.get()}, std::tuple{&on_a, &on_b, a.get(), b.get()}}) {
+  for (auto [from, to, node, receiver, name] : {std::tuple{&on_b, &on_a, b.get(), a.get(), "b"}, std::tuple{&on_a, &on_b, a.get(), b.get(), "a"}}) {
     const uint64_t dropped_before = metric(*node, "broker_dropped_total");
     int tries = 0;
     bool across = false;
     for (; tries < 50 && !across; ++tries) {
-      const std::string m = fmt::format("after {}", tries);
+      const std::string m = fmt::format("after {} from {}", tries, name);
       from->say(0, m);
       across = test::eventually([&] { return to->all_saw(m); }, 200ms);
     }
@@ -229,7 +232,7 @@ TEST_CASE("broker: Redis restarted under two nodes; they reconnect, resubscribe,
     CHECK(test::eventually(
         [&] {
           uint64_t missing = 0;
-          for (int k = 0; k < tries; ++k) missing += to->all_saw(fmt::format("after {}", k)) ? 0 : 1;
+          for (int k = 0; k < tries; ++k) missing += to->all_saw(fmt::format("after {} from {}", k, name)) ? 0 : 1;
           return metric(*node, "broker_dropped_total") - dropped_before + metric(*receiver, "broker_lost_total") >= missing;
         },
         5s));

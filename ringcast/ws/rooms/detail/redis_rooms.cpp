@@ -138,6 +138,10 @@ void RedisRooms::on_channel_message(std::string_view channel, std::string_view p
         // A gap in the other node's numbering is what this node missed (its subscription was down,
         // or that node's publish was delivered before it was back): counted, since it cannot be had.
         uint64_t& last = partitions_[partition_of(e->room)].heard[e->node];
+        if (e->seq <= last) {  // had it already: at most once
+          stats_.duplicates.add();
+          break;
+        }
         if (last != 0 && e->seq > last + 1) stats_.live_lost.add(e->seq - last - 1);
         last = e->seq;
       }

@@ -53,6 +53,7 @@ struct RedisRoomsStats {
   Counter dropped;          // live messages not sent: Redis unreachable, or too much queued for it
   Counter unconfirmed;      // live messages written whose connection went before Redis answered
   Counter live_lost;        // live messages of other nodes that never came (gaps in their numbering)
+  Counter duplicates;       // live messages that came twice (dropped the second time)
   Counter durable_received; // durable-room messages read from channels
   Counter presence_events;  // presence changes read from channels
   Counter malformed;        // channel messages that are not ringcast envelopes (or invalid UTF-8 text)
