@@ -63,30 +63,42 @@ App& App::default_room_options(RoomOptions options) {
   return *this;
 }
 
-Rooms& App::rooms() { return *rooms_[Shard::current()->id()]; }
-
-void App::publish(std::string_view room, std::string_view message, OpCode op) {
+Rooms* App::own_rooms() const noexcept {
   Shard* here = Shard::current();
-  if (here && server_ && &here->runtime() == &server_->runtime()) {
-    rooms_[here->id()]->publish(room, message, op);
-    return;
-  }
-  const unsigned home = static_cast<unsigned>(std::hash<std::string_view>{}(room) % server_->runtime().shard_count());
-  server_->runtime().shard(home).post([this, r = std::string(room), m = std::string(message), op](Shard& s) {
-    rooms_[s.id()]->publish(r, m, op);
-  });
+  TcpServer* server = started_.load(std::memory_order_acquire);
+  if (!here || !server || &here->runtime() != &server->runtime()) return nullptr;
+  return rooms_[here->id()].get();
 }
 
-void App::publish_sequenced(std::string_view room, std::string_view message, OpCode op) {
-  Shard* here = Shard::current();
-  if (here && server_ && &here->runtime() == &server_->runtime()) {
-    rooms_[here->id()]->publish_sequenced(room, message, op);
-    return;
+Rooms& App::rooms() {
+  Rooms* rooms = own_rooms();
+  if (!rooms) throw std::logic_error("App::rooms() is called from one of the app's shards only");
+  return *rooms;
+}
+
+bool App::publish(std::string_view room, std::string_view message, OpCode op) {
+  return publish(room, message, op, false);
+}
+
+bool App::publish_sequenced(std::string_view room, std::string_view message, OpCode op) {
+  return publish(room, message, op, true);
+}
+
+bool App::publish(std::string_view room, std::string_view message, OpCode op, bool sequenced) {
+  if (Rooms* here = own_rooms()) {
+    sequenced ? here->publish_sequenced(room, message, op) : here->publish(room, message, op);
+    return true;
   }
-  const unsigned home = static_cast<unsigned>(std::hash<std::string_view>{}(room) % server_->runtime().shard_count());
-  server_->runtime().shard(home).post([this, r = std::string(room), m = std::string(message), op](Shard& s) {
-    rooms_[s.id()]->publish_sequenced(r, m, op);
+  TcpServer* server = started_.load(std::memory_order_acquire);
+  if (!server) return false;
+  // A task posted before the home shard runs waits for it (it runs after on_shard_start).
+  Shard& home = server->runtime().shard(room_network_->home_of(room));
+  if (home.exited()) return false;
+  home.post([this, r = std::string(room), m = std::string(message), op, sequenced](Shard& s) {
+    Rooms& rooms = *rooms_[s.id()];
+    sequenced ? rooms.publish_sequenced(r, m, op) : rooms.publish(r, m, op);
   });
+  return true;
 }
 
 App& App::on_shard_start(std::function<void(Shard&)> fn) {
@@ -171,6 +183,7 @@ void App::create_server() {
   }
   for (auto& [name, opts] : room_options_) room_network_->set_options(name, opts);
   rooms_.resize(shards);
+  started_.store(server_.get(), std::memory_order_release);
 }
 
 void App::start() {

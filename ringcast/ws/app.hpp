@@ -14,6 +14,7 @@
 // accepts its own connections (SO_REUSEPORT) and runs their callbacks on its own thread: callbacks of
 // one route run concurrently on every shard, each with its own connections. GET /health answers "ok"
 // and GET /metrics serves the counters (Prometheus text) unless the application routes them itself.
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -68,11 +69,16 @@ class App {
   // (before start).
   App& room_options(std::string name, RoomOptions options);
   App& default_room_options(RoomOptions options);
-  // Publishes to every member of `room` on every shard. Any thread: from outside the shards the
-  // message is copied to the room's home shard, which publishes it.
-  void publish(std::string_view room, std::string_view message, OpCode op = OpCode::text);
-  void publish_sequenced(std::string_view room, std::string_view message, OpCode op = OpCode::text);
-  // The calling shard's rooms (shard threads only).
+  // Publishes to every member of `room` on every shard; publish_sequenced numbers it first
+  // (Rooms::publish_sequenced). Any thread. On one of this app's shards the message goes out at once;
+  // from any other thread it is copied to the room's home shard (RoomNetwork::home_of), which
+  // publishes it, so messages one thread publishes to one room arrive in the order it published them.
+  // Before start() and once the shards have stopped there is no member to reach: nothing is sent,
+  // nothing is numbered, and the call returns false (true: the message is on its way).
+  bool publish(std::string_view room, std::string_view message, OpCode op = OpCode::text);
+  bool publish_sequenced(std::string_view room, std::string_view message, OpCode op = OpCode::text);
+  // The calling shard's rooms: this app's shard threads only (from on_shard_start on); elsewhere
+  // throws std::logic_error.
   Rooms& rooms();
   // This process's id on the broker (0 without one); set when the app starts.
   uint64_t node_id() const noexcept { return broker_ ? broker_->node_id : 0; }
@@ -98,6 +104,9 @@ class App {
     std::vector<std::unique_ptr<WebSocketContext>> per_shard;  // written once by each shard at start
   };
   App& route(HttpMethod method, std::string_view pattern, HttpRoute route);
+  // The calling thread's Rooms when it is one of this app's shards; null on any other thread.
+  Rooms* own_rooms() const noexcept;
+  bool publish(std::string_view room, std::string_view message, OpCode op, bool sequenced);
   void add_ws_route(std::string_view pattern, std::unique_ptr<WsRoute> route);
   void create_server();
 
@@ -113,6 +122,9 @@ class App {
   std::vector<std::unique_ptr<Rooms>> rooms_;  // per shard, written once by each shard at start
   std::optional<BrokerOptions> broker_;
   std::unique_ptr<TcpServer> server_;  // last: shards end before the routes and contexts they use
+  // server_ once it is ready for its shards to start (set by start() or run(), never cleared): what
+  // threads other than the controlling one read, with acquire.
+  std::atomic<TcpServer*> started_{nullptr};
 };
 
 template <typename UserData>

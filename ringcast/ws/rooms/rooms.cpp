@@ -138,8 +138,10 @@ void Rooms::attach_broker(std::unique_ptr<RedisRooms> broker, uint64_t node) {
   durable_->attach_log(broker_.get(), node);
 }
 
-unsigned Rooms::home_of(std::string_view room) const noexcept {
-  return room_partition(room, network_.partitions) % network_.shards();
+unsigned Rooms::home_of(std::string_view room) const noexcept { return network_.home_of(room); }
+
+unsigned RoomNetwork::home_of(std::string_view room) const noexcept {
+  return room_partition(room, partitions) % shards();
 }
 
 Rooms::Room* Rooms::find(std::string_view name) const {

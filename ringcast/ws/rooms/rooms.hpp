@@ -106,7 +106,7 @@ class Rooms {
   // Members of `room` on this shard, and the shards (this one included) that have members.
   size_t local_members(std::string_view room) const;
   unsigned shards_with_members(std::string_view room) const;
-  // The shard that sequences `room`.
+  // The room's home shard (RoomNetwork::home_of).
   unsigned home_of(std::string_view room) const noexcept;
 
   const RoomStats& stats() const noexcept { return stats_; }
@@ -194,6 +194,10 @@ class RoomNetwork {
   // partition modulo the shards, and with a broker each partition is one channel in Redis. Every node
   // of a cluster must use the same number.
   unsigned partitions = 128;
+
+  // The shard that sequences `room`, speaks for it on the broker and takes the App's publishes from
+  // other threads: its partition modulo the shards. Any thread.
+  unsigned home_of(std::string_view room) const noexcept;
 
   Rooms* on(unsigned shard) const noexcept { return rooms_[shard]; }
   void attach(unsigned shard, Rooms* rooms) noexcept { rooms_[shard] = rooms; }
