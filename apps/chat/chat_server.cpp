@@ -65,14 +65,16 @@ ChatServer::ChatServer(AppOptions app_options, ChatOptions options, UserStore us
       .on_open = [this](ChatSocket& ws) { here().open(ws); },
       .on_message = [this](ChatSocket& ws, std::string_view text, OpCode op) { here().message(ws, text, op); },
       .on_close = [this](ChatSocket& ws, int, std::string_view) { here().closed(ws); },
-      .max_message_size = options_.max_message,
-      // Room for a room_changed with a full history even if every character of it needed escaping
-      // (\u00XX: 6 bytes), plus 1 MiB of publications behind it; beyond that a reader is too slow
-      // and the room closes it (1008).
-      .max_backpressure = HomeRoom::kHistory * (6 * options_.max_message + 256) + (1 << 20),
-      .idle_timeout = std::chrono::milliseconds(0),  // liveness is the heartbeat's job
-      .ping_interval = options_.ping_interval,
-      .pong_timeout = options_.pong_timeout,
+      .limits = {
+          .max_message_size = options_.max_message,
+          // Room for a room_changed with a full history even if every character of it needed escaping
+          // (\u00XX: 6 bytes), plus 1 MiB of publications behind it; beyond that a reader is too slow
+          // and the room closes it (1008).
+          .max_backpressure = HomeRoom::kHistory * (6 * options_.max_message + 256) + (1 << 20),
+          .idle_timeout = std::chrono::milliseconds(0),  // liveness is the heartbeat's job
+          .ping_interval = options_.ping_interval,
+          .pong_timeout = options_.pong_timeout,
+      },
   });
 }
 

@@ -49,14 +49,19 @@ int main(int argc, char** argv) {
   }
   const auto ms = [](double seconds) { return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)); };
   try {
-    App app(options);
-    app.ws<Peer>("/*", {
-        .on_message = [](WebSocket<Peer>& ws, std::string_view message, OpCode op) { ws.send(message, op, true); },
+    const WebSocketLimits limits = {
         .max_message_size = static_cast<size_t>(max_message),
         .max_backpressure = static_cast<size_t>(max_message) + (1 << 20),
         .idle_timeout = std::chrono::seconds(idle),
         .ping_interval = ms(ping_interval),
         .pong_timeout = ms(pong_timeout),
+    };
+    WebSocketLimits room_limits = limits;
+    room_limits.max_backpressure = static_cast<size_t>(room_backpressure);
+    App app(options);
+    app.ws<Peer>("/*", {
+        .on_message = [](WebSocket<Peer>& ws, std::string_view message, OpCode op) { ws.send(message, op, true); },
+        .limits = limits,
         .compression = DeflateOptions{.enabled = deflate},
     });
     app.ws<Member>("/room/:name", {
@@ -64,11 +69,7 @@ int main(int argc, char** argv) {
         .on_open = [](WebSocket<Member>& ws) { ws.subscribe(ws.data().room); },
         .on_message = [&app](WebSocket<Member>& ws, std::string_view message,
                              OpCode op) { app.rooms().publish(ws.data().room, message, op); },
-        .max_message_size = static_cast<size_t>(max_message),
-        .max_backpressure = static_cast<size_t>(room_backpressure),
-        .idle_timeout = std::chrono::seconds(idle),
-        .ping_interval = ms(ping_interval),
-        .pong_timeout = ms(pong_timeout),
+        .limits = room_limits,
         .compression = DeflateOptions{.enabled = deflate},
     });
     return app.run();

@@ -381,14 +381,16 @@ void GameServer::install(App& app) {
       .on_open = [this](Socket& ws) { on(*Shard::current()).open(ws); },
       .on_message = [this](Socket& ws, std::string_view m, OpCode op) { on(*Shard::current()).message(ws, m, op); },
       .on_close = [this](Socket& ws, int, std::string_view) { on(*Shard::current()).closed(ws); },
-      // Inputs are 2 or 12 bytes; anything up to this size gets the protocol's 1008, larger 1009.
-      .max_message_size = 4096,
-      // About 8 s of 64-player snapshots: a reader further behind is closed (1008), not buffered.
-      .max_backpressure = 256 << 10,
-      // Players may watch without sending anything: liveness comes from heartbeats, not input.
-      .idle_timeout = std::chrono::milliseconds(0),
-      .ping_interval = std::chrono::seconds(30),
-      .pong_timeout = std::chrono::seconds(15),
+      .limits = {
+          // Inputs are 2 or 12 bytes; anything up to this size gets the protocol's 1008, larger 1009.
+          .max_message_size = 4096,
+          // About 8 s of 64-player snapshots: a reader further behind is closed (1008), not buffered.
+          .max_backpressure = 256 << 10,
+          // Players may watch without sending anything: liveness comes from heartbeats, not input.
+          .idle_timeout = std::chrono::milliseconds(0),
+          .ping_interval = std::chrono::seconds(30),
+          .pong_timeout = std::chrono::seconds(15),
+      },
   });
 }
 

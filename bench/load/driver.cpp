@@ -111,10 +111,10 @@ ClientBehavior<Slot> Driver::behavior(Worker& w) {
     if (sending_.load(std::memory_order_relaxed)) w.closed_early.add();
   };
   b.on_error = [this, &w](Socket& ws, std::string_view why) { failed(w, ws.data().index, why); };
-  b.max_message_size = 64 << 20;
-  b.max_backpressure = 64 << 20;
+  b.limits.max_message_size = 64 << 20;
+  b.limits.max_backpressure = 64 << 20;
   b.compression = DeflateOptions{.enabled = options_.deflate};
-  b.tls = tls_;
+  b.handshake.tls = tls_;
   return b;
 }
 

@@ -20,7 +20,6 @@ App::~App() {
 
 App& App::route(HttpMethod method, std::string_view pattern, HttpRoute route) {
   if (server_) throw std::logic_error("routes are added before the app starts");
-  if (!route.max_body) route.max_body = options_.http.max_body;
   if (!router_.add(method, pattern, std::move(route))) {
     throw std::invalid_argument(fmt::format("bad or duplicate route pattern '{}'", pattern));
   }
@@ -32,15 +31,15 @@ App& App::route(HttpMethod method, std::string_view pattern, HttpRoute route) {
 }
 
 App& App::get(std::string_view pattern, HttpHandler handler, uint64_t max_body) {
-  return route(HttpMethod::get, pattern, HttpRoute{std::move(handler), nullptr, max_body});
+  return route(HttpMethod::get, pattern, HttpRoute{.handler = std::move(handler), .max_body = max_body});
 }
 
 App& App::post(std::string_view pattern, HttpHandler handler, uint64_t max_body) {
-  return route(HttpMethod::post, pattern, HttpRoute{std::move(handler), nullptr, max_body});
+  return route(HttpMethod::post, pattern, HttpRoute{.handler = std::move(handler), .max_body = max_body});
 }
 
 App& App::any(std::string_view pattern, HttpHandler handler, uint64_t max_body) {
-  return route(HttpMethod::any, pattern, HttpRoute{std::move(handler), nullptr, max_body});
+  return route(HttpMethod::any, pattern, HttpRoute{.handler = std::move(handler), .max_body = max_body});
 }
 
 void App::add_ws_route(std::string_view pattern, std::unique_ptr<WsRoute> ws) {

@@ -6,7 +6,7 @@
 //   app.ws<User>("/chat", {
 //       .on_open    = [](WebSocket<User>& ws) { ... },
 //       .on_message = [](WebSocket<User>& ws, std::string_view msg, OpCode op) { ws.send(msg, op); },
-//       .max_message_size = 64 << 10,
+//       .limits = {.max_message_size = 64 << 10},
 //   });
 //   return app.run();   // SIGINT/SIGTERM: every WebSocket gets 1001, connections drain, exit 0
 //
@@ -54,6 +54,7 @@ class App {
   App(const App&) = delete;
   App& operator=(const App&) = delete;
 
+  // HTTP routes; `max_body`: the route's body limit in bytes (0: AppOptions::http.max_body).
   App& get(std::string_view pattern, HttpHandler handler, uint64_t max_body = 0);
   App& post(std::string_view pattern, HttpHandler handler, uint64_t max_body = 0);
   App& any(std::string_view pattern, HttpHandler handler, uint64_t max_body = 0);
@@ -133,7 +134,7 @@ App& App::ws(std::string_view pattern, WebSocketBehavior<UserData> behavior) {
   auto shared = std::make_shared<WebSocketBehavior<UserData>>(std::move(behavior));
   const WebSocketBehavior<UserData>* b = shared.get();
   route->behavior = shared;
-  route->compression = shared->options().compression;
+  route->compression = shared->compression;
   route->make = [b](Loop& loop) -> std::unique_ptr<WebSocketContext> {
     return std::make_unique<WebSocketRoute<UserData>>(loop, *b);
   };

@@ -11,13 +11,11 @@
 //   client.connect(*WebSocketUrl::parse("ws://127.0.0.1:9001/echo", error), Peer{});
 //
 // Each connection ends in exactly one of: on_error (connect or handshake failed), or on_open … on_close.
-#include <chrono>
 #include <functional>
-#include <string>
-#include <vector>
 
 #include <ringcast/ws/detail/callback_context.hpp>
 #include <ringcast/ws/handshake/client_handshake.hpp>
+#include <ringcast/ws/web_socket_limits.hpp>
 #include <ringcast/ws/web_socket_url.hpp>
 
 namespace ringcast {
@@ -35,30 +33,14 @@ struct ClientBehavior {
   std::function<void(Socket&, std::string_view room, const SubscribeResult& result)> on_subscribed;
   std::function<void(Socket&, std::string_view why)> on_error;
 
-  size_t max_message_size = 16 << 20;
-  size_t max_backpressure = 16 << 20;
-  std::chrono::milliseconds idle_timeout{0};
-  std::chrono::milliseconds ping_interval{0};
-  std::chrono::milliseconds pong_timeout{0};
-  std::chrono::milliseconds close_timeout{2'000};
-  std::chrono::milliseconds handshake_timeout{10'000};
-  std::vector<std::string> protocols;
-  std::string origin;
+  // A client's own defaults: messages and queues up to 16 MiB, and no idle timeout (the application
+  // or its server's pings decide when a quiet connection is dead). A `.limits = {...}` of its own
+  // starts from WebSocketLimits' defaults, a server route's, idle_timeout included.
+  WebSocketLimits limits = {.max_message_size = 16 << 20, .max_backpressure = 16 << 20, .idle_timeout = {}};
+  // Subprotocols, Origin, the handshake's timeout, TLS for wss:// URLs.
+  ClientHandshakeOptions handshake;
   // permessage-deflate: offered when enabled; messages sent with compress=true are then compressed.
   DeflateOptions compression = DeflateOptions{.enabled = false};
-  // TLS for wss:// URLs (TlsContext::client); null: verify against the system's store.
-  std::shared_ptr<const TlsContext> tls;
-
-  WebSocketOptions options() const {
-    DeflateOptions z = compression;
-    z.max_message_size = max_message_size;
-    return WebSocketOptions{max_message_size, max_backpressure, false,         idle_timeout,
-                            ping_interval,    pong_timeout,     close_timeout, z};
-  }
-  ClientHandshakeOptions handshake() const {
-    return ClientHandshakeOptions{protocols, origin, static_cast<unsigned>(handshake_timeout.count()),
-                                  compression.enabled, tls};
-  }
 };
 
 template <typename UserData>
@@ -72,7 +54,7 @@ class WebSocketClient final : public CallbackContext<UserData, ClientBehavior<Us
   using Socket = WebSocket<UserData>;
 
   WebSocketClient(Loop& loop, ClientBehavior<UserData> behavior)
-      : Base(loop, Role::client, std::move(behavior)), handshake_(*this, behavior_.handshake()) {}
+      : Base(loop, Role::client, std::move(behavior)), handshake_(*this, behavior_.handshake) {}
 
   // Starts a connection; its outcome arrives as on_open or on_error. False (errno set, nothing
   // called) when no socket could be made, e.g. at the descriptor limit. `from` binds a source address.

@@ -5,7 +5,6 @@
 //
 // Threads: every shard runs the same behavior, so callbacks run concurrently on all shards; each
 // call sees only its own shard's connections. Keep shared state in the shard (see App::on_shard).
-#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -15,6 +14,7 @@
 #include <ringcast/net/http/http_server.hpp>
 #include <ringcast/ws/detail/callback_context.hpp>
 #include <ringcast/ws/handshake/server_handshake.hpp>
+#include <ringcast/ws/web_socket_limits.hpp>
 
 namespace ringcast {
 
@@ -72,25 +72,12 @@ struct WebSocketBehavior {
   // before its replay is sent; again, with recovered = false, if the stream later broke beyond repair.
   std::function<void(Socket&, std::string_view room, const SubscribeResult& result)> on_subscribed;
 
-  size_t max_message_size = 1 << 20;
-  size_t max_backpressure = 1 << 20;
-  bool close_on_backpressure_limit = false;
-  std::chrono::milliseconds idle_timeout{120'000};
-  std::chrono::milliseconds ping_interval{0};
-  std::chrono::milliseconds pong_timeout{0};
-  std::chrono::milliseconds close_timeout{2'000};
+  WebSocketLimits limits;                    // sizes and timers (ringcast/ws/web_socket_limits.hpp)
   std::vector<std::string> allowed_origins;  // e.g. "http://localhost:8080"; empty: any origin
   std::vector<std::string> protocols;        // subprotocols spoken, in order of preference
   // permessage-deflate (RFC 7692): set .enabled to negotiate it; see
   // ringcast/ws/deflate/permessage_deflate.hpp.
   DeflateOptions compression = DeflateOptions{.enabled = false};
-
-  WebSocketOptions options() const {
-    DeflateOptions z = compression;
-    z.max_message_size = max_message_size;  // the inflater enforces the session's own limit
-    return WebSocketOptions{max_message_size, max_backpressure, close_on_backpressure_limit, idle_timeout,
-                            ping_interval,    pong_timeout,     close_timeout,  z};
-  }
 };
 
 template <typename UserData>
@@ -127,14 +114,14 @@ class WebSocketRoute final : public CallbackContext<UserData, const WebSocketBeh
     // RFC 7692 §5: answer the first permessage-deflate offer we can serve (offers may span several
     // Sec-WebSocket-Extensions lines, which RFC 9110 §5.3 lets us join with commas).
     DeflateNegotiation deflate;
-    if (this->options().compression.enabled) {
+    if (this->deflate_options().enabled) {
       std::string offers;
       for (const HttpHeader& h : req.http().headers()) {
         if (!ascii_iequals(h.name, "Sec-WebSocket-Extensions")) continue;
         if (!offers.empty()) offers += ", ";
         offers += h.value;
       }
-      if (!offers.empty()) deflate = negotiate_deflate(offers, this->options().compression);
+      if (!offers.empty()) deflate = negotiate_deflate(offers, this->deflate_options());
     }
     scratch_.clear();
     write_upgrade_response(scratch_, check.key, up.protocol(),

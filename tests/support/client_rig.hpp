@@ -137,8 +137,8 @@ struct EchoScript {
               error = why;
               done = true;
             },
+        .handshake = {.tls = std::move(tls)},
         .compression = DeflateOptions{.enabled = compress},
-        .tls = std::move(tls),
     };
   }
 };

@@ -43,14 +43,13 @@ std::unique_ptr<App> tls_echo_server(bool deflate = false, std::string host = "1
                                               .tls_key = test::test_certificate().key});
   app->ws<Peer>("/echo", {
       .on_message = [](WebSocket<Peer>& ws, std::string_view m, OpCode op) { ws.send(m, op, true); },
-      .max_message_size = 32 << 20,
-      .max_backpressure = 64 << 20,
+      .limits = {.max_message_size = 32 << 20, .max_backpressure = 64 << 20},
       .compression = DeflateOptions{.enabled = deflate},
   });
   app->ws<Peer>("/room", {
       .on_open = [](WebSocket<Peer>& ws) { ws.subscribe("r"); },
       .on_message = [](WebSocket<Peer>& ws, std::string_view m, OpCode op) { ws.publish("r", m, op); },
-      .max_backpressure = 64 << 20,
+      .limits = {.max_backpressure = 64 << 20},
   });
   app->start();
   return app;
@@ -118,7 +117,7 @@ TEST_CASE("wss: a room's shared frames reach every member on both shards, each e
             if (m != fmt::format("message {} {}", want, std::string(static_cast<size_t>(want % 50), 'x'))) ++wrong;
             ++received;
           },
-      .tls = trusting_client(),
+      .handshake = {.tls = trusting_client()},
   });
   for (int i = 0; i < kMembers; ++i) rig.connect(fmt::format("wss://127.0.0.1:{}/room", server->port()), i);
   REQUIRE(test::eventually([&] { return opened.load() == kMembers; }, 20s));
@@ -177,7 +176,7 @@ TEST_CASE("wss: a certificate the client cannot verify ends in on_error with the
   {
     // Trusted, but issued for 127.0.0.1 and localhost, not for 127.0.0.2.
     done = false;
-    b.tls = trusting_client();
+    b.handshake.tls = trusting_client();
     ClientRig rig(b);
     rig.connect(fmt::format("wss://127.0.0.2:{}/echo", server->port()));
     REQUIRE(test::eventually([&] { return done.load(); }, 20s));
@@ -188,7 +187,7 @@ TEST_CASE("wss: a certificate the client cannot verify ends in on_error with the
   {
     done = false;
     std::string e;
-    b.tls = TlsContext::client({.verify_peer = false}, e);
+    b.handshake.tls = TlsContext::client({.verify_peer = false}, e);
     ClientRig rig(b);
     rig.connect(fmt::format("wss://127.0.0.1:{}/echo", server->port()));
     REQUIRE(test::eventually([&] { return done.load(); }, 20s));

@@ -37,8 +37,7 @@ std::unique_ptr<App> echo_server(bool deflate = false) {
               ws.send(m, op, true);
             }
           },
-      .max_message_size = 32 << 20,
-      .max_backpressure = 64 << 20,
+      .limits = {.max_message_size = 32 << 20, .max_backpressure = 64 << 20},
       .compression = DeflateOptions{.enabled = deflate},
   });
   app->start();
@@ -137,7 +136,7 @@ TEST_CASE("client: a refused connect, a refused upgrade and a silent server end 
                        std::lock_guard lock(m);
                        errors.push_back(fmt::format("{}: {}", ws.data().id, why));
                      },
-                 .handshake_timeout = 300ms});
+                 .handshake = {.timeout = 300ms}});
   rig.connect("ws://127.0.0.1:1/", 1);                                            // nothing listens
   rig.connect(fmt::format("ws://127.0.0.1:{}/health", server->port()), 2);        // a plain HTTP route: 200
   rig.connect(fmt::format("ws://127.0.0.1:{}/", silent_port), 3);                 // never answers

@@ -209,7 +209,7 @@ size_t HttpServerHandler::on_data(Connection& c, std::span<uint8_t> data) {
 size_t HttpServerHandler::handle_request(Connection& c, Session& s, std::string_view data, size_t head_bytes) {
   const HttpRequest& req = request_;
   const RouteMatch<HttpRoute> match = routes_.match(req.method_id(), req.path());
-  const uint64_t limit = match.handler ? match.handler->max_body : options_.max_body;
+  const uint64_t limit = match.handler && match.handler->max_body ? match.handler->max_body : options_.max_body;
   if (const int status = http_status_for_body(req, limit)) {
     reply_error(c, status);  // 413: the body is not read, so the connection cannot be reused
     return data.size();

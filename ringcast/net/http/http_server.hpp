@@ -174,12 +174,12 @@ using UpgradeHandler = std::function<void(Connection&, Request&, Response&)>;
 struct HttpRoute {
   HttpHandler handler;
   UpgradeHandler upgrade;           // set for upgrade routes (handler is then empty)
-  uint64_t max_body = 1 << 20;      // bytes; larger bodies get 413
+  uint64_t max_body = 0;            // bytes; larger bodies get 413 (0: HttpServerOptions::max_body)
 };
 
 struct HttpServerOptions {
   unsigned idle_timeout_ms = 10'000;  // a connection with no complete request head for this long closes (408 if mid-head)
-  uint64_t max_body = 1 << 20;        // default per-route body limit
+  uint64_t max_body = 1 << 20;        // body limit of routes without their own
   // A deferred answer not given within this is answered 503 and the connection closes (0: wait for
   // it as long as the client stays). A safety net for a lost handle, not a deadline for slow work.
   unsigned answer_timeout_ms = 60'000;

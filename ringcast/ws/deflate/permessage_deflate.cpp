@@ -325,7 +325,6 @@ const char* DeflateOptions::check() const noexcept {
   if (!valid_bits(client_max_window_bits)) return "client_max_window_bits must be 8..15";
   if (level < 1 || level > 9) return "level must be 1..9";
   if (mem_level < 1 || mem_level > 9) return "mem_level must be 1..9";
-  if (max_message_size == 0) return "max_message_size must be positive";
   return nullptr;
 }
 

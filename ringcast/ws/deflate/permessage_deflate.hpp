@@ -57,8 +57,7 @@ struct DeflateOptions {
   std::uint8_t mem_level = 8;  // zlib memLevel of dedicated compressors, 1..9
   // SharedDeflater's engine: zlib unless every client is known to take final blocks (see deflater.hpp).
   DeflateEngine engine = DeflateEngine::zlib;
-  // Bound on the decompressed size of one message: inflation stops there with close code 1009.
-  std::size_t max_message_size = 64 << 10;
+  // (A message's decompressed size is bounded by the session's WebSocketLimits::max_message_size.)
 
   bool should_compress(std::size_t message_size) const noexcept { return message_size >= threshold; }
   // nullptr when the options are usable, else what is wrong with them.

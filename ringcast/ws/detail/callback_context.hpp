@@ -20,7 +20,7 @@ class CallbackContext : public WebSocketContext {
 
  protected:
   CallbackContext(Loop& loop, Role role, Behavior behavior)
-      : WebSocketContext(loop, role, behavior.options()), behavior_(std::forward<Behavior>(behavior)) {}
+      : WebSocketContext(loop, role, behavior.limits, behavior.compression), behavior_(std::forward<Behavior>(behavior)) {}
 
   static Socket& typed(WebSocketBase& ws) noexcept { return static_cast<Socket&>(ws); }
 

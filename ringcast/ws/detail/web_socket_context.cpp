@@ -66,8 +66,8 @@ size_t WebSocketBase::buffered_amount() const noexcept {
 
 // ---------------------------------------------------------------------------------------------
 
-WebSocketContext::WebSocketContext(Loop& loop, Role role, WebSocketOptions options)
-    : loop_(loop), role_(role), options_(options) {}
+WebSocketContext::WebSocketContext(Loop& loop, Role role, const WebSocketLimits& limits, const DeflateOptions& deflate)
+    : loop_(loop), role_(role), limits_(limits), deflate_(deflate) {}
 
 WebSocketContext::~WebSocketContext() {
   for (WebSocketMessage* m : spare_messages_) delete m;
@@ -108,7 +108,7 @@ void WebSocketContext::release_extras(WebSocketBase& ws) {
 }
 
 WebSocketContext::Compression& WebSocketContext::compression() {
-  if (!compression_) compression_ = std::make_unique<Compression>(options_.compression);
+  if (!compression_) compression_ = std::make_unique<Compression>(deflate_);
   return *compression_;
 }
 
@@ -116,8 +116,8 @@ SharedDeflater& WebSocketContext::deflater() { return compression().deflater; }
 
 InflateParams WebSocketContext::inflate_params(const WebSocketBase& ws) const {
   const DeflateAgreement& a = ws.extras_->deflate;
-  return role_ == Role::server ? server_inflate_params(a, options_.max_message_size)
-                               : client_inflate_params(a, options_.max_message_size);
+  return role_ == Role::server ? server_inflate_params(a, limits_.max_message_size)
+                               : client_inflate_params(a, limits_.max_message_size);
 }
 
 uint8_t WebSocketContext::send_window_bits(const WebSocketBase& ws) const {
@@ -185,8 +185,8 @@ struct WebSocketContext::Reader {
     }
     if (ws.flags_ & WebSocketBase::kCompressedMessage) {
       // The inflater bounds the message itself; this only bounds the work one frame can cost.
-      if (length > 2 * ctx.options_.max_message_size + 1024) return fail(close_code::kMessageTooBig);
-    } else if (so_far + length > ctx.options_.max_message_size) {
+      if (length > 2 * ctx.limits_.max_message_size + 1024) return fail(close_code::kMessageTooBig);
+    } else if (so_far + length > ctx.limits_.max_message_size) {
       return fail(close_code::kMessageTooBig);
     }
     return true;
@@ -370,9 +370,9 @@ void WebSocketContext::write_frame(WebSocketBase& ws, OpCode op, std::string_vie
 }
 
 SendStatus WebSocketContext::send(WebSocketBase& ws, std::string_view message, OpCode op, bool compress) {
-  if (loop_.buffered_amount(*ws.conn_) > options_.max_backpressure) {
+  if (loop_.buffered_amount(*ws.conn_) > limits_.max_backpressure) {
     stats_.dropped.add();
-    if (options_.close_on_backpressure_limit) {
+    if (limits_.close_on_backpressure_limit) {
       close(ws, close_code::kPolicyViolation, "too slow");
     } else {
       loop_.request_drain(*ws.conn_);
@@ -380,7 +380,7 @@ SendStatus WebSocketContext::send(WebSocketBase& ws, std::string_view message, O
     return SendStatus::dropped;
   }
   bool compressed = false;
-  if (compress && (ws.flags_ & WebSocketBase::kDeflate) && options_.compression.should_compress(message.size())) {
+  if (compress && (ws.flags_ & WebSocketBase::kDeflate) && deflate_.should_compress(message.size())) {
     // Without context takeover on our side, so a failed or useless compression may simply be skipped.
     Compression& z = compression();
     z.scratch.clear();
@@ -393,7 +393,7 @@ SendStatus WebSocketContext::send(WebSocketBase& ws, std::string_view message, O
   if (!compressed) write_frame(ws, op, message, false);
   stats_.messages_out.add();
   stats_.bytes_out.add(message.size());
-  if (loop_.buffered_amount(*ws.conn_) > options_.max_backpressure) {
+  if (loop_.buffered_amount(*ws.conn_) > limits_.max_backpressure) {
     loop_.request_drain(*ws.conn_);
     return SendStatus::backpressure;
   }
@@ -487,12 +487,12 @@ void WebSocketContext::arm_timer(WebSocketBase& ws) {
     if (wait < 0 || w < wait) wait = w;
   };
   if (ws.state_ == WebSocketBase::kClosing) {
-    consider(due_in(ws.ping_sent_ms_, options_.close_timeout));
+    consider(due_in(ws.ping_sent_ms_, limits_.close_timeout));
   } else if (ws.state_ == WebSocketBase::kOpen) {
-    if (options_.idle_timeout.count() > 0) consider(due_in(ws.last_seen_ms_, options_.idle_timeout));
-    if (options_.ping_interval.count() > 0) {
-      const auto pong = options_.pong_timeout.count() > 0 ? options_.pong_timeout : options_.ping_interval;
-      consider(due_in(ws.ping_sent_ms_, (ws.flags_ & WebSocketBase::kAwaitingPong) ? pong : options_.ping_interval));
+    if (limits_.idle_timeout.count() > 0) consider(due_in(ws.last_seen_ms_, limits_.idle_timeout));
+    if (limits_.ping_interval.count() > 0) {
+      const auto pong = limits_.pong_timeout.count() > 0 ? limits_.pong_timeout : limits_.ping_interval;
+      consider(due_in(ws.ping_sent_ms_, (ws.flags_ & WebSocketBase::kAwaitingPong) ? pong : limits_.ping_interval));
     }
   }
   if (wait < 0) {
@@ -507,23 +507,23 @@ void WebSocketContext::on_timeout(Connection& c) {
   const uint32_t now = now_ms();
   auto elapsed = [now](uint32_t since) { return std::chrono::milliseconds(static_cast<int32_t>(now - since)); };
   if (ws.state_ == WebSocketBase::kClosing) {
-    if (elapsed(ws.ping_sent_ms_) >= options_.close_timeout) {
+    if (elapsed(ws.ping_sent_ms_) >= limits_.close_timeout) {
       ws.state_ = WebSocketBase::kClosed;  // the peer never answered our Close
       loop_.close(c);
       return;
     }
   } else if (ws.state_ == WebSocketBase::kOpen) {
-    const auto pong = options_.pong_timeout.count() > 0 ? options_.pong_timeout : options_.ping_interval;
+    const auto pong = limits_.pong_timeout.count() > 0 ? limits_.pong_timeout : limits_.ping_interval;
     if ((ws.flags_ & WebSocketBase::kAwaitingPong) && elapsed(ws.ping_sent_ms_) >= pong) {
       fail(ws, close_code::kGoingAway, "no pong");  // presumed dead: no handshake to wait for
       return;
     }
-    if (options_.idle_timeout.count() > 0 && elapsed(ws.last_seen_ms_) >= options_.idle_timeout) {
+    if (limits_.idle_timeout.count() > 0 && elapsed(ws.last_seen_ms_) >= limits_.idle_timeout) {
       close(ws, close_code::kGoingAway, "idle timeout");
       return;
     }
-    if (options_.ping_interval.count() > 0 && !(ws.flags_ & WebSocketBase::kAwaitingPong) &&
-        elapsed(ws.ping_sent_ms_) >= options_.ping_interval) {
+    if (limits_.ping_interval.count() > 0 && !(ws.flags_ & WebSocketBase::kAwaitingPong) &&
+        elapsed(ws.ping_sent_ms_) >= limits_.ping_interval) {
       write_frame(ws, OpCode::ping, {}, false);
       ws.flags_ |= WebSocketBase::kAwaitingPong;
       ws.ping_sent_ms_ = now;

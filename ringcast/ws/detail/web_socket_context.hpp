@@ -14,7 +14,6 @@
 // Timers (the connection's one timer, re-armed lazily): heartbeat pings every ping_interval with a
 // pong deadline, an idle timeout measured from the last frame received, and the close-handshake
 // timeout once our Close frame is out.
-#include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -29,23 +28,9 @@
 #include <ringcast/ws/deflate/detail/inflater.hpp>
 #include <ringcast/ws/deflate/permessage_deflate.hpp>
 #include <ringcast/ws/web_socket.hpp>
+#include <ringcast/ws/web_socket_limits.hpp>
 
 namespace ringcast {
-
-// The limits and timers of a route (or client kind); the non-callback half of WebSocketBehavior.
-struct WebSocketOptions {
-  size_t max_message_size = 1 << 20;          // larger messages fail with 1009
-  size_t max_backpressure = 1 << 20;          // send() drops above this many queued bytes
-  bool close_on_backpressure_limit = false;   // ... or closes the connection with 1008
-  std::chrono::milliseconds idle_timeout{120'000};  // no frame received for this long: close 1001 (0: never)
-  std::chrono::milliseconds ping_interval{0};       // heartbeat pings (0: none)
-  std::chrono::milliseconds pong_timeout{0};        // no pong this long after a ping: drop (0: ping_interval)
-  std::chrono::milliseconds close_timeout{2'000};   // our Close sent: wait this long for theirs
-  // permessage-deflate (RFC 7692); off unless enabled. Compression is without context takeover on the
-  // sending side (one compression per message, shared by every receiver) — see
-  // ringcast/ws/deflate/detail/deflater.hpp.
-  DeflateOptions compression = DeflateOptions{.enabled = false};
-};
 
 // Per route per shard, read by /metrics from any thread.
 struct WebSocketStats {
@@ -63,12 +48,16 @@ class Rooms;
 
 class WebSocketContext : public ConnectionHandler {
  public:
-  WebSocketContext(Loop& loop, Role role, WebSocketOptions options);
+  // `deflate`: permessage-deflate (RFC 7692), off unless enabled. Sending compresses without context
+  // takeover (one compression per message, shared by every receiver; see
+  // ringcast/ws/deflate/detail/deflater.hpp).
+  WebSocketContext(Loop& loop, Role role, const WebSocketLimits& limits, const DeflateOptions& deflate);
   ~WebSocketContext() override;
 
   Loop& loop() noexcept { return loop_; }
   Role role() const noexcept { return role_; }
-  const WebSocketOptions& options() const noexcept { return options_; }
+  const WebSocketLimits& limits() const noexcept { return limits_; }
+  const DeflateOptions& deflate_options() const noexcept { return deflate_; }
   const WebSocketStats& stats() const noexcept { return stats_; }
   // The shard's rooms, which this context's sockets subscribe to (null: rooms unavailable).
   Rooms* rooms() const noexcept { return rooms_; }
@@ -136,7 +125,8 @@ class WebSocketContext : public ConnectionHandler {
 
   Loop& loop_;
   const Role role_;
-  const WebSocketOptions options_;
+  const WebSocketLimits limits_;
+  const DeflateOptions deflate_;
   std::vector<WebSocketMessage*> spare_messages_;
   MaskKeyGenerator masks_;
   Rooms* rooms_ = nullptr;

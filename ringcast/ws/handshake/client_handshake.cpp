@@ -60,14 +60,14 @@ bool ClientHandshake::start(const WebSocketUrl& url, WebSocketBase& ws, const So
     }
     request_ += "\r\n";
   }
-  if (options_.offer_deflate) {
+  if (context_.deflate_options().enabled) {
     request_ += "Sec-WebSocket-Extensions: ";
     request_ += format_deflate_offer(kDeflateOffer);
     request_ += "\r\n";
   }
   request_ += "\r\n";
   loop.write(*c, request_);  // queued: leaves as soon as the connection is up
-  loop.timers().schedule_in(c->timer, options_.timeout_ms);
+  loop.timers().schedule_in(c->timer, static_cast<uint64_t>(options_.timeout.count()));
   return true;
 }
 
@@ -109,7 +109,7 @@ size_t ClientHandshake::on_data(Connection& c, std::span<uint8_t> data) {
   DeflateAgreement deflate;
   const std::string_view extensions = head.header("Sec-WebSocket-Extensions");
   if (!extensions.empty()) {
-    if (!options_.offer_deflate || check_deflate_response(extensions, kDeflateOffer, deflate) == DeflateResponse::fail) {
+    if (!context_.deflate_options().enabled || check_deflate_response(extensions, kDeflateOffer, deflate) == DeflateResponse::fail) {
       fail(c, "the server chose an extension that was not offered, or answered it wrongly");
       return data.size();
     }

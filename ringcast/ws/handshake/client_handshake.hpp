@@ -4,6 +4,7 @@
 // hands it to the WebSocketContext (or reports why not). One per client context per shard.
 // wss:// URLs connect with TLS (SNI and certificate check against the URL's host); the timeout
 // covers the TCP connect, the TLS handshake and the HTTP upgrade together.
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -18,11 +19,12 @@ namespace ringcast {
 
 class WebSocketContext;
 
+// How a client opens its connections (ClientBehavior::handshake). permessage-deflate is offered (with
+// client_max_window_bits) when the client context's compression is enabled.
 struct ClientHandshakeOptions {
   std::vector<std::string> protocols;  // offered subprotocols, in preference order
   std::string origin;                  // sent as Origin when not empty
-  unsigned timeout_ms = 10'000;        // connect + handshake
-  bool offer_deflate = false;          // offer permessage-deflate (with client_max_window_bits)
+  std::chrono::milliseconds timeout{10'000};  // TCP connect, TLS and HTTP upgrade together
   // For wss:// URLs; null: TlsContext::default_client() (verify against the system store).
   std::shared_ptr<const TlsContext> tls;
 };

@@ -494,7 +494,7 @@ void Rooms::fan_out(Room& room, SharedBuffer& publication, const WebSocketBase* 
     WebSocketBase& ws = *m.ws;
     if (&ws == exclude || ws.state_ != WebSocketBase::kOpen) continue;
     Connection& c = *ws.conn_;
-    if (loop_.buffered_amount(c) > ws.context().options().max_backpressure) {
+    if (loop_.buffered_amount(c) > ws.context().limits().max_backpressure) {
       if (room.options->slow_consumer == SlowConsumer::skip) {
         stats_.skipped_slow.add();
       } else {

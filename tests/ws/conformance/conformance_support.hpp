@@ -53,8 +53,7 @@ class EchoServer {
           ws.send(message, op, compress_replies);
         },
         .on_close = [this](WebSocket<Peer>&, int code, std::string_view reason) { record_close(code, reason); },
-        .max_message_size = max_message,
-        .max_backpressure = max_message + (1 << 20),
+        .limits = {.max_message_size = max_message, .max_backpressure = max_message + (1 << 20)},
         .compression = compression,
     });
     app_.start();

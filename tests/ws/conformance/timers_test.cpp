@@ -38,12 +38,15 @@ class TimerServer {
       last_code_.store(code);
       closes_.fetch_add(1);
     };
-    app_.ws<Peer>("/heartbeat", {.on_message = echo, .on_close = record, .ping_interval = kPingInterval,
-                                 .pong_timeout = kPongTimeout});
+    app_.ws<Peer>("/heartbeat", {.on_message = echo,
+                                 .on_close = record,
+                                 .limits = {.ping_interval = kPingInterval, .pong_timeout = kPongTimeout}});
     // A pong deadline longer than the interval: a prompt pong must not delay the next ping.
-    app_.ws<Peer>("/heartbeat-long-pong", {.on_message = echo, .on_close = record, .ping_interval = kPingInterval,
-                                           .pong_timeout = 3 * kPingInterval});
-    app_.ws<Peer>("/idle", {.on_message = echo, .on_close = record, .idle_timeout = kIdleTimeout});
+    app_.ws<Peer>("/heartbeat-long-pong",
+                  {.on_message = echo,
+                   .on_close = record,
+                   .limits = {.ping_interval = kPingInterval, .pong_timeout = 3 * kPingInterval}});
+    app_.ws<Peer>("/idle", {.on_message = echo, .on_close = record, .limits = {.idle_timeout = kIdleTimeout}});
     app_.ws<Peer>("/closer", {
         .on_message = [this](Socket& ws, std::string_view msg, OpCode op) {
           if (msg == "close") {
@@ -56,7 +59,7 @@ class TimerServer {
           }
         },
         .on_close = record,
-        .close_timeout = kCloseTimeout,
+        .limits = {.close_timeout = kCloseTimeout},
     });
     app_.start();
   }

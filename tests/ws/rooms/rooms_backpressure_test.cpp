@@ -79,7 +79,7 @@ TEST_CASE("rooms: a publisher's shard stops reading from it while a busy shard c
         hello(ws);
         ws.subscribe(ws.data().room);
       },
-      .max_backpressure = 16 << 20,  // this test is about the hand-offs, not slow members
+      .limits = {.max_backpressure = 16 << 20},  // this test is about the hand-offs, not slow members
   });
   app.ws<Member>("/pub/:name", {
       .on_upgrade = join,

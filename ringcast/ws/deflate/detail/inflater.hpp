@@ -59,10 +59,14 @@ struct InflateParams {
 
 // A server inflates with the client_* half of the agreement, a client with the server_* half.
 inline InflateParams server_inflate_params(const DeflateAgreement& a, std::size_t max_message_size) noexcept {
-  return {a.client_no_context_takeover, a.client_max_window_bits, max_message_size};
+  return {.no_context_takeover = a.client_no_context_takeover,
+          .window_bits = a.client_max_window_bits,
+          .max_message_size = max_message_size};
 }
 inline InflateParams client_inflate_params(const DeflateAgreement& a, std::size_t max_message_size) noexcept {
-  return {a.server_no_context_takeover, a.server_max_window_bits, max_message_size};
+  return {.no_context_takeover = a.server_no_context_takeover,
+          .window_bits = a.server_max_window_bits,
+          .max_message_size = max_message_size};
 }
 
 namespace detail {
