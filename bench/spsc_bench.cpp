@@ -149,7 +149,7 @@ RoundTrips mesh_round_trips(Backend backend, int awake_samples, int asleep_sampl
   pp.asleep_samples = asleep_samples;
   LoopOptions lo;
   lo.backend = backend;
-  Runtime rt({.shards = 2,
+  Runtime rt({.shards = {.count = 2},
               .make_driver = [&](Shard& s) -> std::unique_ptr<EventDriver> { return Loop::create(s, lo); },
               .on_start = [&](Shard& s) { s.defer(PingPong::Spin{&pp.spin}); }});
   rt.start();

@@ -72,7 +72,7 @@ Round run_round(Backend backend, unsigned connections, size_t size, unsigned inf
   const std::vector<int> cpus = Runtime::allowed_cpus();
   TcpServerOptions so;
   so.address = SocketAddress::loopback(0);
-  so.shards = 1;
+  so.shards.count = 1;
   so.loop.backend = backend;
   std::atomic<pid_t> server_tid{0};
   so.on_shard_start = [&](Shard&) { server_tid = load::current_tid(); };
@@ -81,7 +81,7 @@ Round run_round(Backend backend, unsigned connections, size_t size, unsigned inf
 
   PingPong* client = nullptr;
   std::unique_ptr<PingPong> owned;
-  Runtime rt({.shards = 1,
+  Runtime rt({.shards = {.count = 1},
               .make_driver = [](Shard& s) -> std::unique_ptr<EventDriver> { return Loop::create(s, LoopOptions{}); },
               .on_start = [&](Shard&) {
                 // Pin the client to another CPU than the server when there is one.

@@ -47,7 +47,7 @@ ChatServer::ChatServer(AppOptions app_options, ChatOptions options, UserStore us
     if (!web_->ok()) throw std::invalid_argument("--web: cannot open directory " + options_.web_root);
   }
   const unsigned shards =
-      app_options.shards ? app_options.shards : static_cast<unsigned>(Runtime::allowed_cpus().size());
+      app_options.shards.count ? app_options.shards.count : static_cast<unsigned>(Runtime::allowed_cpus().size());
   shards_.resize(shards);
   // Below the shards' priority: when both want a core, the event loops win and logins wait.
   logins_ = std::make_unique<WorkerPool>(WorkerPoolOptions{

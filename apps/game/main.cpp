@@ -41,10 +41,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    if (!options.shards) options.shards = static_cast<unsigned>(Runtime::allowed_cpus().size());
+    if (!options.shards.count) options.shards.count = static_cast<unsigned>(Runtime::allowed_cpus().size());
     // Declared before the App: the game's state outlives the shards that use it.
     game::GameServer game({.tick_hz = static_cast<unsigned>(tick_rate), .max_players = static_cast<unsigned>(max_players)},
-                          options.shards);
+                          options.shards.count);
     App app(options);
     game.install(app);
     log::info("game: {} ticks per second, at most {} players per match", tick_rate, max_players);

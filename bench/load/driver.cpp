@@ -225,8 +225,7 @@ Totals Driver::run() {
   }
   LoopOptions loop_options;
   runtime_ = std::make_unique<Runtime>(RuntimeOptions{
-      .shards = options_.threads,
-      .yield_interval = std::chrono::microseconds(options_.yield_us),
+      .shards = {.count = options_.threads, .yield_interval = std::chrono::microseconds(options_.yield_us)},
       .make_driver = [&](Shard& s) -> std::unique_ptr<EventDriver> { return Loop::create(s, loop_options); },
       .on_start = [this](Shard& s) {
         Worker& w = *workers_[s.id()];

@@ -31,7 +31,7 @@ struct LoadOptions {
   std::string path;                          // for echo: the path to open (default /echo)
   uint32_t connections = 100;
   unsigned threads = 1;
-  int64_t yield_us = 200;            // RuntimeOptions::yield_interval of the client threads
+  int64_t yield_us = 200;            // ShardOptions::yield_interval of the client threads
   size_t size = 32;                 // message payload bytes
   unsigned inflight = 1;            // echo: messages in flight per connection
   uint32_t rooms = 1;               // broadcast
@@ -191,7 +191,7 @@ class Scenario {
   virtual void finish(Totals&) {}
   // Whether the measured phase sends messages (connect and idle do not).
   virtual bool sends() const { return true; }
-  // How often a busy client thread yields a shared CPU unless --yield-us says (RuntimeOptions::
+  // How often a busy client thread yields a shared CPU unless --yield-us says (ShardOptions::
   // yield_interval): where the server answers each message, a yield hands it the CPU at once
   // instead of at the scheduler's tick.
   virtual int64_t yield_us() const { return 200; }

@@ -57,10 +57,11 @@ std::vector<int> Runtime::allowed_cpus() {
 
 Runtime::Runtime(RuntimeOptions options) : options_(std::move(options)) {
   const std::vector<int> cpus = allowed_cpus();
-  const unsigned n = options_.shards ? options_.shards : static_cast<unsigned>(cpus.size());
-  mesh_ = std::make_unique<Mesh>(n, options_.mesh_capacity);
+  const ShardOptions& o = options_.shards;
+  const unsigned n = o.count ? o.count : static_cast<unsigned>(cpus.size());
+  mesh_ = std::make_unique<Mesh>(n, o.mesh_capacity);
   for (unsigned i = 0; i < n; ++i) {
-    const int cpu = options_.pin ? cpus[i % cpus.size()] : -1;
+    const int cpu = o.pin ? cpus[i % cpus.size()] : -1;
     shards_.push_back(std::make_unique<Shard>(*this, *mesh_, i, cpu));
   }
   stop_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -87,8 +88,8 @@ void Runtime::start() {
   std::latch started(shard_count());
   std::mutex error_mutex;  // start-up only: collects the first shard that failed to start
   std::exception_ptr error;
-  const int64_t stop_timeout_ns = std::chrono::nanoseconds(options_.stop_timeout).count();
-  const int64_t yield_interval_ns = std::chrono::nanoseconds(options_.yield_interval).count();
+  const int64_t stop_timeout_ns = std::chrono::nanoseconds(options_.shards.stop_timeout).count();
+  const int64_t yield_interval_ns = std::chrono::nanoseconds(options_.shards.yield_interval).count();
   for (auto& shard_ptr : shards_) {
     Shard* shard = shard_ptr.get();
     threads_.emplace_back([this, shard, &started, &error_mutex, &error, stop_timeout_ns, yield_interval_ns] {

@@ -3,7 +3,7 @@
 // wires the mesh between them, and runs the process's signal handling on the calling thread.
 //
 // Typical use (the net and ws layers wrap this):
-//   Runtime rt({.shards = 0, .make_driver = ..., .on_start = [](Shard& s) { /* listen */ }});
+//   Runtime rt({.shards = {.count = 4}, .make_driver = ..., .on_start = [](Shard& s) { /* listen */ }});
 //   return rt.run();   // returns 0 after SIGINT/SIGTERM and a graceful stop of every shard
 //
 // Threads: construct, run/start/stop/join from one controlling thread; stop() from any thread.
@@ -19,8 +19,10 @@
 
 namespace ringcast {
 
-struct RuntimeOptions {
-  unsigned shards = 0;              // 0: one per CPU in the affinity mask
+// How many shards run, on which CPUs, and how they talk and stop. Declared once, here: TcpServerOptions
+// and AppOptions carry it whole (`.shards = {.count = 2}`).
+struct ShardOptions {
+  unsigned count = 0;               // 0: one per CPU in the affinity mask
   bool pin = true;                  // pin shard i to the i-th CPU of the mask (round robin)
   // Tasks per queue, per ordered pair of shards. Small on purpose: a full queue is what pauses a
   // publisher (Shard::send_to), so this bounds how far a shard's publishers run ahead of another
@@ -33,6 +35,10 @@ struct RuntimeOptions {
   // process, a load generator, a sidecar) waits for the scheduler's tick, 4 ms at HZ 250. Alone on
   // its CPU a shard never yields.
   std::chrono::microseconds yield_interval{200};
+};
+
+struct RuntimeOptions {
+  ShardOptions shards;
   // Creates a shard's driver, on that shard's thread. Default: EventfdDriver (no I/O).
   std::function<std::unique_ptr<EventDriver>(Shard&)> make_driver;
   // Runs on each shard's thread once its driver exists, before its loop starts.

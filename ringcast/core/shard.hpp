@@ -18,7 +18,7 @@
 // Sharing the CPU: a shard that always finds more work never sleeps, so another thread on its CPU
 // would wait for the scheduler's tick. Once per yield interval the loop reads its involuntary
 // context switches; when there were any since the last look it submits what it queued and yields
-// (RuntimeOptions::yield_interval).
+// (ShardOptions::yield_interval).
 //
 // Sleeping: before a blocking wait a shard publishes `sleeping_` and re-checks its inbound queues
 // (a store-load fence on each side, Dekker style); a producer that finds the target asleep after

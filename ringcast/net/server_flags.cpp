@@ -24,40 +24,46 @@ ServerFlags ServerFlags::declare(Cli& cli, int default_port, std::string default
   };
 }
 
-bool ServerFlags::apply(TcpServerOptions& options, std::string& error) const {
+std::optional<SocketAddress> ServerFlags::address(std::string& error) const {
   if (port < 0 || port > 65535) {
     error = fmt::format("--port {} is not a port", port);
-    return false;
+    return std::nullopt;
   }
-  const bool v6 = host.find(':') != std::string::npos;
-  auto addr = SocketAddress::parse(v6 ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port));
-  if (!addr) {
-    error = fmt::format("--host '{}' is not a numeric IPv4/IPv6 address", host);
-    return false;
-  }
+  auto addr = SocketAddress::of(host, static_cast<uint16_t>(port));
+  if (!addr) error = fmt::format("--host '{}' is not a numeric IPv4/IPv6 address", host);
+  return addr;
+}
+
+bool ServerFlags::apply(TcpServerOptions& options, std::string& error) const {
+  auto addr = address(error);
+  if (!addr) return false;
   options.address = *addr;
+  return apply(options.shards, options.loop, error);
+}
+
+bool ServerFlags::apply(ShardOptions& shard_options, LoopOptions& loop, std::string& error) const {
   if (shards < 0 || shards > 1024) {
     error = fmt::format("--shards {} is out of range (0..1024)", shards);
     return false;
   }
-  options.shards = static_cast<unsigned>(shards);
+  shard_options.count = static_cast<unsigned>(shards);
   if (yield_us < 0 || yield_us > 1'000'000) {
     error = fmt::format("--yield-us {} is out of range (0..1000000)", yield_us);
     return false;
   }
-  options.yield_interval = std::chrono::microseconds(yield_us);
+  shard_options.yield_interval = std::chrono::microseconds(yield_us);
   auto b = parse_backend(backend);
   if (!b) {
     error = fmt::format("--backend '{}': choose io_uring, epoll or auto", backend);
     return false;
   }
-  options.loop.backend = *b;
+  loop.backend = *b;
   auto disabled = parse_io_uring_features(io_uring_disable);
   if (!disabled) {
     error = fmt::format("--io-uring-disable '{}': unknown feature name", io_uring_disable);
     return false;
   }
-  options.loop.io_uring_disable = *disabled;
+  loop.io_uring_disable = *disabled;
   log::Level level;
   if (!log::parse_level(log_level, level)) {
     error = fmt::format("--log '{}': choose debug, info, warn, error or off", log_level);
@@ -69,8 +75,8 @@ bool ServerFlags::apply(TcpServerOptions& options, std::string& error) const {
     return false;
   }
   if (!tls_cert.empty()) {
-    options.loop.tls = TlsContext::server(tls_cert, tls_key, error);
-    if (!options.loop.tls) return false;
+    loop.tls = TlsContext::server(tls_cert, tls_key, error);
+    if (!loop.tls) return false;
   }
   return true;
 }

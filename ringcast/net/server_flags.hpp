@@ -1,7 +1,9 @@
 #pragma once
 // ServerFlags: the command-line flags every ringcast server shares (--host, --port, --shards,
 // --yield-us, --backend, --io-uring-disable, --log, --tls-cert, --tls-key), declared on a Cli and applied to
-// TcpServerOptions. With --tls-cert and --tls-key the server speaks TLS on its port.
+// TcpServerOptions (or, through ringcast/ws/app_flags.hpp, AppOptions). With --tls-cert and --tls-key
+// the server speaks TLS on its port.
+#include <optional>
 #include <string>
 
 #include <ringcast/core/cli.hpp>
@@ -21,8 +23,13 @@ struct ServerFlags {
   std::string& tls_key;
 
   static ServerFlags declare(Cli& cli, int default_port, std::string default_host = "0.0.0.0");
-  // Fills `options` (loading the certificate and key, when given, into options.loop.tls); on a bad
-  // value or an unreadable certificate returns false with a message in `error`.
+  // --host and --port as an address; nullopt, with a message in `error`, when either is bad.
+  std::optional<SocketAddress> address(std::string& error) const;
+  // Fills shards.count and shards.yield_interval, loop.backend, loop.io_uring_disable and loop.tls
+  // (the certificate and key, when given) and sets the log level; on a bad value or an unreadable
+  // certificate returns false with a message in `error`.
+  bool apply(ShardOptions& shards, LoopOptions& loop, std::string& error) const;
+  // Both of the above, into a TcpServer's options.
   bool apply(TcpServerOptions& options, std::string& error) const;
 };
 

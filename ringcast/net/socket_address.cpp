@@ -44,6 +44,10 @@ std::optional<SocketAddress> SocketAddress::parse(std::string_view text) {
   if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535 || port_text.empty()) {
     return std::nullopt;
   }
+  return of(host, static_cast<uint16_t>(port));
+}
+
+std::optional<SocketAddress> SocketAddress::of(std::string_view host, uint16_t port) {
   if (host.empty() || host == "*") host = "0.0.0.0";
   if (host == "localhost") host = "127.0.0.1";
   const std::string h(host);
@@ -52,13 +56,13 @@ std::optional<SocketAddress> SocketAddress::parse(std::string_view text) {
   auto* in6 = reinterpret_cast<sockaddr_in6*>(&a.storage_);
   if (inet_pton(AF_INET, h.c_str(), &in4->sin_addr) == 1) {
     in4->sin_family = AF_INET;
-    in4->sin_port = htons(static_cast<uint16_t>(port));
+    in4->sin_port = htons(port);
     a.len_ = sizeof(sockaddr_in);
     return a;
   }
   if (inet_pton(AF_INET6, h.c_str(), &in6->sin6_addr) == 1) {
     in6->sin6_family = AF_INET6;
-    in6->sin6_port = htons(static_cast<uint16_t>(port));
+    in6->sin6_port = htons(port);
     a.len_ = sizeof(sockaddr_in6);
     return a;
   }

@@ -18,6 +18,9 @@ class SocketAddress {
   static SocketAddress any(uint16_t port) { return ipv4(0, port); }
   // Numeric addresses only (no DNS): "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:80", "8080".
   static std::optional<SocketAddress> parse(std::string_view text);
+  // A numeric host without brackets ("127.0.0.1", "::1"; "" or "*": 0.0.0.0; "localhost": 127.0.0.1)
+  // and a port.
+  static std::optional<SocketAddress> of(std::string_view host, uint16_t port);
   static SocketAddress from(const sockaddr* sa, socklen_t len);
 
   const sockaddr* data() const noexcept { return reinterpret_cast<const sockaddr*>(&storage_); }

@@ -16,12 +16,7 @@ namespace ringcast {
 
 TcpServer::TcpServer(TcpServerOptions options, HandlerFactory make_handler)
     : options_(std::move(options)), make_handler_(std::move(make_handler)) {
-  RuntimeOptions rt;
-  rt.shards = options_.shards;
-  rt.pin = options_.pin;
-  rt.mesh_capacity = options_.mesh_capacity;
-  rt.stop_timeout = options_.stop_timeout;
-  rt.yield_interval = options_.yield_interval;
+  RuntimeOptions rt{.shards = options_.shards};
   rt.make_driver = [this](Shard& shard) -> std::unique_ptr<EventDriver> {
     LoopOptions lo = options_.loop;
     lo.stats = &stats_[shard.id()];

@@ -3,7 +3,7 @@
 // with one ConnectionHandler per shard. The building block of every server program; the WebSocket
 // App is one of these with an HTTP handler.
 //
-//   TcpServer server({.address = SocketAddress::any(9001)},
+//   TcpServer server({.address = SocketAddress::any(9001), .shards = {.count = 2}},
 //                    [](Loop& loop) { return std::make_unique<EchoHandler>(loop); });
 //   return server.run();  // until SIGINT/SIGTERM
 #include <functional>
@@ -21,12 +21,8 @@ namespace ringcast {
 
 struct TcpServerOptions {
   SocketAddress address = SocketAddress::any(9001);  // port 0: pick a free port (see port())
-  unsigned shards = 0;                               // 0: one per CPU in the affinity mask
-  bool pin = true;
+  ShardOptions shards;                               // how many, pinned or not, drain time (runtime.hpp)
   LoopOptions loop;
-  size_t mesh_capacity = RuntimeOptions{}.mesh_capacity;
-  std::chrono::milliseconds stop_timeout{5000};
-  std::chrono::microseconds yield_interval = RuntimeOptions{}.yield_interval;
   // With loop.tls set, the start-up line says "listening on SCHEME://ADDRESS:PORT".
   const char* tls_scheme = "tls";
   // Runs on each shard after its handler exists and it listens (apps set up per-shard state here).

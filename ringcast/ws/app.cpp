@@ -134,23 +134,15 @@ void App::create_server() {
     log::info("broker {} at {} (prefix '{}'), node id {:016x}", redis->to_string(), redis->address.to_string(),
               broker_->prefix, broker_->node_id);
   }
-  TcpServerOptions o;
-  auto addr = SocketAddress::parse(options_.host.find(':') != std::string::npos
-                                       ? fmt::format("[{}]:{}", options_.host, options_.port)
-                                       : fmt::format("{}:{}", options_.host, options_.port));
-  if (!addr) throw std::invalid_argument(fmt::format("'{}' is not a numeric address", options_.host));
-  o.address = *addr;
-  o.shards = options_.shards;
-  o.pin = options_.pin;
-  o.loop = options_.loop;
+  const auto address = SocketAddress::of(options_.host, options_.port);
+  if (!address) throw std::invalid_argument(fmt::format("'{}' is not a numeric address", options_.host));
+  TcpServerOptions o{.address = *address, .shards = options_.shards, .loop = options_.loop};
   if (!o.loop.tls && !options_.tls_cert.empty()) {
     std::string error;
     o.loop.tls = TlsContext::server(options_.tls_cert, options_.tls_key, error);
     if (!o.loop.tls) throw std::invalid_argument(error);
   }
   o.tls_scheme = "https";
-  o.stop_timeout = options_.stop_timeout;
-  o.yield_interval = options_.yield_interval;
   o.on_shard_start = [this](Shard& shard) {
     Loop& loop = Loop::current();
     rooms_[shard.id()] = std::make_unique<Rooms>(*room_network_, shard, loop);

@@ -33,15 +33,12 @@ namespace ringcast {
 struct AppOptions {
   std::string host = "0.0.0.0";
   uint16_t port = 9001;                // 0: any free port (see App::port())
-  unsigned shards = 0;                 // 0: one per CPU in the affinity mask
-  bool pin = true;
+  ShardOptions shards;                 // .count = 0: one per CPU; pinning, drain time (core/runtime.hpp)
   LoopOptions loop;
   HttpServerOptions http;
   // PEM certificate chain and key: serve https:// and wss:// (loop.tls, when set, is used instead).
   std::string tls_cert;
   std::string tls_key;
-  std::chrono::milliseconds stop_timeout{5000};  // how long shards drain on shutdown
-  std::chrono::microseconds yield_interval = RuntimeOptions{}.yield_interval;
   // Rooms across nodes: `redis[s]://[user[:password]@]host[:port][/prefix]` (RedisEndpoint,
   // ringcast/ws/rooms/detail/redis_rooms.hpp, docs/redis.md); empty: this node alone.
   std::string broker;

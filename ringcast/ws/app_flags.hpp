@@ -1,7 +1,6 @@
 #pragma once
-// The command-line flags every ringcast server shares (ringcast/net/server_flags.hpp), applied to the options
-// of an App: what the programs built on App (ringcast-echo, -chat, -game) call instead of copying
-// TcpServerOptions' fields into AppOptions one by one.
+// The command-line flags every ringcast server shares (ringcast/net/server_flags.hpp), applied to the
+// options of an App: what the programs built on App (ringcast-echo, -chat, -game) call.
 #include <string>
 
 #include <ringcast/net/server_flags.hpp>
@@ -9,8 +8,8 @@
 
 namespace ringcast {
 
-// Fills host, port, shards, loop (TLS included) and yield_interval of `options`; on a bad value or
-// an unreadable certificate returns false with a message in `error`.
+// Fills host, port, shards and loop (TLS included) of `options`; on a bad value or an unreadable
+// certificate returns false with a message in `error`.
 bool apply_server_flags(const ServerFlags& flags, AppOptions& options, std::string& error);
 
 }  // namespace ringcast

@@ -102,7 +102,7 @@ TEST_CASE("echo rooms: a member that never reads is closed with 1008, memory sta
     Probe() : Timer(&fire) {}
     static void fire(Timer& t) { static_cast<Probe&>(t).fn(); }
   } probe;
-  Runtime rt({.shards = 1,
+  Runtime rt({.shards = {.count = 1},
               .make_driver = [](Shard& s) -> std::unique_ptr<EventDriver> { return Loop::create(s, test::loop_options()); },
               .on_start = [&](Shard&) {
                 client = std::make_unique<WebSocketClient<Peer>>(

@@ -177,7 +177,7 @@ class Players {
 
   explicit Players(int port)
       : port_(port),
-        rt_({.shards = 1,
+        rt_({.shards = {.count = 1},
              .make_driver = [](Shard& s) -> std::unique_ptr<EventDriver> { return Loop::create(s, test::loop_options()); },
              .on_start = [this](Shard&) { client_ = std::make_unique<WebSocketClient<Peer>>(Loop::current(), behavior()); }}) {
     rt_.start();

@@ -75,7 +75,7 @@ struct FaultyServer {
   std::unique_ptr<App> app;
 
   FaultyServer() {
-    app = std::make_unique<App>(AppOptions{.host = "127.0.0.1", .port = 0, .shards = 1, .loop = test::loop_options()});
+    app = std::make_unique<App>(AppOptions{.host = "127.0.0.1", .port = 0, .shards = {.count = 1}, .loop = test::loop_options()});
     app->ws<Member>("/room/:name", {
         .on_open = [this](WebSocket<Member>& ws) { members.push_back(&ws); },
         .on_message = [this](WebSocket<Member>& from, std::string_view m, OpCode op) { fan_out(from, m, op); },

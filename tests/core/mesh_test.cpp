@@ -29,7 +29,7 @@ TEST_CASE("mesh: every shard sends to every other through tiny queues; all arriv
   std::vector<uint64_t> out_of_order(kShards, 0);
   std::atomic<unsigned> complete{0};
 
-  Runtime rt({.shards = kShards, .mesh_capacity = 2, .on_start = [&](Shard& s) {
+  Runtime rt({.shards = {.count = kShards, .mesh_capacity = 2}, .on_start = [&](Shard& s) {
     for (uint32_t seq = 0; seq < kPerPair; ++seq) {
       for (unsigned to = 0; to < kShards; ++to) {
         if (to == s.id()) continue;
@@ -71,7 +71,7 @@ TEST_CASE("mesh: ping-pong chains between two shards keep going with backlogs on
       if (hops->fetch_add(1) + 1 < kHops) s.send_to(1 - s.id(), Bounce{hops});
     }
   };
-  Runtime rt({.shards = 2, .mesh_capacity = 2, .on_start = [&](Shard& s) {
+  Runtime rt({.shards = {.count = 2, .mesh_capacity = 2}, .on_start = [&](Shard& s) {
     for (int chain = 0; chain < 16; ++chain) s.send_to(1 - s.id(), Bounce{&hops});
   }});
   rt.start();
@@ -83,7 +83,7 @@ TEST_CASE("mesh: ping-pong chains between two shards keep going with backlogs on
 TEST_CASE("mesh: a sleeping shard is woken by a send, and a shard is woken by post from any thread") {
   std::atomic<bool> ran{false};
   std::atomic<int64_t> ran_at{0};
-  Runtime rt({.shards = 2});
+  Runtime rt({.shards = {.count = 2}});
   rt.start();
   // Let shard 1 fall asleep: it has no timers and nothing to do.
   REQUIRE(eventually([&] { return rt.shard(1).stats().loop_sleeps.get() > 0; }));
@@ -120,7 +120,7 @@ TEST_CASE("shard: timers fire on the loop, which sleeps until they are due") {
   std::atomic<int> count{0};
   std::atomic<int64_t> first_delay{0};
   Tick tick;
-  Runtime rt({.shards = 1, .on_start = [&](Shard& s) {
+  Runtime rt({.shards = {.count = 1}, .on_start = [&](Shard& s) {
     tick.count = &count;
     tick.shard = &s;
     tick.armed_at_ns = s.now_ns();
@@ -145,7 +145,7 @@ TEST_CASE("shard: a busy shard that shares its CPU offers it to the other thread
   };
   auto yields_while_contended = [](std::chrono::microseconds interval) {
     std::atomic<bool> spin{true};
-    Runtime rt({.shards = 1, .yield_interval = interval, .on_start = [&](Shard& s) { s.defer(Spin{&spin}); }});
+    Runtime rt({.shards = {.count = 1, .yield_interval = interval}, .on_start = [&](Shard& s) { s.defer(Spin{&spin}); }});
     rt.start();
     // A thread that never sleeps either, on the shard's CPU: the scheduler has to take turns.
     int pinned = -1;
@@ -182,7 +182,7 @@ TEST_CASE("runtime: stop runs every stop hook, and a held stop waits for its rel
     }
   };
   Release release;
-  Runtime rt({.shards = 2, .on_start = [&](Shard& s) {
+  Runtime rt({.shards = {.count = 2}, .on_start = [&](Shard& s) {
     s.on_stop([&] {
       hooks.fetch_add(1);
       if (s.id() == 1) {
@@ -204,7 +204,7 @@ TEST_CASE("runtime: stop runs every stop hook, and a held stop waits for its rel
 
 TEST_CASE("runtime: SIGTERM stops every shard gracefully and run() returns 0") {
   std::atomic<int> hooks{0};
-  Runtime rt({.shards = 2, .on_start = [&](Shard& s) {
+  Runtime rt({.shards = {.count = 2}, .on_start = [&](Shard& s) {
     s.on_stop([&] { hooks.fetch_add(1); });
     if (s.id() == 0) {
       // Signal the process from a thread that inherits the shard's blocked mask.

@@ -25,7 +25,7 @@ namespace {
 std::unique_ptr<TcpServer> start_echo_server(unsigned shards = 2, LoopOptions loop = test::loop_options()) {
   TcpServerOptions o;
   o.address = SocketAddress::loopback(0);
-  o.shards = shards;
+  o.shards.count = shards;
   o.loop = loop;
   auto server = std::make_unique<TcpServer>(o, [](Loop& l) { return std::make_unique<TcpEchoHandler>(l); });
   server->start();
@@ -213,7 +213,7 @@ TEST_CASE("loop: connect() opens client connections, and a refused connect repor
   Client good, refused;
   // A port nothing listens on: bind one, keep it closed.
   const SocketAddress dead = SocketAddress::loopback(1);
-  Runtime rt({.shards = 1, .make_driver = [](Shard& s) -> std::unique_ptr<EventDriver> {
+  Runtime rt({.shards = {.count = 1}, .make_driver = [](Shard& s) -> std::unique_ptr<EventDriver> {
                 return Loop::create(s, test::loop_options());
               },
               .on_start = [&](Shard&) {
@@ -278,7 +278,7 @@ TEST_CASE("loop: shared bytes join the last segment when contiguous; a connectio
   } writer;
   writer.shared = &shared;
   writer.started = &started;
-  Runtime rt({.shards = 1, .make_driver = [](Shard& s) -> std::unique_ptr<EventDriver> {
+  Runtime rt({.shards = {.count = 1}, .make_driver = [](Shard& s) -> std::unique_ptr<EventDriver> {
                 return Loop::create(s, test::loop_options());
               },
               .on_start = [&](Shard&) {
@@ -334,7 +334,7 @@ TEST_CASE("loop: a task another shard sent before its I/O runs before the events
   uint16_t ports[2] = {0, 0};
   const int listeners[2] = {test::listen_loopback(ports[0]), test::listen_loopback(ports[1])};
   REQUIRE((listeners[0] >= 0 && listeners[1] >= 0));
-  Runtime rt({.shards = 2, .make_driver = [](Shard& s) -> std::unique_ptr<EventDriver> {
+  Runtime rt({.shards = {.count = 2}, .make_driver = [](Shard& s) -> std::unique_ptr<EventDriver> {
                 return Loop::create(s, test::loop_options());
               },
               .on_start = [&](Shard& s) {

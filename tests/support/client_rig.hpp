@@ -31,7 +31,7 @@ class ClientRig {
  public:
   explicit ClientRig(ClientBehavior<ClientPeer> behavior) {
     runtime_ = std::make_unique<Runtime>(RuntimeOptions{
-        .shards = 1,
+        .shards = {.count = 1},
         .make_driver = [](Shard& s) -> std::unique_ptr<EventDriver> { return Loop::create(s, loop_options()); },
         .on_start = [this, behavior](Shard&) {
           client_ = std::make_unique<WebSocketClient<ClientPeer>>(Loop::current(), behavior);

@@ -43,7 +43,7 @@ struct DurableNode {
 
   explicit DurableNode(Options o) {
     app = std::make_unique<App>(
-        AppOptions{.host = "127.0.0.1", .port = 0, .shards = o.shards, .loop = loop_options(), .broker = o.broker});
+        AppOptions{.host = "127.0.0.1", .port = 0, .shards = {.count = o.shards}, .loop = loop_options(), .broker = o.broker});
     App* a = app.get();
     auto join = [](Request& req, Upgrade<DurableMember>& up) { up.accept(DurableMember{std::string(req.param("name"))}); };
     auto on_subscribed = [this](WebSocket<DurableMember>& ws, std::string_view, const SubscribeResult& r) {

@@ -60,7 +60,7 @@ struct RoomClients {
     while (padding.size() < o.padding) padding += " all work and no play makes a dull room";
     padding.resize(o.padding);
     runtime_ = std::make_unique<Runtime>(RuntimeOptions{
-        .shards = 1,
+        .shards = {.count = 1},
         .make_driver = [](Shard& s) -> std::unique_ptr<EventDriver> { return Loop::create(s, loop_options()); },
         .on_start = [this](Shard&) { client_ = std::make_unique<WebSocketClient<RoomPeer>>(Loop::current(), behavior()); }});
     runtime_->start();

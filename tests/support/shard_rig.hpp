@@ -16,7 +16,7 @@ class ShardRig {
  public:
   ShardRig() {
     runtime_ = std::make_unique<Runtime>(RuntimeOptions{
-        .shards = 1,
+        .shards = {.count = 1},
         .make_driver = [](Shard& s) -> std::unique_ptr<EventDriver> { return Loop::create(s, loop_options()); }});
     runtime_->start();
   }

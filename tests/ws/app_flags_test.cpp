@@ -27,15 +27,17 @@ bool apply(std::vector<std::string> args, AppOptions& options, std::string& erro
 }  // namespace
 
 TEST_CASE("app flags: the shared server flags fill an App's options and leave the rest alone") {
-  AppOptions options{.broker = "redis://127.0.0.1:6379"};
+  AppOptions options{.shards = {.pin = false, .stop_timeout = 1s}, .broker = "redis://127.0.0.1:6379"};
   std::string error;
   REQUIRE(apply({"--host", "::1", "--port", "0", "--shards", "3", "--yield-us", "50", "--backend", "epoll",
                  "--log", "warn"},
                 options, error));
   CHECK(options.host == "::1");
   CHECK(options.port == 0);
-  CHECK(options.shards == 3);
-  CHECK(options.yield_interval == 50us);
+  CHECK(options.shards.count == 3);
+  CHECK(options.shards.yield_interval == 50us);
+  CHECK_FALSE(options.shards.pin);
+  CHECK(options.shards.stop_timeout == 1s);
   CHECK(options.loop.backend == Backend::epoll);
   CHECK(options.loop.tls == nullptr);
   CHECK(options.broker == "redis://127.0.0.1:6379");
@@ -44,8 +46,8 @@ TEST_CASE("app flags: the shared server flags fill an App's options and leave th
   REQUIRE(apply({"--log", "warn"}, defaults, error));
   CHECK(defaults.host == "0.0.0.0");
   CHECK(defaults.port == 9001);
-  CHECK(defaults.shards == 0);
-  CHECK(defaults.yield_interval == 200us);
+  CHECK(defaults.shards.count == 0);
+  CHECK(defaults.shards.yield_interval == 200us);
 }
 
 TEST_CASE("app flags: a bad value is an error that names the flag") {

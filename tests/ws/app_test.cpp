@@ -32,7 +32,7 @@ struct Member {
 // app.publish. Sequenced messages reach members as "NUMBER|MESSAGE".
 struct RoomApp {
   explicit RoomApp(unsigned shards)
-      : app({.host = "127.0.0.1", .port = 0, .shards = shards, .loop = test::loop_options()}) {
+      : app({.host = "127.0.0.1", .port = 0, .shards = {.count = shards}, .loop = test::loop_options()}) {
     app.ws<Member>("/room/:name", {
         .on_upgrade = [](Request& req, Upgrade<Member>& up) { up.accept(Member{std::string(req.param("name"))}); },
         .on_open = [](WebSocket<Member>& ws) { ws.subscribe(ws.data().room); },

@@ -37,7 +37,7 @@ std::shared_ptr<const TlsContext> trusting_client() {
 std::unique_ptr<App> tls_echo_server(bool deflate = false, std::string host = "127.0.0.1") {
   auto app = std::make_unique<App>(AppOptions{.host = std::move(host),
                                               .port = 0,
-                                              .shards = 2,
+                                              .shards = {.count = 2},
                                               .loop = test::loop_options(),
                                               .tls_cert = test::test_certificate().cert,
                                               .tls_key = test::test_certificate().key});

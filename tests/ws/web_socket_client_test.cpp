@@ -27,7 +27,7 @@ using Peer = test::ClientPeer;
 namespace {
 
 std::unique_ptr<App> echo_server(bool deflate = false) {
-  auto app = std::make_unique<App>(AppOptions{.host = "127.0.0.1", .port = 0, .shards = 2, .loop = test::loop_options()});
+  auto app = std::make_unique<App>(AppOptions{.host = "127.0.0.1", .port = 0, .shards = {.count = 2}, .loop = test::loop_options()});
   app->ws<Peer>("/*", {
       .on_message =
           [](WebSocket<Peer>& ws, std::string_view m, OpCode op) {

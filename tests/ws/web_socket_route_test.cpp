@@ -27,7 +27,7 @@ struct User {
 // An App with WebSocket routes: /ws (any origin, subprotocols chat.v2 then chat.v1), /strict (one
 // allowed origin) and /auth (on_upgrade wants "Authorization: Bearer good"). Each echoes messages.
 struct TestApp {
-  TestApp() : app({.host = "127.0.0.1", .port = 0, .shards = 2, .loop = test::loop_options()}) {
+  TestApp() : app({.host = "127.0.0.1", .port = 0, .shards = {.count = 2}, .loop = test::loop_options()}) {
     auto echo = [](WebSocket<User>& ws, std::string_view message, OpCode op) { ws.send(message, op); };
     app.ws<User>("/ws", {.on_message = echo, .protocols = {"chat.v2", "chat.v1"}});
     app.ws<User>("/strict", {.on_message = echo, .allowed_origins = {"https://good.example"}});

@@ -39,7 +39,7 @@ struct Peer {};
 }  // namespace
 
 int main() {
-  ringcast::App app({.port = 0, .shards = 1, .pin = false});
+  ringcast::App app({.port = 0, .shards = {.count = 1, .pin = false}});
   app.get("/hello", [](ringcast::Request&, ringcast::Response& res) { res.send("hello from an installed ringcast"); });
   app.ws<Peer>("/echo", {.on_message = [](ringcast::WebSocket<Peer>& ws, std::string_view msg, ringcast::OpCode op) {
     ws.send(msg, op);

@@ -36,7 +36,7 @@ constexpr uint64_t kEchoLimit = 1024;  // POST /echo accepts bodies up to this m
 // An App on 127.0.0.1 with a few routes, stopped when the test ends (also when a REQUIRE fails).
 struct TestApp {
   explicit TestApp(HttpServerOptions http = {})
-      : app({.host = "127.0.0.1", .port = 0, .shards = 2, .loop = test::loop_options(), .http = http}) {
+      : app({.host = "127.0.0.1", .port = 0, .shards = {.count = 2}, .loop = test::loop_options(), .http = http}) {
     app.get("/hello", [](Request&, Response& res) { res.send("hello"); });
     app.post("/echo", [](Request& req, Response& res) { res.send(req.body(), "application/octet-stream"); },
              kEchoLimit);
@@ -612,7 +612,7 @@ class Handles {
 // An App whose GET /later defers its answer to the test, beside the usual routes.
 struct DeferApp {
   explicit DeferApp(unsigned shards = 2, HttpServerOptions http = {})
-      : app({.host = "127.0.0.1", .port = 0, .shards = shards, .loop = test::loop_options(), .http = http}) {
+      : app({.host = "127.0.0.1", .port = 0, .shards = {.count = shards}, .loop = test::loop_options(), .http = http}) {
     app.get("/later", [this](Request&, Response& res) {
       res.header("X-Lost", "headers set before defer() are not kept");
       handles.add(res.defer());

@@ -32,7 +32,7 @@ template <typename Handler = TcpEchoHandler>
 std::unique_ptr<TcpServer> start_tls_server(unsigned handshake_timeout_ms = 10'000) {
   TcpServerOptions o;
   o.address = SocketAddress::loopback(0);
-  o.shards = 2;
+  o.shards.count = 2;
   o.loop = test::loop_options();
   o.loop.tls = server_context();
   o.loop.tls_handshake_timeout_ms = handshake_timeout_ms;

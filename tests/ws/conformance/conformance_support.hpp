@@ -47,7 +47,7 @@ class EchoServer {
   // agreed and the message reaches the threshold.
   explicit EchoServer(size_t max_message = kEchoMaxMessage, DeflateOptions compression = DeflateOptions{.enabled = false},
                       bool compress_replies = false)
-      : app_({.host = "127.0.0.1", .port = 0, .shards = 2, .loop = loop_options()}) {
+      : app_({.host = "127.0.0.1", .port = 0, .shards = {.count = 2}, .loop = loop_options()}) {
     app_.ws<Peer>("/*", {
         .on_message = [compress_replies](WebSocket<Peer>& ws, std::string_view message, OpCode op) {
           ws.send(message, op, compress_replies);

@@ -32,7 +32,7 @@ class TimerServer {
   static constexpr auto kIdleTimeout = 300ms;
   static constexpr auto kCloseTimeout = 300ms;
 
-  TimerServer() : app_({.host = "127.0.0.1", .port = 0, .shards = 2, .loop = loop_options()}) {
+  TimerServer() : app_({.host = "127.0.0.1", .port = 0, .shards = {.count = 2}, .loop = loop_options()}) {
     auto echo = [](Socket& ws, std::string_view msg, OpCode op) { ws.send(msg, op); };
     auto record = [this](Socket&, int code, std::string_view) {
       last_code_.store(code);

@@ -40,7 +40,7 @@ struct Member {
 // A node: an App bridged to Redis, whose /room/NAME members publish to every member (sender included).
 std::unique_ptr<App> node(const std::string& broker, unsigned shards = 2) {
   auto app = std::make_unique<App>(AppOptions{
-      .host = "127.0.0.1", .port = 0, .shards = shards, .loop = test::loop_options(), .broker = broker});
+      .host = "127.0.0.1", .port = 0, .shards = {.count = shards}, .loop = test::loop_options(), .broker = broker});
   App* a = app.get();
   app->ws<Member>("/room/:name", {
       .on_upgrade = [](Request& req, Upgrade<Member>& up) { up.accept(Member{std::string(req.param("name"))}); },

@@ -58,9 +58,9 @@ TEST_CASE("rooms: a publisher's shard stops reading from it while a busy shard c
   // pause (below).
   LoopOptions loop = test::loop_options();
   loop.recv_buffers = 8;
-  const AppOptions options{.host = "127.0.0.1", .port = 0, .shards = 2, .loop = loop};
+  const AppOptions options{.host = "127.0.0.1", .port = 0, .shards = {.count = 2}, .loop = loop};
   // What the publisher's shard may hold back for shard 1: the hand-offs made from what it had received
-  // when its queue to shard 1 filled (an App's queues hold RuntimeOptions' mesh_capacity). Reading stops
+  // when its queue to shard 1 filled (an App's queues hold ShardOptions' mesh_capacity). Reading stops
   // after the read that overflowed it, and a read carries one receive buffer of frames (one more
   // completes a frame left over from the read before). With multishot receive, the completions of
   // the same batch are handed on too: at most every buffer of the ring, and the ring's buffers once
@@ -115,7 +115,7 @@ TEST_CASE("rooms: a publisher's shard stops reading from it while a busy shard c
   CHECK(backlog >= 1);  // the queue did overflow
   CHECK(backlog <= backlog_bound);
   // Each publish is one hand-off to shard 1: in the queue or in the backlog. The rest waits in the socket.
-  CHECK(metric(app, "room_published_total", 0) <= RuntimeOptions{}.mesh_capacity + backlog_bound);
+  CHECK(metric(app, "room_published_total", 0) <= ShardOptions{}.mesh_capacity + backlog_bound);
 
   // Shard 1 catches up: the member gets every message, in order, and the publisher's writes all land.
   release = true;

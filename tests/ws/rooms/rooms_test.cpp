@@ -27,7 +27,7 @@ constexpr unsigned kServerShards = 4;
 
 std::unique_ptr<App> room_server(bool deflate = false) {
   auto app = std::make_unique<App>(
-      AppOptions{.host = "127.0.0.1", .port = 0, .shards = kServerShards, .loop = test::loop_options()});
+      AppOptions{.host = "127.0.0.1", .port = 0, .shards = {.count = kServerShards}, .loop = test::loop_options()});
   App* a = app.get();
   auto join = [](Request& req, Upgrade<Member>& up) { up.accept(Member{std::string(req.param("name"))}); };
   // The bench protocol: a member's message goes to every member, sender included.
