@@ -97,7 +97,7 @@ int ChatServer::run(const std::function<void(uint16_t)>& on_listening) {
   app_->start();
   if (on_listening) on_listening(app_->port());
   // Until SIGINT/SIGTERM: then every WebSocket gets 1001 and the shards drain.
-  return app_->server().runtime().run();
+  return app_->run();
 }
 
 }  // namespace ringcast::chat

@@ -26,6 +26,14 @@ SocketAddress SocketAddress::from(const sockaddr* sa, socklen_t len) {
   return a;
 }
 
+SocketAddress SocketAddress::peer_of(int fd) noexcept {
+  SocketAddress a;
+  socklen_t len = sizeof a.storage_;
+  if (fd < 0 || ::getpeername(fd, a.data(), &len) != 0) return {};
+  a.len_ = len;
+  return a;
+}
+
 std::optional<SocketAddress> SocketAddress::parse(std::string_view text) {
   std::string_view host, port_text;
   if (!text.empty() && text.front() == '[') {

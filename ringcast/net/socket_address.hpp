@@ -22,6 +22,8 @@ class SocketAddress {
   // and a port.
   static std::optional<SocketAddress> of(std::string_view host, uint16_t port);
   static SocketAddress from(const sockaddr* sa, socklen_t len);
+  // The remote end of connected socket `fd` (getpeername); empty (AF_UNSPEC) when unknown.
+  static SocketAddress peer_of(int fd) noexcept;
 
   const sockaddr* data() const noexcept { return reinterpret_cast<const sockaddr*>(&storage_); }
   sockaddr* data() noexcept { return reinterpret_cast<sockaddr*>(&storage_); }

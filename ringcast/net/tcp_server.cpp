@@ -52,6 +52,8 @@ void TcpServer::bind() {
 }
 
 void TcpServer::start() {
+  if (started_) return;
+  started_ = true;
   bind();
   runtime_->start();
   ::close(reserved_fd_);
@@ -64,7 +66,7 @@ void TcpServer::start() {
 }
 
 int TcpServer::run() {
-  // Block the stop signals before any thread exists, so none can miss Runtime::run's signalfd.
+  // Block the stop signals before any shard thread exists, so none can miss Runtime::run's signalfd.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);

@@ -39,7 +39,8 @@ class TcpServer {
   TcpServer(const TcpServer&) = delete;
   TcpServer& operator=(const TcpServer&) = delete;
 
-  // Binds, starts every shard, and returns once all of them listen. Throws on failure.
+  // Binds, starts every shard, and returns once all of them listen (at once when started already).
+  // Throws on failure.
   void start();
   // start(), then serve until SIGINT/SIGTERM; returns 0 after a graceful stop.
   int run();
@@ -63,6 +64,7 @@ class TcpServer {
   HandlerFactory make_handler_;
   SocketAddress bound_;
   int reserved_fd_ = -1;
+  bool started_ = false;
   std::unique_ptr<NetStats[]> stats_;                      // per shard; the loops count into them
   std::vector<std::unique_ptr<ConnectionHandler>> handlers_;  // outlive the loops (declared first)
   std::unique_ptr<Runtime> runtime_;

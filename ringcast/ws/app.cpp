@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include <ringcast/core/log.hpp>
+#include <ringcast/net/tcp_server.hpp>
 #include <ringcast/net/tls/tls_context.hpp>
 #include <ringcast/ws/detail/metrics.hpp>
 #include <ringcast/ws/rooms/detail/redis_rooms.hpp>

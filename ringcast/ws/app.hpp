@@ -21,14 +21,20 @@
 #include <string>
 #include <vector>
 
+#include <ringcast/core/runtime.hpp>
+#include <ringcast/net/backend/loop_options.hpp>
 #include <ringcast/net/http/http_router.hpp>
 #include <ringcast/net/http/http_server.hpp>
-#include <ringcast/net/tcp_server.hpp>
 #include <ringcast/ws/rooms/broker_options.hpp>
 #include <ringcast/ws/rooms/rooms.hpp>
 #include <ringcast/ws/web_socket_route.hpp>
 
 namespace ringcast {
+
+class TcpServer;
+namespace detail {
+struct AppInternals;
+}
 
 struct AppOptions {
   std::string host = "0.0.0.0";
@@ -81,17 +87,17 @@ class App {
   // This process's id on the broker (0 without one); set when the app starts.
   uint64_t node_id() const noexcept { return broker_ ? broker_->node_id : 0; }
 
-  // Starts every shard and returns once they listen.
+  // Starts every shard and returns once they listen (then port() is known).
   void start();
-  // start(), then serve until SIGINT/SIGTERM; returns 0 after a graceful stop.
+  // start() unless started already, then serve until SIGINT/SIGTERM; returns 0 after a graceful stop.
   int run();
   void stop() noexcept;
   void join();
 
+  // The port the app listens on (the one picked for port 0), once started; 0 before.
   uint16_t port() const noexcept;
   // The counters of every shard in Prometheus text format (also served at GET /metrics).
   std::string metrics() const;
-  TcpServer& server() noexcept { return *server_; }
 
  private:
   struct WsRoute {
@@ -101,6 +107,7 @@ class App {
     DeflateOptions compression;
     std::vector<std::unique_ptr<WebSocketContext>> per_shard;  // written once by each shard at start
   };
+  friend struct detail::AppInternals;  // ringcast/ws/detail/app_internals.hpp
   App& route(HttpMethod method, std::string_view pattern, HttpRoute route);
   // The calling thread's Rooms when it is one of this app's shards; null on any other thread.
   Rooms* own_rooms() const noexcept;

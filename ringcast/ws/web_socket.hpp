@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include <ringcast/net/connection.hpp>
+#include <ringcast/net/socket_address.hpp>
 #include <ringcast/ws/codec/detail/frame_parser.hpp>
 #include <ringcast/ws/codec/opcode.hpp>
 #include <ringcast/ws/codec/utf8_validator.hpp>
@@ -63,7 +64,9 @@ class WebSocketBase {
   bool is_open() const noexcept { return state_ == kOpen; }
   // permessage-deflate was agreed in the handshake.
   bool deflate() const noexcept { return (flags_ & kDeflate) != 0; }
-  Connection& connection() noexcept { return *conn_; }
+  // The peer's address (a getpeername system call: for rare uses such as logs and per-address
+  // limits); empty (family AF_UNSPEC) when unknown.
+  SocketAddress remote_address() const noexcept;
 
  protected:
   WebSocketBase() = default;

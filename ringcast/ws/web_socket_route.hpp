@@ -4,7 +4,7 @@
 // one shard: the upgrade (RFC 6455 §4.2), then the application's callbacks with WebSocket<UserData>.
 //
 // Threads: every shard runs the same behavior, so callbacks run concurrently on all shards; each
-// call sees only its own shard's connections. Keep shared state in the shard (see App::on_shard).
+// call sees only its own shard's connections. Keep shared state in the shard (see App::on_shard_start).
 #include <functional>
 #include <optional>
 #include <string>

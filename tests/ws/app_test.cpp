@@ -1,7 +1,7 @@
-// App::publish and App::publish_sequenced (ringcast/ws/app.hpp) from every kind of caller: before the
-// app starts (nothing is sent, false), from threads outside the shards (through the room's home
-// shard, in publish order), from the app's own shards, and once the shards have stopped. Real
-// sockets, a blocking client written apart from ringcast's codec.
+// App (ringcast/ws/app.hpp): publish and publish_sequenced from every kind of caller — before the app
+// starts (nothing is sent, false), from threads outside the shards (through the room's home shard,
+// in publish order), from the app's own shards, once the shards have stopped — and run() after
+// start(). Real sockets, a blocking client written apart from ringcast's codec.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -180,6 +180,22 @@ TEST_CASE("app: publish after the shards have stopped sends nothing and returns 
   t.app.join();
   CHECK_FALSE(t.app.publish("lobby", "late"));
   CHECK_FALSE(t.app.publish_sequenced("lobby", "late"));
+}
+
+TEST_CASE("app: run() after start() serves on the port start() opened until stop(), and returns 0") {
+  RoomApp t(2);
+  t.app.start();
+  const uint16_t port = t.app.port();
+  REQUIRE(port != 0);
+  bool served = false;
+  std::thread client([&] {
+    RawWsClient c(port);
+    served = c.handshake("/room/lobby");
+    t.app.stop();
+  });
+  CHECK(t.app.run() == 0);
+  client.join();
+  CHECK(served);
 }
 
 }  // TEST_SUITE

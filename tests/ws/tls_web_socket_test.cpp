@@ -13,6 +13,7 @@
 
 #include <ringcast/net/tls/tls_context.hpp>
 #include <ringcast/ws/app.hpp>
+#include <ringcast/ws/detail/app_internals.hpp>
 #include <ringcast/ws/web_socket_client.hpp>
 #include "tests/support/client_rig.hpp"
 #include "tests/support/net_test_support.hpp"
@@ -90,8 +91,8 @@ TEST_CASE("wss: text and binary of 0 B to 8 MiB echo intact between the ringcast
   rig.connect(fmt::format("wss://127.0.0.1:{}/echo", server->port()));
   REQUIRE(test::eventually([&] { return script.done.load(); }, 60s));
   script.check_all_echoed();
-  CHECK(test::eventually([&] { return server->server().total(&NetStats::connections_open) == 0; }));
-  CHECK(server->server().total(&NetStats::tls_errors) == 0);
+  CHECK(test::eventually([&] { return detail::AppInternals::server(*server).total(&NetStats::connections_open) == 0; }));
+  CHECK(detail::AppInternals::server(*server).total(&NetStats::tls_errors) == 0);
 }
 
 TEST_CASE("wss: permessage-deflate inside TLS, both ways compressed") {
@@ -193,7 +194,7 @@ TEST_CASE("wss: a certificate the client cannot verify ends in on_error with the
     REQUIRE(test::eventually([&] { return done.load(); }, 20s));
     CHECK(opened);
   }
-  CHECK(test::eventually([&] { return server->server().total(&NetStats::connections_open) == 0; }));
+  CHECK(test::eventually([&] { return detail::AppInternals::server(*server).total(&NetStats::connections_open) == 0; }));
 }
 
 }  // TEST_SUITE("io")

@@ -3,6 +3,8 @@
 // headers, the on_upgrade hook, Origin and subprotocol choice, and a working connection after 101.
 #include <doctest/doctest.h>
 
+#include <sys/socket.h>
+
 #include <string>
 #include <vector>
 
@@ -25,7 +27,8 @@ struct User {
 };
 
 // An App with WebSocket routes: /ws (any origin, subprotocols chat.v2 then chat.v1), /strict (one
-// allowed origin) and /auth (on_upgrade wants "Authorization: Bearer good"). Each echoes messages.
+// allowed origin) and /auth (on_upgrade wants "Authorization: Bearer good"), which echo messages, and
+// /whoami, which greets each client with the address it sees it at.
 struct TestApp {
   TestApp() : app({.host = "127.0.0.1", .port = 0, .shards = {.count = 2}, .loop = test::loop_options()}) {
     auto echo = [](WebSocket<User>& ws, std::string_view message, OpCode op) { ws.send(message, op); };
@@ -41,6 +44,7 @@ struct TestApp {
         },
         .on_open = [](WebSocket<User>& ws) { ws.send("hello " + ws.data().name); },
     });
+    app.ws<User>("/whoami", {.on_open = [](WebSocket<User>& ws) { ws.send(ws.remote_address().to_string()); }});
   }
   ~TestApp() {
     app.stop();
@@ -217,6 +221,24 @@ TEST_CASE("websocket upgrade: on_upgrade can reject with 401 and a body, or acce
   const auto [op, payload] = read_server_frame(c);  // on_open greets with the user data
   CHECK(op == 0x1);
   CHECK(payload == "hello good");
+}
+
+TEST_CASE("websocket: a WebSocket knows its client's address and port") {
+  TestApp t;
+  const uint16_t port = t.start();
+  RawHttpClient c(port);
+  sockaddr_storage local{};
+  socklen_t len = sizeof local;
+  REQUIRE(::getsockname(c.fd(), reinterpret_cast<sockaddr*>(&local), &len) == 0);
+  const SocketAddress client = SocketAddress::from(reinterpret_cast<const sockaddr*>(&local), len);
+  REQUIRE(c.send(upgrade_request("/whoami")));
+  const auto r = c.read();
+  REQUIRE(r);
+  CHECK(r->status == 101);
+  const auto [op, payload] = read_server_frame(c);
+  CHECK(op == 0x1);
+  CHECK(payload == client.to_string());
+  CHECK(payload.starts_with("127.0.0.1:"));
 }
 
 TEST_CASE("websocket upgrade: the server's preferred subprotocol among those offered is chosen, or none") {

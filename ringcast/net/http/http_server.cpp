@@ -1,7 +1,5 @@
 #include <ringcast/net/http/http_server.hpp>
 
-#include <sys/socket.h>
-
 #include <cstring>
 #include <ctime>
 #include <memory>
@@ -26,13 +24,7 @@ std::string Request::query(std::string_view name) const {
   return out;
 }
 
-SocketAddress Request::remote_address() const noexcept {
-  if (fd_ < 0) return {};
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
-  return SocketAddress::from(reinterpret_cast<const sockaddr*>(&ss), len);
-}
+SocketAddress Request::remote_address() const noexcept { return SocketAddress::peer_of(fd_); }
 
 // ---------------------------------------------------------------------------------------------
 

@@ -60,6 +60,8 @@ bool WebSocketBase::is_subscribed(std::string_view room) const {
 void WebSocketBase::publish(std::string_view room, std::string_view message, OpCode op) {
   if (Rooms* rooms = context().rooms()) rooms->publish(room, message, op, this);
 }
+SocketAddress WebSocketBase::remote_address() const noexcept { return SocketAddress::peer_of(conn_->fd); }
+
 size_t WebSocketBase::buffered_amount() const noexcept {
   return conn_ && state_ != kClosed ? context().loop().buffered_amount(*conn_) : 0;
 }

@@ -20,6 +20,7 @@
 #include <ringcast/core/shard.hpp>
 #include <ringcast/net/http/static_files.hpp>
 #include <ringcast/ws/app.hpp>
+#include <ringcast/ws/detail/app_internals.hpp>
 #include "tests/support/net_test_support.hpp"
 #include "tests/support/raw_http_client.hpp"
 
@@ -629,7 +630,7 @@ struct DeferApp {
     app.start();
     return app.port();
   }
-  uint64_t closed() { return app.server().total(&NetStats::connections_closed); }
+  uint64_t closed() { return detail::AppInternals::server(app).total(&NetStats::connections_closed); }
   App app;
   Handles handles;
 };

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <ringcast/ws/app.hpp>
+#include <ringcast/ws/detail/app_internals.hpp>
 #include "tests/support/net_test_support.hpp"
 #include "tests/support/raw_ws_client.hpp"
 #include "tests/support/test_support.hpp"
@@ -95,7 +96,7 @@ TEST_CASE("rooms: a publisher's shard stops reading from it while a busy shard c
 
   // Shard 1 is busy (a long task) while the publisher writes everything as fast as it can.
   std::atomic<bool> busy{false}, release{false};
-  app.server().runtime().shard(1).post([&](Shard&) {
+  detail::AppInternals::server(app).runtime().shard(1).post([&](Shard&) {
     busy = true;
     const auto limit = std::chrono::steady_clock::now() + 20s;
     while (!release && std::chrono::steady_clock::now() < limit) std::this_thread::sleep_for(1ms);

@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include <ringcast/ws/app.hpp>
+#include <ringcast/ws/detail/app_internals.hpp>
 #include <ringcast/ws/web_socket_client.hpp>
 #include "tests/support/net_test_support.hpp"
 #include "tests/support/room_clients.hpp"
@@ -57,7 +58,7 @@ std::vector<size_t> on_each_shard(App& app, Fn fn) {
   std::vector<std::promise<size_t>> done(kServerShards);
   std::vector<size_t> out;
   for (unsigned i = 0; i < kServerShards; ++i) {
-    app.server().runtime().shard(i).post([&, i](Shard&) { done[i].set_value(fn(app.rooms())); });
+    detail::AppInternals::server(app).runtime().shard(i).post([&, i](Shard&) { done[i].set_value(fn(app.rooms())); });
   }
   for (auto& d : done) out.push_back(d.get_future().get());
   return out;
