@@ -1,6 +1,6 @@
 #pragma once
 // The chat page (apps/chat/web/index.html), compiled into the binary at build time
-// (apps/chat/embed_file.cmake), so ringcast-chat needs no file beside it. Immutable; any thread.
+// (cmake/embed_file.cmake), so ringcast-chat needs no file beside it. Immutable; any thread.
 #include <string_view>
 
 namespace ringcast::chat {
