@@ -27,6 +27,9 @@
 //   - leaving: unsubscribe here, tell home; home announces "left" when the user's count drops to 0.
 // When home is this shard the request is handled at once, in the same order.
 //
+// Code: the HTTP side in chat_shard_http.cpp, the connection's side in chat_shard_socket.cpp, the home
+// side in chat_shard_home.cpp.
+//
 // Memory: rooms nobody is in keep their history (a user coming back sees it) until more than
 // kMaxIdleRooms of them, or more than kIdleHistoryBudget bytes of their history, pile up on a shard;
 // the longest-empty go first (their sequence then restarts, which the page shows as a new epoch).
@@ -41,6 +44,7 @@
 #include <simdjson.h>
 
 #include "apps/chat/home_room.hpp"
+#include <ringcast/core/shared_buffer.hpp>
 #include <ringcast/ws/app.hpp>
 
 namespace ringcast::chat {
@@ -57,6 +61,13 @@ struct ChatClient {
 static_assert(sizeof(ChatClient) <= 80, "keep the per-connection chat state small");
 
 using ChatSocket = WebSocket<ChatClient>;
+
+// The page may run its own inline script and style, talk to this server, and nothing else: the
+// Content-Security-Policy of a chat page `html`.
+std::string content_security_policy(std::string_view html);
+
+// Strings travel between shards in one shared buffer: [a][b][c], with the lengths of a and b beside.
+SharedBufferRef pack(std::string_view a, std::string_view b, std::string_view c = {});
 
 // The password check of POST /login, on a login thread (ChatServer::logins): hashes, issues the
 // token, and answers `pending` on the connection's shard — 200 {"otp"}, 401, or 500.
