@@ -182,11 +182,11 @@ void RedisCluster::tick() {
   retired_.clear();  // never inside their own callbacks: this is a timer
   const uint64_t now = loop_.shard().now_ms();
   check_timeouts(now);
-  place_waiting();
-  // Something amiss: ask again soon.
-  bool amiss = false;
+  // Something amiss (a serving node unreachable, a channel not confirmed): ask again soon.
+  const bool unconfirmed = stats_.subscriptions.get() < channels_.size();
+  if (unconfirmed) place_waiting();
+  bool amiss = unconfirmed;
   for (auto& n : nodes_) amiss |= n && n->serves && n->link_failed;
-  for (auto& [name, ch] : channels_) amiss |= ch.state != Channel::active;
   if (amiss && next_refresh_ms_ > last_refresh_ms_ + static_cast<uint64_t>(options_.refresh_retry.count())) {
     next_refresh_ms_ = last_refresh_ms_ + static_cast<uint64_t>(options_.refresh_retry.count());
   }
