@@ -225,12 +225,12 @@ TEST_CASE("broker: Redis restarted under two nodes; they reconnect, resubscribe,
     for (; tries < 50 && !across; ++tries) {
       const std::string m = fmt::format("after {} from {}", tries, name);
       from->say(0, m);
-      across = test::eventually([&] { return to->all_saw(m); }, 200ms);
+      across = test::eventually([&, to = to] { return to->all_saw(m); }, 200ms);  // clang 14: no binding captured
     }
     CHECK(across);
     // A try may also just be late: each one arrives, or was counted as dropped or lost.
     CHECK(test::eventually(
-        [&] {
+        [&, to = to, node = node, receiver = receiver] {
           uint64_t missing = 0;
           for (int k = 0; k < tries; ++k) missing += to->all_saw(fmt::format("after {} from {}", k, name)) ? 0 : 1;
           return metric(*node, "broker_dropped_total") - dropped_before + metric(*receiver, "broker_lost_total") >= missing;
