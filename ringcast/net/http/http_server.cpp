@@ -192,6 +192,10 @@ size_t HttpServerHandler::on_data(Connection& c, std::span<uint8_t> data) {
   while (consumed < in.size() && c.is_open() && c.handler == this) {
     Session& s = *static_cast<Session*>(c.context);
     if (s.pending) break;  // the request before waits for its deferred answer
+    // Pipelining is no licence to make output without bound: while the answers already queued are
+    // over the loop's high-water mark, the requests behind wait unparsed (the loop offers them again
+    // once the output drains), so a client that never reads costs one answer past the mark.
+    if (loop_.output_full(c)) break;
     const std::string_view rest = in.substr(consumed);
     const HttpParseResult r = s.parser.parse(rest, request_);
     if (r.status == ParseStatus::incomplete) break;
@@ -324,7 +328,6 @@ void HttpServerHandler::answer(uint32_t slot, uint64_t ticket, PendingResponse::
   if (!c.is_open() || c.handler != this || static_cast<Session*>(c.context)->pending) return;
   // The requests that waited behind this one: parse them now, as if they had just arrived.
   loop_.resume_reading(c);
-  loop_.redeliver(c);
 }
 
 }  // namespace ringcast

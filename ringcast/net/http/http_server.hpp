@@ -7,7 +7,10 @@
 // consumed until then, so the loop keeps the bytes (bounded by the 16 KiB head limit plus the route's
 // body limit) and the parser resumes where it stopped. Bodies are views into those bytes (zero copy)
 // or, when chunked, decoded into a per-shard buffer. Responses are written straight into the
-// connection's output and leave with everything else queued in the loop iteration.
+// connection's output and leave with everything else queued in the loop iteration. While the output
+// queued is over the loop's high-water mark (Loop::output_full), pipelined requests wait unparsed: a
+// client that sends requests and never reads their answers holds about output_high_water bytes of
+// answers, not one per request.
 //
 // The contract of a route handler: it runs on the connection's shard, and answers before it returns
 // (Response::send, json, file) — or defers: Response::defer() hands back a PendingResponse, a small

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -22,6 +23,7 @@
 #include <ringcast/ws/app.hpp>
 #include "tests/support/net_test_support.hpp"
 #include "tests/support/raw_http_client.hpp"
+#include "tests/support/test_process.hpp"
 
 using namespace ringcast;
 using namespace std::chrono_literals;
@@ -849,3 +851,83 @@ TEST_CASE("http server: the idle timeout spares a connection awaiting its answer
 }
 
 }  // TEST_SUITE
+
+// ---- Hostile clients: pipelining without reading ----------------------------------------------
+
+namespace {
+
+}  // namespace
+
+TEST_SUITE("io") {
+
+TEST_CASE("http server: a client that pipelines requests and never reads holds about the output high-water mark, not an answer per request") {
+  TestApp t;
+  const std::string page(32 << 10, 'p');
+  std::atomic<int> pages{0};
+  t.app.get("/page", [&](Request&, Response& res) {
+    ++pages;
+    res.send(page);
+  });
+  const uint16_t port = t.start();
+  auto queued = [&t] { return t.app.server().total(&NetStats::output_bytes_queued); };
+  // The first answers of each kind allocate what every later one reuses: not part of the attack.
+  CHECK(ask_once(port, get("/page")).status == 200);
+  CHECK(ask_once(port, get("/metrics")).status == 200);
+  const long before = test::rss_kib();
+  // 256 KiB of pipelined GETs is about 9,000 requests: an answer each would be 300 MiB of /page.
+  for (const char* path : {"/page", "/metrics"}) {
+    CAPTURE(path);
+    const int answered = pages;
+    const int fd = test::pipeline_without_reading(port, get(path), 256 << 10);
+    REQUIRE(fd >= 0);
+    long peak = 0;
+    uint64_t most_queued = 0;
+    for (const auto end = std::chrono::steady_clock::now() + 500ms; std::chrono::steady_clock::now() < end;) {
+      peak = std::max(peak, test::rss_kib());
+      most_queued = std::max(most_queued, queued());
+      std::this_thread::sleep_for(20ms);
+    }
+    MESSAGE(std::string(path), ": ", most_queued >> 10, " KiB of answers queued, resident memory +", peak - before,
+            " KiB, ", pages - answered, " pages made");
+    CHECK(most_queued <= (1 << 20) + (64 << 10));  // the 1 MiB mark and the answer that crossed it
+    // Answers also fill the kernel's socket buffers (a few MiB) before the output backs up.
+    if (std::string_view(path) == "/page") CHECK(pages - answered < 400);
+    // ASan's quarantine keeps what is freed, and this process's resident memory would count it.
+    if (!test::kAddressSanitizer) CHECK(peak - before < 8 << 10);
+    // Another connection is served meanwhile.
+    const HttpReply health = ask_once(port, get("/health"));
+    CHECK(health.status == 200);
+    CHECK(health.body == "ok");
+    ::close(fd);
+  }
+  // Once the clients have gone, their answers' memory goes back: the shards' pools trim once a second,
+  // down to the 1 MiB of free blocks each keeps resident.
+  CHECK(test::eventually([&] { return queued() == 0; }, 5s));
+  long after = 0;
+  if (!test::kAddressSanitizer) CHECK(test::eventually([&] { return (after = test::rss_kib()) - before < 6 << 10; }, 5s));
+  MESSAGE("resident memory +", after - before, " KiB after the clients closed");
+}
+
+TEST_CASE("http server: requests pipelined behind answers over the high-water mark are answered, in order, once the client reads") {
+  TestApp t;
+  const std::string page(256 << 10, 'p');
+  t.app.get("/page", [&page](Request&, Response& res) { res.send(page); });
+  const uint16_t port = t.start();
+  RawHttpClient c(port);
+  // Eight answers of 256 KiB: past the 1 MiB mark after the fifth, so the rest wait for the client.
+  std::string burst;
+  for (int i = 0; i < 8; ++i) burst += get("/page") + get("/items/" + std::to_string(i));
+  REQUIRE(c.send(burst));
+  std::this_thread::sleep_for(200ms);  // the server stops before the end; reading lets it go on
+  for (int i = 0; i < 8; ++i) {
+    const auto p = c.read();
+    REQUIRE(p);
+    CHECK(p->body.size() == page.size());
+    const auto item = c.read();
+    REQUIRE(item);
+    CHECK(item->body == "item " + std::to_string(i));
+  }
+  CHECK(c.quiet_for(100));
+}
+
+}  // TEST_SUITE("io")
