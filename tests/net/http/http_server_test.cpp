@@ -3,7 +3,9 @@
 // reader in.
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -852,9 +854,24 @@ TEST_CASE("http server: the idle timeout spares a connection awaiting its answer
 
 }  // TEST_SUITE
 
-// ---- Hostile clients: pipelining without reading ----------------------------------------------
+// ---- Hostile clients: pipelining without reading, chunk framing ----------------------------------
 
 namespace {
+
+// CPU time of this process so far (every thread: the shards serve in it), in seconds.
+double process_cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  auto seconds = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
+  return seconds(u.ru_utime) + seconds(u.ru_stime);
+}
+
+// FNV-1a, to check a large body arrived intact without sending it back.
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 14695981039346656037ull;
+  for (const char c : s) h = (h ^ uint8_t(c)) * 1099511628211ull;
+  return h;
+}
 
 }  // namespace
 
@@ -930,4 +947,54 @@ TEST_CASE("http server: requests pipelined behind answers over the high-water ma
   CHECK(c.quiet_for(100));
 }
 
+TEST_CASE("http server: chunk framing that outgrows the data is refused with 413 long before the body limit") {
+  TestApp t;
+  const uint16_t port = t.start();
+  RawHttpClient c(port);
+  // 1-byte chunks with 1,000-byte extensions: 40 bytes of body in 40 KB, the body limit being 1 KiB.
+  std::string flood = "POST /echo HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 40; ++i) flood += "1;" + std::string(1000, 'e') + "\r\na\r\n";
+  c.send(flood);  // the server may close before the last bytes
+  const auto r = c.read();
+  REQUIRE(r);  // answered without the last chunk: refused as the framing grew
+  CHECK(r->status == 413);
+  CHECK(c.closed_by_server());
+}
+
 }  // TEST_SUITE("io")
+
+TEST_SUITE("io_alone") {
+
+TEST_CASE("http server: a chunked body costs CPU in proportion to its size, 6 MiB no more than 3 times 2 MiB") {
+  TestApp t;
+  t.app.post("/upload", [](Request& req, Response& res) {
+    res.send(std::to_string(req.body().size()) + " " + std::to_string(fnv1a(req.body())));
+  }, 8 << 20);
+  const uint16_t port = t.start();
+  // Chunks of 10 bytes ("a" CRLF data CRLF): half as much framing as data, within the allowance.
+  auto upload = [port](size_t wire_bytes) {
+    std::string data, request = "POST /upload HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (size_t i = 0; request.size() < wire_bytes; ++i) {
+      const std::string piece = fmt::format("{:010}", i);
+      request += "a\r\n" + piece + "\r\n";
+      data += piece;
+    }
+    request += "0\r\n\r\n";
+    RawHttpClient c(port, 30'000);
+    const double cpu = process_cpu_seconds();
+    REQUIRE(c.send(request));
+    const auto r = c.read();
+    const double used = process_cpu_seconds() - cpu;
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->body == std::to_string(data.size()) + " " + std::to_string(fnv1a(data)));
+    return used;
+  };
+  upload(64 << 10);  // first use: buffers and pages
+  const double two = upload(2 << 20);
+  const double six = upload(6 << 20);
+  MESSAGE("CPU for a chunked body of 2 MiB: ", two, " s; of 6 MiB: ", six, " s");
+  CHECK(six <= 3 * two + 0.05);
+}
+
+}  // TEST_SUITE("io_alone")
