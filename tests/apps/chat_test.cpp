@@ -400,6 +400,10 @@ TEST_CASE("chat: GET / serves the compiled-in page, login gives a token, 401 for
     CHECK(r.status == 400);
     CHECK(Json(r.body).ok());
   }
+  // No body at all (no Content-Length): as empty as Content-Length: 0.
+  const HttpReply bodiless = http(port, "POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  CHECK(bodiless.status == 400);
+  CHECK(Json(bodiless.body).ok());
   CHECK(stopped_cleanly(server));
 }
 
@@ -592,6 +596,7 @@ TEST_CASE("chat: malformed messages get an error and the connection stays up") {
   Json presence = alice->next_json();  // her own arrival in general
   CHECK(presence.type() == "presence");
   const char* bad[] = {
+      "",  // an empty message: empty JSON, not a null pointer
       "not json",
       "{\"type\":\"send_message\",\"payload\":{\"message\":\"x\"}",  // unterminated
       "[1,2,3]",

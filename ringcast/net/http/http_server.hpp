@@ -36,6 +36,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include <ringcast/core/detail/non_null.hpp>
 #include <ringcast/net/backend/loop.hpp>
 #include <ringcast/net/connection.hpp>
 #include <ringcast/net/http/detail/chunked_decoder.hpp>
@@ -53,7 +54,8 @@ class Shard;
 class StaticFiles;
 
 // What a route handler sees of a request: the parsed head, the route's parameters, and the body.
-// Valid during the handler call only.
+// Valid during the handler call only. No view it returns has a null data(), not even an empty body
+// (ringcast/core/detail/non_null.hpp): each may go to memcpy or a JSON parser as it is.
 class Request {
  public:
   // `fd`: the connection's socket, for remote_address(); -1 when there is none.
@@ -64,14 +66,14 @@ class Request {
   const HttpRequest& http() const noexcept { return http_; }
   std::string_view method() const noexcept { return http_.method(); }
   std::string_view path() const noexcept { return http_.path(); }
-  std::string_view header(std::string_view name) const noexcept { return http_.header(name); }
+  std::string_view header(std::string_view name) const noexcept { return non_null(http_.header(name)); }
   // A route parameter (":name" in the pattern), undecoded; empty when absent.
-  std::string_view param(std::string_view name) const noexcept { return params_.get(name); }
+  std::string_view param(std::string_view name) const noexcept { return non_null(params_.get(name)); }
   // What a "*" tail matched.
-  std::string_view tail() const noexcept { return tail_; }
+  std::string_view tail() const noexcept { return non_null(tail_); }
   // A query parameter, percent-decoded; empty when absent.
   std::string query(std::string_view name) const;
-  std::string_view body() const noexcept { return body_; }
+  std::string_view body() const noexcept { return non_null(body_); }
   // The client's address (a getpeername system call: for rare uses such as throttling logins);
   // empty (family AF_UNSPEC) when unknown.
   SocketAddress remote_address() const noexcept;

@@ -854,7 +854,7 @@ TEST_CASE("http server: the idle timeout spares a connection awaiting its answer
 
 }  // TEST_SUITE
 
-// ---- Hostile clients: pipelining without reading, chunk framing ----------------------------------
+// ---- Hostile clients: pipelining without reading, chunk framing, empty bodies --------------------
 
 namespace {
 
@@ -959,6 +959,24 @@ TEST_CASE("http server: chunk framing that outgrows the data is refused with 413
   REQUIRE(r);  // answered without the last chunk: refused as the framing grew
   CHECK(r->status == 413);
   CHECK(c.closed_by_server());
+}
+
+TEST_CASE("http server: an empty body, header or parameter reaches the handler as an empty view with a non-null data()") {
+  TestApp t;
+  // One letter per view: N for a null data(), e for an empty view, x for one with bytes.
+  t.app.any("/nonnull/*", [](Request& req, Response& res) {
+    std::string out;
+    for (std::string_view v : {req.body(), req.header("X-Absent"), req.param("absent"), req.tail()}) {
+      out += v.data() == nullptr ? 'N' : v.empty() ? 'e' : 'x';
+    }
+    res.send(out);
+  });
+  const uint16_t port = t.start();
+  CHECK(ask_once(port, get("/nonnull/")).body == "eeee");
+  CHECK(ask_once(port, post("/nonnull/", "")).body == "eeee");
+  const HttpReply chunked = ask_once(port, "POST /nonnull/ HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  CHECK(chunked.body == "eeee");
+  CHECK(ask_once(port, post("/nonnull/x", "b")).body == "xeex");
 }
 
 }  // TEST_SUITE("io")
