@@ -243,8 +243,11 @@ void Shard::run(std::unique_ptr<EventDriver> driver, const std::function<void(Sh
     // after a join) and reacts finds the other shards told. flush() may queue more: hand those over too.
     flush_outboxes();
     driver_->flush();
-    const bool backlog = flush_outboxes();
-    if (!backlog) driver_->mesh_clear();
+    bool backlog = flush_outboxes();
+    if (!backlog && driver_->mesh_clear()) {
+      driver_->flush();
+      backlog = flush_outboxes();
+    }
     if (stopping_ && (stop_holds_ <= 0 || now_ns_ >= stop_deadline_ns_ ||
                       force_stop_.load(std::memory_order_acquire))) {
       break;

@@ -36,8 +36,8 @@ class Upgrade {
   }
 
   // The Origin header (empty for non-browser clients) and the subprotocol picked from the route's list.
-  std::string_view origin() const noexcept { return origin_; }
-  std::string_view protocol() const noexcept { return protocol_; }
+  std::string_view origin() const noexcept { return non_null(origin_); }
+  std::string_view protocol() const noexcept { return non_null(protocol_); }
 
   bool accepted() const noexcept { return data_.has_value() && status_ == 0; }
   int status() const noexcept { return status_; }
@@ -59,7 +59,8 @@ struct WebSocketBehavior {
   // Decides on an upgrade request (authentication, origin, user data). Absent: accept with UserData{}.
   std::function<void(Request&, Upgrade<UserData>&)> on_upgrade;
   std::function<void(Socket&)> on_open;
-  // A whole message; `message` is valid during the call only.
+  // A whole message; `message` is valid during the call only. No view a callback receives has a null
+  // data(), an empty message neither (it may go to memcpy or a JSON parser as it is).
   std::function<void(Socket&, std::string_view message, OpCode op)> on_message;
   // Everything queued has left after a send() said backpressure or dropped.
   std::function<void(Socket&)> on_drain;

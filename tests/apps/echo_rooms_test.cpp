@@ -31,14 +31,6 @@ std::vector<std::string> echo_command() {
   return argv;
 }
 
-// ASan parks freed memory in a quarantine (256 MiB by default) that would count as the server's growth
-// here; a small one keeps the bound meaningful in sanitizer builds. Other builds ignore the variable.
-void shrink_sanitizer_quarantine() {
-  const char* options = std::getenv("ASAN_OPTIONS");
-  const std::string shrunk = std::string(options ? options : "") + ":quarantine_size_mb=4";
-  ::setenv("ASAN_OPTIONS", shrunk.c_str(), 1);
-}
-
 // A member that completes the handshake and then never reads, with a small receive buffer.
 test::RawWsClient stalled_member(uint16_t port, const char* path) {
   test::RawWsClient c(port, test::Delivery::whole(), 64 * 1024);
@@ -70,7 +62,7 @@ int drain_until_close(test::RawWsClient& c, uint64_t& data_frames) {
 TEST_SUITE("io") {
 
 TEST_CASE("echo rooms: a member that never reads is closed with 1008, memory stays bounded, others miss nothing") {
-  shrink_sanitizer_quarantine();
+  test::shrink_sanitizer_quarantine();
   test::ServerProcess server(echo_command());
   REQUIRE(server.port() > 0);
   const long rss_before = server.rss_kib();

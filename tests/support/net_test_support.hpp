@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -93,6 +94,35 @@ inline std::string http_exchange(int port, const std::string& request) {
   }
   ::close(fd);
   return out;
+}
+
+// A client that pipelines `request` again and again, `total` bytes in all, with a 4 KiB receive
+// buffer, and never reads (as a hostile client would): it sends for at most a second whatever the
+// server's socket takes (a server that stops reading leaves the rest unsent). Returns the socket, or
+// -1 when it could not connect.
+inline int pipeline_without_reading(uint16_t port, std::string_view request, size_t total) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int small = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  const SocketAddress addr = SocketAddress::loopback(port);
+  if (::connect(fd, addr.data(), addr.size()) < 0) {
+    ::close(fd);
+    return -1;
+  }
+  std::string burst;
+  while (burst.size() + request.size() <= total) burst += request;
+  size_t sent = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (sent < burst.size() && std::chrono::steady_clock::now() < deadline) {
+    const ssize_t n = ::send(fd, burst.data() + sent, burst.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      sent += static_cast<size_t>(n);
+    } else {
+      pollfd p{.fd = fd, .events = POLLOUT, .revents = 0};
+      ::poll(&p, 1, 20);
+    }
+  }
+  return fd;
 }
 
 // A Redis command (an array of bulk strings) as RespWriter writes it; throws if the writer's size

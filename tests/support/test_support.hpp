@@ -1,6 +1,6 @@
 #pragma once
-// Helpers shared by tests: which backend the "io" suite runs on, paths of the source and build trees,
-// a bounded wait, a metric read from /metrics text.
+// Helpers shared by tests: which backend the "io" suite runs on, whether AddressSanitizer is in, paths
+// of the source and build trees, a bounded wait, a metric read from /metrics text.
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -10,6 +10,14 @@
 #include <vector>
 
 namespace ringcast::test {
+
+// Built with AddressSanitizer (RINGCAST_ASAN): freed memory waits in its quarantine and redzones pad
+// every allocation, so a process's resident memory says little about what the code under test holds.
+#ifdef RINGCAST_ASAN
+inline constexpr bool kAddressSanitizer = true;
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
 
 // "io_uring", "epoll" or "io_uring-minimal" (io_uring with every optional kernel feature off).
 const std::string& backend_name();

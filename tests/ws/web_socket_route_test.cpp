@@ -5,6 +5,7 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -279,6 +280,29 @@ TEST_CASE("websocket upgrade: a WebSocket route answers other methods 405 with A
   REQUIRE(r);
   CHECK(r->status == 405);
   CHECK(r->header("Allow") == "GET, HEAD");
+}
+
+TEST_CASE("websocket: an empty message, ping payload or close reason reaches its callback with a non-null data()") {
+  TestApp t;
+  // -1: not called yet; 1: an empty view with a non-null data(); 0: anything else.
+  std::atomic<int> message{-1}, ping{-1}, reason{-1};
+  auto verdict = [](std::string_view v) { return v.empty() && v.data() != nullptr ? 1 : 0; };
+  t.app.ws<User>("/nonnull", {
+      .on_message = [&](WebSocket<User>&, std::string_view m, OpCode) { message = verdict(m); },
+      .on_ping = [&](WebSocket<User>&, std::string_view p) { ping = verdict(p); },
+      .on_close = [&](WebSocket<User>&, int, std::string_view r) { reason = verdict(r); },
+  });
+  const uint16_t port = t.start();
+  RawHttpClient c(port);
+  REQUIRE(c.send(upgrade_request("/nonnull")));
+  const auto r = c.read(true);
+  REQUIRE(r);
+  REQUIRE(r->status == 101);
+  REQUIRE(c.send(client_frame(0x1, "") + client_frame(0x9, "") + client_frame(0x8, "\x03\xe8")));  // close 1000, no reason
+  CHECK(test::eventually([&] { return message != -1 && ping != -1 && reason != -1; }, std::chrono::seconds(5)));
+  CHECK(message == 1);
+  CHECK(ping == 1);
+  CHECK(reason == 1);
 }
 
 }  // TEST_SUITE("io")

@@ -25,8 +25,10 @@ class EventDriver {
 
   // Called in each loop iteration that ends with every task for other shards in their queues (no
   // local backlog): a network driver resumes reading from the connections whose input overflowed a
-  // queue (see Shard::backlogged_tasks). After flush(), before wait().
-  virtual void mesh_clear() {}
+  // queue (see Shard::backlogged_tasks), and offers them the input they had kept meanwhile. After
+  // flush(), before wait(). True when it resumed any: what their input made (output, tasks for other
+  // shards) is then flushed in the same iteration.
+  virtual bool mesh_clear() { return false; }
 
   // Hands the operations queued so far to the kernel without waiting for any, before the shard
   // yields its CPU. Drivers that start each operation as it is queued have nothing to do.

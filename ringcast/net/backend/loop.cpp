@@ -1,5 +1,6 @@
 #include <ringcast/net/backend/loop.hpp>
 
+#include <malloc.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -230,21 +231,22 @@ void Loop::received(Connection& c, uint8_t* data, size_t n) {
 }
 
 void Loop::deliver(Connection& c, uint8_t* data, size_t n) {
+  if (c.paused) {
+    // Reading is paused, yet bytes came: completions of a multishot receive posted before the kernel
+    // saw the pause (at most one receive's worth, see IoUringLoop), or plaintext decrypted with them.
+    // They wait unoffered in the leftover until reading resumes (unpause), so a paused handler turns
+    // no more input into output.
+    if (n > 0 && append_leftover(c, data, n)) check_leftover(c);
+    return;
+  }
   uint8_t* buf = data;
   size_t len = n;
-  if (c.leftover && n == 0) {  // redeliver: the leftover alone
+  if (c.leftover && n == 0) {  // unpause: the leftover alone
     buf = c.leftover;
     len = c.leftover_size;
   } else if (c.leftover) {
-    uint8_t* grown = static_cast<uint8_t*>(std::realloc(c.leftover, c.leftover_size + n));
-    if (!grown) {
-      abort(c, -ENOMEM);
-      return;
-    }
-    std::memcpy(grown + c.leftover_size, data, n);
-    c.leftover = grown;
-    c.leftover_size += static_cast<uint32_t>(n);
-    buf = grown;
+    if (!append_leftover(c, data, n)) return;
+    buf = c.leftover;
     len = c.leftover_size;
   }
   size_t off = 0;
@@ -254,7 +256,9 @@ void Loop::deliver(Connection& c, uint8_t* data, size_t n) {
     size_t used = h->on_data(c, {buf + off, len - off});
     if (used > len - off) used = len - off;
     off += used;
-    if (c.handler == h) break;  // same handler: whatever it left is a partial message
+    // Same handler: whatever it left is a partial message. Paused (its output is over the mark): the
+    // rest waits, also for a handler that just took the connection over.
+    if (c.handler == h || c.paused) break;
   }
   // What this input made (a room publish, say) overflowed a queue to another shard: read no more
   // from this connection until the backlog is gone, so it waits in its socket, not in our memory.
@@ -275,22 +279,35 @@ void Loop::deliver(Connection& c, uint8_t* data, size_t n) {
       c.leftover_size = static_cast<uint32_t>(len - off);
     }
   } else if (c.is_open() && off < len) {
-    keep_leftover(c, buf + off, len - off);
+    append_leftover(c, buf + off, len - off);
   }
+  check_leftover(c);
+}
+
+bool Loop::append_leftover(Connection& c, const uint8_t* data, size_t n) {
+  const size_t need = size_t{c.leftover_size} + n;
+  const size_t capacity = c.leftover ? ::malloc_usable_size(c.leftover) : 0;
+  if (need > capacity) {
+    // Grown by half again at least (the allocation's usable size is the capacity: the record has no
+    // room for one), so a message that arrives in many reads is copied a bounded number of times.
+    const size_t grown_size = c.leftover ? std::max(need, capacity + capacity / 2) : need;
+    auto* grown = static_cast<uint8_t*>(std::realloc(c.leftover, grown_size));
+    if (!grown) {
+      abort(c, -ENOMEM);
+      return false;
+    }
+    c.leftover = grown;
+  }
+  std::memcpy(c.leftover + c.leftover_size, data, n);
+  c.leftover_size = static_cast<uint32_t>(need);
+  return true;
+}
+
+void Loop::check_leftover(Connection& c) {
   if (c.is_open() && c.leftover_size > options_.max_leftover) {
     log::warn("connection {}: {} unconsumed bytes, dropping it", c.index, c.leftover_size);
     abort(c, -EMSGSIZE);
   }
-}
-
-void Loop::keep_leftover(Connection& c, const uint8_t* data, size_t n) {
-  c.leftover = static_cast<uint8_t*>(std::malloc(n));
-  if (!c.leftover) {
-    abort(c, -ENOMEM);
-    return;
-  }
-  std::memcpy(c.leftover, data, n);
-  c.leftover_size = static_cast<uint32_t>(n);
 }
 
 void Loop::peer_closed(Connection& c) {
@@ -446,8 +463,7 @@ void Loop::sent(Connection& c, size_t n) {
   c.out->consume(n, pool_);
   if (c.out->empty() && !c.has(Connection::kSendInFlight)) recycle_output(c);
   if ((c.paused & Connection::kPauseOutput) && buffered_amount(c) <= options_.output_low_water) {
-    c.paused &= ~Connection::kPauseOutput;
-    update_reading(c);
+    unpause(c, Connection::kPauseOutput);
   }
   if (c.has(Connection::kWantDrain) && c.is_open() && !has_output(c)) {
     c.flags &= ~Connection::kWantDrain;
@@ -484,13 +500,19 @@ void Loop::flush() {
 }
 
 void Loop::resume_mesh_paused() {
-  for (auto [index, gen] : mesh_paused_) {
+  // Input offered on resuming may overflow a queue again and pause its connection anew: that one
+  // joins a fresh list.
+  std::vector<std::pair<uint32_t, uint32_t>> resumed;
+  resumed.swap(mesh_paused_);
+  for (auto [index, gen] : resumed) {
     Connection* c = connection(index, gen);
     if (!c || !(c->paused & Connection::kPauseMesh)) continue;
-    c->paused &= ~Connection::kPauseMesh;
-    update_reading(*c);
+    unpause(*c, Connection::kPauseMesh);
   }
-  mesh_paused_.clear();
+  if (mesh_paused_.empty()) {
+    resumed.clear();
+    mesh_paused_.swap(resumed);  // keeps the capacity: no allocation on the next pause
+  }
 }
 
 void Loop::on_pool_trim(Timer& t) { static_cast<PoolTrimTimer&>(t).loop->pool_.trim(); }
@@ -503,14 +525,16 @@ void Loop::pause_reading(Connection& c) {
   update_reading(c);
 }
 
-void Loop::resume_reading(Connection& c) {
-  c.paused &= ~Connection::kPauseHandler;
-  update_reading(c);
-}
+void Loop::resume_reading(Connection& c) { unpause(c, Connection::kPauseHandler); }
 
-void Loop::redeliver(Connection& c) {
-  // The leftover is what the handler saw (plaintext on TLS): it goes past the TLS layer.
-  if (c.is_open() && c.leftover_size > 0) deliver(c, c.leftover + c.leftover_size, 0);
+void Loop::unpause(Connection& c, uint8_t reason) {
+  c.paused &= static_cast<uint8_t>(~reason);
+  // What waits in the leftover is offered before the socket is read again: a handler that stops on
+  // its own (its output over the mark again) leaves the socket unread, so the leftover cannot grow
+  // by a batch of completions per pause. The leftover is what the handler saw (plaintext on TLS):
+  // it goes past the TLS layer.
+  if (c.paused == 0 && c.leftover_size > 0 && c.is_open()) deliver(c, c.leftover + c.leftover_size, 0);
+  update_reading(c);
 }
 
 void Loop::update_reading(Connection& c) {

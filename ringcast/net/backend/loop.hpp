@@ -20,7 +20,11 @@
 //
 // Flow control: a connection with more than output_high_water bytes queued stops being read until
 // it drains below output_low_water. A peer that never reads therefore costs at most about
-// output_high_water bytes of memory, and its own sends back up into its socket.
+// output_high_water bytes of memory, and its own sends back up into its socket. A paused connection
+// (for its output, by its handler, or for a full queue to another shard) is offered no input: bytes
+// the kernel had already read when the pause began (a multishot receive's last completions) wait in
+// the leftover and are offered, before the socket is read again, when the pause ends. A handler that
+// holds several messages in one on_data (pipelined requests) stops at output_full() for the same reason.
 #include <cerrno>
 #include <cstdint>
 #include <memory>
@@ -100,10 +104,14 @@ class Loop : public EventDriver {
 
   // ---- Flow and lifecycle ----
   void pause_reading(Connection& c);
+  // Reads again, unless paused for another reason. The input the handler left unconsumed is offered
+  // to it first, as if it had just arrived (so on_data may run inside this call: not for use from
+  // on_data itself): for a handler that stopped consuming to wait for something (a deferred HTTP
+  // answer) and may go on, whether or not it had paused reading.
   void resume_reading(Connection& c);
-  // Offers the input the handler left unconsumed to it again, as if it had just arrived: for a
-  // handler that stopped consuming to wait for something (a deferred HTTP answer) and may go on.
-  void redeliver(Connection& c);
+  // More than output_high_water bytes are queued and have not yet drained below output_low_water:
+  // the connection is not read meanwhile, and a handler should not turn more input into output.
+  bool output_full(const Connection& c) const noexcept { return (c.paused & Connection::kPauseOutput) != 0; }
   // Graceful: on_close(0) now, then flush, FIN, wait for the peer's FIN (bounded), close.
   void close(Connection& c);
   // Immediate: on_close(error) now; queued output is dropped.
@@ -159,9 +167,11 @@ class Loop : public EventDriver {
   // then release closed records.
   void flush() override;
   // Resumes reading from the connections paused because their input overflowed a queue to another
-  // shard (deliver), now that the backlog is gone.
-  void mesh_clear() override {
-    if (!mesh_paused_.empty()) resume_mesh_paused();
+  // shard (deliver), now that the backlog is gone; their kept input is offered first.
+  bool mesh_clear() override {
+    if (mesh_paused_.empty()) return false;
+    resume_mesh_paused();
+    return true;
   }
 
   // Slot generations tag kernel requests so that completions for a released record are recognised.
@@ -212,7 +222,11 @@ class Loop : public EventDriver {
   void after_write(Connection& c);
   OutputQueue& output(Connection& c);
   void recycle_output(Connection& c);
-  void keep_leftover(Connection& c, const uint8_t* data, size_t n);
+  // Appends to the unconsumed input; false when memory ran out (the connection is aborted).
+  bool append_leftover(Connection& c, const uint8_t* data, size_t n);
+  void check_leftover(Connection& c);  // drops a connection holding more than max_leftover
+  // Clears one reason for a pause; when none is left, offers the input kept meanwhile, then reads.
+  void unpause(Connection& c, uint8_t reason);
   void resume_mesh_paused();
   void stop_hook();
   void release_pending();

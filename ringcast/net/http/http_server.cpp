@@ -1,5 +1,6 @@
 #include <ringcast/net/http/http_server.hpp>
 
+#include <cassert>
 #include <cstring>
 #include <ctime>
 #include <memory>
@@ -16,7 +17,45 @@ struct HttpServerHandler::Session {
   HttpParser parser;
   uint32_t index = 0;          // slot in the slab
   bool pending = false;        // a deferred answer is awaited (its record is in pending_)
+  bool body = false;           // a request's body is arriving (its progress is in bodies_)
 };
+
+namespace {
+
+std::string_view chars(std::span<uint8_t> data) noexcept {
+  return {reinterpret_cast<const char*>(data.data()), data.size()};
+}
+
+}  // namespace
+
+struct HttpServerHandler::BodyRead {
+  ChunkedStatus status = ChunkedStatus::need_more;
+  std::string_view body;  // done: the whole body
+  size_t total = 0;       // done: bytes of the request, head and body
+  int http_status = 0;    // error: the status to answer
+};
+
+// Reads the body of the request at the start of `data` as far as the bytes go, from where `p` says
+// the last read stopped. A chunked body is decoded where it lies: its data moves forward over its own
+// framing (the data bytes are never more than the framed bytes they came from), so the whole body
+// ends up contiguous after the head, and each byte is decoded once however many reads it takes.
+HttpServerHandler::BodyRead HttpServerHandler::read_body(std::span<uint8_t> data, BodyProgress& p) {
+  if (!p.chunked) {
+    if (data.size() < p.end) return {};
+    return {ChunkedStatus::done, chars(data).substr(p.head_bytes, p.end - p.head_bytes), p.end, 0};
+  }
+  char* const body = reinterpret_cast<char*>(data.data()) + p.head_bytes;
+  size_t at = p.decoder.decoded_size();
+  const std::string_view raw(body + p.raw, data.size() - p.head_bytes - p.raw);
+  const ChunkedResult r = p.decoder.feed_to(raw, [body, &at](std::string_view piece) {
+    std::memmove(body + at, piece.data(), piece.size());
+    at += piece.size();
+  });
+  if (r.status == ChunkedStatus::error) return {ChunkedStatus::error, {}, 0, r.http_status};
+  p.raw += r.consumed;
+  if (r.status == ChunkedStatus::need_more) return {};
+  return {ChunkedStatus::done, {body, at}, p.head_bytes + p.raw, 0};
+}
 
 std::string Request::query(std::string_view name) const {
   std::string out;
@@ -142,6 +181,7 @@ void HttpServerHandler::on_open(Connection& c) {
 void HttpServerHandler::on_close(Connection& c, int) {
   if (auto* s = static_cast<Session*>(c.context)) {
     if (s->pending) pending_.erase(c.index);  // a late answer now finds nothing and is dropped
+    if (s->body) bodies_.erase(c.index);
     sessions_.free(s->index);
   }
   c.context = nullptr;
@@ -178,27 +218,30 @@ size_t HttpServerHandler::on_data(Connection& c, std::span<uint8_t> data) {
     if (data.size() >= HttpParser::kMaxHeadBytes) loop_.pause_reading(c);
     return 0;
   }
-  std::string_view in(reinterpret_cast<const char*>(data.data()), data.size());
   size_t consumed = 0;
   // Pipelined requests are answered in order, each in full before the next is looked at.
-  while (consumed < in.size() && c.is_open() && c.handler == this) {
+  while (consumed < data.size() && c.is_open() && c.handler == this) {
     Session& s = *static_cast<Session*>(c.context);
     if (s.pending) break;  // the request before waits for its deferred answer
-    const std::string_view rest = in.substr(consumed);
-    const HttpParseResult r = s.parser.parse(rest, request_);
-    if (r.status == ParseStatus::incomplete) break;
-    if (r.status == ParseStatus::error) {
-      reply_error(c, r.http_status);
-      return in.size();
-    }
-    const size_t used = handle_request(c, s, rest, r.header_bytes);
-    if (used == 0) break;  // the body is still arriving
+    // Pipelining is no licence to make output without bound: while the answers already queued are
+    // over the loop's high-water mark, the requests behind wait unparsed (the loop offers them again
+    // once the output drains), so a client that never reads costs one answer past the mark.
+    if (loop_.output_full(c)) break;
+    const std::span<uint8_t> rest = data.subspan(consumed);
+    const size_t used = s.body ? continue_body(c, s, rest) : start_request(c, s, rest);
+    if (used == 0) break;  // the rest of the request is still arriving
     consumed += used;
   }
   return consumed;
 }
 
-size_t HttpServerHandler::handle_request(Connection& c, Session& s, std::string_view data, size_t head_bytes) {
+size_t HttpServerHandler::start_request(Connection& c, Session& s, std::span<uint8_t> data) {
+  const HttpParseResult head = s.parser.parse(chars(data), request_);
+  if (head.status == ParseStatus::incomplete) return 0;
+  if (head.status == ParseStatus::error) {
+    reply_error(c, head.http_status);
+    return data.size();
+  }
   const HttpRequest& req = request_;
   const RouteMatch<HttpRoute> match = routes_.match(req.method_id(), req.path());
   const uint64_t limit = match.handler && match.handler->max_body ? match.handler->max_body : options_.max_body;
@@ -206,38 +249,50 @@ size_t HttpServerHandler::handle_request(Connection& c, Session& s, std::string_
     reply_error(c, status);  // 413: the body is not read, so the connection cannot be reused
     return data.size();
   }
+  if (req.body_kind() == BodyKind::none) return dispatch(c, s, match, {}, head.header_bytes);
 
-  // The body: a view into the bytes we have, or (chunked) decoded into the shard's buffer.
-  std::string_view body;
-  size_t total = head_bytes;
-  const bool expects_continue = ascii_iequals(req.header("Expect"), "100-continue");
-  if (req.body_kind() == BodyKind::length) {
-    if (data.size() - head_bytes < req.content_length()) {
-      // RFC 9110 §10.1.1: a client that asked waits for 100 before sending the body. Sent once: the
-      // leftover then holds more than the head.
-      if (expects_continue && data.size() == head_bytes) loop_.write(c, std::string_view("HTTP/1.1 100 Continue\r\n\r\n"));
-      s.parser.reset();
-      return 0;
-    }
-    body = data.substr(head_bytes, req.content_length());
-    total += req.content_length();
-  } else if (req.body_kind() == BodyKind::chunked) {
-    ChunkedDecoder decoder(limit);
-    chunked_body_.clear();
-    const ChunkedResult r = decoder.feed(data.substr(head_bytes), chunked_body_);
-    if (r.status == ChunkedStatus::error) {
-      reply_error(c, r.http_status);
-      return data.size();
-    }
-    if (r.status != ChunkedStatus::done) {
-      if (expects_continue && data.size() == head_bytes) loop_.write(c, std::string_view("HTTP/1.1 100 Continue\r\n\r\n"));
-      s.parser.reset();
-      return 0;
-    }
-    body = chunked_body_;
-    total += r.consumed;
+  BodyProgress p{.end = head.header_bytes + req.content_length(),
+                 .decoder = ChunkedDecoder(limit),
+                 .head_bytes = static_cast<uint32_t>(head.header_bytes),
+                 .chunked = req.body_kind() == BodyKind::chunked};
+  const BodyRead body = read_body(data, p);
+  if (body.status == ChunkedStatus::error) {
+    reply_error(c, body.http_status);
+    return data.size();
   }
+  if (body.status == ChunkedStatus::done) return dispatch(c, s, match, body.body, body.total);
+  // RFC 9110 §10.1.1: a client that asked waits for 100 before sending the body.
+  if (ascii_iequals(req.header("Expect"), "100-continue") && data.size() == head.header_bytes) {
+    loop_.write(c, std::string_view("HTTP/1.1 100 Continue\r\n\r\n"));
+  }
+  // The body goes on in later reads; the head is parsed again once, when the body is whole.
+  s.parser.reset();
+  s.body = true;
+  bodies_.insert_or_assign(c.index, p);
+  return 0;
+}
 
+size_t HttpServerHandler::continue_body(Connection& c, Session& s, std::span<uint8_t> data) {
+  const auto it = bodies_.find(c.index);
+  const BodyRead body = read_body(data, it->second);
+  if (body.status == ChunkedStatus::need_more) return 0;
+  const size_t head_bytes = it->second.head_bytes;
+  bodies_.erase(it);
+  s.body = false;
+  if (body.status == ChunkedStatus::error) {
+    reply_error(c, body.http_status);
+    return data.size();
+  }
+  // The head's bytes are as they were: parsed again, it is the same request.
+  [[maybe_unused]] const HttpParseResult head = s.parser.parse(chars(data).substr(0, head_bytes), request_);
+  assert(head.status == ParseStatus::complete && head.header_bytes == head_bytes);
+  const RouteMatch<HttpRoute> match = routes_.match(request_.method_id(), request_.path());
+  return dispatch(c, s, match, body.body, body.total);
+}
+
+size_t HttpServerHandler::dispatch(Connection& c, Session& s, const RouteMatch<HttpRoute>& match,
+                                   std::string_view body, size_t total) {
+  const HttpRequest& req = request_;
   const bool keep_alive = req.keep_alive();
   const bool http10 = req.version() == HttpVersion::http10;
   if (match.status != RouteStatus::found) {
@@ -316,7 +371,6 @@ void HttpServerHandler::answer(uint32_t slot, uint64_t ticket, PendingResponse::
   if (!c.is_open() || c.handler != this || static_cast<Session*>(c.context)->pending) return;
   // The requests that waited behind this one: parse them now, as if they had just arrived.
   loop_.resume_reading(c);
-  loop_.redeliver(c);
 }
 
 }  // namespace ringcast

@@ -5,9 +5,14 @@
 //
 // A request is handled when its head and whole body are in hand: the handler returns nothing
 // consumed until then, so the loop keeps the bytes (bounded by the 16 KiB head limit plus the route's
-// body limit) and the parser resumes where it stopped. Bodies are views into those bytes (zero copy)
-// or, when chunked, decoded into a per-shard buffer. Responses are written straight into the
-// connection's output and leave with everything else queued in the loop iteration.
+// body limit, and for a chunked body its framing, see ChunkedDecoder) and the parser resumes where it
+// stopped. Once the head is complete, each later read costs only its own bytes: the body's progress
+// is kept (only while a body is arriving) and the head is parsed again once, when the body is whole.
+// Bodies are views into those bytes (zero copy); a chunked body is decoded in place, its data moved
+// forward over its framing. Responses are written straight into the connection's output and leave
+// with everything else queued in the loop iteration. While the output queued is over the loop's
+// high-water mark (Loop::output_full), pipelined requests wait unparsed: a client that sends requests
+// and never reads their answers holds about output_high_water bytes of answers, not one per request.
 //
 // The contract of a route handler: it runs on the connection's shard, and answers before it returns
 // (Response::send, json, file) — or defers: Response::defer() hands back a PendingResponse, a small
@@ -31,8 +36,10 @@
 #include <string_view>
 #include <unordered_map>
 
+#include <ringcast/core/detail/non_null.hpp>
 #include <ringcast/net/backend/loop.hpp>
 #include <ringcast/net/connection.hpp>
+#include <ringcast/net/http/detail/chunked_decoder.hpp>
 #include <ringcast/net/http/detail/http_parser.hpp>
 #include <ringcast/net/http/http_request.hpp>
 #include <ringcast/net/http/http_response.hpp>
@@ -47,7 +54,8 @@ class Shard;
 class StaticFiles;
 
 // What a route handler sees of a request: the parsed head, the route's parameters, and the body.
-// Valid during the handler call only.
+// Valid during the handler call only. No view it returns has a null data(), not even an empty body
+// (ringcast/core/detail/non_null.hpp): each may go to memcpy or a JSON parser as it is.
 class Request {
  public:
   // `fd`: the connection's socket, for remote_address(); -1 when there is none.
@@ -58,14 +66,14 @@ class Request {
   const HttpRequest& http() const noexcept { return http_; }
   std::string_view method() const noexcept { return http_.method(); }
   std::string_view path() const noexcept { return http_.path(); }
-  std::string_view header(std::string_view name) const noexcept { return http_.header(name); }
+  std::string_view header(std::string_view name) const noexcept { return non_null(http_.header(name)); }
   // A route parameter (":name" in the pattern), undecoded; empty when absent.
-  std::string_view param(std::string_view name) const noexcept { return params_.get(name); }
+  std::string_view param(std::string_view name) const noexcept { return non_null(params_.get(name)); }
   // What a "*" tail matched.
-  std::string_view tail() const noexcept { return tail_; }
+  std::string_view tail() const noexcept { return non_null(tail_); }
   // A query parameter, percent-decoded; empty when absent.
   std::string query(std::string_view name) const;
-  std::string_view body() const noexcept { return body_; }
+  std::string_view body() const noexcept { return non_null(body_); }
   // The client's address (a getpeername system call: for rare uses such as throttling logins);
   // empty (family AF_UNSPEC) when unknown.
   SocketAddress remote_address() const noexcept;
@@ -205,6 +213,16 @@ class HttpServerHandler final : public ConnectionHandler {
   friend class PendingResponse;
   friend class Response;
   struct Session;  // per connection, from slab_: the parser's state
+  // A request whose head is complete and whose body is still arriving (at most one per connection,
+  // keyed by the connection's slot, only while the body arrives): where the body ends or how far it
+  // is decoded. 72 bytes.
+  struct BodyProgress {
+    uint64_t end = 0;               // Content-Length: head and body bytes
+    uint64_t raw = 0;               // chunked: bytes after the head decoded so far
+    ChunkedDecoder decoder{0};      // chunked
+    uint32_t head_bytes = 0;
+    bool chunked = false;
+  };
   // A request whose answer was deferred; at most one per connection, keyed by the connection's slot.
   struct Pending {
     Connection* conn = nullptr;
@@ -214,8 +232,15 @@ class HttpServerHandler final : public ConnectionHandler {
     bool http10 = false;
   };
 
-  // Handles one complete request; returns bytes consumed, 0 when more bytes are needed.
-  size_t handle_request(Connection& c, Session& s, std::string_view data, size_t head_bytes);
+  struct BodyRead;
+  // Each returns the bytes of the request at the start of `data` once it is answered, 0 while more
+  // bytes are needed. start_request parses a head; continue_body goes on with a body that is arriving.
+  size_t start_request(Connection& c, Session& s, std::span<uint8_t> data);
+  size_t continue_body(Connection& c, Session& s, std::span<uint8_t> data);
+  static BodyRead read_body(std::span<uint8_t> data, BodyProgress& p);
+  // Runs the route of the request in request_ (head and body in hand); returns `total`.
+  size_t dispatch(Connection& c, Session& s, const RouteMatch<HttpRoute>& match, std::string_view body,
+                  size_t total);
   // After a handler or an answer: 500 when nothing was sent; then close, or wait for the next request.
   void finish(Connection& c, Response& res);
   // Response::defer: registers the pending answer of connection `c`.
@@ -229,9 +254,9 @@ class HttpServerHandler final : public ConnectionHandler {
   const HttpRouter<HttpRoute>& routes_;
   HttpServerOptions options_;
   HttpRequest request_;  // one per shard: 3 KiB of header views
-  std::string chunked_body_;
   Slab<Session> sessions_;
   std::unordered_map<uint32_t, Pending> pending_;  // by connection slot
+  std::unordered_map<uint32_t, BodyProgress> bodies_;  // by connection slot
   uint64_t next_ticket_ = 0;
   char date_[32] = {};
   int64_t date_second_ = -1;

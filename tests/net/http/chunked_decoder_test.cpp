@@ -214,6 +214,34 @@ TEST_CASE("a trailer section over the limit is 431; at the limit it is accepted"
   CHECK(decode_whole(over).last.http_status == 431);
 }
 
+TEST_CASE("framing that outgrows the data by more than kFramingAllowance is 413, refused at a line's end") {
+  constexpr size_t kAllowance = ChunkedDecoder::kFramingAllowance;
+  // 1-byte chunks with 1,000-byte extensions: about 1,006 bytes of framing per byte of data.
+  std::string flood;
+  for (int i = 0; i < 40; ++i) flood += "1;" + std::string(1000, 'e') + "\r\na\r\n";
+  const Decoded d = decode_every_way(flood);
+  CHECK(d.last.error == ChunkedError::framing_too_large);
+  CHECK(d.last.http_status == 413);
+  CHECK(d.consumed <= kAllowance + 2 * 1010);  // refused within the size line that crossed the line
+  CHECK(d.body.size() < 20);
+
+  // 1-byte chunks without extensions: 5 bytes of framing per byte, refused after 4,096 of them.
+  std::string tiny;
+  while (tiny.size() < 64 * 1024) tiny += "1\r\na\r\n";
+  const Decoded t = decode_whole(tiny);
+  CHECK(t.last.error == ChunkedError::framing_too_large);
+  CHECK(t.consumed < kAllowance * 3 / 2 + 16);
+
+  // 16-byte chunks frame less than their data: any number of them is fine.
+  ChunkedDecoder dec(UINT64_MAX);
+  std::string out;
+  const std::string chunk = "10\r\n0123456789abcdef\r\n";
+  for (int i = 0; i < 100'000; ++i) REQUIRE(dec.feed(chunk, out).status == ChunkedStatus::need_more);
+  CHECK(dec.feed("0\r\n\r\n", out).status == ChunkedStatus::done);
+  CHECK(out.size() == 1'600'000);
+  CHECK(dec.framing_size() == 100'000 * 6 + 5);
+}
+
 TEST_CASE("after an error the decoder keeps refusing") {
   ChunkedDecoder dec(1024);
   std::string out;

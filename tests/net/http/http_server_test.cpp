@@ -3,9 +3,12 @@
 // reader in.
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -23,6 +26,7 @@
 #include <ringcast/ws/detail/app_internals.hpp>
 #include "tests/support/net_test_support.hpp"
 #include "tests/support/raw_http_client.hpp"
+#include "tests/support/test_process.hpp"
 
 using namespace ringcast;
 using namespace std::chrono_literals;
@@ -850,3 +854,166 @@ TEST_CASE("http server: the idle timeout spares a connection awaiting its answer
 }
 
 }  // TEST_SUITE
+
+// ---- Hostile clients: pipelining without reading, chunk framing, empty bodies --------------------
+
+namespace {
+
+// CPU time of this process so far (every thread: the shards serve in it), in seconds.
+double process_cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  auto seconds = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
+  return seconds(u.ru_utime) + seconds(u.ru_stime);
+}
+
+// FNV-1a, to check a large body arrived intact without sending it back.
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 14695981039346656037ull;
+  for (const char c : s) h = (h ^ uint8_t(c)) * 1099511628211ull;
+  return h;
+}
+
+}  // namespace
+
+TEST_SUITE("io") {
+
+TEST_CASE("http server: a client that pipelines requests and never reads holds about the output high-water mark, not an answer per request") {
+  TestApp t;
+  const std::string page(32 << 10, 'p');
+  std::atomic<int> pages{0};
+  t.app.get("/page", [&](Request&, Response& res) {
+    ++pages;
+    res.send(page);
+  });
+  const uint16_t port = t.start();
+  auto queued = [&t] { return t.app.server().total(&NetStats::output_bytes_queued); };
+  // The first answers of each kind allocate what every later one reuses: not part of the attack.
+  CHECK(ask_once(port, get("/page")).status == 200);
+  CHECK(ask_once(port, get("/metrics")).status == 200);
+  const long before = test::rss_kib();
+  // 256 KiB of pipelined GETs is about 9,000 requests: an answer each would be 300 MiB of /page.
+  for (const char* path : {"/page", "/metrics"}) {
+    CAPTURE(path);
+    const int answered = pages;
+    const int fd = test::pipeline_without_reading(port, get(path), 256 << 10);
+    REQUIRE(fd >= 0);
+    long peak = 0;
+    uint64_t most_queued = 0;
+    for (const auto end = std::chrono::steady_clock::now() + 500ms; std::chrono::steady_clock::now() < end;) {
+      peak = std::max(peak, test::rss_kib());
+      most_queued = std::max(most_queued, queued());
+      std::this_thread::sleep_for(20ms);
+    }
+    MESSAGE(std::string(path), ": ", most_queued >> 10, " KiB of answers queued, resident memory +", peak - before,
+            " KiB, ", pages - answered, " pages made");
+    CHECK(most_queued <= (1 << 20) + (64 << 10));  // the 1 MiB mark and the answer that crossed it
+    // Answers also fill the kernel's socket buffers (a few MiB) before the output backs up.
+    if (std::string_view(path) == "/page") CHECK(pages - answered < 400);
+    // ASan's quarantine keeps what is freed, and this process's resident memory would count it.
+    if (!test::kAddressSanitizer) CHECK(peak - before < 8 << 10);
+    // Another connection is served meanwhile.
+    const HttpReply health = ask_once(port, get("/health"));
+    CHECK(health.status == 200);
+    CHECK(health.body == "ok");
+    ::close(fd);
+  }
+  // Once the clients have gone, their answers' memory goes back: the shards' pools trim once a second,
+  // down to the 1 MiB of free blocks each keeps resident.
+  CHECK(test::eventually([&] { return queued() == 0; }, 5s));
+  long after = 0;
+  if (!test::kAddressSanitizer) CHECK(test::eventually([&] { return (after = test::rss_kib()) - before < 6 << 10; }, 5s));
+  MESSAGE("resident memory +", after - before, " KiB after the clients closed");
+}
+
+TEST_CASE("http server: requests pipelined behind answers over the high-water mark are answered, in order, once the client reads") {
+  TestApp t;
+  const std::string page(256 << 10, 'p');
+  t.app.get("/page", [&page](Request&, Response& res) { res.send(page); });
+  const uint16_t port = t.start();
+  RawHttpClient c(port);
+  // Eight answers of 256 KiB: past the 1 MiB mark after the fifth, so the rest wait for the client.
+  std::string burst;
+  for (int i = 0; i < 8; ++i) burst += get("/page") + get("/items/" + std::to_string(i));
+  REQUIRE(c.send(burst));
+  std::this_thread::sleep_for(200ms);  // the server stops before the end; reading lets it go on
+  for (int i = 0; i < 8; ++i) {
+    const auto p = c.read();
+    REQUIRE(p);
+    CHECK(p->body.size() == page.size());
+    const auto item = c.read();
+    REQUIRE(item);
+    CHECK(item->body == "item " + std::to_string(i));
+  }
+  CHECK(c.quiet_for(100));
+}
+
+TEST_CASE("http server: chunk framing that outgrows the data is refused with 413 long before the body limit") {
+  TestApp t;
+  const uint16_t port = t.start();
+  RawHttpClient c(port);
+  // 1-byte chunks with 1,000-byte extensions: 40 bytes of body in 40 KB, the body limit being 1 KiB.
+  std::string flood = "POST /echo HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 40; ++i) flood += "1;" + std::string(1000, 'e') + "\r\na\r\n";
+  c.send(flood);  // the server may close before the last bytes
+  const auto r = c.read();
+  REQUIRE(r);  // answered without the last chunk: refused as the framing grew
+  CHECK(r->status == 413);
+  CHECK(c.closed_by_server());
+}
+
+TEST_CASE("http server: an empty body, header or parameter reaches the handler as an empty view with a non-null data()") {
+  TestApp t;
+  // One letter per view: N for a null data(), e for an empty view, x for one with bytes.
+  t.app.any("/nonnull/*", [](Request& req, Response& res) {
+    std::string out;
+    for (std::string_view v : {req.body(), req.header("X-Absent"), req.param("absent"), req.tail()}) {
+      out += v.data() == nullptr ? 'N' : v.empty() ? 'e' : 'x';
+    }
+    res.send(out);
+  });
+  const uint16_t port = t.start();
+  CHECK(ask_once(port, get("/nonnull/")).body == "eeee");
+  CHECK(ask_once(port, post("/nonnull/", "")).body == "eeee");
+  const HttpReply chunked = ask_once(port, "POST /nonnull/ HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  CHECK(chunked.body == "eeee");
+  CHECK(ask_once(port, post("/nonnull/x", "b")).body == "xeex");
+}
+
+}  // TEST_SUITE("io")
+
+TEST_SUITE("io_alone") {
+
+TEST_CASE("http server: a chunked body costs CPU in proportion to its size, 6 MiB no more than 3 times 2 MiB") {
+  TestApp t;
+  t.app.post("/upload", [](Request& req, Response& res) {
+    res.send(std::to_string(req.body().size()) + " " + std::to_string(fnv1a(req.body())));
+  }, 8 << 20);
+  const uint16_t port = t.start();
+  // Chunks of 10 bytes ("a" CRLF data CRLF): half as much framing as data, within the allowance.
+  auto upload = [port](size_t wire_bytes) {
+    std::string data, request = "POST /upload HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (size_t i = 0; request.size() < wire_bytes; ++i) {
+      const std::string piece = fmt::format("{:010}", i);
+      request += "a\r\n" + piece + "\r\n";
+      data += piece;
+    }
+    request += "0\r\n\r\n";
+    RawHttpClient c(port, 30'000);
+    const double cpu = process_cpu_seconds();
+    REQUIRE(c.send(request));
+    const auto r = c.read();
+    const double used = process_cpu_seconds() - cpu;
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->body == std::to_string(data.size()) + " " + std::to_string(fnv1a(data)));
+    return used;
+  };
+  upload(64 << 10);  // first use: buffers and pages
+  const double two = upload(2 << 20);
+  const double six = upload(6 << 20);
+  MESSAGE("CPU for a chunked body of 2 MiB: ", two, " s; of 6 MiB: ", six, " s");
+  CHECK(six <= 3 * two + 0.05);
+}
+
+}  // TEST_SUITE("io_alone")

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -49,6 +50,17 @@ uint32_t env_disabled() noexcept {
 }
 
 constexpr unsigned kBufferGroup = 0;
+
+// A multishot receive ends (and is armed again while reading is wanted) after this many buffers'
+// worth of bytes: what a connection's completions can bring after reading was paused.
+constexpr uint32_t kRecvBuffersPerArm = 8;
+
+// Linux 6.16+: a multishot receive ends once it has received `bytes` in all (sqe->optlen; liburing
+// 2.3's header names that word addr_len and __pad3). Earlier kernels ignore the word for a receive.
+void limit_multishot(io_uring_sqe* sqe, uint32_t bytes) noexcept {
+  static_assert(offsetof(io_uring_sqe, __pad3) == offsetof(io_uring_sqe, addr_len) + 2, "optlen is one 32-bit word");
+  std::memcpy(reinterpret_cast<char*>(sqe) + offsetof(io_uring_sqe, addr_len), &bytes, sizeof bytes);
+}
 
 }  // namespace
 
@@ -318,6 +330,7 @@ void IoUringLoop::backend_start_reading(Connection& c) {
     io_uring_prep_recv_multishot(sqe, c.fd, nullptr, 0, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = kBufferGroup;
+    limit_multishot(sqe, kRecvBuffersPerArm * options_.recv_buffer_size);
     io_uring_sqe_set_data64(sqe, tag(Op::recv, c));
   } else {
     io_uring_prep_poll_add(sqe, c.fd, POLLIN | POLLRDHUP);

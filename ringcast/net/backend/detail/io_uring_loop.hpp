@@ -5,7 +5,10 @@
 //   kernel has them (task work then runs only when we enter the kernel, in one batch).
 // - Multishot accept per listener; multishot receive per connection into a provided buffer ring
 //   owned by the shard, so an idle connection holds no receive buffer. A buffer goes back to the
-//   ring right after its bytes were handled (the handler keeps any partial message itself).
+//   ring right after its bytes were handled (the handler keeps any partial message itself). A
+//   multishot receive reads ahead of the handler: completions posted before the kernel sees a pause
+//   still come, and the loop keeps their bytes. Each receive therefore ends after 8 buffers (Linux
+//   6.16+; armed again while reading is wanted), which bounds those bytes per connection.
 // - At most one send in flight per connection (send for one segment, sendmsg for several); every
 //   SQE prepared during an iteration is submitted by one io_uring_enter, which also waits.
 // - Wake-ups between shards are ring-to-ring messages (IORING_OP_MSG_RING), batched with that submit.

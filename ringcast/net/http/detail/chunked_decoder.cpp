@@ -30,6 +30,7 @@ int status_for(ChunkedError error) noexcept {
     case ChunkedError::none: return 0;
     case ChunkedError::body_too_large: return 413;
     case ChunkedError::trailers_too_large: return 431;
+    case ChunkedError::framing_too_large: return 413;
     default: return 400;
   }
 }
@@ -41,6 +42,7 @@ ChunkedResult ChunkedDecoder::feed(std::string_view in, std::string& out) {
 }
 
 ChunkedResult ChunkedDecoder::fail(ChunkedError error, size_t consumed) noexcept {
+  fed_ += consumed;
   state_ = kError;
   error_ = error;
   return {ChunkedStatus::error, consumed, status_for(error), error};
@@ -111,6 +113,7 @@ ChunkedResult ChunkedDecoder::run(std::string_view in, void* ctx, SinkFn sink) {
       case kSizeLf:
         if (c != '\n') return fail(ChunkedError::bad_line_ending, i);
         ++i;
+        if (!framing_ok(i)) return fail(ChunkedError::framing_too_large, i);
         if (remaining_ == 0) {  // last-chunk: the trailer section follows
           state_ = kTrailerStart;
         } else if (remaining_ > max_body_ - decoded_) {
@@ -171,17 +174,20 @@ ChunkedResult ChunkedDecoder::run(std::string_view in, void* ctx, SinkFn sink) {
         if (c != '\n') return fail(ChunkedError::bad_line_ending, i);
         state_ = kTrailerStart;
         ++i;
+        if (!framing_ok(i)) return fail(ChunkedError::framing_too_large, i);
         break;
       case kFinalLf:
         if (++trailer_ > kMaxTrailerBytes) return fail(ChunkedError::trailers_too_large, i);
         if (c != '\n') return fail(ChunkedError::bad_line_ending, i);
         state_ = kDone;
+        fed_ += i + 1;
         return {ChunkedStatus::done, i + 1, 0, ChunkedError::none};
       case kDone:
       case kError:
         break;  // handled before the loop
     }
   }
+  fed_ += n;
   return {ChunkedStatus::need_more, n, 0, ChunkedError::none};
 }
 

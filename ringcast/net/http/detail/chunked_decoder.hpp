@@ -9,9 +9,16 @@
 //
 // Peer errors are values: 400 for a malformed chunk size, a missing CRLF or a size that overflows,
 // 413 when the decoded body would exceed `max_body` (reported as soon as a chunk size says so, before
-// its data arrives), 431 when the trailer section exceeds kMaxTrailerBytes.
+// its data arrives) or when the framing outgrows the data (below), 431 when the trailer section
+// exceeds kMaxTrailerBytes.
 //
-// Size: 40 bytes. One decoder per request body; not thread-safe.
+// What is not body — size lines with their extensions, CRLFs, trailers — may exceed the data by at
+// most kFramingAllowance bytes in all (checked at each line's end). A body within its limit then
+// takes at most twice its size plus 16 KiB on the wire, so the bytes a server keeps for it are bounded
+// by its limit, not by how many chunks or extensions a client cares to send. Chunks of 16 bytes or
+// more never come near it; a flood of 1-byte chunks with long extensions is refused within 17 KiB.
+//
+// Size: 48 bytes. One decoder per request body; not thread-safe.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -31,6 +38,7 @@ enum class ChunkedError : uint8_t {
   bad_trailer,         // 400: control character or folding in a trailer field line
   body_too_large,      // 413
   trailers_too_large,  // 431
+  framing_too_large,   // 413: more framing than data, by over kFramingAllowance bytes
 };
 
 struct ChunkedResult {
@@ -44,6 +52,7 @@ class ChunkedDecoder {
  public:
   static constexpr size_t kMaxSizeLine = 1024;     // chunk-size line with its extensions, before CRLF
   static constexpr size_t kMaxTrailerBytes = 8192;  // the trailer section with its final CRLF
+  static constexpr size_t kFramingAllowance = 16384;  // framing bytes beyond the data's own count
 
   explicit ChunkedDecoder(uint64_t max_body) noexcept : max_body_(max_body) {}
 
@@ -61,6 +70,8 @@ class ChunkedDecoder {
 
   bool done() const noexcept { return state_ == kDone; }
   uint64_t decoded_size() const noexcept { return decoded_; }
+  // Bytes consumed so far that were not data (framing).
+  uint64_t framing_size() const noexcept { return fed_ - decoded_; }
 
   // Starts a new body.
   void reset(uint64_t max_body) noexcept { *this = ChunkedDecoder(max_body); }
@@ -86,8 +97,11 @@ class ChunkedDecoder {
 
   ChunkedResult run(std::string_view in, void* ctx, SinkFn sink);
   ChunkedResult fail(ChunkedError error, size_t consumed) noexcept;
+  // The framing so far, with `i` bytes of the current slice consumed, is within its allowance.
+  bool framing_ok(size_t i) const noexcept { return fed_ + i - decoded_ <= kFramingAllowance + decoded_; }
 
   uint64_t max_body_;
+  uint64_t fed_ = 0;        // bytes consumed by earlier calls (then by this one, once it returns)
   uint64_t decoded_ = 0;    // data bytes delivered so far
   uint64_t remaining_ = 0;  // kSize*: the size read so far; kData: data bytes left in this chunk
   uint32_t line_ = 0;       // bytes of the current size line
@@ -95,6 +109,6 @@ class ChunkedDecoder {
   State state_ = kSizeStart;
   ChunkedError error_ = ChunkedError::none;  // kError: why
 };
-static_assert(sizeof(ChunkedDecoder) == 40);
+static_assert(sizeof(ChunkedDecoder) == 48);
 
 }  // namespace ringcast
