@@ -99,6 +99,7 @@ std::string App::metrics() const {
     views[i].shard = &server_->runtime().shard(static_cast<unsigned>(i));
     views[i].net = &server_->net_stats(static_cast<unsigned>(i));
     views[i].rooms = rooms_[i].get();
+    views[i].budget = budgets_[i].get();
     views[i].broker = rooms_[i] && rooms_[i]->broker() ? &rooms_[i]->broker()->stats() : nullptr;
     for (const auto& r : ws_routes_) views[i].routes.push_back(r->per_shard[i].get());
   }
@@ -146,6 +147,7 @@ void App::create_server() {
     for (auto& r : ws_routes_) {
       r->per_shard[shard.id()] = r->make(loop);
       r->per_shard[shard.id()]->set_rooms(rooms_[shard.id()].get());
+      r->per_shard[shard.id()]->set_budget(budgets_[shard.id()].get());
     }
     for (auto& hook : shard_hooks_) hook(shard);
   };
@@ -165,6 +167,7 @@ void App::create_server() {
   }
   for (auto& [name, opts] : room_options_) room_network_->set_options(name, opts);
   rooms_.resize(shards);
+  for (unsigned i = 0; i < shards; ++i) budgets_.push_back(std::make_unique<PartialMessageBudget>(options_.max_partial_message_bytes));
 }
 
 void App::start() {

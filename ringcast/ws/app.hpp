@@ -44,6 +44,10 @@ struct AppOptions {
   // Rooms across nodes: `redis://host[:port][/prefix]` (ringcast/ws/rooms/broker_bridge.hpp); empty:
   // this node alone.
   std::string broker;
+  // What the WebSockets of one shard may hold, together, in messages that span reads (buffers and
+  // inflate streams, see ringcast/ws/detail/partial_message_budget.hpp); a message that needs more
+  // fails with 1013 (try again later). Each connection is held to its route's max_message_size too.
+  size_t max_partial_message_bytes = 64 << 20;
 };
 
 class App {
@@ -105,6 +109,7 @@ class App {
   HttpRouter<HttpRoute> router_;
   bool has_health_ = false;
   bool has_metrics_ = false;
+  std::vector<std::unique_ptr<PartialMessageBudget>> budgets_;  // per shard; outlive the routes' contexts
   std::vector<std::unique_ptr<WsRoute>> ws_routes_;
   std::vector<std::function<void(Shard&)>> shard_hooks_;
   RoomOptions default_room_options_;

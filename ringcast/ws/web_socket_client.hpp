@@ -48,13 +48,12 @@ struct ClientBehavior {
   DeflateOptions compression = DeflateOptions{.enabled = false};
   // TLS for wss:// URLs (TlsContext::client); null: verify against the system's store.
   std::shared_ptr<const TlsContext> tls;
+  // Bytes the server's compressed messages may inflate to per second (see WebSocketBehavior; 0: no
+  // limit — a client chose its server).
+  size_t max_inflate_rate = 0;
+  size_t inflate_burst = 0;
 
-  WebSocketOptions options() const {
-    DeflateOptions z = compression;
-    z.max_message_size = max_message_size;
-    return WebSocketOptions{max_message_size, max_backpressure, false,         idle_timeout,
-                            ping_interval,    pong_timeout,     close_timeout, z};
-  }
+  WebSocketOptions options() const { return options_of(*this); }
   ClientHandshakeOptions handshake() const {
     return ClientHandshakeOptions{protocols, origin, static_cast<unsigned>(handshake_timeout.count()),
                                   compression.enabled, tls};

@@ -72,7 +72,12 @@ struct WebSocketBehavior {
   // before its replay is sent; again, with recovered = false, if the stream later broke beyond repair.
   std::function<void(Socket&, std::string_view room, const SubscribeResult& result)> on_subscribed;
 
-  size_t max_message_size = 1 << 20;
+  // The largest message, counted after inflation (1009 beyond). 64 KiB: a chat line, a JSON document,
+  // a game input fit many times over, and a message bomb at the limit costs a fraction of a
+  // millisecond to inflate. Raise it for routes that carry files or large documents.
+  size_t max_message_size = 64 << 10;
+  // send() queues no more once this many bytes wait (the message that crosses it still goes); a room
+  // member is not sent a publication that would take it past this (its room's slow-consumer policy).
   size_t max_backpressure = 1 << 20;
   bool close_on_backpressure_limit = false;
   std::chrono::milliseconds idle_timeout{120'000};
@@ -84,13 +89,14 @@ struct WebSocketBehavior {
   // permessage-deflate (RFC 7692): set .enabled to negotiate it; see
   // ringcast/ws/deflate/permessage_deflate.hpp.
   DeflateOptions compression = DeflateOptions{.enabled = false};
+  // With compression: bytes one connection may inflate per second on average, and at once (0: one
+  // second's worth, and never less than max_message_size); a message beyond closes with 1008, so a
+  // client sending bombs costs at most this much inflating (0: no limit). 4 MiB/s is ~100 times what a
+  // chat or a game client sends and about 1 % of a core of inflation.
+  size_t max_inflate_rate = 4 << 20;
+  size_t inflate_burst = 0;
 
-  WebSocketOptions options() const {
-    DeflateOptions z = compression;
-    z.max_message_size = max_message_size;  // the inflater enforces the session's own limit
-    return WebSocketOptions{max_message_size, max_backpressure, close_on_backpressure_limit, idle_timeout,
-                            ping_interval,    pong_timeout,     close_timeout,  z};
-  }
+  WebSocketOptions options() const { return options_of(*this); }
 };
 
 template <typename UserData>

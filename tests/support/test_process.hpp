@@ -12,10 +12,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <vector>
 
+#include "tests/support/memory.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace ringcast::test {
@@ -84,19 +84,7 @@ class ServerProcess {
   pid_t pid() const noexcept { return pid_; }
 
   // The process's resident memory in KiB (VmRSS), or -1.
-  long rss_kib() const {
-    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
-    std::string key;
-    while (in >> key) {
-      if (key == "VmRSS:") {
-        long v = -1;
-        in >> v;
-        return v;
-      }
-      in.ignore(1 << 20, '\n');
-    }
-    return -1;
-  }
+  long rss_kib() const { return test::rss_kib(pid_); }
 
   // Everything it printed so far.
   const std::string& output() {

@@ -13,12 +13,14 @@ class WebSocketContext;
 
 struct NetStats;
 struct BrokerStats;
+struct PartialMessageBudget;
 
 struct ShardView {
   const Shard* shard = nullptr;
   const NetStats* net = nullptr;
   const Rooms* rooms = nullptr;
   const BrokerStats* broker = nullptr;  // null: no broker
+  const PartialMessageBudget* budget = nullptr;
   std::vector<const WebSocketContext*> routes;
 };
 
