@@ -170,8 +170,9 @@ class RawWsClient {
   static constexpr int kDefaultTimeoutMs = 5000;
 
   // Connects to 127.0.0.1:port (check connected()); handshake() upgrades the connection.
-  explicit RawWsClient(uint16_t port, Delivery delivery = Delivery::whole())
-      : fd_(connect_blocking(port)), delivery_(delivery), rng_(std::random_device{}()) {}
+  // `receive_buffer` > 0: a client whose receive window stays that small (see connect_blocking).
+  explicit RawWsClient(uint16_t port, Delivery delivery = Delivery::whole(), int receive_buffer = 0)
+      : fd_(connect_blocking(port, receive_buffer)), delivery_(delivery), rng_(std::random_device{}()) {}
   ~RawWsClient() {
     if (fd_ >= 0) ::close(fd_);
   }
