@@ -64,6 +64,10 @@ std::string format_metrics(const std::vector<ShardView>& shards) {
   net({"connections", "gauge", "TCP connections held"}, &NetStats::connections_open);
   net({"connections_total", "counter", "TCP connections accepted or opened"}, &NetStats::connections_total);
   net({"accept_errors_total", "counter", "failed accepts (EMFILE, ENFILE, ...)"}, &NetStats::accept_errors);
+  net({"accepts_refused_total", "counter", "connections reset at once: their address over its accept rate"},
+      &NetStats::accepts_refused);
+  net({"accept_pauses_total", "counter", "times a listener stopped accepting: the server over its accept rate"},
+      &NetStats::accept_pauses);
   net({"tls_errors_total", "counter", "TLS connections ended by a failed handshake or a bad record"}, &NetStats::tls_errors);
   net({"bytes_in_total", "counter", "bytes received"}, &NetStats::bytes_in);
   net({"bytes_out_total", "counter", "bytes sent"}, &NetStats::bytes_out);
