@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   Cli cli("ringcast-echo",
           "a WebSocket echo server: every message comes back as it came, on any path; on /room/NAME every "
           "message a member sends goes to every member of room NAME, sender included (the bench protocol)");
-  const ServerFlags flags = ServerFlags::declare(cli, 9001);
+  const AppFlags flags = AppFlags::declare(cli, 9001);
   auto& max_message = cli.flag("max-message", int64_t{64 << 10},
                                "largest message accepted, in bytes, counted after inflation (larger: close 1009)");
   auto& idle = cli.flag("idle-timeout", int64_t{120}, "seconds without a frame before the server closes (0: never)");
@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   if (int rc = cli.parse(argc, argv); rc >= 0) return rc;
   AppOptions options{.broker = broker};
   std::string error;
-  if (!apply_server_flags(flags, options, error)) {
+  if (!flags.apply(options, error)) {
     fmt::print(stderr, "ringcast-echo: {}\n", error);
     return 2;
   }

@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
           "a game-state broadcast demo: players join a match over WebSocket (GET /play?match=NAME&name=NICK), "
           "send their inputs, and receive the whole match as one binary snapshot per tick; the browser "
           "client is served at GET /");
-  const ServerFlags flags = ServerFlags::declare(cli, 8090);
+  const AppFlags flags = AppFlags::declare(cli, 8090);
   auto& tick_rate = cli.flag("tick-rate", int64_t{30}, "simulation ticks (and snapshots) per second, 1-1000");
   auto& max_players = cli.flag("max-players", int64_t{game::kDefaultMaxPlayers},
                                "players per match; a join beyond it is refused with 403 (1-65535)");
@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   if (int rc = cli.parse(argc, argv); rc >= 0) return rc;
   AppOptions options;
   std::string error;
-  if (!apply_server_flags(flags, options, error)) {
+  if (!flags.apply(options, error)) {
     fmt::print(stderr, "ringcast-game: {}\n", error);
     return 2;
   }
