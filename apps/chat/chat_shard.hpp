@@ -74,9 +74,8 @@ SharedBufferRef pack(std::string_view a, std::string_view b, std::string_view c 
 void check_login(ChatServer& server, const PendingResponse& pending, const SocketAddress& client,
                  std::string_view user, std::string_view password);
 
-// Room names: 1 to 64 characters (code points) of valid UTF-8, none of them a control character
-// (U+0000–U+001F, U+007F–U+009F) or an invisible character that reorders or breaks text (U+2028,
-// U+2029, U+202A–U+202E, U+2066–U+2069).
+// Room names: 1 to 64 characters (code points) of valid UTF-8, shown as they are: no control
+// character, line separator or bidirectional control (ringcast/ws/codec/display_name.hpp).
 bool valid_room_name(std::string_view name) noexcept;
 inline constexpr size_t kMaxRoomName = 64;
 inline constexpr std::string_view kLobby = "general";

@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
           "a multi-room chat server and its page: log in, chat in rooms, see who is there. Every core serves "
           "connections; each room is kept by one of them");
   // Loopback by default: the embedded demo users have a published password.
-  const ServerFlags flags = ServerFlags::declare(cli, 8080, "127.0.0.1");
+  const AppFlags flags = AppFlags::declare(cli, 8080, "127.0.0.1");
   auto& users_file = cli.flag("users", std::string(),
                               "users file, one NAME:HASH per line (write it with the adduser command); "
                               "empty: demo users alice and bob, password secret");
@@ -202,7 +202,7 @@ int main(int argc, char** argv) {
 
   AppOptions app_options{.broker = broker};
   std::string error;
-  if (!apply_server_flags(flags, app_options, error)) {
+  if (!flags.apply(app_options, error)) {
     fmt::print(stderr, "ringcast-chat: {}\n", error);
     return 2;
   }
@@ -222,9 +222,9 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "ringcast-chat: {}\n", error);
     return 2;
   }
-  if (demo && flags.host != "127.0.0.1" && flags.host != "::1") {
+  if (demo && flags.server.host != "127.0.0.1" && flags.server.host != "::1") {
     log::warn("the demo users (password \"secret\") on {}: anyone who can reach this port can log in; give "
-              "--users FILE, or --host 127.0.0.1", flags.host);
+              "--users FILE, or --host 127.0.0.1", flags.server.host);
   }
   if (users.size() == 0) log::warn("no users: nobody can log in (add one with `ringcast-chat adduser FILE NAME`)");
 
@@ -241,7 +241,7 @@ int main(int argc, char** argv) {
     ChatServer server(
         app_options, std::move(options), std::move(users));
     return server.run([&](uint16_t port) {
-      fmt::print("open {} in a browser{}\n", page_url(flags.host, port, app_options.loop.tls != nullptr),
+      fmt::print("open {} in a browser{}\n", page_url(flags.server.host, port, app_options.loop.tls != nullptr),
                  demo ? "; demo users alice and bob, password secret" : "");
       std::fflush(stdout);
     });

@@ -18,16 +18,20 @@ int main(int argc, char** argv) {
   Cli cli("ringcast-echo",
           "a WebSocket echo server: every message comes back as it came, on any path; on /room/NAME every "
           "message a member sends goes to every member of room NAME, sender included (the bench protocol)");
-  const ServerFlags flags = ServerFlags::declare(cli, 9001);
-  auto& max_message = cli.flag("max-message", int64_t{16 << 20}, "largest message accepted, in bytes (larger: close 1009)");
+  const AppFlags flags = AppFlags::declare(cli, 9001);
+  auto& max_message = cli.flag("max-message", int64_t{64 << 10},
+                               "largest message accepted, in bytes, counted after inflation (larger: close 1009)");
   auto& idle = cli.flag("idle-timeout", int64_t{120}, "seconds without a frame before the server closes (0: never)");
   auto& ping_interval = cli.flag("ping-interval", 0.0, "seconds between the server's pings to each client (0: none)");
   auto& pong_timeout = cli.flag("pong-timeout", 10.0, "seconds to wait for a pong before dropping the client");
   auto& deflate = cli.flag("deflate", false, "negotiate permessage-deflate (RFC 7692) and compress replies of 1 KiB or more");
+  auto& inflate_rate = cli.flag("inflate-rate", int64_t{4 << 20},
+                                "with --deflate: bytes a client's messages may inflate to per second, with a burst of "
+                                "one second's worth or one message (beyond: close 1008; 0: no limit)");
   auto& room_backpressure = cli.flag("room-backpressure", int64_t{1 << 20},
                                      "bytes queued to a room member before it is closed as too slow (1008)");
   cli.example("ringcast-echo --port 9001 --shards 2");
-  cli.example("ringcast-echo --backend epoll --max-message 65536");
+  cli.example("ringcast-echo --backend epoll --max-message 16777216 --inflate-rate 0   # Autobahn's 16 MiB cases");
   auto& broker = cli.flag("broker", std::string(),
                           "redis[s]://[USER:PASSWORD@]HOST[:PORT][/PREFIX] (docs/redis.md): share /room/NAME rooms with other ringcast-echo processes "
                           "through Redis pub/sub; empty: none");
@@ -38,13 +42,13 @@ int main(int argc, char** argv) {
   if (int rc = cli.parse(argc, argv); rc >= 0) return rc;
   AppOptions options{.broker = broker};
   std::string error;
-  if (!apply_server_flags(flags, options, error)) {
+  if (!flags.apply(options, error)) {
     fmt::print(stderr, "ringcast-echo: {}\n", error);
     return 2;
   }
-  if (max_message <= 0 || idle < 0 || ping_interval < 0 || pong_timeout <= 0) {
-    fmt::print(stderr, "ringcast-echo: --max-message and --pong-timeout must be positive, --idle-timeout and "
-                       "--ping-interval not negative\n");
+  if (max_message <= 0 || idle < 0 || ping_interval < 0 || pong_timeout <= 0 || inflate_rate < 0) {
+    fmt::print(stderr, "ringcast-echo: --max-message and --pong-timeout must be positive, --idle-timeout, "
+                       "--ping-interval and --inflate-rate not negative\n");
     return 2;
   }
   const auto ms = [](double seconds) { return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)); };
@@ -55,6 +59,7 @@ int main(int argc, char** argv) {
         .idle_timeout = std::chrono::seconds(idle),
         .ping_interval = ms(ping_interval),
         .pong_timeout = ms(pong_timeout),
+        .max_inflate_rate = static_cast<size_t>(inflate_rate),
     };
     WebSocketLimits room_limits = limits;
     room_limits.max_backpressure = static_cast<size_t>(room_backpressure);

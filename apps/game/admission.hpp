@@ -1,7 +1,8 @@
 #pragma once
-// Admission: how many seats each match has taken, so that an upgrade on any shard can be refused
-// with 403 at once when its match is full — the match itself lives on its home shard, which an
-// upgrade cannot wait for.
+// Admission: how many seats each match has taken, so that an upgrade on any shard can be refused at
+// once — 403 when its match is full, 503 when it would open a match beyond the server's max_matches
+// (each match ticks at the tick rate whoever is in it: the cap bounds the CPU that joining costs) — the
+// match itself lives on its home shard, which an upgrade cannot wait for.
 //
 // A seat is taken by the upgrade (reserve) and given back when the home shard removes the player,
 // or when the join never reaches it (release). Counts cover players in the match and joins on
@@ -19,24 +20,31 @@
 
 namespace ringcast::game {
 
+enum class Seat : uint8_t {
+  taken,             // the caller holds a seat
+  match_full,        // every seat of the match is taken
+  too_many_matches,  // the match would be a new one, and max_matches are open
+};
+
 class Admission {
  public:
-  explicit Admission(unsigned max_players) : max_players_(max_players) {}
+  Admission(unsigned max_players, unsigned max_matches) : max_players_(max_players), max_matches_(max_matches) {}
   Admission(const Admission&) = delete;
   Admission& operator=(const Admission&) = delete;
 
-  // Takes a seat in `match`; false when every seat is taken.
-  bool reserve(std::string_view match) {
+  // Takes a seat in `match`.
+  Seat reserve(std::string_view match) {
     std::lock_guard lock(mutex_);
     auto it = seats_.find(match);
     if (it == seats_.end()) {
-      if (max_players_ == 0) return false;
+      if (max_players_ == 0) return Seat::match_full;
+      if (seats_.size() >= max_matches_) return Seat::too_many_matches;
       seats_.emplace(std::string(match), 1u);
-      return true;
+      return Seat::taken;
     }
-    if (it->second >= max_players_) return false;
+    if (it->second >= max_players_) return Seat::match_full;
     ++it->second;
-    return true;
+    return Seat::taken;
   }
 
   // Gives back a seat taken with reserve().
@@ -54,9 +62,15 @@ class Admission {
   }
 
   unsigned max_players() const noexcept { return max_players_; }
+  // Matches with a seat taken: the ones that tick, or are about to.
+  size_t matches() const {
+    std::lock_guard lock(mutex_);
+    return seats_.size();
+  }
 
  private:
   const unsigned max_players_;
+  const unsigned max_matches_;
   mutable std::mutex mutex_;
   RoomNameMap<unsigned> seats_;
 };

@@ -341,7 +341,7 @@ class GameShard {
 };
 
 GameServer::GameServer(GameOptions options, unsigned shards)
-    : options_(options), admission_(options.max_players), shards_(shards) {}
+    : options_(options), admission_(options.max_players, options.max_matches), shards_(shards) {}
 
 GameServer::~GameServer() = default;
 
@@ -367,12 +367,18 @@ void GameServer::install(App& app) {
               return;
             }
             if (!valid_player_name(name)) {
-              up.reject(400, "name: 1-24 bytes of UTF-8, no control characters");
+              up.reject(400, "name: 1-24 bytes of UTF-8, no control or bidirectional characters");
               return;
             }
-            if (!admission_.reserve(match)) {
-              up.reject(403, "the match is full");
-              return;
+            switch (admission_.reserve(match)) {
+              case Seat::taken:
+                break;
+              case Seat::match_full:
+                up.reject(403, "the match is full");
+                return;
+              case Seat::too_many_matches:
+                up.reject(503, "too many matches are running: join one of them, or try again later");
+                return;
             }
             Player p;
             p.join = std::make_unique<JoinRequest>(admission_, std::move(match), std::move(name));

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include <ringcast/ws/codec/utf8_validator.hpp>
+#include <ringcast/ws/codec/display_name.hpp>
 
 namespace ringcast::game {
 
@@ -53,6 +53,7 @@ inline constexpr unsigned kColours = 16;
 inline constexpr size_t kMaxMatchName = 32;   // characters from A–Z a–z 0–9 _ -
 inline constexpr size_t kMaxPlayerName = 24;  // bytes of UTF-8
 inline constexpr unsigned kDefaultMaxPlayers = 64;
+inline constexpr unsigned kDefaultMaxMatches = 256;  // open at once, per server (game_server.hpp)
 inline constexpr unsigned kMaxInputsPerSecond = 60;
 
 // ---- Little-endian fields ----
@@ -187,16 +188,11 @@ inline bool valid_match_name(std::string_view s) noexcept {
   return true;
 }
 
-// A player name, already percent-decoded: 1–24 bytes of valid UTF-8 without control characters
-// (U+0000–U+001F, U+007F).
+// A player name, already percent-decoded: 1–24 bytes of valid UTF-8, shown as they are — the chat's
+// rule for room names (ringcast/ws/codec/display_name.hpp): no control character, line separator or
+// bidirectional control.
 inline bool valid_player_name(std::string_view s) noexcept {
-  if (s.empty() || s.size() > kMaxPlayerName) return false;
-  for (char c : s) {
-    const auto b = static_cast<uint8_t>(c);
-    if (b < 0x20 || b == 0x7f) return false;
-  }
-  Utf8Validator utf8;
-  return utf8.feed(s) == s.size() && utf8.finish();
+  return s.size() <= kMaxPlayerName && valid_display_name(s, kMaxPlayerName);
 }
 
 // The heading of a movement (dx, dy) as the protocol sends it: round(atan2(dy, dx) · 65536 / 2π)

@@ -21,6 +21,12 @@ ServerFlags ServerFlags::declare(Cli& cli, int default_port, std::string default
       cli.flag("log", std::string("info"), "log level: debug, info, warn, error, off"),
       cli.flag("tls-cert", std::string(), "PEM certificate chain (leaf first): serve TLS (https://, wss://) on the port"),
       cli.flag("tls-key", std::string(), "PEM private key of --tls-cert"),
+      cli.flag("accept-rate", 0.0,
+               "connections the server accepts per second, a second's worth at once; beyond, they wait in the "
+               "kernel's backlog (0: no limit)"),
+      cli.flag("accept-rate-per-address", 0.0,
+               "connections one client address (IPv4, IPv6 /64) may open per second, a second's worth at once; "
+               "beyond, they are reset (0: no limit)"),
   };
 }
 
@@ -70,6 +76,12 @@ bool ServerFlags::apply(ShardOptions& shard_options, LoopOptions& loop, std::str
     return false;
   }
   log::set_level(level);
+  if (accept_rate < 0 || accept_rate_per_address < 0) {
+    error = fmt::format("--accept-rate{} must not be negative", accept_rate < 0 ? "" : "-per-address");
+    return false;
+  }
+  loop.accept_limits.per_second = accept_rate;
+  loop.accept_limits.per_address_per_second = accept_rate_per_address;
   if (tls_cert.empty() != tls_key.empty()) {
     error = "--tls-cert and --tls-key go together";
     return false;

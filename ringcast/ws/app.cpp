@@ -4,6 +4,7 @@
 
 #include <random>
 #include <stdexcept>
+#include <system_error>
 
 #include <ringcast/core/log.hpp>
 #include <ringcast/net/tcp_server.hpp>
@@ -106,12 +107,43 @@ App& App::on_shard_start(std::function<void(Shard&)> fn) {
   return *this;
 }
 
+void App::serve_metrics(Request& req, Response& res) {
+  const std::string& token = options_.metrics.token;
+  if (!token.empty()) {
+    // Compared in constant time: how long a refusal takes says nothing of how much of a guess was right.
+    const std::string_view given = req.header("Authorization");
+    const std::string expected = "Bearer " + token;
+    unsigned diff = given.size() != expected.size();
+    for (size_t i = 0; i < expected.size(); ++i) diff |= static_cast<unsigned>(expected[i] ^ (i < given.size() ? given[i] : 0));
+    if (diff != 0) {
+      // RFC 6750 §3: the challenge names the scheme.
+      res.status(401).header("WWW-Authenticate", R"(Bearer realm="metrics")").send("a bearer token is needed\n");
+      return;
+    }
+  }
+  res.send(metrics(), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+void App::listen_metrics(Loop& loop) {
+  const MetricsOptions& m = options_.metrics;
+  const bool v6 = m.host.find(':') != std::string::npos;
+  auto addr = SocketAddress::parse(v6 ? fmt::format("[{}]:{}", m.host, m.port) : fmt::format("{}:{}", m.host, m.port));
+  if (!addr) throw std::invalid_argument(fmt::format("metrics host '{}' is not a numeric address", m.host));
+  metrics_handler_ = std::make_unique<HttpServerHandler>(loop, metrics_router_, options_.http);
+  const int id = loop.listen(*addr, *metrics_handler_);
+  if (id < 0) throw std::system_error(-id, std::generic_category(), "listen on " + addr->to_string() + " (metrics)");
+  const SocketAddress bound = loop.listener_address(id);
+  metrics_port_.store(bound.port(), std::memory_order_release);
+  log::info("metrics on http://{}/metrics", bound.to_string());
+}
+
 std::string App::metrics() const {
   std::vector<ShardView> views(rooms_.size());
   for (size_t i = 0; i < views.size(); ++i) {
     views[i].shard = &server_->runtime().shard(static_cast<unsigned>(i));
     views[i].net = &server_->net_stats(static_cast<unsigned>(i));
     views[i].rooms = rooms_[i].get();
+    views[i].budget = budgets_[i].get();
     views[i].broker = rooms_[i] && rooms_[i]->broker() ? &rooms_[i]->broker()->stats() : nullptr;
     views[i].redis = rooms_[i] && rooms_[i]->broker() ? &rooms_[i]->broker()->redis_stats() : nullptr;
     for (const auto& r : ws_routes_) views[i].routes.push_back(r->per_shard[i].get());
@@ -122,8 +154,13 @@ std::string App::metrics() const {
 void App::create_server() {
   if (server_) return;
   if (!has_health_) get("/health", [](Request&, Response& res) { res.send("ok"); });
-  if (!has_metrics_) {
-    get("/metrics", [this](Request&, Response& res) { res.send(metrics(), "text/plain; version=0.0.4; charset=utf-8"); });
+  if (!has_metrics_ && options_.metrics.port < 0) {
+    get("/metrics", [this](Request& req, Response& res) { serve_metrics(req, res); });
+  } else if (!has_metrics_) {
+    if (options_.metrics.port > 65535) throw std::invalid_argument(fmt::format("metrics port {} is not a port", options_.metrics.port));
+    metrics_router_.add(HttpMethod::get, "/metrics", HttpRoute{[this](Request& req, Response& res) { serve_metrics(req, res); }});
+    metrics_router_.add(HttpMethod::get, "/health", HttpRoute{[](Request&, Response& res) { res.send("ok"); }});
+    metrics_listener_ = true;
   }
   if (!options_.broker.empty()) {
     std::string error;
@@ -156,7 +193,9 @@ void App::create_server() {
     for (auto& r : ws_routes_) {
       r->per_shard[shard.id()] = r->make(loop);
       r->per_shard[shard.id()]->set_rooms(rooms_[shard.id()].get());
+      r->per_shard[shard.id()]->set_budget(budgets_[shard.id()].get());
     }
+    if (shard.id() == 0 && metrics_listener_) listen_metrics(loop);
     for (auto& hook : shard_hooks_) hook(shard);
   };
   server_ = std::make_unique<TcpServer>(o, [this](Loop& loop) {
@@ -176,6 +215,7 @@ void App::create_server() {
   for (auto& [name, opts] : room_options_) room_network_->set_options(name, opts);
   rooms_.resize(shards);
   started_.store(server_.get(), std::memory_order_release);
+  for (unsigned i = 0; i < shards; ++i) budgets_.push_back(std::make_unique<PartialMessageBudget>(options_.max_partial_message_bytes));
 }
 
 void App::start() {

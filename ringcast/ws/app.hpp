@@ -13,7 +13,9 @@
 // Routes are added before start()/run() and are then shared, read-only, by every shard. Each shard
 // accepts its own connections (SO_REUSEPORT) and runs their callbacks on its own thread: callbacks of
 // one route run concurrently on every shard, each with its own connections. GET /health answers "ok"
-// and GET /metrics serves the counters (Prometheus text) unless the application routes them itself.
+// and GET /metrics serves the counters (Prometheus text) unless the application routes them itself —
+// on the main port by default, or on a listener of their own (AppOptions::metrics), and behind a bearer
+// token if one is set.
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -35,6 +37,17 @@ class TcpServer;
 namespace detail {
 struct AppInternals;
 }
+// Where GET /metrics is served. The counters tell how busy the server is and how many clients it has:
+// keep them off a public port (a listener of their own on loopback or a private network) or behind a
+// token.
+struct MetricsOptions {
+  // -1: on the main port, beside the application's routes. 0 or more: only on a listener of its own at
+  // host:port (port 0: any free port, see App::metrics_port()), which serves GET /metrics and GET /health.
+  int port = -1;
+  std::string host = "127.0.0.1";
+  // Not empty: a request must carry `Authorization: Bearer TOKEN` (else 401).
+  std::string token;
+};
 
 struct AppOptions {
   std::string host = "0.0.0.0";
@@ -48,6 +61,11 @@ struct AppOptions {
   // Rooms across nodes: `redis[s]://[user[:password]@]host[:port][/prefix]` (RedisEndpoint,
   // ringcast/ws/rooms/detail/redis_rooms.hpp, docs/redis.md); empty: this node alone.
   std::string broker;
+  // What the WebSockets of one shard may hold, together, in messages that span reads (buffers and
+  // inflate streams, see ringcast/ws/detail/partial_message_budget.hpp); a message that needs more
+  // fails with 1013 (try again later). Each connection is held to its route's max_message_size too.
+  size_t max_partial_message_bytes = 64 << 20;
+  MetricsOptions metrics;
 };
 
 class App {
@@ -96,6 +114,8 @@ class App {
 
   // The port the app listens on (the one picked for port 0), once started; 0 before.
   uint16_t port() const noexcept;
+  // The port of the metrics listener once started (AppOptions::metrics.port ≥ 0), else 0.
+  uint16_t metrics_port() const noexcept { return metrics_port_.load(std::memory_order_acquire); }
   // The counters of every shard in Prometheus text format (also served at GET /metrics).
   std::string metrics() const;
 
@@ -112,6 +132,8 @@ class App {
   // The calling thread's Rooms when it is one of this app's shards; null on any other thread.
   Rooms* own_rooms() const noexcept;
   bool publish(std::string_view room, std::string_view message, OpCode op, bool sequenced);
+  void serve_metrics(Request& req, Response& res);
+  void listen_metrics(Loop& loop);
   void add_ws_route(std::string_view pattern, std::unique_ptr<WsRoute> route);
   void create_server();
 
@@ -119,6 +141,7 @@ class App {
   HttpRouter<HttpRoute> router_;
   bool has_health_ = false;
   bool has_metrics_ = false;
+  std::vector<std::unique_ptr<PartialMessageBudget>> budgets_;  // per shard; outlive the routes' contexts
   std::vector<std::unique_ptr<WsRoute>> ws_routes_;
   std::vector<std::function<void(Shard&)>> shard_hooks_;
   RoomOptions default_room_options_;
@@ -126,6 +149,10 @@ class App {
   std::unique_ptr<RoomNetwork> room_network_;
   std::vector<std::unique_ptr<Rooms>> rooms_;  // per shard, written once by each shard at start
   std::optional<BrokerOptions> broker_;
+  bool metrics_listener_ = false;                            // /metrics on a listener of its own
+  HttpRouter<HttpRoute> metrics_router_;                     // ... with these routes
+  std::unique_ptr<HttpServerHandler> metrics_handler_;       // on shard 0; outlives its loop
+  std::atomic<uint16_t> metrics_port_{0};
   std::unique_ptr<TcpServer> server_;  // last: shards end before the routes and contexts they use
   // server_ once it is ready for its shards to start (set by start() or run(), never cleared): what
   // threads other than the controlling one read, with acquire.

@@ -1,11 +1,41 @@
 #include <ringcast/ws/app_flags.hpp>
 
+#include <fmt/format.h>
+
 namespace ringcast {
 
 bool apply_server_flags(const ServerFlags& flags, AppOptions& options, std::string& error) {
   if (!flags.address(error) || !flags.apply(options.shards, options.loop, error)) return false;
   options.host = flags.host;
   options.port = static_cast<uint16_t>(flags.port);
+  return true;
+}
+
+AppFlags AppFlags::declare(Cli& cli, int default_port, std::string default_host) {
+  return AppFlags{
+      ServerFlags::declare(cli, default_port, std::move(default_host)),
+      cli.flag("metrics-host", std::string("127.0.0.1"), "address of the metrics listener (with --metrics-port)"),
+      cli.flag("metrics-port", int64_t{-1},
+               "serve GET /metrics (and /health) only on a listener of its own at --metrics-host:PORT (0: any free "
+               "port); -1: on the main port, to anyone who can reach it"),
+      cli.flag("metrics-token", std::string(), "GET /metrics needs `Authorization: Bearer TOKEN` (empty: no token)"),
+  };
+}
+
+bool AppFlags::apply(AppOptions& options, std::string& error) const {
+  if (!apply_server_flags(server, options, error)) return false;
+  if (metrics_port < -1 || metrics_port > 65535) {
+    error = fmt::format("--metrics-port {} is not a port (or -1)", metrics_port);
+    return false;
+  }
+  if (metrics_port >= 0) {
+    const bool v6 = metrics_host.find(':') != std::string::npos;
+    if (!SocketAddress::parse(v6 ? fmt::format("[{}]:0", metrics_host) : fmt::format("{}:0", metrics_host))) {
+      error = fmt::format("--metrics-host '{}' is not a numeric IPv4/IPv6 address", metrics_host);
+      return false;
+    }
+  }
+  options.metrics = MetricsOptions{static_cast<int>(metrics_port), metrics_host, metrics_token};
   return true;
 }
 

@@ -1,6 +1,8 @@
 #pragma once
-// The command-line flags every ringcast server shares (ringcast/net/server_flags.hpp), applied to the
-// options of an App: what the programs built on App (ringcast-echo, -chat, -game) call.
+// The command-line flags every ringcast server shares (ringcast/net/server_flags.hpp), applied to the options
+// of an App: what the programs built on App (ringcast-echo, -chat, -game) call instead of copying
+// TcpServerOptions' fields into AppOptions one by one. AppFlags adds the flags of an App's own:
+// where /metrics is served and the token it asks for (--metrics-host, --metrics-port, --metrics-token).
 #include <string>
 
 #include <ringcast/net/server_flags.hpp>
@@ -8,8 +10,19 @@
 
 namespace ringcast {
 
-// Fills host, port, shards and loop (TLS included) of `options`; on a bad value or an unreadable
-// certificate returns false with a message in `error`.
+// Fills host, port, shards and loop (TLS and accept limits included) of `options`; on a bad value or
+// an unreadable certificate returns false with a message in `error`.
 bool apply_server_flags(const ServerFlags& flags, AppOptions& options, std::string& error);
+
+struct AppFlags {
+  ServerFlags server;
+  std::string& metrics_host;
+  int64_t& metrics_port;
+  std::string& metrics_token;
+
+  static AppFlags declare(Cli& cli, int default_port, std::string default_host = "0.0.0.0");
+  // apply_server_flags, then AppOptions::metrics.
+  bool apply(AppOptions& options, std::string& error) const;
+};
 
 }  // namespace ringcast

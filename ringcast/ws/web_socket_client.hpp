@@ -34,9 +34,11 @@ struct ClientBehavior {
   std::function<void(Socket&, std::string_view why)> on_error;
 
   // A client's own defaults: messages and queues up to 16 MiB, and no idle timeout (the application
-  // or its server's pings decide when a quiet connection is dead). A `.limits = {...}` of its own
-  // starts from WebSocketLimits' defaults, a server route's, idle_timeout included.
-  WebSocketLimits limits = {.max_message_size = 16 << 20, .max_backpressure = 16 << 20, .idle_timeout = {}};
+  // or its server's pings decide when a quiet connection is dead), no inflate budget (a client chose
+  // its server). A `.limits = {...}` of its own starts from WebSocketLimits' defaults, a server
+  // route's, idle_timeout and inflate budget included.
+  WebSocketLimits limits = {
+      .max_message_size = 16 << 20, .max_backpressure = 16 << 20, .idle_timeout = {}, .max_inflate_rate = 0};
   // Subprotocols, Origin, the handshake's timeout, TLS for wss:// URLs.
   ClientHandshakeOptions handshake;
   // permessage-deflate: offered when enabled; messages sent with compress=true are then compressed.

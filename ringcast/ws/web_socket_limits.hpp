@@ -11,16 +11,24 @@
 namespace ringcast {
 
 struct WebSocketLimits {
-  // A message (after permessage-deflate decompression) larger than this fails with 1009.
-  size_t max_message_size = 1 << 20;
-  // send() drops a message while more than this many bytes wait to leave; rooms apply their
-  // slow-consumer policy above it.
+  // The largest message, counted after inflation (1009 beyond). 64 KiB: a chat line, a JSON document,
+  // a game input fit many times over, and a message bomb at the limit costs a fraction of a
+  // millisecond to inflate. Raise it for routes that carry files or large documents.
+  size_t max_message_size = 64 << 10;
+  // send() drops a message while more than this many bytes wait to leave; a room member is not sent a
+  // publication that would take it past this (its room's slow-consumer policy).
   size_t max_backpressure = 1 << 20;
   bool close_on_backpressure_limit = false;  // ... or closes the connection with 1008 instead
   std::chrono::milliseconds idle_timeout{120'000};  // no frame received for this long: close 1001 (0: never)
   std::chrono::milliseconds ping_interval{0};       // heartbeat pings (0: none)
   std::chrono::milliseconds pong_timeout{0};        // no pong this long after a ping: drop (0: ping_interval)
   std::chrono::milliseconds close_timeout{2'000};   // our Close sent: wait this long for theirs
+  // With compression: bytes one connection may inflate per second on average, and at once (0: one
+  // second's worth, and never less than max_message_size); a message beyond closes with 1008, so a
+  // client sending bombs costs at most this much inflating (0: no limit). 4 MiB/s is ~100 times what a
+  // chat or a game client sends and about 1 % of a core of inflation.
+  size_t max_inflate_rate = 4 << 20;
+  size_t inflate_burst = 0;
 };
 
 }  // namespace ringcast

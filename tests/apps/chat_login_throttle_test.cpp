@@ -66,17 +66,33 @@ TEST_CASE("chat login throttle: a burst of 0 never throttles") {
   CHECK(t.tracked() == 0);
 }
 
-TEST_CASE("chat login throttle: at most max_addresses buckets; full ones are swept, and beyond that new addresses go untracked") {
+TEST_CASE("chat login throttle: at most max_addresses buckets; when full, refilled ones go, then the oldest, never the limit") {
   LoginThrottle t(1, 1s, 2);
   const auto t0 = LoginThrottle::Clock::now();
   CHECK(t.take(addr("192.0.2.1:1"), t0) == 0);
   CHECK(t.take(addr("192.0.2.2:1"), t0) == 0);
   CHECK(t.tracked() == 2);
-  CHECK(t.take(addr("192.0.2.3:1"), t0) == 0);  // no room, none full: let through, untracked
+  // No room and no bucket full again: the oldest address makes room, and the newcomer is held to the
+  // limit like every other address.
   CHECK(t.take(addr("192.0.2.3:1"), t0) == 0);
+  CHECK(t.take(addr("192.0.2.3:1"), t0) > 0);
   CHECK(t.tracked() == 2);
-  // Later the first two have refilled: the sweep frees their buckets for new addresses.
-  CHECK(t.take(addr("192.0.2.3:1"), t0 + 5s) == 0);
+  CHECK(t.take(addr("192.0.2.2:1"), t0) > 0);  // still tracked, still spent
+  // Later every bucket has refilled: the sweep drops them for the next newcomer.
+  CHECK(t.take(addr("192.0.2.4:1"), t0 + 5s) == 0);
   CHECK(t.tracked() == 1);
-  CHECK(t.take(addr("192.0.2.3:1"), t0 + 5s) > 0);
+  CHECK(t.take(addr("192.0.2.4:1"), t0 + 5s) > 0);
+}
+
+TEST_CASE("chat login throttle: 65,536 addresses that each failed once do not open the door for the next one") {
+  LoginThrottle t(3, 6s);  // the server's table: 65,536 addresses
+  const auto t0 = LoginThrottle::Clock::now();
+  for (uint32_t i = 0; i < (1u << 16); ++i) {
+    REQUIRE(t.take(SocketAddress::ipv4(0x0a000000 + i, 1), t0) == 0);  // 10.0.0.0/16, one failure each
+  }
+  CHECK(t.tracked() == 1u << 16);
+  const SocketAddress guesser = addr("192.0.2.7:1");
+  for (int i = 0; i < 3; ++i) CHECK(t.take(guesser, t0) == 0);
+  CHECK(t.take(guesser, t0) == 6);  // a full table that let newcomers in untracked would grant this too
+  CHECK(t.tracked() == 1u << 16);
 }

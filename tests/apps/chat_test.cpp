@@ -401,7 +401,7 @@ TEST_CASE("chat: GET / serves the compiled-in page, login gives a token, 401 for
     CHECK(Json(r.body).ok());
   }
   // No body at all (no Content-Length): as empty as Content-Length: 0.
-  const HttpReply bodiless = http(port, "POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  const test::HttpReply bodiless = test::ask_once(port, "POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
   CHECK(bodiless.status == 400);
   CHECK(Json(bodiless.body).ok());
   CHECK(stopped_cleanly(server));
@@ -699,7 +699,7 @@ TEST_CASE("chat: clients that pipeline requests and never read hold bounded memo
   const auto port = static_cast<uint16_t>(server.port());
   REQUIRE(port > 0);
   for (const char* path : {"/", "/metrics"}) {
-    CHECK(http(port, fmt::format("GET {} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path)).status == 200);
+    CHECK(test::ask_once(port, fmt::format("GET {} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path)).status == 200);
   }
   const long before = server.rss_kib();
   // Each sends about 9,000 requests: for the 45 KB page, 400 MB of answers were each one made.
@@ -717,7 +717,7 @@ TEST_CASE("chat: clients that pipeline requests and never read hold bounded memo
   // Per client about the 1 MiB output mark and one receive's bytes. ASan adds redzones and shadow to
   // every allocation.
   CHECK(peak - before < (test::kAddressSanitizer ? 32 << 10 : 16 << 10));
-  CHECK(http(port, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").status == 200);
+  CHECK(test::ask_once(port, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").status == 200);
   for (const int fd : clients) ::close(fd);
   // What stays: each shard's output pool keeps up to 1 MiB of free blocks resident, and receive-ring
   // pages once used. ASan's allocator keeps whatever was freed, so there the return is not measured.

@@ -119,6 +119,12 @@ TEST_CASE("game protocol: match and player names follow the document's rules") {
   CHECK_FALSE(valid_player_name("del\x7f"));
   CHECK_FALSE(valid_player_name("bad\xc3("));   // not UTF-8
   CHECK_FALSE(valid_player_name("cut\xe2\x9c"));  // ends mid code point
+  // The chat's rule for room names: nothing that reorders or breaks the text around the name.
+  CHECK_FALSE(valid_player_name("evil\xe2\x80\xaegnp.exe"));  // U+202E RIGHT-TO-LEFT OVERRIDE
+  CHECK_FALSE(valid_player_name("a\xe2\x81\xa6" "b"));           // U+2066 LEFT-TO-RIGHT ISOLATE
+  CHECK_FALSE(valid_player_name("a\xe2\x80\x8f" "b"));           // U+200F RIGHT-TO-LEFT MARK
+  CHECK_FALSE(valid_player_name("a\xe2\x80\xa8" "b"));           // U+2028 LINE SEPARATOR
+  CHECK_FALSE(valid_player_name("c1\xc2\x85"));                // U+0085, a C1 control
 }
 
 TEST_CASE("game protocol: headings point along the movement, 0 to +x and 16384 to +y") {
@@ -211,17 +217,29 @@ TEST_CASE("game simulation: snapshots list players in joining order, and colours
 }
 
 TEST_CASE("game admission: a match takes seats up to its limit, and a released seat can be taken again") {
-  Admission a(2);
-  CHECK(a.reserve("m"));
-  CHECK(a.reserve("m"));
-  CHECK_FALSE(a.reserve("m"));
-  CHECK(a.reserve("other"));
+  Admission a(2, 16);
+  CHECK(a.reserve("m") == Seat::taken);
+  CHECK(a.reserve("m") == Seat::taken);
+  CHECK(a.reserve("m") == Seat::match_full);
+  CHECK(a.reserve("other") == Seat::taken);
   CHECK(a.taken("m") == 2);
   a.release("m");
-  CHECK(a.reserve("m"));
+  CHECK(a.reserve("m") == Seat::taken);
   a.release("m");
   a.release("m");
   CHECK(a.taken("m") == 0);
   a.release("m");  // nothing to give back: harmless
   CHECK(a.taken("m") == 0);
+}
+
+TEST_CASE("game admission: at most max_matches matches are open; joining an open one still works, and a closed one makes room") {
+  Admission a(4, 2);
+  CHECK(a.reserve("one") == Seat::taken);
+  CHECK(a.reserve("two") == Seat::taken);
+  CHECK(a.reserve("three") == Seat::too_many_matches);
+  CHECK(a.reserve("one") == Seat::taken);
+  CHECK(a.matches() == 2);
+  a.release("two");  // its last player: the match closes
+  CHECK(a.matches() == 1);
+  CHECK(a.reserve("three") == Seat::taken);
 }

@@ -521,6 +521,7 @@ TEST_CASE("game: a bad match or name is refused with 400, a full match with 403,
   CHECK(upgrade_status(port, "/play?match=ok&name=a%01b") == 400);
   CHECK(upgrade_status(port, "/play?match=ok&name=a%7F") == 400);
   CHECK(upgrade_status(port, "/play?match=ok&name=bad%C3%28") == 400);
+  CHECK(upgrade_status(port, "/play?match=ok&name=evil%E2%80%AEgnp.exe") == 400);  // U+202E, as the chat refuses it
   CHECK(upgrade_status(port, "/play?match=ok&name=%ZZ") == 400);
   CHECK(upgrade_status(port, "/play?match=" + std::string(32, 'm') + "&name=" + std::string(24, 'n')) == 101);
   CHECK(upgrade_status(port, "/play?match=ok&name=R%C3%A9ne") == 101);
@@ -534,6 +535,21 @@ TEST_CASE("game: a bad match or name is refused with 400, a full match with 403,
   CHECK(upgrade_status(port, "/play?match=other&name=c") == 101);  // other matches have their own seats
   players.close(a);
   CHECK(test::eventually([&] { return upgrade_status(port, "/play?match=small&name=c") == 101; }, 5s));
+  stop_cleanly(server);
+}
+
+TEST_CASE("game: at most --max-matches matches run at once; a join that would open one more gets 503, joins to running ones go on") {
+  test::ServerProcess server(game_command({"--max-matches", "3"}));
+  REQUIRE(server.port() > 0);
+  const int port = server.port();
+  Players players(server.port());
+  std::vector<int> ids;
+  for (const char* match : {"m1", "m2", "m3"}) ids.push_back(players.join(match, "p"));
+  for (int id : ids) REQUIRE(players.wait_welcomed(id));
+  CHECK(upgrade_status(port, "/play?match=m4&name=q") == 503);
+  CHECK(upgrade_status(port, "/play?match=m2&name=q") == 101);  // a running match takes players as before
+  players.close(ids[2]);  // m3's only player: the match closes, and a new one may open
+  CHECK(test::eventually([&] { return upgrade_status(port, "/play?match=m4&name=q") == 101; }, 5s));
   stop_cleanly(server);
 }
 

@@ -39,8 +39,8 @@ inline LoopOptions loop_options() {
   return o;
 }
 
-// A blocking TCP connection to 127.0.0.1:port with TCP_NODELAY; -1 on failure. `receive_buffer`
-// (bytes, 0: the kernel's default) is set before connecting, so a reader that stalls holds little.
+// A blocking TCP connection to 127.0.0.1:port with TCP_NODELAY; -1 on failure. `receive_buffer` > 0
+// sets SO_RCVBUF before connecting, so the window the peer sees stays that small (a slow reader).
 inline int connect_blocking(uint16_t port, int receive_buffer = 0) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (receive_buffer > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);

@@ -3,7 +3,7 @@
 // benchmark. It finds the port the server listens on from its start-up line, "listening on PORT" or
 // "listening on [SCHEME://]ADDRESS:PORT" (standard output or error), and stops it with SIGTERM when
 // it goes, returning its exit status. Built on ChildProcess: the same deadlines, the same death signal.
-// One thread owns it. Also here: rss_kib, a process's resident memory, and what keeps it meaningful
+// One thread owns it. Also here: what keeps a process's resident memory (memory.hpp) meaningful
 // under ASan.
 #include <chrono>
 #include <cstdlib>
@@ -13,23 +13,9 @@
 #include <vector>
 
 #include "tests/support/child_process.hpp"
+#include "tests/support/memory.hpp"
 
 namespace ringcast::test {
-
-// Resident memory in KiB (VmRSS) of process `pid`, or of this process when 0; -1 when unknown.
-inline long rss_kib(pid_t pid = 0) {
-  std::ifstream in(pid ? "/proc/" + std::to_string(pid) + "/status" : std::string("/proc/self/status"));
-  std::string key;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      long v = -1;
-      in >> v;
-      return v;
-    }
-    in.ignore(1 << 20, '\n');
-  }
-  return -1;
-}
 
 // ASan parks freed memory in a quarantine (256 MiB by default) that would count as a server's growth
 // where its memory is measured; a small one keeps such bounds meaningful in sanitizer builds. Applies

@@ -50,6 +50,37 @@ TEST_CASE("app flags: the shared server flags fill an App's options and leave th
   CHECK(defaults.shards.yield_interval == 200us);
 }
 
+TEST_CASE("app flags: accept limits and where /metrics is served") {
+  Cli cli("server", "a server");
+  const AppFlags flags = AppFlags::declare(cli, 9001);
+  std::vector<std::string> args = {"server",          "--log",           "warn", "--accept-rate",  "500",
+                                   "--accept-rate-per-address", "20",    "--metrics-port", "0",
+                                   "--metrics-host",  "::1",             "--metrics-token", "t0k"};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  REQUIRE(cli.parse(static_cast<int>(argv.size()), argv.data()) == -1);
+  AppOptions options;
+  std::string error;
+  REQUIRE(flags.apply(options, error));
+  CHECK(options.loop.accept_limits.per_second == 500);
+  CHECK(options.loop.accept_limits.per_address_per_second == 20);
+  CHECK(options.metrics.port == 0);
+  CHECK(options.metrics.host == "::1");
+  CHECK(options.metrics.token == "t0k");
+
+  AppOptions defaults;
+  Cli plain("server", "a server");
+  const AppFlags none = AppFlags::declare(plain, 9001);
+  std::vector<std::string> just_log = {"server", "--log", "warn"};
+  std::vector<char*> argv2;
+  for (std::string& a : just_log) argv2.push_back(a.data());
+  REQUIRE(plain.parse(static_cast<int>(argv2.size()), argv2.data()) == -1);
+  REQUIRE(none.apply(defaults, error));
+  CHECK(defaults.metrics.port == -1);  // on the main port, as before
+  CHECK(defaults.metrics.token.empty());
+  CHECK_FALSE(defaults.loop.accept_limits.any());
+}
+
 TEST_CASE("app flags: a bad value is an error that names the flag") {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"--yield-us", "-1"}, "--yield-us"},
@@ -57,6 +88,8 @@ TEST_CASE("app flags: a bad value is an error that names the flag") {
       {{"--host", "example.com"}, "--host"},
       {{"--backend", "kqueue"}, "--backend"},
       {{"--tls-cert", "/nonexistent.pem"}, "--tls-cert and --tls-key go together"},
+      {{"--accept-rate", "-1"}, "--accept-rate"},
+      {{"--accept-rate-per-address", "-5"}, "--accept-rate-per-address"},
   };
   for (const auto& [flags, says] : cases) {
     const std::string& flag = flags[0];

@@ -45,7 +45,11 @@ struct Loop::TlsLink {
 void ConnectionHandler::on_shutdown(Connection& c) { Loop::current().close(c); }
 
 Loop::Loop(Shard& shard, const LoopOptions& options, Backend backend)
-    : shard_(shard), options_(options), backend_(backend), stats_(options.stats ? *options.stats : own_stats_) {
+    : shard_(shard),
+      options_(options),
+      backend_(backend),
+      stats_(options.stats ? *options.stats : own_stats_),
+      gate_(options.accept_limits, shard.shard_count(), shard.now_ms()) {
   raise_fd_limit();
   shard_.on_stop([this] { stop_hook(); });
 }
@@ -130,6 +134,7 @@ Connection* Loop::accept_connection(Listener& l, int fd) {
     ::close(fd);
     return nullptr;
   }
+  if (gate_.enabled() && !pass_gate(l, fd)) return nullptr;
   tune_connection(fd);
   if (options_.tls) {
     // The handler meets the connection once the handshake is done (tls_handshake_done); until then
@@ -147,6 +152,23 @@ Connection* Loop::accept_connection(Listener& l, int fd) {
   c->handler->on_open(*c);
   update_reading(*c);
   return c;
+}
+
+bool Loop::pass_gate(Listener& l, int fd) {
+  const uint64_t now = shard_.now_ms();
+  if (!gate_.admit(fd, now)) {
+    stats_.accepts_refused.add();
+    reset_connection(fd);
+    return false;
+  }
+  // Over the server's rate: the listener rests while the bucket refills, and what arrives meanwhile
+  // waits in the kernel's backlog (those already accepted stay).
+  if (const uint64_t pause = gate_.accepted(now); pause > 0) {
+    if (!l.retry.armed()) stats_.accept_pauses.add();
+    if (l.armed) backend_stop_listen(l);
+    timers().schedule_in(l.retry, pause);
+  }
+  return true;
 }
 
 void Loop::accept_failed(Listener& l, int error) {

@@ -35,6 +35,7 @@
 #include <ringcast/core/detail/event_driver.hpp>
 #include <ringcast/core/detail/slab.hpp>
 #include <ringcast/core/shard.hpp>
+#include <ringcast/net/backend/detail/accept_gate.hpp>
 #include <ringcast/net/backend/detail/buffer_pool.hpp>
 #include <ringcast/net/backend/detail/output_queue.hpp>
 #include <ringcast/net/backend/loop_options.hpp>
@@ -185,6 +186,7 @@ class Loop : public EventDriver {
   NetStats own_stats_;
   NetStats& stats_;  // own_stats_, or the owner's (LoopOptions::stats)
   BufferPool pool_;
+  AcceptGate gate_;
   std::vector<std::unique_ptr<Listener>> listeners_;
 
  private:
@@ -199,6 +201,8 @@ class Loop : public EventDriver {
   struct TlsLink;  // a TLS connection's session and plaintext queue (loop.cpp)
 
   Connection* new_connection(int fd, ConnectionHandler& handler, void* context, uint16_t flags);
+  // AcceptLimits: false when `fd` is reset for its address's rate; pauses `l` when the server is over its own.
+  bool pass_gate(Listener& l, int fd);
   void deliver(Connection& c, uint8_t* data, size_t n);  // plaintext to the handler
   bool has_output(const Connection& c) const noexcept;
   OutputQueue& send_queue(Connection& c);                // c.out: what the backend sends

@@ -34,6 +34,25 @@ std::string_view backend_name(Backend b) noexcept;
 std::optional<uint32_t> parse_io_uring_features(std::string_view list) noexcept;
 std::string describe_io_uring_features(uint32_t features);
 
+// Accept-rate limits of a server's listeners, all off by default. Each is the server's figure: every
+// shard enforces its share (the figure divided by the shard count, at least 1), the kernel spreading
+// connections evenly over the shards' listeners.
+struct AcceptLimits {
+  // Connections accepted per second, and at once (0: one second's worth). Beyond, shards stop accepting
+  // until tokens are back: new connections wait in the kernel's backlog, and past it clients retry their
+  // SYNs, so a reconnect storm (every client of a restarted node at once) is taken at this pace rather
+  // than all at once. 0: no limit.
+  double per_second = 0;
+  double burst = 0;
+  // Connections one client address (an IPv4 address, an IPv6 /64) may open per second, and at once (0:
+  // one second's worth). Beyond, a connection is reset as soon as it is accepted. 0: no limit.
+  double per_address_per_second = 0;
+  double per_address_burst = 0;
+  size_t addresses = size_t{1} << 16;  // addresses each shard keeps track of (ringcast/net/address_buckets.hpp)
+
+  bool any() const noexcept { return per_second > 0 || per_address_per_second > 0; }
+};
+
 struct LoopOptions {
   Backend backend = Backend::automatic;
   // io_uring features to leave off, on top of what the kernel lacks. The environment variable
@@ -52,6 +71,7 @@ struct LoopOptions {
   // read-only, by every shard.
   std::shared_ptr<const TlsContext> tls;
   unsigned tls_handshake_timeout_ms = 10'000;  // an accepted TLS connection not through its handshake by then is dropped
+  AcceptLimits accept_limits;
   // Where the loop counts (NetStats): storage that outlives the loop, so other threads may read it
   // while the loop goes away. Null: the loop's own.
   NetStats* stats = nullptr;

@@ -9,6 +9,8 @@ struct NetStats {
   Counter connections_total;   // accepted + connected since start
   Counter connections_closed;
   Counter accept_errors;       // EMFILE/ENFILE and other accept failures
+  Counter accepts_refused;     // connections reset at once: their address over its AcceptLimits rate
+  Counter accept_pauses;       // times a listener stopped accepting: the server over its AcceptLimits rate
   Counter bytes_in;
   Counter bytes_out;
   Counter reads;               // receive completions (io_uring) or recv calls (epoll)

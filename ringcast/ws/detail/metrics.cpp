@@ -65,6 +65,10 @@ std::string format_metrics(const std::vector<ShardView>& shards) {
   net({"connections", "gauge", "TCP connections held"}, &NetStats::connections_open);
   net({"connections_total", "counter", "TCP connections accepted or opened"}, &NetStats::connections_total);
   net({"accept_errors_total", "counter", "failed accepts (EMFILE, ENFILE, ...)"}, &NetStats::accept_errors);
+  net({"accepts_refused_total", "counter", "connections reset at once: their address over its accept rate"},
+      &NetStats::accepts_refused);
+  net({"accept_pauses_total", "counter", "times a listener stopped accepting: the server over its accept rate"},
+      &NetStats::accept_pauses);
   net({"tls_errors_total", "counter", "TLS connections ended by a failed handshake or a bad record"}, &NetStats::tls_errors);
   net({"bytes_in_total", "counter", "bytes received"}, &NetStats::bytes_in);
   net({"bytes_out_total", "counter", "bytes sent"}, &NetStats::bytes_out);
@@ -78,6 +82,17 @@ std::string format_metrics(const std::vector<ShardView>& shards) {
   ws({"websocket_messages_out_total", "counter", "messages sent (not counting room deliveries)"}, &WebSocketStats::messages_out);
   ws({"websocket_protocol_errors_total", "counter", "connections failed with 1002/1007/1009"}, &WebSocketStats::protocol_errors);
   ws({"websocket_dropped_total", "counter", "sends dropped over max_backpressure"}, &WebSocketStats::dropped);
+  ws({"websocket_closed_too_big_total", "counter", "connections closed with 1009: a message over max_message_size"},
+     &WebSocketStats::too_big);
+  ws({"websocket_closed_shard_budget_total", "counter",
+      "connections closed with 1013: the shard's budget for messages in progress was spent"},
+     &WebSocketStats::shard_budget);
+  ws({"websocket_closed_inflate_budget_total", "counter", "connections closed with 1008: inflating faster than allowed"},
+     &WebSocketStats::inflate_budget);
+  ws({"websocket_inflated_bytes_total", "counter", "bytes produced by inflating compressed messages"},
+     &WebSocketStats::inflated_bytes);
+  family(out, {"websocket_partial_message_bytes", "gauge", "bytes held by messages in progress (buffers, inflate streams)"},
+         shards, [](const ShardView& v) { return v.budget ? v.budget->held.get() : 0; });
   rooms({"rooms", "gauge", "rooms this shard knows of"}, &RoomStats::rooms);
   rooms({"room_subscriptions", "gauge", "local room memberships"}, &RoomStats::subscriptions);
   rooms({"room_published_total", "counter", "publishes started"}, &RoomStats::published);

@@ -14,6 +14,7 @@ class WebSocketContext;
 struct NetStats;
 struct RedisRoomsStats;
 struct RedisClusterStats;
+struct PartialMessageBudget;
 
 struct ShardView {
   const Shard* shard = nullptr;
@@ -21,6 +22,7 @@ struct ShardView {
   const Rooms* rooms = nullptr;
   const RedisRoomsStats* broker = nullptr;  // null: no broker
   const RedisClusterStats* redis = nullptr;
+  const PartialMessageBudget* budget = nullptr;
   std::vector<const WebSocketContext*> routes;
 };
 

@@ -1,5 +1,6 @@
 #include <ringcast/ws/detail/web_socket_context.hpp>
 
+#include <algorithm>
 #include <cstring>
 
 #include <ringcast/ws/codec/close_code.hpp>
@@ -13,6 +14,7 @@ namespace ringcast {
 // A message (or control frame) being assembled across reads. From a per-shard pool.
 struct WebSocketMessage {
   std::string data;              // the payload so far
+  size_t held = 0;               // what it counts for in the shard's PartialMessageBudget
   OpCode frame_op = OpCode::continuation;  // the frame being read, when it spans reads
   bool frame_fin = false;
   uint8_t control_len = 0;
@@ -68,8 +70,19 @@ size_t WebSocketBase::buffered_amount() const noexcept {
 
 // ---------------------------------------------------------------------------------------------
 
+namespace {
+
+// The inflate budget's rate: max_inflate_rate a second, a bucket of inflate_burst (0: a second's
+// worth) and never smaller than one message at the limit.
+Rate inflate_rate_of(const WebSocketLimits& l) noexcept {
+  const size_t burst = l.inflate_burst ? l.inflate_burst : l.max_inflate_rate;
+  return {static_cast<double>(l.max_inflate_rate), static_cast<double>(burst > l.max_message_size ? burst : l.max_message_size)};
+}
+
+}  // namespace
+
 WebSocketContext::WebSocketContext(Loop& loop, Role role, const WebSocketLimits& limits, const DeflateOptions& deflate)
-    : loop_(loop), role_(role), limits_(limits), deflate_(deflate) {}
+    : loop_(loop), role_(role), limits_(limits), deflate_(deflate), inflate_rate_(inflate_rate_of(limits)) {}
 
 WebSocketContext::~WebSocketContext() {
   for (WebSocketMessage* m : spare_messages_) delete m;
@@ -83,14 +96,47 @@ WebSocketMessage& WebSocketContext::message(WebSocketBase& ws) {
     } else {
       ws.message_ = new WebSocketMessage();
     }
+    recount(ws);  // a pooled buffer brings its capacity along
   }
   return *ws.message_;
+}
+
+void WebSocketContext::recount(WebSocketBase& ws) {
+  WebSocketMessage* m = ws.message_;
+  if (!m) return;
+  size_t now = sizeof(WebSocketMessage) + m->data.capacity();
+  // A stream borrowed for this message only (no context takeover). With takeover the connection keeps
+  // its stream from message to message, a cost of the connection that the route chose to allow.
+  if (ws.extras_ && ws.extras_->inflater.holds_stream() && inflate_params(ws).no_context_takeover) {
+    now += Inflater::kStreamBytes;
+  }
+  if (now >= m->held) {
+    budget_->held.add(now - m->held);
+  } else {
+    budget_->held.sub(m->held - now);
+  }
+  m->held = now;
+}
+
+bool WebSocketContext::may_grow(WebSocketBase& ws, size_t n) {
+  const std::string& data = ws.message_->data;
+  const size_t need = data.size() + n;
+  if (need <= data.capacity() || need - data.capacity() <= budget_->left()) return true;
+  refuse(ws, close_code::kTryAgainLater, stats_.shard_budget, "server busy");
+  return false;
+}
+
+size_t WebSocketContext::inflate_allowance(WebSocketBase& ws) {
+  if (!inflate_rate_.limited()) return SIZE_MAX;
+  return static_cast<size_t>(ws.extras_->inflate_budget.available(inflate_rate_, loop_.shard().now_ms()));
 }
 
 void WebSocketContext::release_message(WebSocketBase& ws) {
   WebSocketMessage* m = ws.message_;
   if (!m) return;
   ws.message_ = nullptr;
+  budget_->held.sub(m->held);
+  m->held = 0;
   if (spare_messages_.size() >= kSpareMessages) {
     delete m;
     return;
@@ -134,6 +180,7 @@ void WebSocketContext::adopt(Connection& c, WebSocketBase& ws, const DeflateAgre
   if (deflate.enabled) {
     if (!ws.extras_) ws.extras_ = new WebSocketExtras();
     ws.extras_->deflate = deflate;
+    ws.extras_->inflate_budget = TokenBucket(inflate_rate_, loop_.shard().now_ms());
     ws.flags_ |= WebSocketBase::kDeflate;
   }
   ws.state_ = WebSocketBase::kOpen;
@@ -187,9 +234,9 @@ struct WebSocketContext::Reader {
     }
     if (ws.flags_ & WebSocketBase::kCompressedMessage) {
       // The inflater bounds the message itself; this only bounds the work one frame can cost.
-      if (length > 2 * ctx.limits_.max_message_size + 1024) return fail(close_code::kMessageTooBig);
+      if (length > 2 * ctx.limits_.max_message_size + 1024) return too_big();
     } else if (so_far + length > ctx.limits_.max_message_size) {
-      return fail(close_code::kMessageTooBig);
+      return too_big();  // at the frame that crosses the limit, before any of its bytes is kept
     }
     return true;
   }
@@ -214,7 +261,10 @@ struct WebSocketContext::Reader {
     if (single) {
       whole = chunk;  // the whole message in this buffer: deliver it in place
     } else {
-      ctx.message(ws).data.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+      WebSocketMessage& m = ctx.message(ws);
+      if (!ctx.may_grow(ws, chunk.size())) return false;
+      m.data.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+      ctx.recount(ws);
     }
     return true;
   }
@@ -253,19 +303,53 @@ struct WebSocketContext::Reader {
     ctx.fail(ws, code);
     return false;
   }
+  bool too_big() {
+    ctx.refuse(ws, close_code::kMessageTooBig, ctx.stats_.too_big, {});
+    return false;
+  }
 };
 
 // RFC 7692 §7.2.2: inflate a compressed message as its frames arrive (bounded by max_message_size),
 // validating text as it is produced, so 1009 and 1007 come as early as for plain messages.
 bool WebSocketContext::inflate(WebSocketBase& ws, std::span<const uint8_t> chunk, bool last) {
   std::string& out = message(ws).data;
-  const size_t before = out.size();
+  const size_t before = out.size();  // what the message inflated to so far
   Compression& z = compression();
-  const InflateParams params = inflate_params(ws);
+  InflateParams params = inflate_params(ws);
+  // Inflation stops at the least of three limits, each with its own close code: the message's own
+  // (1009), what the connection may still inflate (1008), and what the shard's budget leaves beside
+  // what the buffer already holds (1013). So a bomb costs no more work or memory than is allowed.
+  uint16_t code = close_code::kMessageTooBig;
+  Counter* counter = &stats_.too_big;
+  const char* reason = "";
+  if (const size_t allowance = inflate_allowance(ws); allowance < params.max_message_size - before) {
+    params.max_message_size = before + allowance;
+    code = close_code::kPolicyViolation;
+    counter = &stats_.inflate_budget;
+    reason = "inflating too fast";
+  }
   Inflater& inflater = ws.extras_->inflater;
+  size_t room = out.capacity() - before + budget_->left();
+  if (!inflater.holds_stream() && params.no_context_takeover) {
+    room = room > Inflater::kStreamBytes ? room - Inflater::kStreamBytes : 0;  // the stream it is about to borrow
+  }
+  if (room < params.max_message_size - before) {
+    params.max_message_size = before + room;
+    code = close_code::kTryAgainLater;
+    counter = &stats_.shard_budget;
+    reason = "server busy";
+  }
   const InflateStatus st =
       last ? inflater.finish(z.inflaters, params, out)
            : inflater.feed(z.inflaters, params, {reinterpret_cast<const char*>(chunk.data()), chunk.size()}, out);
+  const size_t produced = out.size() - before;
+  stats_.inflated_bytes.add(produced);
+  ws.extras_->inflate_budget.spend(inflate_rate_, static_cast<double>(produced), loop_.shard().now_ms());
+  recount(ws);
+  if (st == InflateStatus::too_big) {
+    refuse(ws, code, *counter, reason);
+    return false;
+  }
   if (st != InflateStatus::ok) {
     fail(ws, inflate_close_code(st));
     return false;
@@ -436,11 +520,19 @@ void WebSocketContext::close(WebSocketBase& ws, uint16_t code, std::string_view 
 void WebSocketContext::fail(WebSocketBase& ws, uint16_t code, std::string_view reason) {
   // RFC 6455 §7.1.7: send a Close frame (if ours is not out yet), then close the TCP connection.
   if (ws.state_ == WebSocketBase::kClosed) return;
-  stats_.protocol_errors.add();
+  if (code == close_code::kProtocolError || code == close_code::kInvalidPayload || code == close_code::kMessageTooBig) {
+    stats_.protocol_errors.add();
+  }
   if (ws.state_ == WebSocketBase::kOpen) send_close(ws, code, reason);
   leave_open(ws, code, reason);
   ws.state_ = WebSocketBase::kClosed;
   loop_.close(*ws.conn_);
+}
+
+void WebSocketContext::refuse(WebSocketBase& ws, uint16_t code, Counter& counter, std::string_view reason) {
+  if (ws.state_ == WebSocketBase::kClosed) return;
+  counter.add();
+  fail(ws, code, reason);
 }
 
 void WebSocketContext::end(WebSocketBase& ws) {

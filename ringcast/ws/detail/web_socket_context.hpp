@@ -9,7 +9,17 @@
 // fragments is assembled in a per-connection buffer taken from a per-shard pool only while needed. Text
 // is validated as it arrives and fails at the first invalid byte (1007), sizes are checked from frame
 // headers alone (1009), protocol errors fail with 1002; failing sends a Close frame and closes TCP.
-// Control frames may come between fragments; pings are answered with the same payload.
+// Every such error is found from a frame's header before any of its payload is used, so no callback
+// runs for a message whose frames break a rule. Control frames may come between fragments; pings are
+// answered with the same payload.
+//
+// Budgets (what a peer can make the server hold or do): a message is held to max_message_size,
+// counted on its inflated size and checked at the frame that crosses it (1009); what the shard's
+// connections hold in messages that span reads is held to a shard-wide PartialMessageBudget (1013);
+// a compressed message is inflated only as far as the connection's inflate budget allows (a token
+// bucket of max_inflate_rate bytes a second, 1008 past it), so bombs cost bounded memory and CPU;
+// send() queues nothing once more than max_backpressure bytes wait (so at most that much plus the one
+// message that crossed it).
 //
 // Timers (the connection's one timer, re-armed lazily): heartbeat pings every ping_interval with a
 // pong deadline, an idle timeout measured from the last frame received, and the close-handshake
@@ -21,12 +31,14 @@
 #include <vector>
 
 #include <ringcast/core/counter.hpp>
+#include <ringcast/core/token_bucket.hpp>
 #include <ringcast/net/backend/loop.hpp>
 #include <ringcast/ws/codec/detail/mask_key_generator.hpp>
 #include <ringcast/ws/codec/role.hpp>
 #include <ringcast/ws/deflate/detail/deflater.hpp>
 #include <ringcast/ws/deflate/detail/inflater.hpp>
 #include <ringcast/ws/deflate/permessage_deflate.hpp>
+#include <ringcast/ws/detail/partial_message_budget.hpp>
 #include <ringcast/ws/web_socket.hpp>
 #include <ringcast/ws/web_socket_limits.hpp>
 
@@ -42,6 +54,10 @@ struct WebSocketStats {
   Counter bytes_out;
   Counter protocol_errors;    // connections failed with 1002/1007/1009
   Counter dropped;            // sends dropped over max_backpressure
+  Counter too_big;            // connections closed with 1009: a message over max_message_size
+  Counter shard_budget;       // connections closed with 1013: the shard's PartialMessageBudget was spent
+  Counter inflate_budget;     // connections closed with 1008: over their inflate budget
+  Counter inflated_bytes;     // bytes produced by inflating compressed messages
 };
 
 class Rooms;
@@ -62,6 +78,10 @@ class WebSocketContext : public ConnectionHandler {
   // The shard's rooms, which this context's sockets subscribe to (null: rooms unavailable).
   Rooms* rooms() const noexcept { return rooms_; }
   void set_rooms(Rooms* rooms) noexcept { rooms_ = rooms; }
+  // What the shard's messages in progress may hold; a context has its own (64 MiB) until the App
+  // hands it the shard's, which must outlive it.
+  const PartialMessageBudget& budget() const noexcept { return *budget_; }
+  void set_budget(PartialMessageBudget* budget) noexcept { budget_ = budget; }
 
   // Takes over `c` (just upgraded or handshaken) with `ws` as its state and the permessage-deflate
   // agreement (disabled when not negotiated); calls on_open.
@@ -115,6 +135,14 @@ class WebSocketContext : public ConnectionHandler {
   bool inflate(WebSocketBase& ws, std::span<const uint8_t> chunk, bool last);
   void send_close(WebSocketBase& ws, uint16_t code, std::string_view reason);
   void fail(WebSocketBase& ws, uint16_t code, std::string_view reason = {});
+  // A budget was spent: fail with `code` and count it.
+  void refuse(WebSocketBase& ws, uint16_t code, Counter& counter, std::string_view reason);
+  // Brings the shard budget's count of ws's message up to date (after its buffer or stream changed).
+  void recount(WebSocketBase& ws);
+  // Whether ws's message may grow by `n` more bytes of assembly; fails it with 1013 when not.
+  bool may_grow(WebSocketBase& ws, size_t n);
+  // Bytes ws may inflate now: its bucket, refilled up to this moment.
+  size_t inflate_allowance(WebSocketBase& ws);
   void on_control(WebSocketBase& ws, OpCode op, std::span<uint8_t> payload);
   void leave_open(WebSocketBase& ws, int code, std::string_view reason);  // on_close, once
   void arm_timer(WebSocketBase& ws);
@@ -127,9 +155,12 @@ class WebSocketContext : public ConnectionHandler {
   const Role role_;
   const WebSocketLimits limits_;
   const DeflateOptions deflate_;
+  const Rate inflate_rate_;
   std::vector<WebSocketMessage*> spare_messages_;
   MaskKeyGenerator masks_;
   Rooms* rooms_ = nullptr;
+  PartialMessageBudget own_budget_{64 << 20};
+  PartialMessageBudget* budget_ = &own_budget_;
   struct Compression {
     SharedDeflater deflater;
     InflaterPool inflaters;

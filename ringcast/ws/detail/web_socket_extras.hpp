@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <ringcast/core/token_bucket.hpp>
 #include <ringcast/ws/deflate/detail/inflater.hpp>
 #include <ringcast/ws/deflate/permessage_deflate.hpp>
 
@@ -24,6 +25,7 @@ struct WebSocketExtras {
   std::vector<Subscription> subscriptions;
   DeflateAgreement deflate;  // permessage-deflate as agreed in the handshake (5 bytes)
   Inflater inflater;         // 8 bytes; holds a zlib stream only while needed (see inflater.hpp)
+  TokenBucket inflate_budget;  // bytes it may inflate (WebSocketOptions::max_inflate_rate)
 };
 
 }  // namespace ringcast

@@ -30,8 +30,8 @@ enum class SlowConsumer : uint8_t { close, skip };
 enum class RoomKind : uint8_t { live, durable };
 
 struct RoomOptions {
-  // A member with more than its route's max_backpressure bytes queued is closed with 1008, or skipped
-  // and counted.
+  // A member whose queued bytes and the frame would pass its route's max_backpressure is closed with
+  // 1008, or skipped (that publication) and counted.
   SlowConsumer slow_consumer = SlowConsumer::close;
   RoomKind kind = RoomKind::live;
   // Durable rooms: how many of the latest messages are kept for replay and recovery, and (with a

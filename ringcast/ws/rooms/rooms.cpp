@@ -483,6 +483,7 @@ void Rooms::close_arenas() noexcept {
 void Rooms::fan_out(Room& room, SharedBuffer& publication, const WebSocketBase* exclude) {
   const Publication pub = Publication::read(publication);
   LocalShare* share = nullptr;
+  LocalShare* compressed_share = nullptr;  // the compressed frame alone, once a member takes it
   if (pub.plain.size() > kArenaLimit) {
     publication.retain();
     share = new LocalShare{&publication, 1};  // our own use, dropped after the loop
@@ -494,14 +495,6 @@ void Rooms::fan_out(Room& room, SharedBuffer& publication, const WebSocketBase* 
     WebSocketBase& ws = *m.ws;
     if (&ws == exclude || ws.state_ != WebSocketBase::kOpen) continue;
     Connection& c = *ws.conn_;
-    if (loop_.buffered_amount(c) > ws.context().limits().max_backpressure) {
-      if (room.options->slow_consumer == SlowConsumer::skip) {
-        stats_.skipped_slow.add();
-      } else {
-        too_slow.push_back(&ws);
-      }
-      continue;
-    }
     // A member that agreed to permessage-deflate (with a window the compression fits) gets the
     // compressed frame: RSV1 messages compressed without context suit any such receiver.
     std::span<const uint8_t> frame = pub.plain;
@@ -509,7 +502,29 @@ void Rooms::fan_out(Room& room, SharedBuffer& publication, const WebSocketBase* 
         ws.extras_->deflate.server_max_window_bits >= pub.min_window_bits) {
       frame = pub.compressed;
     }
-    if (share) {
+    // The frame counts against the member's budget before it is queued, so a member with an empty
+    // queue is not handed a whole publication larger than its budget.
+    if (loop_.buffered_amount(c) + frame.size() > ws.context().limits().max_backpressure) {
+      if (room.options->slow_consumer == SlowConsumer::skip) {
+        stats_.skipped_slow.add();
+      } else {
+        too_slow.push_back(&ws);
+      }
+      continue;
+    }
+    if (share && frame.data() != pub.plain.data()) {
+      // A compressed frame is a sliver of its publication (a 16 KiB bomb inflates to 16 MiB): a
+      // member that referenced the publication would keep all of it alive while counted for the
+      // sliver. It gets a buffer of its own, made once here.
+      if (!compressed_share) {
+        SharedBuffer* copy = SharedBuffer::create(frame.size());
+        std::memcpy(copy->data(), frame.data(), frame.size());
+        compressed_share = new LocalShare{copy, 1};
+      }
+      ++compressed_share->uses;
+      loop_.write_external(c, compressed_share->publication->data(), frame.size(), compressed_share,
+                           &LocalShare::release);
+    } else if (share) {
       ++share->uses;
       loop_.write_external(c, frame.data(), frame.size(), share, &LocalShare::release);
     } else if (frame.data() == pub.plain.data()) {
@@ -524,6 +539,7 @@ void Rooms::fan_out(Room& room, SharedBuffer& publication, const WebSocketBase* 
   }
   stats_.deliveries.add(delivered);
   if (share) LocalShare::release(share);
+  if (compressed_share) LocalShare::release(compressed_share);
   // Closing runs application callbacks (which may unsubscribe, even publish): after the loop, and
   // without touching `room` again.
   for (WebSocketBase* ws : too_slow) {

@@ -35,9 +35,11 @@
 // the other nodes as well, and what they publish is delivered here like a local publish; a durable
 // room's log is kept in Redis, one for every node (see DurableRooms).
 //
-// Slow consumers: a member with more than its route's max_backpressure bytes queued is closed with
-// 1008 (SlowConsumer::close, the default) or skipped and counted (SlowConsumer::skip). Control frames
-// are never dropped, and memory stays bounded whatever a client does.
+// Slow consumers: a member whose queued bytes and the frame would pass its route's max_backpressure is
+// closed with 1008 (SlowConsumer::close, the default) or skipped and counted (SlowConsumer::skip), so
+// no member ever holds more than its budget of publications. A compressed frame of a large publication
+// is queued from a copy of its own, not by reference to the whole publication. Control frames are never
+// dropped, and memory stays bounded whatever a client does.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -70,7 +72,7 @@ struct RoomStats {
   Counter published;        // publishes started here
   Counter forwarded;        // frames handed to other shards
   Counter deliveries;       // frames queued to local members
-  Counter skipped_slow;     // deliveries skipped: member over max_backpressure (SlowConsumer::skip)
+  Counter skipped_slow;     // deliveries skipped: frame would pass max_backpressure (SlowConsumer::skip)
   Counter closed_slow;      // members closed for being too slow (SlowConsumer::close)
   Counter replayed;         // durable rooms: messages sent to joining members before their live stream
   Counter recovered;        // durable rooms: joins from a position that got everything they missed

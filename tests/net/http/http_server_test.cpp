@@ -887,7 +887,7 @@ TEST_CASE("http server: a client that pipelines requests and never reads holds a
     res.send(page);
   });
   const uint16_t port = t.start();
-  auto queued = [&t] { return t.app.server().total(&NetStats::output_bytes_queued); };
+  auto queued = [&t] { return detail::AppInternals::server(t.app).total(&NetStats::output_bytes_queued); };
   // The first answers of each kind allocate what every later one reuses: not part of the attack.
   CHECK(ask_once(port, get("/page")).status == 200);
   CHECK(ask_once(port, get("/metrics")).status == 200);

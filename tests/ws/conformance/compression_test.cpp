@@ -21,7 +21,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <random>
@@ -30,6 +29,7 @@
 #include <vector>
 
 #include "tests/support/deflate_test_support.hpp"
+#include "tests/support/memory.hpp"
 #include "tests/ws/conformance/conformance_support.hpp"
 #include "tests/ws/conformance/deflate_client.hpp"
 
@@ -104,24 +104,11 @@ std::string deflate_after(std::string_view before, std::string_view msg) {
   return out;
 }
 
-// Peak resident memory of this process (which runs the server) since reset_peak_rss(), in KiB; the
+// Peak resident memory of this process (which runs the server) since reset_peak(), in KiB; the
 // current VmRSS where the peak cannot be reset.
 bool g_peak_resettable = false;
-long memory_kib(const char* field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field, 0) == 0) return std::stol(line.substr(std::string_view(field).size()));
-  }
-  return -1;
-}
-void reset_peak_rss() {
-  std::ofstream out("/proc/self/clear_refs");
-  out << "5";  // proc(5): resets VmHWM to VmRSS
-  out.flush();
-  g_peak_resettable = static_cast<bool>(out);
-}
-long peak_rss_kib() { return memory_kib(g_peak_resettable ? "VmHWM:" : "VmRSS:"); }
+void reset_peak() { g_peak_resettable = reset_peak_rss(); }
+long peak_kib() { return g_peak_resettable ? peak_rss_kib() : rss_kib(); }
 
 // Whether the server sent something (or closed) on `fd`, without waiting.
 bool readable(int fd) {
@@ -689,8 +676,8 @@ TEST_CASE("conformance 13: a decompression bomb fails with 1009 at once, and the
       for (int i = 0; i < kClients; ++i) clients.push_back(open_deflate(server.port(), Delivery::whole()));
       std::vector<std::string> frames;
       for (DeflateClient& c : clients) frames.push_back(c.raw().encode({.opcode = op::kBinary, .payload = bomb, .rsv = kRsv1Bit}));
-      reset_peak_rss();
-      const long before = peak_rss_kib();
+      reset_peak();
+      const long before = peak_kib();
       const auto start = std::chrono::steady_clock::now();
       if (d.chunk == 0) {
         for (int i = 0; i < kClients; ++i) REQUIRE(clients[i].send(frames[i]));
@@ -719,7 +706,7 @@ TEST_CASE("conformance 13: a decompression bomb fails with 1009 at once, and the
       }
       for (DeflateClient& c : clients) expect_fail(c.raw(), 1009);
       const auto took = std::chrono::steady_clock::now() - start;
-      const long growth = peak_rss_kib() - before;
+      const long growth = peak_kib() - before;
       MESSAGE("8 bombs (", d.name(), "): 1009 after ", std::chrono::duration_cast<std::chrono::milliseconds>(took).count(),
               " ms, peak RSS +", growth, " KiB (", g_peak_resettable ? "VmHWM" : "VmRSS", ")");
       CHECK(took < std::chrono::seconds(1));

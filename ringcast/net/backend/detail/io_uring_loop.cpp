@@ -287,7 +287,9 @@ void IoUringLoop::backend_listen(Listener& l) {
   if (accept_arm_.size() <= static_cast<size_t>(l.id)) accept_arm_.resize(l.id + 1, 0);
   const uint32_t arm = ++accept_arm_[l.id];
   io_uring_sqe* sqe = get_sqe();
-  if (features_ & kFeatureAcceptMultishot) {
+  // A multishot accept takes the whole backlog before the loop can pause it: under an accept rate
+  // (AcceptLimits::per_second) one connection is taken at a time.
+  if ((features_ & kFeatureAcceptMultishot) && options_.accept_limits.per_second <= 0) {
     io_uring_prep_multishot_accept(sqe, l.fd, nullptr, nullptr, SOCK_CLOEXEC);
   } else {
     io_uring_prep_accept(sqe, l.fd, nullptr, nullptr, SOCK_CLOEXEC);

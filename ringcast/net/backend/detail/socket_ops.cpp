@@ -52,6 +52,19 @@ SocketAddress local_address(int fd) noexcept {
   return SocketAddress::from(reinterpret_cast<sockaddr*>(&ss), len);
 }
 
+SocketAddress peer_address(int fd) noexcept {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
+  return SocketAddress::from(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+void reset_connection(int fd) noexcept {
+  const linger now{.l_onoff = 1, .l_linger = 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &now, sizeof now);
+  ::close(fd);
+}
+
 void tune_connection(int fd) noexcept {
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

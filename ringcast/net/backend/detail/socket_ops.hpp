@@ -15,6 +15,10 @@ int reserve_port(const SocketAddress& addr, SocketAddress& bound) noexcept;
 
 // The address a socket is bound to.
 SocketAddress local_address(int fd) noexcept;
+// The address of a connected socket's peer; empty (AF_UNSPEC) when unknown.
+SocketAddress peer_address(int fd) noexcept;
+// Closes a connection with a reset (SO_LINGER 0): no FIN handshake, no TIME_WAIT left on our side.
+void reset_connection(int fd) noexcept;
 
 // Per-connection options: TCP_NODELAY (messages, not streams: never wait for Nagle).
 void tune_connection(int fd) noexcept;

@@ -102,6 +102,10 @@ class InflaterPool {
 // then holds at most max_message_size bytes of the failed message.
 class Inflater {
  public:
+  // What one stream costs with a full window (zlib's ~7 KiB of state and 32 KiB of window): what a
+  // connection holds while it borrows one, counted in the shard's budget of messages in progress.
+  static constexpr std::size_t kStreamBytes = 40 << 10;
+
   Inflater() noexcept = default;
   ~Inflater();
   Inflater(Inflater&& other) noexcept : s_(other.s_) { other.s_ = nullptr; }

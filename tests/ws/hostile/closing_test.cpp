@@ -1,0 +1,111 @@
+// Hostile input, the end of a connection: bytes sent after a Close (a server once buffered them until it
+// ran out of memory), a peer that never answers the server's Close, and a peer that never reads what it
+// asked for. The first two cost the server nothing lasting and end within the close timeouts; the third
+// costs it at most max_backpressure, plus the one message that crossed it.
+#include <doctest/doctest.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "tests/support/memory.hpp"
+#include "tests/ws/hostile/hostile_support.hpp"
+
+using namespace ringcast;
+using namespace ringcast::test;
+using namespace std::chrono_literals;
+
+TEST_SUITE("io_alone") {
+
+TEST_CASE("hostile: a Close followed by 100 MB of garbage: nothing buffered, memory flat, the socket gone within the close timeout") {
+  EchoServer server;
+  RawWsClient c = open_client(server.port());
+  REQUIRE(eventually([&] { return server.metric("websockets") == 1; }, 5s));
+  const uint64_t connections_before = server.metric("connections");
+  const size_t heap_before = heap_in_use();
+  const long rss_before = rss_kib();
+  REQUIRE(c.send_close(1000));
+  std::atomic<size_t> sent{0};
+  std::thread garbage([&] {
+    const std::string chunk(64 << 10, '\xff');  // as a frame header: FIN, every RSV bit, opcode 0xF
+    while (sent < (100u << 20)) {
+      const ssize_t n = ::send(c.fd(), chunk.data(), chunk.size(), MSG_NOSIGNAL);
+      if (n <= 0) break;  // the server reset the connection
+      sent += static_cast<size_t>(n);
+    }
+  });
+  const auto start = std::chrono::steady_clock::now();
+  const CloseOutcome o = c.read_until_close(10'000, false);
+  CHECK(eventually([&] { return server.metric("connections") < connections_before; }, 10s));
+  const auto ended = std::chrono::steady_clock::now() - start;  // the server's socket is gone
+  garbage.join();
+  const long heap_growth = static_cast<long>(heap_in_use()) - static_cast<long>(heap_before);
+  const long rss_growth = rss_kib() - rss_before;
+  const size_t sent_kib = sent.load() / 1024;
+  MESSAGE(sent_kib, " KiB of garbage sent; the server's socket gone after ",
+          std::chrono::duration_cast<std::chrono::milliseconds>(ended).count(), " ms; heap +", heap_growth, " B, RSS +",
+          rss_growth, " KiB");
+  CHECK(o.close_received);
+  CHECK(o.code == 1000);
+  CHECK(o.end != ReadStatus::timeout);
+  CHECK(ended < 5s);  // within the loop's close timeout (5 s); its linger after the server's FIN is 2 s
+  CHECK(heap_growth < (1 << 20));
+  // RSS: the pages of the shards' receive buffers read into for the first time (io_uring: a ring of
+  // 16 MiB a shard), nothing of the garbage itself.
+  CHECK(rss_growth < 40 * 1024);
+  CHECK(server.close_codes() == std::vector<int>{1000});
+  CHECK(server.messages() == 0);
+}
+
+}  // TEST_SUITE("io_alone")
+
+TEST_SUITE("io") {
+
+TEST_CASE("hostile: a client that never answers the server's Close is dropped once the close timeout is over") {
+  EchoServer server(64 << 10, DeflateOptions{.enabled = false}, false, {.route = [](WebSocketBehavior<EchoPeer>& b) {
+                      b.limits.idle_timeout = 200ms;  // what makes the server close
+                      b.limits.close_timeout = 300ms;
+                    }});
+  RawWsClient c = open_client(server.port());
+  RawFrame f;
+  REQUIRE(c.read_frame(f, 5000) == ReadStatus::frame);
+  REQUIRE(f.opcode == op::kClose);
+  CHECK(f.close_code() == 1001);
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(c.read_eof(5000) == ReadStatus::eof);  // no answer from us; the server ends TCP on its own
+  const auto took = std::chrono::steady_clock::now() - start;
+  MESSAGE("TCP ended ", std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), " ms after the server's Close");
+  CHECK(took >= 250ms);
+  CHECK(took < 1500ms);
+  REQUIRE(server.wait_closes(1));
+  CHECK(server.metric("websockets") == 0);
+}
+
+TEST_CASE("hostile: a client that never reads costs at most max_backpressure and the message that crossed it") {
+  constexpr size_t kMessage = 32 << 10;
+  constexpr size_t kBackpressure = 256 << 10;
+  EchoServer server(64 << 10, DeflateOptions{.enabled = false}, false, {.route = [](WebSocketBehavior<EchoPeer>& b) {
+                      b.limits.max_backpressure = kBackpressure;
+                    }});
+  RawWsClient c = open_client(server.port());
+  const int small = 4096;
+  ::setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  const std::string frame = c.encode({.opcode = op::kBinary, .payload = std::string(kMessage, 'e')});
+  // 1,000 echoes asked for (32 MB) and none read: the server drops what its budget cannot queue.
+  std::thread writer([&] {
+    for (int i = 0; i < 1000; ++i) {
+      if (!c.send_raw(frame)) break;
+    }
+  });
+  CHECK(eventually([&] { return server.metric("websocket_dropped_total") > 0; }, 10s));
+  writer.join();
+  REQUIRE(eventually([&] { return server.messages() == 1000; }, 10s));
+  const uint64_t queued = server.metric("output_queued_bytes");
+  MESSAGE(queued, " B queued for a client that reads nothing, ", server.metric("websocket_dropped_total"), " echoes dropped");
+  CHECK(queued <= kBackpressure + kMessage + 64);
+  CHECK(server.metric("websocket_dropped_total") >= 500);  // the kernel buffers hold the rest
+}
+
+}  // TEST_SUITE("io")
