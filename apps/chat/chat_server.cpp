@@ -7,7 +7,6 @@
 #include <stdexcept>
 
 #include "apps/chat/chat_shard.hpp"
-#include "apps/chat/home_room.hpp"
 #include <ringcast/core/runtime.hpp>
 
 namespace ringcast::chat {
@@ -54,6 +53,7 @@ ChatServer::ChatServer(AppOptions app_options, ChatOptions options, UserStore us
       .threads = options_.login_threads, .queue_capacity = options_.login_queue, .nice = 5, .name = "login"});
   app_ = std::make_unique<App>(std::move(app_options));
   App& app = *app_;
+  app.default_room_options(chat_room_options());
   app.on_shard_start([this](Shard& shard) {
     if (shard.shard_count() != shards_.size()) throw std::logic_error("chat: unexpected shard count");
     shards_[shard.id()] = std::make_unique<ChatShard>(*this, shard, app_->rooms(), app_->port());
@@ -65,12 +65,15 @@ ChatServer::ChatServer(AppOptions app_options, ChatOptions options, UserStore us
       .on_open = [this](ChatSocket& ws) { here().open(ws); },
       .on_message = [this](ChatSocket& ws, std::string_view text, OpCode op) { here().message(ws, text, op); },
       .on_close = [this](ChatSocket& ws, int, std::string_view) { here().closed(ws); },
+      .on_subscribed = [this](ChatSocket& ws, std::string_view room, const SubscribeResult& result) {
+        here().subscribed(ws, room, result);
+      },
       .limits = {
           .max_message_size = options_.max_message,
-          // Room for a room_changed with a full history even if every character of it needed escaping
+          // Room for a replay of the whole history even if every character of it needed escaping
           // (\u00XX: 6 bytes), plus 1 MiB of publications behind it; beyond that a reader is too slow
           // and the room closes it (1008).
-          .max_backpressure = HomeRoom::kHistory * (6 * options_.max_message + 256) + (1 << 20),
+          .max_backpressure = kHistory * (6 * options_.max_message + 256) + (1 << 20),
           .idle_timeout = std::chrono::milliseconds(0),  // liveness is the heartbeat's job
           .ping_interval = options_.ping_interval,
           .pong_timeout = options_.pong_timeout,

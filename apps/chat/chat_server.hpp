@@ -13,9 +13,9 @@
 // HTTP answer, PendingResponse), so a login never stalls the shard's other connections.
 // WebSocket:  JSON {"type","payload"} both ways; see ChatShard (apps/chat/chat_shard.hpp).
 //
-// Rooms live on their home shard (Rooms::home_of), which owns their sequence numbers, history and
-// member counts; every change travels there over the mesh, so no lock guards them. The one shared,
-// locked structures are the token store and the login throttle (login and upgrade only).
+// Rooms are the library's durable rooms (chat_room_options): one order, history, recovery and
+// presence on every shard and, with --broker, on every node. The one shared, locked structures are
+// the token store and the login throttle (login and upgrade only).
 //
 // Threads: construct, start/run, stop and join from one controlling thread. Callbacks run on the
 // shards, each with its own ChatShard.

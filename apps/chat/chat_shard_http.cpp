@@ -4,6 +4,9 @@
 
 #include <openssl/sha.h>
 
+#include <charconv>
+#include <optional>
+
 #include "apps/chat/chat_page.hpp"
 #include "apps/chat/chat_server.hpp"
 #include "apps/chat/json_writer.hpp"
@@ -141,17 +144,43 @@ bool ChatShard::origin_allowed(std::string_view origin) const noexcept {
   return false;
 }
 
+namespace {
+
+// A whole number of query parameter `name`: nullopt when absent, false in `ok` when malformed.
+std::optional<uint64_t> number_param(Request& req, std::string_view name, bool& ok) {
+  const std::string text = req.query(name);
+  if (text.empty()) return std::nullopt;
+  uint64_t n = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (error != std::errc() || end != text.data() + text.size()) ok = false;
+  return n;
+}
+
+}  // namespace
+
 void ChatShard::upgrade(Request& req, Upgrade<ChatClient>& up) {
   if (!origin_allowed(up.origin())) {
     up.reject(403, "Origin not allowed");
     return;
   }
+  // The room to join and, for a page coming back, the last message it has of it.
+  ChatClient client;
+  client.room = req.query("room");
+  if (client.room.empty()) client.room = kLobby;
+  bool ok = valid_room_name(client.room);
+  const std::optional<uint64_t> epoch = number_param(req, "epoch", ok), seq = number_param(req, "seq", ok);
+  if (!ok || epoch.has_value() != seq.has_value() || epoch == uint64_t{0}) {
+    up.reject(400, "room: 1 to 64 characters; epoch (from 1) and seq: whole numbers, given together");
+    return;
+  }
+  if (epoch) client.since = Position{*epoch, *seq};
   std::optional<std::string> user = server_.otps().redeem(req.query("otp"));
   if (!user) {
     up.reject(401, "a fresh one-time token from POST /login is needed: /ws?otp=TOKEN");
     return;
   }
-  up.accept(ChatClient{std::move(*user)});
+  client.user = std::move(*user);
+  up.accept(std::move(client));
 }
 
 }  // namespace ringcast::chat

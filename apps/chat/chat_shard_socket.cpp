@@ -1,6 +1,11 @@
-// ChatShard's socket side: the chat protocol on this shard's connections. Requests for a room go to
-// the room's home shard (chat_shard_home.cpp) over the mesh; its answers come back through deliver().
+// ChatShard's socket side: the chat protocol on this shard's connections, over the library's durable
+// rooms — and the room options that write the protocol's JSON for them (one file knows the format of
+// a published message and of its stamped form).
 #include "apps/chat/chat_shard.hpp"
+
+#include <fmt/format.h>
+
+#include <ctime>
 
 #include "apps/chat/chat_server.hpp"
 #include "apps/chat/json_writer.hpp"
@@ -8,23 +13,81 @@
 #include <ringcast/ws/codec/utf8_validator.hpp>
 
 namespace ringcast::chat {
+namespace {
+
+// RFC 3339 §5.6 in UTC with milliseconds: "2024-05-01T12:34:56.789Z" (24 characters).
+std::string_view rfc3339_now(char (&buf)[32]) noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  tm t{};
+  ::gmtime_r(&ts.tv_sec, &t);
+  const auto n = fmt::format_to_n(buf, sizeof buf, "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", t.tm_year + 1900,
+                                  t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1'000'000);
+  return {buf, n.size};
+}
+
+// A published message is the middle of its new_message payload, `"from":…,"message":…,"sent":…`
+// (what the room's log keeps); stamping frames it with the room and the message's offset.
+std::string stamp(std::string_view room, uint64_t seq, std::string_view fields) {
+  std::string out;
+  out.reserve(fields.size() + room.size() + 64);
+  out.append(R"({"type":"new_message","payload":{"room":)");
+  append_json_string(out, room);
+  out.push_back(',');
+  out.append(fields);
+  out.append(R"(,"seq":)");
+  fmt::format_to(std::back_inserter(out), "{}}}}}", seq);
+  return out;
+}
+
+std::string presence(std::string_view room, std::string_view user, bool joined) {
+  std::string out;
+  JsonWriter(out)
+      .begin_object()
+      .key("type").value("presence")
+      .key("payload").begin_object().key("room").value(room).key(joined ? "joined" : "left").value(user).end_object()
+      .end_object();
+  return out;
+}
+
+}  // namespace
+
+RoomOptions chat_room_options() {
+  return RoomOptions{
+      .kind = RoomKind::durable,
+      .history_size = kHistory,
+      .stamp = stamp,
+      .presence_message = presence,
+  };
+}
 
 void ChatShard::open(ChatSocket& ws) {
   ChatClient& c = ws.data();
-  c.id = ++next_id_;
-  sockets_.emplace(c.id, &ws);
-  log::debug("{} connected (connection {})", c.user, c.id);
-  change_room(ws, kLobby);
+  log::debug("{} connected to {}", c.user, c.room);
+  // The room was chosen at the upgrade: join it, from the page's last position when it had one.
+  const Position since = c.since;
+  const std::string room = std::move(c.room);
+  c.room.clear();
+  change_room(ws, room, since);
 }
 
 void ChatShard::closed(ChatSocket& ws) {
-  ChatClient& c = ws.data();
-  if (c.id == 0) return;
-  sockets_.erase(c.id);
-  // The framework drops a closing socket's subscriptions itself; the socket's own room methods are
-  // not for on_close (after a dropped TCP connection they have no context to reach).
-  leave_room(ws, false);
-  c.id = 0;
+  // The framework drops a closing socket's subscriptions (and its presence) itself.
+  ws.data().room.clear();
+}
+
+void ChatShard::subscribed(ChatSocket& ws, std::string_view room, const SubscribeResult& result) {
+  if (room != ws.data().room) return;  // a room it has left since
+  out_.clear();
+  JsonWriter w(out_);
+  w.begin_object().key("type").value("room_changed").key("payload").begin_object();
+  w.key("name").value(room).key("members").begin_array();
+  for (const std::string& member : result.members) w.value(member);
+  w.end_array();
+  w.key("epoch").value(result.position.epoch).key("seq").value(result.position.offset);
+  w.key("recovered").value(result.recovered).key("replayed").value(uint64_t{result.replayed});
+  w.end_object().end_object();
+  ws.send(out_);  // before the replay, which the library sends right after
 }
 
 void ChatShard::message(ChatSocket& ws, std::string_view text, OpCode op) {
@@ -58,12 +121,17 @@ void ChatShard::message(ChatSocket& ws, std::string_view text, OpCode op) {
     }
   } else if (type == "change_room") {
     std::string_view name;
+    Position since;
+    const auto epoch = payload["epoch"], seq = payload["seq"];
+    const bool has_since = epoch.error() != simdjson::NO_SUCH_FIELD || seq.error() != simdjson::NO_SUCH_FIELD;
     if (payload["name"].get(name)) {
       send_error(ws, R"(change_room: "name" must be a string)");
     } else if (!valid_room_name(name)) {
       send_error(ws, "change_room: a room name has 1 to 64 characters and no control characters");
+    } else if (has_since && (epoch.get(since.epoch) || seq.get(since.offset) || since.epoch == 0)) {
+      send_error(ws, R"(change_room: "epoch" (from 1) and "seq" are whole numbers, given together)");
     } else {
-      change_room(ws, name);
+      change_room(ws, name, since);
     }
   } else {
     scratch_.assign("unknown message type ");
@@ -84,66 +152,21 @@ void ChatShard::send_error(ChatSocket& ws, std::string_view message) {
 
 void ChatShard::send_message(ChatSocket& ws, std::string_view text) {
   const ChatClient& c = ws.data();
-  const unsigned home = rooms_.home_of(c.room);
-  if (home == id_) {
-    home_message(c.room, c.user, text);
-    return;
-  }
-  shard_.send_to(home, [server = &server_, buf = pack(c.room, c.user, text), room = c.room.size(),
-                        user = c.user.size()](Shard& s) {
-    const std::string_view all = buf->view();
-    server->shard(s.id()).home_message(all.substr(0, room), all.substr(room, user), all.substr(room + user));
-  });
+  char sent[32];
+  out_.clear();
+  JsonWriter(out_).begin_object().key("from").value(c.user).key("message").value(text).key("sent").value(rfc3339_now(sent)).end_object();
+  rooms_.publish(c.room, std::string_view(out_).substr(1, out_.size() - 2), OpCode::text);  // the fields, unbraced
 }
 
-void ChatShard::change_room(ChatSocket& ws, std::string_view name) {
+void ChatShard::change_room(ChatSocket& ws, std::string_view name, const Position& since) {
   ChatClient& c = ws.data();
-  ++c.joins;
-  if (name == c.room) {  // already there: a fresh room_changed, the member count unchanged
-    ask_join(ws, false);
-    return;
-  }
-  leave_room(ws, true);
+  // Asked for the room it is in: it joins again, so it gets a fresh room_changed (and what it missed
+  // after `since`).
+  if (!c.room.empty()) ws.unsubscribe(c.room);
   c.room.assign(name);
-  ws.subscribe(c.room);  // first: the membership notice reaches home before the join request
-  ask_join(ws, true);
-}
-
-void ChatShard::ask_join(ChatSocket& ws, bool counted) {
-  const ChatClient& c = ws.data();
-  const unsigned home = rooms_.home_of(c.room);
-  if (home == id_) {
-    home_join(c.room, c.user, id_, c.id, c.joins, counted);
-    return;
-  }
-  shard_.send_to(home, [server = &server_, buf = pack(c.room, c.user), id = c.id, joins = c.joins,
-                        room = static_cast<uint16_t>(c.room.size()), from = static_cast<uint16_t>(id_),
-                        counted](Shard& s) {
-    const std::string_view all = buf->view();
-    server->shard(s.id()).home_join(all.substr(0, room), all.substr(room), from, id, joins, counted);
-  });
-}
-
-void ChatShard::leave_room(ChatSocket& ws, bool unsubscribe) {
-  ChatClient& c = ws.data();
-  if (c.room.empty()) return;
-  if (unsubscribe) ws.unsubscribe(c.room);
-  const unsigned home = rooms_.home_of(c.room);
-  if (home == id_) {
-    home_leave(c.room, c.user);
-  } else {
-    shard_.send_to(home, [server = &server_, buf = pack(c.room, c.user), room = c.room.size()](Shard& s) {
-      const std::string_view all = buf->view();
-      server->shard(s.id()).home_leave(all.substr(0, room), all.substr(room));
-    });
-  }
-  c.room.clear();
-}
-
-void ChatShard::deliver(uint64_t id, uint32_t joins, std::string_view json) {
-  const auto it = sockets_.find(id);
-  if (it == sockets_.end() || it->second->data().joins != joins) return;  // gone, or elsewhere by now
-  it->second->send(json);
+  SubscribeOptions options{.tail = kHistory, .presence = c.user};
+  if (since.epoch != 0) options.since = since;
+  ws.subscribe(c.room, options);
 }
 
 }  // namespace ringcast::chat
