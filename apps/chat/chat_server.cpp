@@ -40,7 +40,8 @@ ChatServer::ChatServer(AppOptions app_options, ChatOptions options, UserStore us
       users_(std::move(users)),
       otps_(options_.otp_ttl),
       throttle_(options_.login_failures, options_.login_refill),
-      host_(app_options.host) {
+      host_(app_options.host),
+      shared_tokens_(!app_options.broker.empty()) {
   if (!options_.web_root.empty()) {
     web_.emplace(StaticFilesOptions{.root = options_.web_root});
     if (!web_->ok()) throw std::invalid_argument("--web: cannot open directory " + options_.web_root);

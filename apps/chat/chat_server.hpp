@@ -85,6 +85,9 @@ class ChatServer {
   WorkerPool& logins() noexcept { return *logins_; }
   const StaticFiles* web() const noexcept { return web_ ? &*web_ : nullptr; }
   const std::string& host() const noexcept { return host_; }
+  App& app() noexcept { return *app_; }
+  // Tokens live in Redis (with a broker: every node redeems them) rather than in the OtpStore.
+  bool shared_tokens() const noexcept { return shared_tokens_; }
 
  private:
   ChatShard& here() noexcept;
@@ -97,6 +100,7 @@ class ChatServer {
   std::unique_ptr<WorkerPool> logins_;
   std::optional<StaticFiles> web_;
   std::string host_;
+  bool shared_tokens_ = false;
   std::vector<std::unique_ptr<ChatShard>> shards_;  // one per shard, made on that shard at start
   std::unique_ptr<App> app_;  // last: its shards end (closing every socket) before the state they use
 };

@@ -28,6 +28,7 @@
 //
 // Code: the HTTP side in chat_shard_http.cpp, the connection's side in chat_shard_socket.cpp.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,11 +92,21 @@ class ChatShard {
 
   void subscribed(ChatSocket& ws, std::string_view room, const SubscribeResult& result);
 
+  // ---- Tokens in Redis (ChatServer::shared_tokens) ----
+  // Runs `task` on this shard (from any thread).
+  void post(std::function<void()> task) {
+    shard_.post([task = std::move(task)](Shard&) { task(); });
+  }
+  // A login's token, stored in Redis for every node, then answered on `pending` (503 when Redis
+  // cannot take it).
+  void issue_shared_token(const PendingResponse& pending, const std::string& user);
+
  private:
   void send_message(ChatSocket& ws, std::string_view text);
   void change_room(ChatSocket& ws, std::string_view name, const Position& since);
   void send_error(ChatSocket& ws, std::string_view message);
   bool origin_allowed(std::string_view origin) const noexcept;
+  std::string token_key(std::string_view token) const;
 
   ChatServer& server_;
   Shard& shard_;

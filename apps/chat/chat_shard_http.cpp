@@ -13,6 +13,7 @@
 #include "apps/chat/password_hash.hpp"
 #include <ringcast/core/log.hpp>
 #include <ringcast/core/worker_pool.hpp>
+#include <ringcast/net/redis/redis_cluster.hpp>
 #include <ringcast/ws/codec/utf8_validator.hpp>
 
 namespace ringcast::chat {
@@ -104,33 +105,71 @@ void ChatShard::login(Request& req, Response& res) {
   }
 }
 
+namespace {
+
+// The answer to a login whose password was right: 200 {"otp"}, or `failure` when no token was made.
+void answer_token(const PendingResponse& pending, std::string token, int failure) {
+  pending.answer([token = std::move(token), failure](Response& res) {
+    res.header("Cache-Control", "no-store");
+    std::string body;
+    if (token.empty()) {
+      JsonWriter(body).begin_object().key("error").value("no token could be made; try again").end_object();
+      res.status(failure).json(body);
+    } else {
+      JsonWriter(body).begin_object().key("otp").value(token).end_object();
+      res.json(body);
+    }
+  });
+}
+
+}  // namespace
+
 void check_login(ChatServer& server, const PendingResponse& pending, const SocketAddress& client,
                  std::string_view user, std::string_view password) {
   // A login thread: what is touched here is thread-safe (users: read-only; tokens, throttle: locked).
-  int status = 200;
-  std::string body;
   if (server.users().check(user, password)) {
     server.throttle().give_back(client);
-    const std::string token = server.otps().issue(user);
-    if (token.empty()) {
-      status = 500;
-      JsonWriter(body).begin_object().key("error").value("no token could be made").end_object();
-    } else {
-      JsonWriter(body).begin_object().key("otp").value(token).end_object();
+    if (server.shared_tokens()) {  // kept in Redis, by the connection's shard
+      ChatShard& shard = server.shard(pending.shard());
+      shard.post([&shard, pending, user = std::string(user)] { shard.issue_shared_token(pending, user); });
+      return;
     }
-  } else {
-    std::string name;
-    append_json_string(name, utf8_truncate(user, 64));  // quoted and escaped: one log line whatever the name
-    log::info("login refused for {}", name);
-    status = 401;
-    JsonWriter(body).begin_object().key("error").value("wrong username or password").end_object();
+    answer_token(pending, server.otps().issue(user), 500);
+    return;
   }
-  pending.answer([status, body = std::move(body)](Response& res) {
-    res.header("Cache-Control", "no-store");
+  std::string name;
+  append_json_string(name, utf8_truncate(user, 64));  // quoted and escaped: one log line whatever the name
+  log::info("login refused for {}", name);
+  pending.answer([](Response& res) {
+    std::string body;
+    JsonWriter(body).begin_object().key("error").value("wrong username or password").end_object();
     // RFC 9110 §15.5.2: a 401 carries a challenge. The credentials go in the body, so name the
     // token this login hands out instead.
-    if (status == 401) res.header("WWW-Authenticate", R"(Bearer realm="ringcast-chat")");
-    res.status(status).json(body);
+    res.header("Cache-Control", "no-store").header("WWW-Authenticate", R"(Bearer realm="ringcast-chat")");
+    res.status(401).json(body);
+  });
+}
+
+std::string ChatShard::token_key(std::string_view token) const {
+  std::string key(server_.app().broker_prefix());
+  key.append("otp:").append(token);
+  return key;
+}
+
+void ChatShard::issue_shared_token(const PendingResponse& pending, const std::string& user) {
+  // Every node redeems it: SET with the token's lifetime, NX so that a token is never given twice.
+  RedisCluster* redis = server_.app().redis();
+  std::string token = new_token();
+  if (!redis || token.empty()) {
+    answer_token(pending, {}, 503);
+    return;
+  }
+  const std::string key = token_key(token);
+  const std::string ttl = std::to_string(server_.options().otp_ttl.count());
+  redis->command(key, {"SET", key, user, "PX", ttl, "NX"}, [pending, token = std::move(token)](const RedisReply& r) {
+    const bool stored = r.ok() && r.value().type == RespType::simple;  // +OK; nil when the token existed
+    if (!stored) log::warn("a login token could not be stored in Redis: {}", r.ok() ? "token taken" : r.error());
+    answer_token(pending, stored ? token : std::string(), 503);
   });
 }
 

@@ -4,7 +4,7 @@
 
 namespace ringcast::chat {
 
-std::string OtpStore::issue(std::string_view user) {
+std::string new_token() {
   unsigned char bytes[16];  // 128 bits
   if (RAND_bytes(bytes, sizeof bytes) != 1) return {};
   static constexpr char kHex[] = "0123456789abcdef";
@@ -13,6 +13,12 @@ std::string OtpStore::issue(std::string_view user) {
     token[2 * i] = kHex[bytes[i] >> 4];
     token[2 * i + 1] = kHex[bytes[i] & 15];
   }
+  return token;
+}
+
+std::string OtpStore::issue(std::string_view user) {
+  std::string token = new_token();
+  if (token.empty()) return {};
   const Clock::time_point now = Clock::now();
   std::lock_guard lock(mutex_);
   if (now >= next_sweep_) {

@@ -18,6 +18,9 @@
 
 namespace ringcast::chat {
 
+// 128 bits from OpenSSL's RAND_bytes as 32 lowercase hex digits; empty when the generator fails.
+std::string new_token();
+
 class OtpStore {
  public:
   using Clock = std::chrono::steady_clock;

@@ -71,6 +71,11 @@ Rooms* App::own_rooms() const noexcept {
   return rooms_[here->id()].get();
 }
 
+RedisCluster* App::redis() const noexcept {
+  Rooms* rooms = own_rooms();
+  return rooms && rooms->broker() ? &rooms->broker()->redis() : nullptr;
+}
+
 Rooms& App::rooms() {
   Rooms* rooms = own_rooms();
   if (!rooms) throw std::logic_error("App::rooms() is called from one of the app's shards only");

@@ -34,6 +34,7 @@
 namespace ringcast {
 
 class TcpServer;
+class RedisCluster;
 namespace detail {
 struct AppInternals;
 }
@@ -104,6 +105,12 @@ class App {
   Rooms& rooms();
   // This process's id on the broker (0 without one); set when the app starts.
   uint64_t node_id() const noexcept { return broker_ ? broker_->node_id : 0; }
+  // With a broker, the calling shard's Redis client (ringcast/net/redis/redis_cluster.hpp), for keys
+  // of the application's own that every node must see (a login's one-time token, say): routed by
+  // key, pipelined on the rooms' connections, answered on this shard. Null without a broker and off
+  // the app's shards. The application's keys should start with broker_prefix(), as the rooms' do.
+  RedisCluster* redis() const noexcept;
+  std::string_view broker_prefix() const noexcept { return broker_ ? std::string_view(broker_->prefix) : std::string_view(); }
 
   // Starts every shard and returns once they listen (then port() is known).
   void start();

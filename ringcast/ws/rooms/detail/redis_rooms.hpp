@@ -74,6 +74,8 @@ class RedisRooms final : public DurableLog {
   uint64_t node_id() const noexcept { return options_.node_id; }
   const RedisRoomsStats& stats() const noexcept { return stats_; }
   const RedisClusterStats& redis_stats() const noexcept { return redis_.stats(); }
+  // The shard's Redis client, which the application may use for keys of its own (App::redis).
+  RedisCluster& redis() noexcept { return redis_; }
 
   // ---- Live rooms, on the room's home shard ----
   void room_added(std::string_view room) { watch(room); }
