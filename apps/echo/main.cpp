@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
   auto& broker = cli.flag("broker", std::string(),
                           "redis[s]://[USER:PASSWORD@]HOST[:PORT][/PREFIX] (docs/redis.md): share /room/NAME rooms with other ringcast-echo processes "
                           "through Redis pub/sub; empty: none");
+  auto& durable = cli.flag("durable-rooms", false,
+                           "/room/NAME rooms are durable: one order for every member on every node, numbered and kept "
+                           "(the last 100 messages); members get messages as they were sent");
   cli.example("ringcast-echo --deflate");
   cli.example("ringcast-echo --ping-interval 10 --idle-timeout 0   # heartbeats keep idle clients, drop dead ones");
   cli.example("ringcast-echo --port 9002 --broker redis://127.0.0.1:6379   # one of several nodes");
@@ -64,6 +67,7 @@ int main(int argc, char** argv) {
     WebSocketLimits room_limits = limits;
     room_limits.max_backpressure = static_cast<size_t>(room_backpressure);
     App app(options);
+    if (durable) app.default_room_options({.kind = RoomKind::durable});
     app.ws<Peer>("/*", {
         .on_message = [](WebSocket<Peer>& ws, std::string_view message, OpCode op) { ws.send(message, op, true); },
         .limits = limits,

@@ -190,7 +190,9 @@ bool Rooms::is_subscribed(const WebSocketBase& ws, std::string_view room) const 
   return false;
 }
 
-bool Rooms::subscribe(WebSocketBase& ws, std::string_view name) {
+bool Rooms::subscribe(WebSocketBase& ws, std::string_view name) { return subscribe(ws, name, SubscribeOptions{}); }
+
+bool Rooms::join_live(WebSocketBase& ws, std::string_view name) {
   if (ws.state_ != WebSocketBase::kOpen || is_subscribed(ws, name)) return false;
   Room& room = find_or_add(name);
   if (!ws.extras_) ws.extras_ = new WebSocketExtras();
@@ -205,7 +207,7 @@ bool Rooms::subscribe(WebSocketBase& ws, std::string_view name) {
 
 bool Rooms::subscribe(WebSocketBase& ws, std::string_view name, const SubscribeOptions& options) {
   const Room* known = find(name);
-  if ((known ? *known->options : network_.options(name)).kind != RoomKind::durable) return subscribe(ws, name);
+  if ((known ? *known->options : network_.options(name)).kind != RoomKind::durable) return join_live(ws, name);
   if (ws.state_ != WebSocketBase::kOpen || is_subscribed(ws, name)) return false;
   Room& room = find_or_add(name);
   if (!ws.extras_) ws.extras_ = new WebSocketExtras();

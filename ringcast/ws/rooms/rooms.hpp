@@ -90,7 +90,8 @@ class Rooms {
   Rooms& operator=(const Rooms&) = delete;
 
   // ---- This shard's thread only ----
-  // Adds `ws` (a WebSocket of this shard) to `room`; false when it already was a member.
+  // Adds `ws` (a WebSocket of this shard) to `room`; false when it already was a member. A durable
+  // room: as below with the default options (no replay).
   bool subscribe(WebSocketBase& ws, std::string_view room);
   // A durable room: joins as a pending member and asks the home shard for the replay `options` ask for;
   // the socket's context hears of it (on_subscribed) when its live stream starts. Other rooms: as above.
@@ -154,6 +155,8 @@ class Rooms {
   using HomeCall = void (*)(Rooms& home, std::string_view room, std::string_view message, OpCode op);
   void at_home(std::string_view name, std::string_view message, OpCode op, HomeCall call);
   void remove_member(Room& room, uint32_t index);
+  // A live room's member from now on.
+  bool join_live(WebSocketBase& ws, std::string_view room);
   void remove_subscription(WebSocketBase& ws, uint32_t k);
   void tell_broken(std::string_view room, const SubscribeResult& result);
   bool has_members(const Room& room) const noexcept;
