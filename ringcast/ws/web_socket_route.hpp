@@ -109,31 +109,31 @@ class WebSocketRoute final : public CallbackContext<UserData, const WebSocketBeh
       up.accept();
     }
     if (!up.accepted()) {
-      res.status(up.status() ? up.status() : 500).close().send(up.status() ? up.body() : "the upgrade was not decided");
+      refuse(res, up.status(), up.status() ? std::string_view(up.body()) : "the upgrade was not decided");
       return;
     }
-    // RFC 7692 §5: answer the first permessage-deflate offer we can serve (offers may span several
-    // Sec-WebSocket-Extensions lines, which RFC 9110 §5.3 lets us join with commas).
-    DeflateNegotiation deflate;
-    if (this->deflate_options().enabled) {
-      std::string offers;
-      for (const HttpHeader& h : req.http().headers()) {
-        if (!ascii_iequals(h.name, "Sec-WebSocket-Extensions")) continue;
-        if (!offers.empty()) offers += ", ";
-        offers += h.value;
-      }
-      if (!offers.empty()) deflate = negotiate_deflate(offers, this->deflate_options());
-    }
-    scratch_.clear();
-    write_upgrade_response(scratch_, check.key, up.protocol(),
-                           deflate.agreement.enabled ? deflate.response_value() : std::string_view{});
-    this->loop().write(c, scratch_);
-    auto [ws, slot] = sockets_.alloc(up.take());
-    set_slot(*ws, slot);
-    this->adopt(c, *ws, deflate.agreement);
+    open(c, settle_upgrade(req.http(), check.key, this->deflate_options()), up.protocol(), up.take());
   }
 
  private:
+  // The one end of every accepted upgrade (this shard's thread, `c` still the HTTP server's): the 101
+  // (RFC 6455 §4.2.2) with `terms` and `protocol`, then `c` is this route's, with a socket holding
+  // `data`; on_open runs here.
+  void open(Connection& c, const UpgradeTerms& terms, std::string_view protocol, UserData data) {
+    scratch_.clear();
+    write_upgrade_response(scratch_, terms, protocol);
+    this->loop().write(c, scratch_);
+    auto [ws, slot] = sockets_.alloc(std::move(data));
+    set_slot(*ws, slot);
+    this->adopt(c, *ws, terms.deflate.agreement);
+  }
+
+  // The one way an upgrade is refused by its decision: `status` (0: 500) and `body`, then the
+  // connection closes.
+  static void refuse(Response& res, int status, std::string_view body) {
+    res.status(status ? status : 500).close().send(body);
+  }
+
   std::string scratch_;
 };
 
