@@ -1,7 +1,8 @@
 #pragma once
 // WebSocketBehavior<UserData>: what an application says about one WebSocket route — its callbacks
 // and limits, filled with designated initializers — and WebSocketRoute<UserData>, which serves it on
-// one shard: the upgrade (RFC 6455 §4.2), then the application's callbacks with WebSocket<UserData>.
+// one shard: the upgrade (RFC 6455 §4.2), decided at once or later (Upgrade::defer, see
+// ringcast/ws/pending_upgrade.hpp), then the application's callbacks with WebSocket<UserData>.
 //
 // Threads: every shard runs the same behavior, so callbacks run concurrently on all shards; each
 // call sees only its own shard's connections. Keep shared state in the shard (see App::on_shard_start).
@@ -14,12 +15,15 @@
 #include <ringcast/net/http/http_server.hpp>
 #include <ringcast/ws/detail/callback_context.hpp>
 #include <ringcast/ws/handshake/server_handshake.hpp>
+#include <ringcast/ws/pending_upgrade.hpp>
 #include <ringcast/ws/web_socket_limits.hpp>
 
 namespace ringcast {
 
 // The decision on_upgrade takes: accept with this connection's user data (and optionally another
 // subprotocol than the one picked), or reject with an HTTP status. Deciding nothing rejects (500).
+// Or defer it: defer() returns a PendingUpgrade (ringcast/ws/pending_upgrade.hpp) through which any
+// thread decides later. Valid during on_upgrade only, like the Request.
 template <typename UserData>
 class Upgrade {
  public:
@@ -34,29 +38,48 @@ class Upgrade {
     status_ = status;
     body_ = std::move(body);
   }
+  // The decision comes later, through the returned handle; accept and reject here are then ignored,
+  // and a second call returns the same handle. The upgrade's terms (accept value, permessage-deflate,
+  // subprotocol, Origin) are settled now; the Request is not kept: copy what the decision needs from
+  // it before on_upgrade returns. Empty when this Upgrade cannot defer (not made by a route).
+  PendingUpgrade<UserData> defer();
 
   // The Origin header (empty for non-browser clients) and the subprotocol picked from the route's list.
   std::string_view origin() const noexcept { return non_null(origin_); }
   std::string_view protocol() const noexcept { return non_null(protocol_); }
 
+  bool deferred() const noexcept { return static_cast<bool>(pending_); }
   bool accepted() const noexcept { return data_.has_value() && status_ == 0; }
   int status() const noexcept { return status_; }
   const std::string& body() const noexcept { return body_; }
   UserData take() { return std::move(*data_); }
 
  private:
+  friend class WebSocketRoute<UserData>;
+  // What defer() needs, all owned by the route's upgrade() call that made this Upgrade.
+  struct Source {
+    WebSocketRoute<UserData>& route;
+    const HandshakeCheck& check;
+    const Request& request;
+    Response& response;
+  };
+  explicit Upgrade(const Source& source) noexcept : Upgrade(source.check) { source_ = &source; }
+
   std::optional<UserData> data_;
   int status_ = 0;
   std::string body_;
   std::string_view protocol_;
   std::string_view origin_;
+  const Source* source_ = nullptr;
+  PendingUpgrade<UserData> pending_;
 };
 
 template <typename UserData>
 struct WebSocketBehavior {
   using Socket = WebSocket<UserData>;
 
-  // Decides on an upgrade request (authentication, origin, user data). Absent: accept with UserData{}.
+  // Decides on an upgrade request (authentication, origin, user data), at once or, through
+  // Upgrade::defer, from any thread later. Absent: accept with UserData{}.
   std::function<void(Request&, Upgrade<UserData>&)> on_upgrade;
   std::function<void(Socket&)> on_open;
   // A whole message; `message` is valid during the call only. No view a callback receives has a null
@@ -102,39 +125,63 @@ class WebSocketRoute final : public CallbackContext<UserData, const WebSocketBeh
       res.status(check.status).close().send(check.reason);
       return;
     }
-    Upgrade<UserData> up(check);
+    const typename Upgrade<UserData>::Source source{*this, check, req, res};
+    Upgrade<UserData> up(source);
     if (behavior_.on_upgrade) {
       behavior_.on_upgrade(req, up);
     } else {
       up.accept();
     }
+    if (up.deferred()) return;  // the HTTP server holds the connection until the handle decides
     if (!up.accepted()) {
-      res.status(up.status() ? up.status() : 500).close().send(up.status() ? up.body() : "the upgrade was not decided");
+      refuse(res, up.status(), up.status() ? std::string_view(up.body()) : "the upgrade was not decided");
       return;
     }
-    // RFC 7692 §5: answer the first permessage-deflate offer we can serve (offers may span several
-    // Sec-WebSocket-Extensions lines, which RFC 9110 §5.3 lets us join with commas).
-    DeflateNegotiation deflate;
-    if (this->deflate_options().enabled) {
-      std::string offers;
-      for (const HttpHeader& h : req.http().headers()) {
-        if (!ascii_iequals(h.name, "Sec-WebSocket-Extensions")) continue;
-        if (!offers.empty()) offers += ", ";
-        offers += h.value;
-      }
-      if (!offers.empty()) deflate = negotiate_deflate(offers, this->deflate_options());
-    }
-    scratch_.clear();
-    write_upgrade_response(scratch_, check.key, up.protocol(),
-                           deflate.agreement.enabled ? deflate.response_value() : std::string_view{});
-    this->loop().write(c, scratch_);
-    auto [ws, slot] = sockets_.alloc(up.take());
-    set_slot(*ws, slot);
-    this->adopt(c, *ws, deflate.agreement);
+    open(c, settle_upgrade(req.http(), check.key, this->deflate_options()), up.protocol(), up.take());
   }
 
  private:
+  friend class Upgrade<UserData>;
+  friend class PendingUpgrade<UserData>;
+
+  // Upgrade::defer: the request's answer is deferred, and what the 101 will say is settled while the
+  // request is in hand (this shard's thread).
+  PendingUpgrade<UserData> defer(const HandshakeCheck& check, const Request& req, Response& res) {
+    PendingResponse response = res.defer();
+    if (!response) return {};
+    using State = typename PendingUpgrade<UserData>::State;
+    auto state = std::make_shared<const State>(State{.terms = settle_upgrade(req.http(), check.key, this->deflate_options()),
+                                                     .protocol = std::string(check.protocol),
+                                                     .origin = std::string(check.origin),
+                                                     .route = this});
+    return PendingUpgrade<UserData>(std::move(response), std::move(state));
+  }
+
+  // The one end of every accepted upgrade, decided in on_upgrade or later through a PendingUpgrade
+  // (this shard's thread, `c` still the HTTP server's): the 101 (RFC 6455 §4.2.2) with `terms` and
+  // `protocol`, then `c` is this route's, with a socket holding `data`; on_open runs here.
+  void open(Connection& c, const UpgradeTerms& terms, std::string_view protocol, UserData data) {
+    scratch_.clear();
+    write_upgrade_response(scratch_, terms, protocol);
+    this->loop().write(c, scratch_);
+    auto [ws, slot] = sockets_.alloc(std::move(data));
+    set_slot(*ws, slot);
+    this->adopt(c, *ws, terms.deflate.agreement);
+  }
+
+  // The one way an upgrade is refused by its decision, at once or deferred: `status` (0: 500) and
+  // `body`, then the connection closes.
+  static void refuse(Response& res, int status, std::string_view body) {
+    res.status(status ? status : 500).close().send(body);
+  }
+
   std::string scratch_;
 };
+
+template <typename UserData>
+PendingUpgrade<UserData> Upgrade<UserData>::defer() {
+  if (!pending_ && source_) pending_ = source_->route.defer(source_->check, source_->request, source_->response);
+  return pending_;
+}
 
 }  // namespace ringcast

@@ -69,17 +69,23 @@ SocketAddress Request::remote_address() const noexcept { return SocketAddress::p
 
 unsigned PendingResponse::shard() const noexcept { return shard_ ? shard_->id() : 0; }
 
-void PendingResponse::answer(Answer answer) const {
+void PendingResponse::answer(Answer answer) const { deliver(std::move(answer), {}); }
+
+void PendingResponse::upgrade(UpgradeAnswer answer) const { deliver({}, std::move(answer)); }
+
+void PendingResponse::deliver(Answer answer, UpgradeAnswer upgrade) const {
   if (!server_) return;
-  // One allocation per deferred answer (not a hot path): the callable and where it goes.
+  // One allocation per deferred answer (not a hot path): the callable and where it goes. It is
+  // destroyed where it runs, on the connection's shard, with whatever it holds.
   struct Job {
     HttpServerHandler* server;
     uint32_t slot;
     uint64_t ticket;
     Answer answer;
+    UpgradeAnswer upgrade;
   };
-  auto job = std::make_shared<Job>(Job{server_, slot_, ticket_, std::move(answer)});
-  auto run = [job](Shard&) { job->server->answer(job->slot, job->ticket, job->answer); };
+  auto job = std::make_shared<Job>(Job{server_, slot_, ticket_, std::move(answer), std::move(upgrade)});
+  auto run = [job](Shard&) { job->server->answer(job->slot, job->ticket, job->answer, job->upgrade); };
   Shard* here = Shard::current();
   if (here == shard_) {
     here->defer(std::move(run));  // after the current callback: never inside the handler's own call
@@ -358,15 +364,29 @@ PendingResponse HttpServerHandler::defer(Connection& c, bool keep_alive, bool he
   return PendingResponse(loop_.shard(), *this, c.index, ticket);
 }
 
-void HttpServerHandler::answer(uint32_t slot, uint64_t ticket, PendingResponse::Answer& answer) {
+void HttpServerHandler::answer(uint32_t slot, uint64_t ticket, PendingResponse::Answer& answer,
+                               PendingResponse::UpgradeAnswer& upgrade) {
   const auto it = pending_.find(slot);
   if (it == pending_.end() || it->second.ticket != ticket) return;  // closed, reused, or answered already
   const Pending p = it->second;
   pending_.erase(it);
   Connection& c = *p.conn;  // open: its close would have erased the record
-  static_cast<Session*>(c.context)->pending = false;
+  Session* session = static_cast<Session*>(c.context);
+  session->pending = false;
   Response res(loop_, c, p.keep_alive, p.head, date(), p.http10, this);
-  answer(res);
+  if (upgrade) {
+    loop_.timers().cancel(c.timer);  // as in dispatch: a handler that takes the connection owns its timer
+    upgrade(c, res);
+    if (c.handler != this) {
+      sessions_.free(session->index);  // handed over (and perhaps closed by its new handler since)
+      // What the client sent behind the request waited unparsed in the leftover: it is the new
+      // protocol's, and goes to its handler now, before anything read later.
+      if (c.is_open()) loop_.resume_reading(c);
+      return;
+    }
+  } else {
+    answer(res);
+  }
   finish(c, res);
   if (!c.is_open() || c.handler != this || static_cast<Session*>(c.context)->pending) return;
   // The requests that waited behind this one: parse them now, as if they had just arrived.

@@ -29,7 +29,9 @@
 // Once the answer is written, the waiting requests are parsed and answered as if they had just come.
 //
 // An upgrade route (WebSocket) receives the connection itself and may hand it to another handler;
-// the bytes after the request head then go to that handler.
+// the bytes after the request head then go to that handler. It may defer too, like any route, and
+// hand the connection over later (PendingResponse::upgrade): until then the bytes behind the request
+// wait unparsed as above, and once it is handed over they go to the new handler, first of all.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -103,6 +105,9 @@ class PendingResponse {
  public:
   // Runs on the connection's shard with the request's Response, exactly like a route handler.
   using Answer = std::function<void(Response&)>;
+  // Runs on the connection's shard with the connection and the request's Response, exactly like an
+  // UpgradeHandler: it hands the connection to another handler, or answers with the Response.
+  using UpgradeAnswer = std::function<void(Connection&, Response&)>;
 
   PendingResponse() noexcept = default;
 
@@ -112,6 +117,10 @@ class PendingResponse {
   void answer(Answer answer) const;
   // Any thread. Shorthand for an answer of `status` with `body` (copied) of `content_type`.
   void send(int status, std::string body, std::string content_type = "text/plain; charset=utf-8") const;
+  // Any thread. Runs `answer(c, res)` on the connection's shard, for a deferred upgrade: once it has
+  // handed `c` over, the bytes that waited behind the request go to the new handler. Dropped like
+  // answer(), and like answer() the first of the two to arrive wins.
+  void upgrade(UpgradeAnswer answer) const;
 
   // False for a default-constructed handle (and for defer() on a Response that cannot defer).
   explicit operator bool() const noexcept { return server_ != nullptr; }
@@ -123,6 +132,8 @@ class PendingResponse {
   friend class HttpServerHandler;
   PendingResponse(Shard& shard, HttpServerHandler& server, uint32_t slot, uint64_t ticket) noexcept
       : shard_(&shard), server_(&server), slot_(slot), ticket_(ticket) {}
+  // Sends one of the two (the other empty) to the connection's shard.
+  void deliver(Answer answer, UpgradeAnswer upgrade) const;
 
   Shard* shard_ = nullptr;
   HttpServerHandler* server_ = nullptr;
@@ -206,7 +217,7 @@ class HttpServerHandler final : public ConnectionHandler {
 
   // The Date header value for this second (IMF-fixdate), cached per shard.
   std::string_view date();
-  // Requests waiting for a deferred answer on this shard.
+  // Requests waiting for a deferred answer on this shard (deferred upgrades among them).
   size_t pending_answers() const noexcept { return pending_.size(); }
 
  private:
@@ -245,8 +256,10 @@ class HttpServerHandler final : public ConnectionHandler {
   void finish(Connection& c, Response& res);
   // Response::defer: registers the pending answer of connection `c`.
   PendingResponse defer(Connection& c, bool keep_alive, bool head, bool http10);
-  // Runs a deferred answer (this shard's thread): dropped unless `ticket` is still pending on `slot`.
-  void answer(uint32_t slot, uint64_t ticket, PendingResponse::Answer& answer);
+  // Runs a deferred answer, `answer` or `upgrade` (this shard's thread): dropped unless `ticket` is
+  // still pending on `slot`.
+  void answer(uint32_t slot, uint64_t ticket, PendingResponse::Answer& answer,
+              PendingResponse::UpgradeAnswer& upgrade);
   void reply_error(Connection& c, int status);
   void arm_idle(Connection& c);
 

@@ -1,7 +1,5 @@
 #include <ringcast/ws/handshake/server_handshake.hpp>
 
-#include <ringcast/ws/handshake/handshake.hpp>
-
 namespace ringcast {
 namespace {
 
@@ -53,21 +51,32 @@ HandshakeCheck check_upgrade_request(const HttpRequest& request, std::span<const
   return ok;
 }
 
-void write_upgrade_response(std::string& out, std::string_view key, std::string_view protocol,
-                            std::string_view extensions) {
-  char accept[28];
-  write_websocket_accept(key, accept);
+UpgradeTerms settle_upgrade(const HttpRequest& request, std::string_view key, const DeflateOptions& deflate) {
+  UpgradeTerms terms;
+  write_websocket_accept(key, terms.accept);
+  if (!deflate.enabled) return terms;
+  std::string offers;
+  for (const HttpHeader& h : request.headers()) {
+    if (!ascii_iequals(h.name, "Sec-WebSocket-Extensions")) continue;
+    if (!offers.empty()) offers += ", ";
+    offers += h.value;
+  }
+  if (!offers.empty()) terms.deflate = negotiate_deflate(offers, deflate);
+  return terms;
+}
+
+void write_upgrade_response(std::string& out, const UpgradeTerms& terms, std::string_view protocol) {
   out += "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ";
-  out.append(accept, sizeof accept);
+  out += terms.accept_value();
   out += "\r\n";
   if (!protocol.empty()) {
     out += "Sec-WebSocket-Protocol: ";
     out += protocol;
     out += "\r\n";
   }
-  if (!extensions.empty()) {
+  if (terms.deflate.agreement.enabled) {
     out += "Sec-WebSocket-Extensions: ";
-    out += extensions;
+    out += terms.deflate.response_value();
     out += "\r\n";
   }
   out += "\r\n";

@@ -1,11 +1,14 @@
 #pragma once
-// The server side of the opening handshake (RFC 6455 §4.2): checks an upgrade request, and writes
-// the 101 response. Pure functions over the parsed request; WebSocketRoute calls them.
+// The server side of the opening handshake (RFC 6455 §4.2): checks an upgrade request, settles what
+// an accepted one answers, and writes the 101 response. Pure functions over the parsed request;
+// WebSocketRoute calls them.
 #include <span>
 #include <string>
 #include <string_view>
 
 #include <ringcast/net/http/http_request.hpp>
+#include <ringcast/ws/deflate/permessage_deflate.hpp>
+#include <ringcast/ws/handshake/handshake.hpp>
 
 namespace ringcast {
 
@@ -25,9 +28,23 @@ struct HandshakeCheck {
 HandshakeCheck check_upgrade_request(const HttpRequest& request, std::span<const std::string> allowed_origins,
                                      std::span<const std::string> protocols);
 
-// Appends "HTTP/1.1 101 Switching Protocols" with Sec-WebSocket-Accept for `key`, the chosen
-// subprotocol and extension response (each only when not empty).
-void write_upgrade_response(std::string& out, std::string_view key, std::string_view protocol,
-                            std::string_view extensions);
+// What the 101 of an accepted upgrade says besides the subprotocol, taken from its request: values,
+// no views into it, so they outlive the request when the decision is deferred. 168 bytes.
+struct UpgradeTerms {
+  char accept[kWebSocketAcceptSize] = {};  // Sec-WebSocket-Accept (§4.2.2 item 5.4)
+  DeflateNegotiation deflate;              // permessage-deflate: the agreement and the element to answer
+
+  std::string_view accept_value() const noexcept { return {accept, sizeof accept}; }
+};
+
+// The terms for `request` (checked already: `key` is its valid Sec-WebSocket-Key): the accept value,
+// and, when `deflate` is enabled, the answer to the first permessage-deflate offer we can serve
+// (RFC 7692 §5; offers may span several Sec-WebSocket-Extensions lines, which RFC 9110 §5.3 lets us
+// join with commas).
+UpgradeTerms settle_upgrade(const HttpRequest& request, std::string_view key, const DeflateOptions& deflate);
+
+// Appends "HTTP/1.1 101 Switching Protocols" with the terms' Sec-WebSocket-Accept and extension
+// response (when permessage-deflate was agreed), and the chosen subprotocol (when not empty).
+void write_upgrade_response(std::string& out, const UpgradeTerms& terms, std::string_view protocol);
 
 }  // namespace ringcast

@@ -22,6 +22,8 @@
 
 #include <ringcast/core/shard.hpp>
 #include <ringcast/net/http/static_files.hpp>
+#include <ringcast/net/tcp_echo_handler.hpp>
+#include <ringcast/net/tcp_server.hpp>
 #include <ringcast/ws/app.hpp>
 #include <ringcast/ws/detail/app_internals.hpp>
 #include "tests/support/net_test_support.hpp"
@@ -655,9 +657,92 @@ bool answer_and_wait(const PendingResponse& h, bool& ran, std::string body = "la
   return settled;
 }
 
+// An HTTP server alone (no App) with one upgrade route, GET /switch, that defers to the test; the
+// test's answers may hand the connection to the shard's TcpEchoHandler.
+struct SwitchServer {
+  SwitchServer() : echoes(2) {
+    routes.add(HttpMethod::get, "/switch", HttpRoute{.upgrade = [this](Connection&, Request&, Response& res) {
+      handles.add(res.defer());
+    }});
+    routes.add(HttpMethod::get, "/hello", HttpRoute{.handler = [](Request&, Response& res) { res.send("hello"); }});
+    server = std::make_unique<TcpServer>(
+        TcpServerOptions{.address = SocketAddress::loopback(0), .shards = {.count = 2}, .loop = test::loop_options()},
+        [this](Loop& loop) {
+          echoes[loop.shard().id()] = std::make_unique<TcpEchoHandler>(loop);
+          return std::make_unique<HttpServerHandler>(loop, routes, HttpServerOptions{});
+        });
+    server->start();
+  }
+  // An upgrade answer that says so, then hands the connection to the echo handler of its shard.
+  PendingResponse::UpgradeAnswer to_echo() {
+    return [this](Connection& c, Response&) {
+      Loop& loop = Loop::current();
+      loop.write(c, std::string_view("HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n"));
+      c.handler = echoes[loop.shard().id()].get();
+      c.context = nullptr;
+    };
+  }
+
+  HttpRouter<HttpRoute> routes;
+  std::vector<std::unique_ptr<TcpEchoHandler>> echoes;  // by shard; outlive the server's loops
+  Handles handles;
+  std::unique_ptr<TcpServer> server;
+};
+
 }  // namespace
 
 TEST_SUITE("io") {
+
+TEST_CASE("http server: a deferred upgrade answer hands the connection over, and the bytes sent behind the request reach the new handler first") {
+  SwitchServer t;
+  RawHttpClient c(t.server->port());
+  REQUIRE(c.send(get("/switch") + "sent early, "));
+  const PendingResponse h = t.handles.wait(0);
+  REQUIRE(h);
+  CHECK(c.quiet_for(200));  // the early bytes wait, unparsed
+  std::thread([&] { h.upgrade(t.to_echo()); }).join();
+  const auto r = c.read();
+  REQUIRE(r);
+  CHECK(r->status == 101);
+  REQUIRE(c.send("then more"));
+  std::string echoed = c.pending();
+  char buf[64];
+  while (echoed.size() < 21) {
+    const ssize_t n = ::recv(c.fd(), buf, sizeof buf, 0);
+    if (n <= 0) break;
+    echoed.append(buf, size_t(n));
+  }
+  CHECK(echoed == "sent early, then more");
+  // A second answer to the same request is dropped.
+  bool ran = true;
+  CHECK(answer_and_wait(h, ran));
+  CHECK_FALSE(ran);
+}
+
+TEST_CASE("http server: a deferred upgrade answer that keeps the connection answers like any deferred answer") {
+  SwitchServer t;
+  RawHttpClient c(t.server->port());
+  SUBCASE("it answers through the Response: the connection goes on as HTTP") {
+    REQUIRE(c.send(get("/switch") + get("/hello")));
+    const PendingResponse h = t.handles.wait(0);
+    REQUIRE(h);
+    std::thread([&] { h.upgrade([](Connection&, Response& res) { res.status(403).send("no"); }); }).join();
+    for (const char* body : {"no", "hello"}) {
+      const auto r = c.read();
+      REQUIRE(r);
+      CHECK(r->body == body);
+    }
+  }
+  SUBCASE("it sends nothing: 500") {
+    REQUIRE(c.send(get("/switch")));
+    const PendingResponse h = t.handles.wait(0);
+    REQUIRE(h);
+    std::thread([&] { h.upgrade([](Connection&, Response&) {}); }).join();
+    const auto r = c.read();
+    REQUIRE(r);
+    CHECK(r->status == 500);
+  }
+}
 
 TEST_CASE("http server: a deferred answer given from another thread arrives, runs on the connection's shard, and the connection goes on") {
   DeferApp t;
