@@ -213,9 +213,32 @@ void ChatShard::upgrade(Request& req, Upgrade<ChatClient>& up) {
     return;
   }
   if (epoch) client.since = Position{*epoch, *seq};
-  std::optional<std::string> user = server_.otps().redeem(req.query("otp"));
+  static constexpr std::string_view kNoToken = "a fresh one-time token from POST /login is needed: /ws?otp=TOKEN";
+  const std::string token = req.query("otp");
+  if (server_.shared_tokens()) {
+    // The token is in Redis, from whichever node logged the user in: taken (GETDEL) once, anywhere.
+    RedisCluster* redis = server_.app().redis();
+    if (token.size() != 32 || !redis) {
+      up.reject(redis ? 401 : 503, std::string(kNoToken));
+      return;
+    }
+    const std::string key = token_key(token);
+    redis->command(key, {"GETDEL", key}, [pending = up.defer(), client = std::move(client)](const RedisReply& r) mutable {
+      if (r.ok() && r.value().type == RespType::bulk) {
+        client.user.assign(r.value().text);
+        pending.accept(std::move(client));
+      } else if (r.ok() && r.value().type == RespType::null) {
+        pending.reject(401, std::string(kNoToken));
+      } else {
+        log::warn("a login token could not be read from Redis: {}", r.error());
+        pending.reject(503, "the token store cannot be reached; try again");
+      }
+    });
+    return;
+  }
+  std::optional<std::string> user = server_.otps().redeem(token);
   if (!user) {
-    up.reject(401, "a fresh one-time token from POST /login is needed: /ws?otp=TOKEN");
+    up.reject(401, std::string(kNoToken));
     return;
   }
   client.user = std::move(*user);
