@@ -15,7 +15,7 @@ function(_check_file rel)
   file(STRINGS ${SOURCE_DIR}/${rel} _lines REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]")
   string(REGEX MATCH "^ringcast/([a-z]+)/" _m "${rel}")
   set(_layer "${CMAKE_MATCH_1}")
-  string(REGEX MATCH "^(apps|examples)/([^/]+)/" _m "${rel}")
+  string(REGEX MATCH "^(apps/[^/]+|examples)/" _m "${rel}")  # an app's folder; examples/ is one folder
   set(_program_dir "${_m}")
   foreach(_line IN LISTS _lines)
     string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]*([<\"])([^>\"]+)[>\"].*" "\\1;\\2" _inc "${_line}")

@@ -1,5 +1,8 @@
-# Installs the already-built library into a scratch prefix, then configures, builds and runs the
-# out-of-tree app in tests/install/app against it.
+# Installs the already-built library into a scratch prefix, checks what was installed, then configures
+# and builds an out-of-tree project against it with find_package(ringcast):
+#   cmake -DSOURCE_DIR=<repo> -DBUILD_DIR=<tree> -DWORK_DIR=<scratch> -DPROJECT=<folder of the project>
+#         [-DRUN=<program of the project> -DEXPECT=<text it must print>] -P install_and_build.cmake
+# The prefix is WORK_DIR/prefix, the project's build tree WORK_DIR/project.
 file(REMOVE_RECURSE ${WORK_DIR})
 set(prefix ${WORK_DIR}/prefix)
 
@@ -29,10 +32,13 @@ foreach(h IN LISTS headers)
     message(FATAL_ERROR "${h} includes a private dependency: ${private}")
   endif()
 endforeach()
-run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/install/app -B ${WORK_DIR}/app -G Ninja
-    -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=Release)
-run(${CMAKE_COMMAND} --build ${WORK_DIR}/app)
-run(${WORK_DIR}/app/installed_app)
-if(NOT last_output MATCHES "installed ringcast works")
-  message(FATAL_ERROR "the app did not print its line:\n${last_output}")
+# Warnings are errors: what users copy should compile cleanly.
+run(${CMAKE_COMMAND} -S ${PROJECT} -B ${WORK_DIR}/project -G Ninja
+    -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS=-Werror)
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/project)
+if(RUN)
+  run(${WORK_DIR}/project/${RUN})
+  if(NOT last_output MATCHES "${EXPECT}")
+    message(FATAL_ERROR "${RUN} did not print \"${EXPECT}\":\n${last_output}")
+  endif()
 endif()
