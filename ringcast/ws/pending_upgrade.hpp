@@ -93,15 +93,15 @@ template <typename UserData>
 void PendingUpgrade<UserData>::accept(UserData data, std::string_view protocol) const {
   if (!state_) return;
   // A deferred answer is a std::function, which takes copyable callables only: the decision travels
-  // as one shared record that only the answer holds, so the user data is destroyed with the answer,
-  // on the connection's shard, whether it runs or is dropped.
+  // as one shared record that only the answer holds (moved in, no copy left on this thread), so the
+  // user data is destroyed with the answer, on the connection's shard, whether it runs or is dropped.
   struct Accepted {
     std::shared_ptr<const State> state;
     std::string protocol;
     UserData data;
   };
   auto accepted = std::make_shared<Accepted>(Accepted{state_, std::string(protocol), std::move(data)});
-  response_.upgrade([accepted](Connection& c, Response&) {
+  response_.upgrade([accepted = std::move(accepted)](Connection& c, Response&) {
     const State& s = *accepted->state;
     s.route->open(c, s.terms, accepted->protocol, std::move(accepted->data));
   });

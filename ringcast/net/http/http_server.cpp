@@ -75,8 +75,7 @@ void PendingResponse::upgrade(UpgradeAnswer answer) const { deliver({}, std::mov
 
 void PendingResponse::deliver(Answer answer, UpgradeAnswer upgrade) const {
   if (!server_) return;
-  // One allocation per deferred answer (not a hot path): the callable and where it goes. It is
-  // destroyed where it runs, on the connection's shard, with whatever it holds.
+  // One allocation per deferred answer (not a hot path): the callable and where it goes.
   struct Job {
     HttpServerHandler* server;
     uint32_t slot;
@@ -85,7 +84,12 @@ void PendingResponse::deliver(Answer answer, UpgradeAnswer upgrade) const {
     UpgradeAnswer upgrade;
   };
   auto job = std::make_shared<Job>(Job{server_, slot_, ticket_, std::move(answer), std::move(upgrade)});
-  auto run = [job](Shard&) { job->server->answer(job->slot, job->ticket, job->answer, job->upgrade); };
+  // The task is the job's only owner, so the answer, and whatever it holds (an upgrade's user data),
+  // is destroyed on the connection's shard when the task is done, run or dropped: a copy kept here
+  // could be the last one, released on this thread after the shard let go.
+  auto run = [job = std::move(job)](Shard&) {
+    job->server->answer(job->slot, job->ticket, job->answer, job->upgrade);
+  };
   Shard* here = Shard::current();
   if (here == shard_) {
     here->defer(std::move(run));  // after the current callback: never inside the handler's own call
