@@ -17,7 +17,14 @@ namespace ringcast {
 App::App(AppOptions options) : options_(std::move(options)) {}
 
 App::~App() {
-  server_.reset();  // shards end (closing what is open) while routes and contexts still exist
+  // Shards end (closing what is open) while routes and contexts still exist, and before the server
+  // goes: their callbacks may still reach it (App::rooms) until they have.
+  if (server_) {
+    server_->stop();
+    server_->join();
+  }
+  started_.store(nullptr, std::memory_order_release);
+  server_.reset();
 }
 
 App& App::route(HttpMethod method, std::string_view pattern, HttpRoute route) {
