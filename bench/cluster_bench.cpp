@@ -294,6 +294,7 @@ struct Options {
 
 // What one run measured.
 struct Run {
+  int64_t round = 0;
   bool clean = false;
   std::string problem;  // why it does not count ("" when clean)
   double deliveries = 0, publishes = 0, p50_ms = 0, p99_ms = 0;
@@ -456,8 +457,9 @@ std::string json_string(std::string_view s) {
   return out + "\"";
 }
 
-// Every run of a setup, and the one its figures come from (the median deliveries/s of the clean runs,
-// or of all when none was clean).
+// Every run of a setup, and the one its figures come from: of the clean runs (or of all when none was
+// clean), the one with the median deliveries/s, or at Socket.IO's rate, where deliveries/s is set, the
+// median p99.
 struct Result {
   Setup setup;
   std::vector<Run> runs;
@@ -470,18 +472,22 @@ struct Result {
       for (const Run& r : runs) pool.push_back(&r);
     }
     if (pool.empty()) return nullptr;
-    std::sort(pool.begin(), pool.end(), [](const Run* a, const Run* b) { return a->deliveries < b->deliveries; });
+    const bool by_p99 = setup.at_peer_rate;
+    std::sort(pool.begin(), pool.end(), [by_p99](const Run* a, const Run* b) {
+      return by_p99 ? a->p99_ms < b->p99_ms : a->deliveries < b->deliveries;
+    });
     return pool[(pool.size() - 1) / 2];
   }
-  // The deliveries/s of every run, "min–max" (empty with one run).
+  // The figure runs are chosen by, over every run: "min–max" (empty with one run).
   std::string spread() const {
     if (runs.size() < 2) return {};
-    double lo = runs[0].deliveries, hi = lo;
+    const auto figure = [this](const Run& r) { return setup.at_peer_rate ? r.p99_ms : r.deliveries; };
+    double lo = figure(runs[0]), hi = lo;
     for (const Run& r : runs) {
-      lo = std::min(lo, r.deliveries);
-      hi = std::max(hi, r.deliveries);
+      lo = std::min(lo, figure(r));
+      hi = std::max(hi, figure(r));
     }
-    return fmt::format("{}–{}", rate(lo), rate(hi));
+    return setup.at_peer_rate ? fmt::format("{}–{}", ms(lo), ms(hi)) : fmt::format("{}–{}", rate(lo), rate(hi));
   }
 };
 
@@ -491,6 +497,19 @@ const Result* peer_of(const std::vector<Result>& results, const Setup& s) {
     if (r.setup.server == Server::socketio && r.setup.nodes == s.nodes && r.chosen()) return &r;
   }
   return nullptr;
+}
+
+// The peer's run a ringcast run is read against: its chosen one, or at Socket.IO's rate the one of the
+// same round, whose rate it ran at.
+const Run* peer_run(const std::vector<Result>& results, const Result& mine, const Run& run) {
+  const Result* peer = peer_of(results, mine.setup);
+  if (!peer) return nullptr;
+  if (mine.setup.at_peer_rate) {
+    for (const Run& r : peer->runs) {
+      if (r.round == run.round) return &r;
+    }
+  }
+  return peer->chosen();
 }
 
 // "×3.2 less" for a ratio of 3.2, "×2.0 more" for 0.5.
@@ -517,6 +536,13 @@ std::string cpu_model() {
     if (line.starts_with("model name")) return line.substr(line.find(':') + 2);
   }
   return "unknown CPU";
+}
+
+// The 1-minute load average ("?" when unknown): other work on the machine shows here.
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string first;
+  return in >> first ? first : std::string("?");
 }
 
 std::string utc_now() {
@@ -554,15 +580,15 @@ std::string markdown(const std::vector<Result>& results, const Conditions& c) {
   for (const Result& r : results) {
     const Run* run = r.chosen();
     if (!run) continue;
-    std::string deliveries = rate(run->deliveries);
-    if (!r.spread().empty()) deliveries += fmt::format(" ({})", r.spread());
+    std::string deliveries = rate(run->deliveries), p99 = ms(run->p99_ms);
+    if (!r.spread().empty()) (r.setup.at_peer_rate ? p99 : deliveries) += fmt::format(" ({})", r.spread());
     std::string against = "—";
     if (r.setup.server == Server::ringcast) {
-      if (const Result* peer = peer_of(results, r.setup)) against = against_peer(*run, *peer->chosen(), !r.setup.at_peer_rate);
+      if (const Run* peer = peer_run(results, r, *run)) against = against_peer(*run, *peer, !r.setup.at_peer_rate);
     }
     md += fmt::format("| {}{} | {} | {} | {} | {} | {} | {} | {} | {} |\n", r.setup.label(),
                       run->clean ? "" : fmt::format(" *{}*", run->problem.substr(0, run->problem.find('\n'))), deliveries,
-                      ms(run->p50_ms), ms(run->p99_ms), rate(run->publishes), us(run->node_us_per_delivery()),
+                      ms(run->p50_ms), p99, rate(run->publishes), us(run->node_us_per_delivery()),
                       run->on_redis ? fmt::format("{:.2f}", run->redis_commands_per_message()) : "—",
                       run->on_redis ? us(run->redis_us_per_message()) : "—", against);
   }
@@ -603,9 +629,9 @@ std::string json_report(const std::vector<Result>& results, const Conditions& c,
       std::string calls;
       for (const auto& [name, n] : run.redis.calls) calls += fmt::format("{}{}: {}", calls.empty() ? "" : ", ", json_string(name), n);
       out += fmt::format(
-          "{}\n   {{\"clean\": {}, \"problem\": {}, \"deliveries_per_second\": {}, \"publishes_per_second\": {}, "
+          "{}\n   {{\"round\": {}, \"clean\": {}, \"problem\": {}, \"deliveries_per_second\": {}, \"publishes_per_second\": {}, "
           "\"p50_ms\": {}, \"p99_ms\": {}, \"node_cpu_seconds\": {}, \"node_us_per_delivery\": {}, \"client_cpu_seconds\": {}",
-          i ? "," : "", run.clean, json_string(run.problem), run.deliveries, run.publishes, run.p50_ms, run.p99_ms,
+          i ? "," : "", run.round, run.clean, json_string(run.problem), run.deliveries, run.publishes, run.p50_ms, run.p99_ms,
           run.node_cpu_seconds, run.node_us_per_delivery(), run.client_cpu_seconds);
       if (run.on_redis) {
         out += fmt::format(", \"redis_commands\": {}, \"redis_commands_per_message\": {}, \"redis_cpu_seconds\": {}, "
@@ -720,12 +746,14 @@ int main(int argc, char** argv) {
       "ringcast-load at the publishes/s Socket.IO reached in the same round. The nodes' CPU per delivery and Redis' CPU "
       "per published message cover the whole run (warm-up included), Redis' less what it spends idle (measured at "
       "start); Redis commands are counted on its primaries, CPU on every Redis process (a Redis Cluster's replicas "
-      "too).",
+      "too). The 1-minute load average was {} when the bench started: the machine's other work shares the CPUs too.",
       c.date, c.cpu, c.cpus, c.kernel, o.members, o.publishers, o.window, o.size, o.warmup, o.duration,
       o.rounds > 1 ? fmt::format("setups take turns over {} rounds and each row is the run with the median deliveries/s "
-                                 "(the range of all runs in parentheses)", o.rounds)
+                                 "(the range of all runs in parentheses), or at Socket.IO's rate the median p99 (its "
+                                 "range), read against Socket.IO's run of the same round",
+                                 o.rounds)
                    : std::string("one run each"),
-      c.cpus);
+      c.cpus, load_average());
   fmt::print("cluster_bench: {} setups × {} rounds. Load generator, nodes and Redis share {} CPUs, nothing pinned.\n",
              setups.size(), o.rounds, c.cpus);
 
@@ -746,6 +774,7 @@ int main(int argc, char** argv) {
         if (peer_rate <= 0) continue;
       }
       Run run = run_once(r.setup, o, broker, peer_rate, index++, scratch);
+      run.round = round;
       fmt::print("round {}/{}  {:<66} {:>10} delivered, p99 {:>9}, {:>10} published, {}\n", round, o.rounds,
                  r.setup.label(), rate(run.deliveries), ms(run.p99_ms), rate(run.publishes),
                  run.clean ? "clean" : run.problem);
@@ -778,8 +807,8 @@ int main(int argc, char** argv) {
   for (const Result& r : results) {
     const Run* run = r.chosen();
     if (!run || r.setup.server != Server::ringcast) continue;
-    if (const Result* peer = peer_of(results, r.setup)) {
-      fmt::print("{}: {} against Socket.IO\n", r.setup.label(), against_peer(*run, *peer->chosen(), !r.setup.at_peer_rate));
+    if (const Run* peer = peer_run(results, r, *run)) {
+      fmt::print("{}: {} against Socket.IO\n", r.setup.label(), against_peer(*run, *peer, !r.setup.at_peer_rate));
     }
   }
   fmt::print("\nShared CPUs: the load generator, every node and Redis ran on the same {} CPUs, none pinned.\n", c.cpus);
