@@ -18,8 +18,9 @@
 // used_cpu_user, every Redis process, less what Redis spends idle). Socket.IO goes as fast as its
 // windows let it, and ringcast's three-node rows run again at the publishes/s Socket.IO reached in
 // the same round (ringcast-load --rate), for latency and CPU at equal load. Setups take turns round by
-// round; each figure is from the setup's run with the median deliveries/s. Nothing is pinned: the load
-// generator, the nodes and Redis share the machine's CPUs, which the output says.
+// round; each figure is the median of the setup's runs', so one run's outlier in one figure does not
+// carry the others. Nothing is pinned: the load generator, the nodes and Redis share the machine's
+// CPUs, which the output says.
 //
 //   build/bin/cluster_bench                                  about 4 minutes
 //   build/bin/cluster_bench --rounds 1 --duration 3          a quick look
@@ -457,13 +458,23 @@ std::string json_string(std::string_view s) {
   return out + "\"";
 }
 
-// Every run of a setup, and the one its figures come from: of the clean runs (or of all when none was
-// clean), the one with the median deliveries/s, or at Socket.IO's rate, where deliveries/s is set, the
-// median p99.
+// What a setup's table row says: each figure the median of its clean runs' (of all runs when none was
+// clean), so one run's outlier in one figure does not carry the others.
+struct Figures {
+  double deliveries = 0, publishes = 0, p50_ms = 0, p99_ms = 0, node_us_per_delivery = 0;
+  double redis_commands_per_message = 0, redis_us_per_message = 0, redis_reads_per_message = 0;
+  double deliveries_min = 0, deliveries_max = 0, p99_min = 0, p99_max = 0;  // over every run
+  bool on_redis = false;
+  bool clean = false;
+  std::string problem;  // the first unclean run's, when none was clean
+};
+
+// Every run of a setup.
 struct Result {
   Setup setup;
   std::vector<Run> runs;
-  const Run* chosen() const {
+
+  std::optional<Figures> figures() const {
     std::vector<const Run*> pool;
     for (const Run& r : runs) {
       if (r.clean) pool.push_back(&r);
@@ -471,45 +482,50 @@ struct Result {
     if (pool.empty()) {
       for (const Run& r : runs) pool.push_back(&r);
     }
-    if (pool.empty()) return nullptr;
-    const bool by_p99 = setup.at_peer_rate;
-    std::sort(pool.begin(), pool.end(), [by_p99](const Run* a, const Run* b) {
-      return by_p99 ? a->p99_ms < b->p99_ms : a->deliveries < b->deliveries;
-    });
-    return pool[(pool.size() - 1) / 2];
-  }
-  // The figure runs are chosen by, over every run: "min–max" (empty with one run).
-  std::string spread() const {
-    if (runs.size() < 2) return {};
-    const auto figure = [this](const Run& r) { return setup.at_peer_rate ? r.p99_ms : r.deliveries; };
-    double lo = figure(runs[0]), hi = lo;
+    if (pool.empty()) return std::nullopt;
+    const auto median = [&pool](auto figure) {
+      std::vector<double> v;
+      for (const Run* r : pool) v.push_back(figure(*r));
+      std::sort(v.begin(), v.end());
+      return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+    };
+    Figures f;
+    f.deliveries = median([](const Run& r) { return r.deliveries; });
+    f.publishes = median([](const Run& r) { return r.publishes; });
+    f.p50_ms = median([](const Run& r) { return r.p50_ms; });
+    f.p99_ms = median([](const Run& r) { return r.p99_ms; });
+    f.node_us_per_delivery = median([](const Run& r) { return r.node_us_per_delivery(); });
+    f.redis_commands_per_message = median([](const Run& r) { return r.redis_commands_per_message(); });
+    f.redis_us_per_message = median([](const Run& r) { return r.redis_us_per_message(); });
+    f.redis_reads_per_message = median([](const Run& r) { return r.redis_reads_per_message(); });
+    f.deliveries_min = f.deliveries_max = runs[0].deliveries;
+    f.p99_min = f.p99_max = runs[0].p99_ms;
     for (const Run& r : runs) {
-      lo = std::min(lo, figure(r));
-      hi = std::max(hi, figure(r));
+      f.deliveries_min = std::min(f.deliveries_min, r.deliveries);
+      f.deliveries_max = std::max(f.deliveries_max, r.deliveries);
+      f.p99_min = std::min(f.p99_min, r.p99_ms);
+      f.p99_max = std::max(f.p99_max, r.p99_ms);
     }
-    return setup.at_peer_rate ? fmt::format("{}–{}", ms(lo), ms(hi)) : fmt::format("{}–{}", rate(lo), rate(hi));
+    f.on_redis = pool.front()->on_redis;
+    f.clean = pool.front()->clean;
+    if (!f.clean) f.problem = pool.front()->problem.substr(0, pool.front()->problem.find('\n'));
+    return f;
+  }
+  // A clean run, for what every run has alike (the commands a message costs); nullptr when none.
+  const Run* a_clean_run() const {
+    for (const Run& r : runs) {
+      if (r.clean) return &r;
+    }
+    return nullptr;
   }
 };
 
 // The peer a ringcast setup is read against: Socket.IO on as many nodes.
-const Result* peer_of(const std::vector<Result>& results, const Setup& s) {
+std::optional<Figures> peer_of(const std::vector<Result>& results, const Setup& s) {
   for (const Result& r : results) {
-    if (r.setup.server == Server::socketio && r.setup.nodes == s.nodes && r.chosen()) return &r;
+    if (r.setup.server == Server::socketio && r.setup.nodes == s.nodes) return r.figures();
   }
-  return nullptr;
-}
-
-// The peer's run a ringcast run is read against: its chosen one, or at Socket.IO's rate the one of the
-// same round, whose rate it ran at.
-const Run* peer_run(const std::vector<Result>& results, const Result& mine, const Run& run) {
-  const Result* peer = peer_of(results, mine.setup);
-  if (!peer) return nullptr;
-  if (mine.setup.at_peer_rate) {
-    for (const Run& r : peer->runs) {
-      if (r.round == run.round) return &r;
-    }
-  }
-  return peer->chosen();
+  return std::nullopt;
 }
 
 // "×3.2 less" for a ratio of 3.2, "×2.0 more" for 0.5.
@@ -517,15 +533,15 @@ std::string fewer(double peer_over_mine, std::string_view less, std::string_view
   return peer_over_mine >= 1 ? fmt::format("{} {}", times(peer_over_mine), less) : fmt::format("{} {}", times(1 / peer_over_mine), more);
 }
 
-std::string against_peer(const Run& mine, const Run& peer, bool compare_redis) {
+std::string against_peer(const Figures& mine, const Figures& peer, bool compare_redis) {
   std::string out = fmt::format("{} deliveries/s", times(mine.deliveries / peer.deliveries));
   if (mine.p99_ms > 0) out += fmt::format(", p99 {}", fewer(peer.p99_ms / mine.p99_ms, "lower", "higher"));
-  if (mine.node_us_per_delivery() > 0) {
-    out += fmt::format(", {} CPU/delivery", fewer(peer.node_us_per_delivery() / mine.node_us_per_delivery(), "less", "more"));
+  if (mine.node_us_per_delivery > 0) {
+    out += fmt::format(", {} CPU/delivery", fewer(peer.node_us_per_delivery / mine.node_us_per_delivery, "less", "more"));
   }
   // Not at Socket.IO's rate: paced messages reach Redis one by one, Socket.IO's in bursts.
-  if (mine.on_redis && peer.on_redis && mine.redis_us_per_message() > 0 && compare_redis) {
-    out += fmt::format(", Redis {} CPU/message", fewer(peer.redis_us_per_message() / mine.redis_us_per_message(), "less", "more"));
+  if (mine.on_redis && peer.on_redis && mine.redis_us_per_message > 0 && compare_redis) {
+    out += fmt::format(", Redis {} CPU/message", fewer(peer.redis_us_per_message / mine.redis_us_per_message, "less", "more"));
   }
   return out;
 }
@@ -578,27 +594,29 @@ std::string markdown(const std::vector<Result>& results, const Conditions& c) {
   md += "| setup | deliveries/s | p50 | p99 | publishes/s | nodes' CPU per delivery | Redis commands per message | Redis CPU per message | against Socket.IO on as many nodes |\n";
   md += "|---|---|---|---|---|---|---|---|---|\n";
   for (const Result& r : results) {
-    const Run* run = r.chosen();
-    if (!run) continue;
-    std::string deliveries = rate(run->deliveries), p99 = ms(run->p99_ms);
-    if (!r.spread().empty()) (r.setup.at_peer_rate ? p99 : deliveries) += fmt::format(" ({})", r.spread());
+    const std::optional<Figures> f = r.figures();
+    if (!f) continue;
+    std::string deliveries = rate(f->deliveries), p99 = ms(f->p99_ms);
+    if (r.runs.size() > 1) {
+      deliveries += fmt::format(" ({}–{})", rate(f->deliveries_min), rate(f->deliveries_max));
+      p99 += fmt::format(" ({}–{})", ms(f->p99_min), ms(f->p99_max));
+    }
     std::string against = "—";
     if (r.setup.server == Server::ringcast) {
-      if (const Run* peer = peer_run(results, r, *run)) against = against_peer(*run, *peer, !r.setup.at_peer_rate);
+      if (const std::optional<Figures> peer = peer_of(results, r.setup)) against = against_peer(*f, *peer, !r.setup.at_peer_rate);
     }
     md += fmt::format("| {}{} | {} | {} | {} | {} | {} | {} | {} | {} |\n", r.setup.label(),
-                      run->clean ? "" : fmt::format(" *{}*", run->problem.substr(0, run->problem.find('\n'))), deliveries,
-                      ms(run->p50_ms), p99, rate(run->publishes), us(run->node_us_per_delivery()),
-                      run->on_redis ? fmt::format("{:.2f}", run->redis_commands_per_message()) : "—",
-                      run->on_redis ? us(run->redis_us_per_message()) : "—", against);
+                      f->clean ? "" : fmt::format(" *{}*", f->problem), deliveries, ms(f->p50_ms), p99, rate(f->publishes),
+                      us(f->node_us_per_delivery), f->on_redis ? fmt::format("{:.2f}", f->redis_commands_per_message) : "—",
+                      f->on_redis ? us(f->redis_us_per_message) : "—", against);
   }
   std::string commands, reads;
   for (const Result& r : results) {
-    const Run* run = r.chosen();
-    if (!run || !run->on_redis) continue;
-    reads += fmt::format("{}{} {:.2f}", reads.empty() ? "" : ", ", r.setup.label(), run->redis_reads_per_message());
-    if (r.setup.at_peer_rate) continue;
-    commands += fmt::format("{}{}: {}", commands.empty() ? "" : "; ", r.setup.label(), by_command(*run));
+    const std::optional<Figures> f = r.figures();
+    if (!f || !f->on_redis) continue;
+    reads += fmt::format("{}{} {:.2f}", reads.empty() ? "" : ", ", r.setup.label(), f->redis_reads_per_message);
+    if (r.setup.at_peer_rate || !r.a_clean_run()) continue;
+    commands += fmt::format("{}{}: {}", commands.empty() ? "" : "; ", r.setup.label(), by_command(*r.a_clean_run()));
   }
   if (!commands.empty()) md += "\nRedis commands per published message, by command (a script's own commands included): " + commands + ".\n";
   if (!reads.empty()) {
@@ -619,10 +637,18 @@ std::string json_report(const std::vector<Result>& results, const Conditions& c,
       o.window, o.size, o.warmup, o.duration, o.rounds);
   bool first_result = true;
   for (const Result& r : results) {
-    const Run* chosen = r.chosen();
-    if (!chosen) continue;
-    out += fmt::format("{}\n  {{\"setup\": {}, \"key\": {}, \"nodes\": {}, \"chosen_run\": {}, \"runs\": [", first_result ? "" : ",",
-                       json_string(r.setup.label()), json_string(r.setup.key()), r.setup.nodes, chosen - r.runs.data());
+    const std::optional<Figures> f = r.figures();
+    if (!f) continue;
+    out += fmt::format(
+        "{}\n  {{\"setup\": {}, \"key\": {}, \"nodes\": {}, \"median\": {{\"clean\": {}, \"deliveries_per_second\": {}, "
+        "\"publishes_per_second\": {}, \"p50_ms\": {}, \"p99_ms\": {}, \"node_us_per_delivery\": {}",
+        first_result ? "" : ",", json_string(r.setup.label()), json_string(r.setup.key()), r.setup.nodes, f->clean,
+        f->deliveries, f->publishes, f->p50_ms, f->p99_ms, f->node_us_per_delivery);
+    if (f->on_redis) {
+      out += fmt::format(", \"redis_commands_per_message\": {}, \"redis_us_per_message\": {}, \"redis_reads_per_message\": {}",
+                         f->redis_commands_per_message, f->redis_us_per_message, f->redis_reads_per_message);
+    }
+    out += "}, \"runs\": [";
     first_result = false;
     for (size_t i = 0; i < r.runs.size(); ++i) {
       const Run& run = r.runs[i];
@@ -664,11 +690,11 @@ int main(int argc, char** argv) {
   auto& size = cli.flag("size", int64_t{200}, "message bytes");
   auto& warmup = cli.flag("warmup", int64_t{1}, "seconds of load before measuring, each run");
   auto& duration = cli.flag("duration", int64_t{5}, "seconds measured, each run");
-  auto& rounds = cli.flag("rounds", int64_t{3}, "rounds; setups take turns in each, and each figure is from the median run");
+  auto& rounds = cli.flag("rounds", int64_t{3}, "rounds; setups take turns in each, and each figure is the median of its runs'");
   auto& nodes = cli.flag("nodes", int64_t{3}, "nodes sharing a Redis");
   auto& redis_cluster = cli.flag("redis-cluster", false, "also on a Redis Cluster (3 primaries with a replica each)");
   auto& socketio = cli.flag("socketio", true, "measure Socket.IO too (bench/peers: scripts/setup --peers installs it)");
-  auto& only = cli.flag("only", std::string(), "only the setups whose key contains this (ringcast-3-redis-live, socketio-1-alone …)");
+  auto& only = cli.flag("only", std::string(), "only the setups whose key contains this (ringcast-3-redis-live, socketio-1-alone …; a row at Socket.IO's rate needs Socket.IO's)");
   auto& bin = cli.flag("bin", std::string(), "directory of ringcast-echo and ringcast-load (default: next to this program)");
   auto& peers = cli.flag("peers", std::string(), "the bench/peers folder (default: ../../bench/peers from --bin)");
   auto& json = cli.flag("json", std::string(), "write every figure and run to this JSON file");
@@ -748,9 +774,8 @@ int main(int argc, char** argv) {
       "start); Redis commands are counted on its primaries, CPU on every Redis process (a Redis Cluster's replicas "
       "too). The 1-minute load average was {} when the bench started: the machine's other work shares the CPUs too.",
       c.date, c.cpu, c.cpus, c.kernel, o.members, o.publishers, o.window, o.size, o.warmup, o.duration,
-      o.rounds > 1 ? fmt::format("setups take turns over {} rounds and each row is the run with the median deliveries/s "
-                                 "(the range of all runs in parentheses), or at Socket.IO's rate the median p99 (its "
-                                 "range), read against Socket.IO's run of the same round",
+      o.rounds > 1 ? fmt::format("setups take turns over {} rounds and each figure is the median of its runs' (the "
+                                 "range of all runs in parentheses), ratios are of medians",
                                  o.rounds)
                    : std::string("one run each"),
       c.cpus, load_average());
@@ -768,8 +793,10 @@ int main(int argc, char** argv) {
       double peer_rate = 0;
       if (r.setup.at_peer_rate) {
         // Socket.IO's publishes/s on as many nodes, in this round.
-        const Result* peer = peer_of(results, r.setup);
-        if (!peer || peer->runs.empty()) continue;
+        const auto peer = std::find_if(results.begin(), results.end(), [&](const Result& p) {
+          return p.setup.server == Server::socketio && p.setup.nodes == r.setup.nodes;
+        });
+        if (peer == results.end() || peer->runs.empty()) continue;
         peer_rate = peer->runs.back().publishes / static_cast<double>(o.publishers);
         if (peer_rate <= 0) continue;
       }
@@ -787,28 +814,28 @@ int main(int argc, char** argv) {
   bench::BenchReport report("cluster_bench");
   bool all_clean = true;
   for (const Result& r : results) {
-    const Run* run = r.chosen();
-    all_clean = all_clean && run && run->clean;
-    if (!run) continue;
+    const std::optional<Figures> f = r.figures();
+    all_clean = all_clean && f && f->clean;
+    if (!f) continue;
     bench::BenchReport::Row row = {{"setup", r.setup.key()},
-                                   {"deliveries/s", rate(run->deliveries)},
-                                   {"p50", ms(run->p50_ms)},
-                                   {"p99", ms(run->p99_ms)},
-                                   {"publishes/s", rate(run->publishes)},
-                                   {"node CPU/delivery", us(run->node_us_per_delivery())},
-                                   {"Redis cmds/msg", run->on_redis ? fmt::format("{:.2f}", run->redis_commands_per_message()) : "-"},
-                                   {"Redis CPU/msg", run->on_redis ? us(run->redis_us_per_message()) : "-"},
-                                   {"clean", std::string(run->clean ? "yes" : "NO")}};
+                                   {"deliveries/s", rate(f->deliveries)},
+                                   {"p50", ms(f->p50_ms)},
+                                   {"p99", ms(f->p99_ms)},
+                                   {"publishes/s", rate(f->publishes)},
+                                   {"node CPU/delivery", us(f->node_us_per_delivery)},
+                                   {"Redis cmds/msg", f->on_redis ? fmt::format("{:.2f}", f->redis_commands_per_message) : "-"},
+                                   {"Redis CPU/msg", f->on_redis ? us(f->redis_us_per_message) : "-"},
+                                   {"clean", std::string(f->clean ? "yes" : "NO")}};
     report.add(std::move(row));
   }
-  fmt::print("\n");
+  fmt::print("\nMedians over {} round(s):\n", o.rounds);
   report.print_table();
   fmt::print("\n");
   for (const Result& r : results) {
-    const Run* run = r.chosen();
-    if (!run || r.setup.server != Server::ringcast) continue;
-    if (const Run* peer = peer_run(results, r, *run)) {
-      fmt::print("{}: {} against Socket.IO\n", r.setup.label(), against_peer(*run, *peer, !r.setup.at_peer_rate));
+    const std::optional<Figures> f = r.figures();
+    if (!f || r.setup.server != Server::ringcast) continue;
+    if (const std::optional<Figures> peer = peer_of(results, r.setup)) {
+      fmt::print("{}: {} against Socket.IO\n", r.setup.label(), against_peer(*f, *peer, !r.setup.at_peer_rate));
     }
   }
   fmt::print("\nShared CPUs: the load generator, every node and Redis ran on the same {} CPUs, none pinned.\n", c.cpus);
