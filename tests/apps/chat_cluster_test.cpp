@@ -175,13 +175,13 @@ TEST_CASE("chat cluster: with Redis unreachable a login gets 503 and an upgrade 
   CHECK(ChatConnection(port, "/ws?otp=" + token).status() == 503);
 }
 
-}  // TEST_SUITE
-
 TEST_CASE("chat cluster: two nodes on a Redis Cluster of 3 primaries with a replica each — the same checks") {
   if (!test::require_redis()) return;
   test::RedisCluster cluster;
   check_two_nodes(cluster.seed_url("chat/"));
 }
+
+}  // TEST_SUITE
 
 TEST_CASE("chat cluster: scripts/cluster starts a Redis Cluster and three chat nodes, a login on one opens the chat on "
           "another, and Ctrl-C stops them all") {
