@@ -45,10 +45,15 @@ void RedisCluster::probe_tick() {
     Node& n = *nodes_[i];
     Probe& p = n.probe;
     // Probed while it holds channels, in a slot it still serves.
-    const bool wanted = n.channels > 0 && n.subscriber && topology_known_;
+    const bool wanted = n.channels > 0 && n.subscriber;
     if (!p.channel.empty() && (!wanted || owner_[p.slot] != i)) stop_probe(n);
-    if (wanted && p.channel.empty()) start_probe(static_cast<uint16_t>(i), now);
-    if (p.channel.empty()) continue;
+    if (wanted && p.channel.empty() && topology_known_) start_probe(static_cast<uint16_t>(i), now);
+    if (p.channel.empty()) {
+      // Channels there and no probe yet (no topology yet): unproven. A node none of the tags reach
+      // (a few slots only) is not probed, and not held against readiness.
+      if (wanted && !topology_known_) until = 0;
+      continue;
+    }
     if (p.active && now - p.sent_us >= interval) publish_probe(n, now);
     if (const uint64_t since = std::max(p.back_us, p.watch_us); now - since > timeout) {
       stats_.probes_lost.add(p.sent - p.back);
@@ -73,7 +78,7 @@ void RedisCluster::start_probe(uint16_t index, uint64_t now_us) {
   char tag[16];
   for (unsigned k = 0; k < kTagTries; ++k) {
     const std::string_view t(tag, static_cast<size_t>(std::to_chars(tag, tag + sizeof tag, k).ptr - tag));
-    const uint16_t slot = redis_key_slot(fmt::format("{{{}}}", t));
+    const auto slot = static_cast<uint16_t>(redis_crc16(t) & (kRedisSlots - 1));  // the slot of "…{t}"
     if (owner_[slot] != index) continue;
     p = Probe{.channel = fmt::format("{}{{{}}}", options_.probe_channel, t), .slot = slot};
     break;

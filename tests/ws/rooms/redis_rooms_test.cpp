@@ -693,6 +693,11 @@ TEST_CASE("durable rooms on a Redis Cluster: rooms on every primary, one order a
     CHECK(on_b[r]->next() == "4|still");
   }
   CHECK(metric(*a.app, "redis_nodes") == 6);  // 3 primaries on each of a's 2 shards
+  // Each shard's probes, one per primary it subscribes on, in a slot of that primary, come back on
+  // every one of them, the replica that took over included: both nodes are ready.
+  std::string why;
+  CHECK_MESSAGE(test::eventually([&] { return a.app->ready(why) && b.app->ready(why); }, 10s), why);
+  CHECK(metric(*b.app, "redis_probes_received_total") > 0);
 }
 
 }  // TEST_SUITE
