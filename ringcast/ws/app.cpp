@@ -35,6 +35,7 @@ App& App::route(HttpMethod method, std::string_view pattern, HttpRoute route) {
   if (method == HttpMethod::get || method == HttpMethod::any) {
     has_health_ = has_health_ || pattern == "/health";
     has_metrics_ = has_metrics_ || pattern == "/metrics";
+    has_ready_ = has_ready_ || pattern == "/ready";
   }
   return *this;
 }
@@ -136,6 +137,44 @@ void App::serve_metrics(Request& req, Response& res) {
   res.send(metrics(), "text/plain; version=0.0.4; charset=utf-8");
 }
 
+void App::serve_ready(Request&, Response& res) {
+  std::string why;
+  if (ready(why)) {
+    res.send("ready\n");
+  } else {
+    res.status(503).send(why + "\n");
+  }
+}
+
+bool App::ready(std::string& why) const {
+  TcpServer* server = started_.load(std::memory_order_acquire);
+  if (!server) {
+    why = "not started";
+    return false;
+  }
+  if (!broker_) return true;
+  const auto now = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+  for (size_t i = 0; i < rooms_.size(); ++i) {
+    const Rooms* rooms = rooms_[i].get();
+    if (!rooms || !rooms->broker()) {
+      why = fmt::format("shard {} is starting", i);
+      return false;
+    }
+    uint64_t late_ms = 0;
+    if (!RedisCluster::proven(rooms->broker()->redis_stats(), now, late_ms)) {
+      if (rooms->broker()->redis_stats().proven_until_ms.get() == 0) {
+        why = fmt::format("shard {}: Redis delivery unproven: no probe back yet", i);
+        return false;
+      }
+      why = fmt::format("shard {}: Redis delivery unproven: no probe back for {} ms", i,
+                        late_ms + static_cast<uint64_t>(broker_->probe_timeout.count()));
+      return false;
+    }
+  }
+  return true;
+}
+
 void App::listen_metrics(Loop& loop) {
   const MetricsOptions& m = options_.metrics;
   const bool v6 = m.host.find(':') != std::string::npos;
@@ -166,19 +205,22 @@ std::string App::metrics() const {
 void App::create_server() {
   if (server_) return;
   if (!has_health_) get("/health", [](Request&, Response& res) { res.send("ok"); });
+  if (!has_ready_) get("/ready", [this](Request& req, Response& res) { serve_ready(req, res); });
   if (!has_metrics_ && options_.metrics.port < 0) {
     get("/metrics", [this](Request& req, Response& res) { serve_metrics(req, res); });
   } else if (!has_metrics_) {
     if (options_.metrics.port > 65535) throw std::invalid_argument(fmt::format("metrics port {} is not a port", options_.metrics.port));
     metrics_router_.add(HttpMethod::get, "/metrics", HttpRoute{[this](Request& req, Response& res) { serve_metrics(req, res); }});
     metrics_router_.add(HttpMethod::get, "/health", HttpRoute{[](Request&, Response& res) { res.send("ok"); }});
+    metrics_router_.add(HttpMethod::get, "/ready", HttpRoute{[this](Request& req, Response& res) { serve_ready(req, res); }});
     metrics_listener_ = true;
   }
   if (!options_.broker.empty()) {
     std::string error;
     auto redis = RedisEndpoint::parse(options_.broker, error);
     if (!redis) throw std::invalid_argument(error);
-    broker_ = BrokerOptions{.redis = *redis, .prefix = redis->prefix};
+    broker_ = BrokerOptions{.redis = *redis, .prefix = redis->prefix, .probe_interval = options_.broker_probe_interval,
+                            .probe_timeout = options_.broker_probe_timeout};
     std::random_device rd;
     while (broker_->node_id == 0) broker_->node_id = (uint64_t{rd()} << 32) | rd();
     log::info("broker {} at {} (prefix '{}'), node id {:016x}", redis->to_string(), redis->address.to_string(),

@@ -13,10 +13,12 @@
 // Routes are added before start()/run() and are then shared, read-only, by every shard. Each shard
 // accepts its own connections (SO_REUSEPORT) and runs their callbacks on its own thread: callbacks of
 // one route run concurrently on every shard, each with its own connections. GET /health answers "ok"
-// and GET /metrics serves the counters (Prometheus text) unless the application routes them itself —
-// on the main port by default, or on a listener of their own (AppOptions::metrics), and behind a bearer
-// token if one is set.
+// (the process lives), GET /ready answers 200 when the node can deliver (see ready()) and 503 with the
+// reason when it cannot, and GET /metrics serves the counters (Prometheus text) — each unless the
+// application routes it itself — on the main port by default, or on a listener of their own
+// (AppOptions::metrics), and /metrics behind a bearer token if one is set.
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -43,7 +45,8 @@ struct AppInternals;
 // token.
 struct MetricsOptions {
   // -1: on the main port, beside the application's routes. 0 or more: only on a listener of its own at
-  // host:port (port 0: any free port, see App::metrics_port()), which serves GET /metrics and GET /health.
+  // host:port (port 0: any free port, see App::metrics_port()), which serves GET /metrics, GET /health
+  // and GET /ready.
   int port = -1;
   std::string host = "127.0.0.1";
   // Not empty: a request must carry `Authorization: Bearer TOKEN` (else 401).
@@ -62,6 +65,11 @@ struct AppOptions {
   // Rooms across nodes: `redis[s]://[user[:password]@]host[:port][/prefix]` (RedisEndpoint,
   // ringcast/ws/rooms/detail/redis_rooms.hpp, docs/redis.md); empty: this node alone.
   std::string broker;
+  // With a broker: how often each shard probes each Redis connection it subscribes on (a message to
+  // itself), and how long without one back before that connection is dropped and GET /ready is 503
+  // (BrokerOptions; probe interval 0: no probes).
+  std::chrono::milliseconds broker_probe_interval{1000};
+  std::chrono::milliseconds broker_probe_timeout{3000};
   // What the WebSockets of one shard may hold, together, in messages that span reads (buffers and
   // inflate streams, see ringcast/ws/detail/partial_message_budget.hpp); a message that needs more
   // fails with 1013 (try again later). Each connection is held to its route's max_message_size too.
@@ -125,6 +133,10 @@ class App {
   uint16_t metrics_port() const noexcept { return metrics_port_.load(std::memory_order_acquire); }
   // The counters of every shard in Prometheus text format (also served at GET /metrics).
   std::string metrics() const;
+  // Any thread. True when the node can deliver: without a broker, once started; with one, while every
+  // shard has proven delivery through Redis within the probe timeout on every subscriber connection
+  // it holds (a shard that subscribes to nothing has nothing to prove). `why` says what is not.
+  bool ready(std::string& why) const;
 
  private:
   struct WsRoute {
@@ -140,6 +152,7 @@ class App {
   Rooms* own_rooms() const noexcept;
   bool publish(std::string_view room, std::string_view message, OpCode op, bool sequenced);
   void serve_metrics(Request& req, Response& res);
+  void serve_ready(Request& req, Response& res);
   void listen_metrics(Loop& loop);
   void add_ws_route(std::string_view pattern, std::unique_ptr<WsRoute> route);
   void create_server();
@@ -148,6 +161,7 @@ class App {
   HttpRouter<HttpRoute> router_;
   bool has_health_ = false;
   bool has_metrics_ = false;
+  bool has_ready_ = false;
   std::vector<std::unique_ptr<PartialMessageBudget>> budgets_;  // per shard; outlive the routes' contexts
   std::vector<std::unique_ptr<WsRoute>> ws_routes_;
   std::vector<std::function<void(Shard&)>> shard_hooks_;

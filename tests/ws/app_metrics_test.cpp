@@ -1,5 +1,6 @@
 // Where an App serves GET /metrics (AppOptions::metrics): on the main port by default; with a metrics
-// port, on a listener of its own and nowhere else; with a token, only to requests that bear it.
+// port, on a listener of its own and nowhere else; with a token, only to requests that bear it. GET
+// /ready without a broker: 200 on both.
 #include <doctest/doctest.h>
 
 #include <cstdlib>
@@ -54,6 +55,16 @@ TEST_CASE("app metrics: with a metrics port, the counters are served there and n
   CHECK(reply.find("ringcast_websocket_partial_message_bytes") != std::string::npos);
   CHECK(status_of(get(r.app.metrics_port(), "/health")) == 200);
   CHECK(status_of(get(r.app.metrics_port(), "/hello")) == 404);  // and only the counters are there
+}
+
+TEST_CASE("app metrics: without a broker GET /ready is 200, on the main port and on the metrics listener") {
+  Running main({});
+  CHECK(status_of(get(main.app.port(), "/ready")) == 200);
+  std::string why;
+  CHECK(main.app.ready(why));
+  Running apart({.port = 0, .host = "127.0.0.1"});
+  CHECK(status_of(get(apart.app.metrics_port(), "/ready")) == 200);
+  CHECK(status_of(get(apart.app.port(), "/ready")) == 200);
 }
 
 TEST_CASE("app metrics: with a token, only a request that bears it gets the counters") {

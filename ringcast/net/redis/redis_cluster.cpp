@@ -43,7 +43,9 @@ std::string host_of(const SocketAddress& a) {
 }  // namespace
 
 RedisCluster::RedisCluster(Loop& loop, RedisClusterOptions options, Events events)
-    : loop_(loop), options_(std::move(options)), events_(std::move(events)), owner_(kRedisSlots, kNone) {}
+    : loop_(loop), options_(std::move(options)), events_(std::move(events)), owner_(kRedisSlots, kNone) {
+  stats_.proven_until_ms.set(UINT64_MAX);  // nothing to prove yet
+}
 
 RedisCluster::~RedisCluster() {
   // stop() ran on the shard's thread (the owner's duty); the connections are closed.
@@ -145,6 +147,7 @@ void RedisCluster::on_link_down(uint16_t index, bool attempt_failed) {
   if (!nodes_[index]) return;
   Node& n = *nodes_[index];
   if (attempt_failed) n.link_failed = true;
+  if (!attempt_failed && !stopped_) stats_.connections_lost.add();
   n.script_loads = 0;
   fail_queue(n);
   if (n.serves) request_refresh();
@@ -182,6 +185,7 @@ void RedisCluster::tick() {
   retired_.clear();  // never inside their own callbacks: this is a timer
   const uint64_t now = loop_.shard().now_ms();
   check_timeouts(now);
+  probe_tick();
   // Something amiss (a serving node unreachable, a channel not confirmed): ask again soon.
   const bool unconfirmed = stats_.subscriptions.get() < channels_.size();
   if (unconfirmed) place_waiting();

@@ -50,6 +50,18 @@
 // was missed from a log. on_subscribed comes once, when a channel is first confirmed. Subscriber
 // connections send PING when idle, so a dead one is found within timeout.
 //
+// Probes (liveness). A PING answered proves the connection, not delivery: after a failover a node
+// can answer PING and SPUBLISH while a subscription it held is gone for good. So on every subscriber
+// connection that holds channels, the client subscribes a probe channel of its own — `probe_channel`
+// followed by a hash tag chosen (from the slot map) to fall in a slot that very node serves — and
+// every probe_interval SPUBLISHes "<sequence>:<send time in µs>" to it. A probe back records the
+// round trip. When none has come back for probe_timeout (counted from the last one back, or from
+// when probing the connection began), the connection is taken for dead: probes still out are counted
+// lost, it is dropped (and so reconnected, its channels subscribed again with on_resubscribed) and
+// the topology is asked again. The probe channel moves when its slot does, and is let go with the
+// connection's last channel; it is never reported to Events nor counted in subscriptions.
+// proven_until_ms() says until when delivery is proven on every connection (the readiness).
+//
 // Thread: one shard's; everything here, callbacks included, runs on its thread. stop() (or the shard
 // stopping) ends it: waiting commands get not_sent, written ones unknown. Not to be destroyed from
 // inside its own callbacks; stop it first.
@@ -93,6 +105,11 @@ struct RedisClusterOptions {
   std::chrono::milliseconds max_backoff{2000};
   RespParser::Limits limits;
   const char* name = "redis";                       // in log lines
+  // Probes: the start of this client's probe channels (unique per process and shard; a hash tag is
+  // appended); empty, or probe_interval 0: no probes.
+  std::string probe_channel;
+  std::chrono::milliseconds probe_interval{1000};   // one probe per subscriber connection this often
+  std::chrono::milliseconds probe_timeout{3000};    // none back for this long: the connection is dropped
 };
 
 struct RedisClusterStats {
@@ -107,6 +124,15 @@ struct RedisClusterStats {
   Counter resubscribed;      // on_resubscribed notices
   Counter subscriptions;     // gauge: channels confirmed by their node now
   Counter nodes;             // gauge: nodes that serve slots
+  Counter connections_lost;  // command or subscriber connections that were up and went (each reconnects)
+  Counter probes_sent;       // probes published
+  Counter probes_received;   // probes back
+  Counter probes_lost;       // probes that never came back (a gap, or out when their connection was dropped)
+  Counter probe_reconnects;  // subscriber connections dropped because no probe came back in time
+  Counter probe_round_trip_us;  // gauge: the latest probe's round trip
+  // Gauge, CLOCK_MONOTONIC milliseconds (steady_clock): delivery is proven until then on every
+  // subscriber connection probed; UINT64_MAX when none is (nothing to prove, or probes off).
+  Counter proven_until_ms;
 };
 
 class RedisCluster {
@@ -159,6 +185,9 @@ class RedisCluster {
   SocketAddress node_of(uint16_t slot) const;
   const RedisClusterStats& stats() const noexcept { return stats_; }
   Loop& loop() noexcept { return loop_; }
+  // Any thread: delivery proven at `steady_ms` (steady_clock milliseconds) on every subscriber
+  // connection probed; `age_ms` says since when it is not (0 when it is).
+  static bool proven(const RedisClusterStats& stats, uint64_t steady_ms, uint64_t& age_ms) noexcept;
 
  private:
   static constexpr uint16_t kNone = 0xffff;
@@ -170,6 +199,18 @@ class RedisCluster {
     std::string channel;
     uint64_t sent_ms;
   };
+  // The probe of one node's subscriber connection. Times in steady_clock microseconds.
+  struct Probe {
+    std::string channel;      // empty: the node is not probed
+    uint16_t slot = 0;
+    bool active = false;      // its SSUBSCRIBE was confirmed on the connection up now
+    uint64_t sent = 0;        // the last probe's sequence number
+    uint64_t back = 0;        // the last sequence number back (or given up as lost)
+    uint64_t sent_us = 0;     // when the last was published
+    uint64_t back_us = 0;     // when one last came back (or probing began: a new probe's grace)
+    uint64_t proven_us = 0;   // when one last came back (0: none yet)
+    uint64_t watch_us = 0;    // the timeout counts from the later of this and back_us
+  };
   struct Node {
     SocketAddress address;
     std::string tls_name;                     // TLS: the name its certificate must carry
@@ -178,7 +219,8 @@ class RedisCluster {
     CommandQueue queue;
     std::deque<SubRequest> requests;          // subscriber: (un)subscribe and PING awaiting answers
     uint64_t subscriber_heard_ms = 0;         // subscriber: when it last received or was sent a PING
-    uint32_t channels = 0;                    // channels placed on it
+    uint32_t channels = 0;                    // channels placed on it (the probe's not counted)
+    Probe probe;
     uint32_t script_loads = 0;                // SCRIPT LOAD replies awaited before the queue's
     bool serves = false;                      // the last topology gave it slots
     bool link_failed = false;                 // its last connection attempt failed: commands are refused
@@ -264,6 +306,18 @@ class RedisCluster {
   void lose(Channel& ch);
   void follow_topology();
   void place_waiting();
+
+  // ---- Probes (redis_cluster_probe.cpp) ----
+  void probe_tick();
+  void start_probe(uint16_t index, uint64_t now_us);
+  void stop_probe(Node& n);
+  void probe_connected(Node& n);  // its subscriber connection is up: the probe channel subscribed again
+  void probe_confirmed(Node& n);
+  void publish_probe(Node& n, uint64_t now_us);
+  void on_probe(Node& n, std::string_view message);
+  bool is_probe(const Node& n, std::string_view channel) const noexcept {
+    return !n.probe.channel.empty() && n.probe.channel == channel;
+  }
 
   Loop& loop_;
   const RedisClusterOptions options_;

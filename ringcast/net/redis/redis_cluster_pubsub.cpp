@@ -73,6 +73,10 @@ void RedisCluster::place(const std::string& name, Channel& ch) {
   ch.node = index;
   ch.state = Channel::idle;
   ++n.channels;
+  // A node without a probe yet: delivery there is unproven until the tick starts one and it is back.
+  if (n.probe.channel.empty() && !options_.probe_channel.empty() && options_.probe_interval.count() > 0) {
+    stats_.proven_until_ms.set(0);
+  }
   ensure_subscriber(index);
   if (n.subscriber && n.subscriber->up()) {
     write_request(n, SubRequest::subscribe, name);
@@ -119,6 +123,7 @@ void RedisCluster::on_subscriber_up(uint16_t index) {
   Node& n = *nodes_[index];
   n.requests.clear();
   n.subscriber_heard_ms = loop_.shard().now_ms();
+  probe_connected(n);
   for (auto& [name, ch] : channels_) {
     if (ch.node == index && ch.state == Channel::idle) {
       write_request(n, SubRequest::subscribe, name);
@@ -130,6 +135,8 @@ void RedisCluster::on_subscriber_up(uint16_t index) {
 void RedisCluster::on_subscriber_down(uint16_t index) {
   if (!nodes_[index]) return;
   nodes_[index]->requests.clear();
+  nodes_[index]->probe.active = false;
+  if (!stopped_) stats_.connections_lost.add();
   // They are asked for again when the connection is back, or where the topology sends them.
   for (auto& [name, ch] : channels_) {
     if (ch.node == index) lose(ch);
@@ -149,6 +156,11 @@ void RedisCluster::on_subscriber_reply(uint16_t index, const RespParser& p, cons
     const SubRequest r = std::move(n.requests.front());
     n.requests.pop_front();
     if (r.kind != SubRequest::subscribe) return;
+    if (is_probe(n, r.channel)) {  // MOVED, most likely: the topology will place it again
+      log::debug("{} {}: SSUBSCRIBE {}: {}", options_.name, n.address.to_string(), r.channel, v.text);
+      request_refresh();
+      return;
+    }
     auto it = channels_.find(r.channel);
     if (it == channels_.end() || it->second.node != index || it->second.state != Channel::requested) return;
     Channel& ch = it->second;
@@ -175,6 +187,10 @@ void RedisCluster::on_subscriber_reply(uint16_t index, const RespParser& p, cons
                         (kind == "sunsubscribe" && n.requests.front().kind == SubRequest::unsubscribe) ||
                         (kind == "pong" && n.requests.front().kind == SubRequest::ping));
   if (kind == "smessage" && v.integer == 3) {
+    if (is_probe(n, channel)) {
+      on_probe(n, p.child(v, 2).text);
+      return;
+    }
     auto it = channels_.find(channel);
     if (it == channels_.end() || it->second.node != index) return;  // unsubscribed, or moved: not ours here
     stats_.messages.add();
@@ -182,6 +198,14 @@ void RedisCluster::on_subscriber_reply(uint16_t index, const RespParser& p, cons
     return;
   }
   if (answers) n.requests.pop_front();
+  if (is_probe(n, channel)) {
+    if (kind == "ssubscribe") probe_confirmed(n);
+    if (kind == "sunsubscribe" && !answers) {  // its slot left the node: moved once the topology says where
+      n.probe.active = false;
+      request_refresh();
+    }
+    return;
+  }
   if (kind == "ssubscribe") {
     auto it = channels_.find(channel);
     if (it != channels_.end() && it->second.node == index && it->second.state == Channel::requested) {

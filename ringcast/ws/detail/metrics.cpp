@@ -155,6 +155,22 @@ std::string format_metrics(const std::vector<ShardView>& shards) {
     redis({"redis_resubscribed_total", "counter", "subscriptions restored after a loss"}, &RedisClusterStats::resubscribed);
     redis({"redis_subscriptions", "gauge", "channels confirmed by their Redis node now"}, &RedisClusterStats::subscriptions);
     redis({"redis_nodes", "gauge", "Redis nodes that serve slots"}, &RedisClusterStats::nodes);
+    redis({"redis_connections_lost_total", "counter", "Redis connections that were up and went (each reconnects)"},
+          &RedisClusterStats::connections_lost);
+    redis({"redis_probes_sent_total", "counter", "liveness probes published to this shard's own probe channels"},
+          &RedisClusterStats::probes_sent);
+    redis({"redis_probes_received_total", "counter", "liveness probes back through a subscriber connection"},
+          &RedisClusterStats::probes_received);
+    redis({"redis_probes_lost_total", "counter", "liveness probes that never came back"}, &RedisClusterStats::probes_lost);
+    redis({"redis_probe_reconnects_total", "counter", "subscriber connections dropped and made again: no probe back in time"},
+          &RedisClusterStats::probe_reconnects);
+    fmt::format_to(std::back_inserter(out),
+                   "# HELP ringcast_redis_probe_round_trip_seconds the latest liveness probe's round trip through Redis\n"
+                   "# TYPE ringcast_redis_probe_round_trip_seconds gauge\n");
+    for (size_t i = 0; i < shards.size(); ++i) {
+      const double s = shards[i].redis ? static_cast<double>(shards[i].redis->probe_round_trip_us.get()) / 1e6 : 0;
+      fmt::format_to(std::back_inserter(out), "ringcast_redis_probe_round_trip_seconds{{shard=\"{}\"}} {:.6f}\n", i, s);
+    }
   }
   return out;
 }

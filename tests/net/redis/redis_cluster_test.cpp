@@ -3,8 +3,9 @@
 // (keys and channels on every node; MOVED after a slot moved, ASK while it moves, the pushed
 // sunsubscribe of a moved slot followed and announced), a 3×1 cluster over TLS with a password
 // (a paused primary's commands end as unknown, a killed one is replaced, commands succeed again and
-// subscriptions are restored with the notice), and a fake node whose MOVED answers come one by one
-// (commands of one slot keep their order). Runs on every backend (suite "io").
+// subscriptions are restored with the notice), a fake node whose MOVED answers come one by one
+// (commands of one slot keep their order), and a fake node that goes deaf — it answers PING and
+// SPUBLISH but delivers nothing — found by the probes. Runs on every backend (suite "io").
 #include <ringcast/net/redis/redis_cluster.hpp>
 
 #include <doctest/doctest.h>
@@ -138,6 +139,104 @@ RedisClusterOptions options_for(const std::string& url, std::chrono::millisecond
 std::string address_of(uint16_t port) { return fmt::format("127.0.0.1:{}", port); }
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// A single "Redis" (cluster support disabled) that serves any number of connections and answers
+// SSUBSCRIBE, SUNSUBSCRIBE, PING and SPUBLISH like one — except that while `deliver` is false a
+// publish is answered (one receiver) but reaches nobody: the subscription a failover left for dead
+// while the node goes on answering. Serves on its own thread.
+class DeafRedis {
+ public:
+  DeafRedis() {
+    listen_fd_ = test::listen_loopback(port_);
+    REQUIRE(listen_fd_ >= 0);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~DeafRedis() {
+    stop_.store(true);
+    thread_.join();
+    for (Peer& p : peers_) ::close(p.fd);
+    ::close(listen_fd_);
+  }
+  uint16_t port() const noexcept { return port_; }
+  std::atomic<bool> deliver{true};
+  std::atomic<int> accepted{0};
+
+ private:
+  struct Peer {
+    int fd;
+    std::string in;
+    std::set<std::string> channels;
+  };
+
+  void serve() {
+    while (!stop_.load()) {
+      std::vector<pollfd> fds{{.fd = listen_fd_, .events = POLLIN, .revents = 0}};
+      for (const Peer& p : peers_) fds.push_back({.fd = p.fd, .events = POLLIN, .revents = 0});
+      if (::poll(fds.data(), fds.size(), 50) <= 0) continue;
+      if (fds[0].revents & POLLIN) {
+        const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd >= 0) {
+          peers_.push_back(Peer{fd, {}, {}});
+          accepted.fetch_add(1);
+        }
+      }
+      for (size_t i = 1; i < fds.size(); ++i) {
+        if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        char buf[16384];
+        const ssize_t n = ::recv(fds[i].fd, buf, sizeof buf, 0);
+        auto it = std::find_if(peers_.begin(), peers_.end(), [&](const Peer& p) { return p.fd == fds[i].fd; });
+        if (n <= 0) {
+          ::close(it->fd);
+          peers_.erase(it);
+          continue;
+        }
+        it->in.append(buf, static_cast<size_t>(n));
+        answer(*it);
+      }
+    }
+  }
+
+  void answer(Peer& p) {
+    RespParser parser;
+    while (!p.in.empty() && parser.parse(p.in) == RespParser::Status::complete) {
+      std::vector<std::string> args;
+      const RespValue& v = parser.root();
+      for (int64_t i = 0; v.type == RespType::array && i < v.integer; ++i) {
+        args.emplace_back(parser.child(v, static_cast<size_t>(i)).text);
+      }
+      p.in.erase(0, parser.consumed());
+      parser = RespParser();
+      std::string reply;
+      if (args.empty()) continue;
+      if (args[0] == "CLUSTER") {
+        reply = "-ERR This instance has cluster support disabled\r\n";
+      } else if (args[0] == "SSUBSCRIBE" || args[0] == "SUNSUBSCRIBE") {
+        const bool on = args[0] == "SSUBSCRIBE";
+        on ? (void)p.channels.insert(args[1]) : (void)p.channels.erase(args[1]);
+        reply = fmt::format("*3\r\n${}\r\n{}\r\n${}\r\n{}\r\n:{}\r\n", on ? 10 : 12, on ? "ssubscribe" : "sunsubscribe",
+                            args[1].size(), args[1], p.channels.size());
+      } else if (args[0] == "PING") {
+        reply = p.channels.empty() ? "+PONG\r\n" : "*2\r\n$4\r\npong\r\n$0\r\n\r\n";
+      } else if (args[0] == "SPUBLISH") {
+        reply = ":1\r\n";
+        const std::string push = fmt::format("*3\r\n$8\r\nsmessage\r\n${}\r\n{}\r\n${}\r\n{}\r\n", args[1].size(),
+                                             args[1], args[2].size(), args[2]);
+        for (Peer& other : peers_) {
+          if (deliver.load() && other.channels.count(args[1])) ::send(other.fd, push.data(), push.size(), MSG_NOSIGNAL);
+        }
+      } else {
+        reply = "-ERR unknown command\r\n";
+      }
+      ::send(p.fd, reply.data(), reply.size(), MSG_NOSIGNAL);
+    }
+  }
+
+  uint16_t port_ = 0;
+  int listen_fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::vector<Peer> peers_;  // the fake's thread only
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -381,6 +480,66 @@ TEST_CASE("redis cluster: commands of one slot keep their order across MOVED: la
   CAPTURE(order);
   for (int i = 0; i < 30; ++i) CHECK(stored.elements[static_cast<size_t>(i)].text == std::to_string(i));
   CHECK(probe.stat(&RedisClusterStats::moved) >= 2);  // fewer than 10 when the test issued them slower than A answered
+}
+
+TEST_CASE("redis cluster: probes come back through each subscriber connection and their round trip is recorded; one that answers PING but delivers nothing is dropped within the probe timeout and made again, and messages flow again") {
+  DeafRedis redis;
+  test::ShardRig rig;
+  RedisClusterOptions o = options_for(fmt::format("redis://127.0.0.1:{}", redis.port()));
+  o.probe_channel = "probe:test";
+  o.probe_interval = 100ms;
+  o.probe_timeout = 800ms;
+  ClusterProbe c(rig, o);
+  auto proven = [&] {
+    return c.on_shard([](RedisCluster& r) {
+      uint64_t late = 0;
+      const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
+      return RedisCluster::proven(r.stats(), static_cast<uint64_t>(now), late);
+    });
+  };
+  // Nothing subscribed: nothing to prove, no probe.
+  std::this_thread::sleep_for(300ms);
+  CHECK(c.stat(&RedisClusterStats::probes_sent) == 0);
+  CHECK(proven());
+
+  c.ssubscribe("room");
+  REQUIRE(test::eventually([&] { return c.subscribed("room") == 1; }, 5s));
+  REQUIRE(test::eventually([&] { return c.stat(&RedisClusterStats::probes_received) >= 3; }, 5s));
+  CHECK(c.stat(&RedisClusterStats::probe_round_trip_us) > 0);
+  CHECK(c.stat(&RedisClusterStats::probe_round_trip_us) < 500'000);
+  CHECK(c.stat(&RedisClusterStats::probes_lost) == 0);
+  CHECK(c.stat(&RedisClusterStats::subscriptions) == 1);  // the probe channel is not one of the caller's
+  CHECK(proven());
+  CHECK(c.call("room", {"SPUBLISH", "room", "before"}).ok());
+  CHECK(test::eventually([&] { return c.got("room", "before"); }, 5s));
+
+  // The node goes deaf: PING is answered, publishes too, nothing is delivered.
+  const int connections = redis.accepted.load();
+  redis.deliver = false;
+  const auto deaf = Clock::now();
+  REQUIRE(test::eventually([&] { return c.stat(&RedisClusterStats::probe_reconnects) == 1; }, 5s));
+  const double found = seconds_since(deaf);
+  MESSAGE("a deaf subscriber connection was dropped after " << found << " s (probe timeout 0.8 s)");
+  CHECK(found < 0.8 + 0.5);
+  CHECK(c.stat(&RedisClusterStats::timeouts) == 0);  // PING never noticed
+  CHECK(c.stat(&RedisClusterStats::probes_lost) >= 1);
+  CHECK(c.stat(&RedisClusterStats::connections_lost) >= 1);
+  CHECK(!proven());
+  // Made again at once: a new connection, the channel subscribed again and announced.
+  CHECK(test::eventually([&] { return redis.accepted.load() > connections && c.resubscribed("room") == 1; }, 5s));
+
+  redis.deliver = true;
+  CHECK(test::eventually([&] { return proven(); }, 5s));
+  CHECK(c.call("room", {"SPUBLISH", "room", "after"}).ok());
+  CHECK(test::eventually([&] { return c.got("room", "after"); }, 5s));
+  CHECK(c.stat(&RedisClusterStats::probe_reconnects) == 1);
+
+  // The last channel gone, so is the probe: nothing left to prove.
+  c.sunsubscribe("room");
+  const uint64_t sent = c.stat(&RedisClusterStats::probes_sent);
+  std::this_thread::sleep_for(400ms);
+  CHECK(c.stat(&RedisClusterStats::probes_sent) <= sent + 1);
+  CHECK(proven());
 }
 
 }  // TEST_SUITE

@@ -6,9 +6,13 @@
 // Durable rooms: one order and one gap-free numbering for every member of every node; history and
 // recovery from any node; presence once per user across nodes; a node whose subscription broke reads
 // what it missed from the log; a log that Redis lost is told to members as a broken stream.
+// Liveness: probes prove delivery (/ready, their round trip in /metrics); Redis paused past the probe
+// timeout makes /ready 503 until it resumes, and then rooms deliver across nodes again.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -38,9 +42,15 @@ struct Member {
 };
 
 // A node: an App bridged to Redis, whose /room/NAME members publish to every member (sender included).
-std::unique_ptr<App> node(const std::string& broker, unsigned shards = 2) {
-  auto app = std::make_unique<App>(AppOptions{
-      .host = "127.0.0.1", .port = 0, .shards = {.count = shards}, .loop = test::loop_options(), .broker = broker});
+// Its shards probe Redis every probe_timeout / 4 (at most every second).
+std::unique_ptr<App> node(const std::string& broker, unsigned shards = 2, std::chrono::milliseconds probe_timeout = 3000ms) {
+  auto app = std::make_unique<App>(AppOptions{.host = "127.0.0.1",
+                                              .port = 0,
+                                              .shards = {.count = shards},
+                                              .loop = test::loop_options(),
+                                              .broker = broker,
+                                              .broker_probe_interval = std::min<std::chrono::milliseconds>(probe_timeout / 4, 1000ms),
+                                              .broker_probe_timeout = probe_timeout});
   App* a = app.get();
   app->ws<Member>("/room/:name", {
       .on_upgrade = [](Request& req, Upgrade<Member>& up) { up.accept(Member{std::string(req.param("name"))}); },
@@ -92,6 +102,35 @@ int kill_subscribers(const RedisServer& redis, size_t expected) {
 }
 
 using Group = test::RoomClients;
+
+int status_of(const std::string& reply) { return reply.size() > 12 ? std::atoi(reply.c_str() + 9) : -1; }
+
+// GET path on the app's port: the whole answer.
+std::string get(const App& app, const std::string& path) {
+  return test::http_exchange(app.port(), "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+}
+
+// The largest value of a gauge in seconds over the app's shards.
+double seconds_metric(const App& app, std::string_view name) {
+  const std::string text = app.metrics();
+  const std::string key = fmt::format("ringcast_{}{{shard=\"", name);
+  double most = 0;
+  for (size_t at = text.find(key); at != std::string::npos; at = text.find(key, at + 1)) {
+    most = std::max(most, std::atof(text.c_str() + text.find("} ", at) + 2));
+  }
+  return most;
+}
+
+// Publishes from `from` until a message reaches every member of `to` (a live room drops what is
+// published while a subscription is down); true when one did.
+bool until_across(Group& from, Group& to, const std::string& name) {
+  for (int tries = 0; tries < 50; ++tries) {
+    const std::string m = fmt::format("after {} from {}", tries, name);
+    from.say(0, m);
+    if (test::eventually([&] { return to.all_saw(m); }, 200ms)) return true;
+  }
+  return false;
+}
 
 #define REQUIRE_REDIS()                 \
   if (!test::require_redis()) return
@@ -156,7 +195,7 @@ TEST_CASE("broker: a partition's channel is subscribed while the node has member
   REQUIRE(test::eventually([&] { return members.opened.load() == 3; }, 20s));
   const std::string channel = channel_of("t2:", "brief");
   REQUIRE(test::eventually([&] { return shard_subscribers(redis, channel) == 1; }, 10s));
-  const Reply channels = redis.command({"PUBSUB", "SHARDCHANNELS", "t2:*"});
+  const Reply channels = redis.command({"PUBSUB", "SHARDCHANNELS", "t2:{*"});  // the rooms' (not the probes')
   REQUIRE(channels.elements.size() == 1);
   CHECK(channels.elements[0].text == channel);
 
@@ -180,7 +219,8 @@ TEST_CASE("broker: a partition's channel is subscribed while the node has member
   CHECK(shard_subscribers(redis, channel) == 1);
   members.close(2);
   CHECK(test::eventually([&] { return shard_subscribers(redis, channel) == 0; }, 10s));
-  CHECK(redis.command({"PUBSUB", "SHARDCHANNELS", "t2:*"}).elements.empty());
+  // The node's probe goes with its last channel.
+  CHECK(test::eventually([&] { return redis.command({"PUBSUB", "SHARDCHANNELS", "t2:*"}).elements.empty(); }, 5s));
   CHECK(metric(*a, "broker_partitions") == 0);
   a->stop();
   a->join();
@@ -241,6 +281,77 @@ TEST_CASE("broker: Redis restarted under two nodes; they reconnect, resubscribe,
   CHECK(test::eventually(
       [&] { return on_b.any_saw("while down") || metric(*a, "broker_dropped_total") + metric(*b, "broker_lost_total") >= 1; },
       5s));
+  on_a.close_all();
+  on_b.close_all();
+  REQUIRE(test::eventually([&] { return on_a.closed.load() == 2 && on_b.closed.load() == 2; }, 10s));
+  a->stop();
+  b->stop();
+  a->join();
+  b->join();
+}
+
+TEST_CASE("broker: probes through Redis prove delivery: /ready is 200 and their round trip is in /metrics") {
+  REQUIRE_REDIS();
+  RedisServer redis;
+  auto a = node(redis.url("t6:"));
+  // No member yet: no subscription, nothing to prove.
+  CHECK(status_of(get(*a, "/ready")) == 200);
+  CHECK(status_of(get(*a, "/health")) == 200);
+  Group members({.members = 2});
+  members.connect(a->port(), "/room/proven");
+  REQUIRE(test::eventually([&] { return members.opened.load() == 2; }, 20s));
+  REQUIRE(test::eventually([&] { return metric(*a, "redis_probes_received_total") >= 2; }, 10s));
+  const double round_trip = seconds_metric(*a, "redis_probe_round_trip_seconds");
+  MESSAGE("probe round trip " << round_trip * 1e6 << " µs");
+  CHECK(round_trip > 0);
+  CHECK(round_trip < 1);
+  const std::string ready = get(*a, "/ready");
+  CHECK(status_of(ready) == 200);
+  CHECK(ready.find("\r\n\r\nready") != std::string::npos);
+  CHECK(metric(*a, "redis_probes_lost_total") == 0);
+  CHECK(metric(*a, "redis_probe_reconnects_total") == 0);
+  // The probe channel is this node's and shard's, not a room's.
+  const Reply channels = redis.command({"PUBSUB", "SHARDCHANNELS", fmt::format("t6:probe:{:016x}:*", a->node_id())});
+  CHECK(channels.elements.size() == 1);
+  members.close_all();
+  REQUIRE(test::eventually([&] { return members.closed.load() == 2; }, 10s));
+  a->stop();
+  a->join();
+}
+
+TEST_CASE("broker: Redis paused past the probe timeout: /ready is 503 with the reason, 200 again once it resumes, and rooms deliver across two nodes again") {
+  REQUIRE_REDIS();
+  RedisServer redis;
+  constexpr auto kTimeout = 1000ms;
+  auto a = node(redis.url("t7:"), 2, kTimeout);
+  auto b = node(redis.url("t7:"), 2, kTimeout);
+  Group on_a({.members = 2}), on_b({.members = 2});
+  on_a.connect(a->port(), "/room/sleepy");
+  on_b.connect(b->port(), "/room/sleepy");
+  REQUIRE(test::eventually([&] { return on_a.opened.load() == 2 && on_b.opened.load() == 2; }, 20s));
+  REQUIRE(test::eventually([&] { return shard_subscribers(redis, channel_of("t7:", "sleepy")) == 2; }, 10s));
+  on_a.say(0, "before");
+  REQUIRE(test::eventually([&] { return on_b.all_saw("before"); }, 10s));
+  REQUIRE(test::eventually([&] { return status_of(get(*a, "/ready")) == 200 && status_of(get(*b, "/ready")) == 200; }, 10s));
+
+  redis.pause();
+  const auto paused = std::chrono::steady_clock::now();
+  std::string answer;
+  CHECK(test::eventually([&] { return status_of(answer = get(*a, "/ready")) == 503; }, 5s));
+  const double after = std::chrono::duration<double>(std::chrono::steady_clock::now() - paused).count();
+  MESSAGE("/ready said 503 " << after << " s after Redis stopped (probe timeout 1 s): " << answer.substr(answer.find("\r\n\r\n") + 4));
+  CHECK(after < 1 + 1.0);
+  CHECK(answer.find("Redis delivery unproven") != std::string::npos);
+  CHECK(test::eventually([&] { return status_of(get(*b, "/ready")) == 503; }, 1s));
+  CHECK(status_of(get(*a, "/health")) == 200);  // the process lives
+  std::this_thread::sleep_for(1500ms);           // long enough for the subscriber connections to be dropped
+  CHECK(metric(*a, "redis_probe_reconnects_total") >= 1);
+  CHECK(metric(*a, "redis_probes_lost_total") >= 1);
+
+  redis.resume();
+  CHECK(test::eventually([&] { return status_of(get(*a, "/ready")) == 200 && status_of(get(*b, "/ready")) == 200; }, 10s));
+  CHECK(until_across(on_a, on_b, "a"));
+  CHECK(until_across(on_b, on_a, "b"));
   on_a.close_all();
   on_b.close_all();
   REQUIRE(test::eventually([&] { return on_a.closed.load() == 2 && on_b.closed.load() == 2; }, 10s));
@@ -582,6 +693,11 @@ TEST_CASE("durable rooms on a Redis Cluster: rooms on every primary, one order a
     CHECK(on_b[r]->next() == "4|still");
   }
   CHECK(metric(*a.app, "redis_nodes") == 6);  // 3 primaries on each of a's 2 shards
+  // Each shard's probes, one per primary it subscribes on, in a slot of that primary, come back on
+  // every one of them, the replica that took over included: both nodes are ready.
+  std::string why;
+  CHECK_MESSAGE(test::eventually([&] { return a.app->ready(why) && b.app->ready(why); }, 10s), why);
+  CHECK(metric(*b.app, "redis_probes_received_total") > 0);
 }
 
 }  // TEST_SUITE

@@ -46,9 +46,11 @@ bool to_u64(std::string_view s, uint64_t& out) {
   return ec == std::errc() && end == s.data() + s.size();
 }
 
-RedisClusterOptions cluster_options(const BrokerOptions& o) {
+// A shard's probe channels are `<prefix>probe:<node id>:<shard>{tag}`: no other shard or node hears them.
+RedisClusterOptions cluster_options(const BrokerOptions& o, unsigned shard) {
   return {.seed = o.redis, .max_queued = o.max_pending, .min_backoff = o.min_backoff, .max_backoff = o.max_backoff,
-          .name = "rooms"};
+          .name = "rooms", .probe_channel = fmt::format("{}probe:{:016x}:{}", o.prefix, o.node_id, shard),
+          .probe_interval = o.probe_interval, .probe_timeout = o.probe_timeout};
 }
 
 }  // namespace
@@ -59,7 +61,7 @@ RedisRooms::RedisRooms(const BrokerOptions& options, Rooms& rooms, DurableRooms&
       rooms_(rooms),
       durable_(durable),
       partitions_(partitions),
-      redis_(loop, cluster_options(options),
+      redis_(loop, cluster_options(options, loop.shard().id()),
              {.on_message = [this](std::string_view c, std::string_view m) { on_channel_message(c, m); },
               .on_subscribed = [this](std::string_view c) { on_subscription(c); },
               .on_resubscribed = [this](std::string_view c) { on_subscription(c); }}) {

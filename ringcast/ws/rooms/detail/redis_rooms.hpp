@@ -24,6 +24,11 @@
 // was (or may have been) lost and is back, the durable rooms hear that their partition is ready again
 // and read what they missed. A durable append that did not reach Redis, or whose answer was lost, is
 // counted as failed; reads are retried.
+//
+// Liveness: the shard's RedisCluster probes every subscriber connection it holds (BrokerOptions::
+// probe_interval, probe_timeout; probe channels `<prefix>probe:<node id>:<shard>{tag}`), so a
+// subscription that silently stopped delivering is dropped and made again — the durable rooms then
+// read what they missed, as after any loss — and GET /ready tells a node whose delivery is unproven.
 #include <chrono>
 #include <cstdint>
 #include <optional>
