@@ -186,8 +186,9 @@ TEST_CASE("chat cluster: two nodes on a Redis Cluster of 3 primaries with a repl
 TEST_CASE("chat cluster: scripts/cluster starts a Redis Cluster and three chat nodes, a login on one opens the chat on "
           "another, and Ctrl-C stops them all") {
   if (!test::require_redis()) return;
-  // Ports of its own, apart from other tests' (which take free ports from the kernel's ephemeral range).
-  const int base = 20000 + (::getpid() % 400) * 20;
+  // Ports of its own below the kernel's ephemeral range (32768 and up), where other tests' ports and
+  // connections are, cluster bus ports (+10000) included.
+  const int base = 12000 + (::getpid() % 200) * 20;
   const std::string state = test::detail::make_temp_dir("cluster-script");
   ::setenv("RINGCAST_CLUSTER_STATE", state.c_str(), 1);
   test::ChildProcess script({"/bin/bash", test::source_path("scripts/cluster"), "--bin", test::binary_path("bin"), "--port",
