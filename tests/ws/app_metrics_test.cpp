@@ -20,7 +20,7 @@ std::string get(int port, const std::string& path, const std::string& headers = 
 
 struct Running {
   explicit Running(MetricsOptions metrics)
-      : app({.host = "127.0.0.1", .port = 0, .shards = 1, .loop = test::loop_options(), .metrics = std::move(metrics)}) {
+      : app({.host = "127.0.0.1", .port = 0, .shards = {.count = 1}, .loop = test::loop_options(), .metrics = std::move(metrics)}) {
     app.get("/hello", [](Request&, Response& res) { res.send("hi"); });
     app.start();
   }
