@@ -230,7 +230,7 @@ TEST_CASE("broker: Redis restarted under two nodes; they reconnect, resubscribe,
     CHECK(across);
     // A try may also just be late: each one arrives, or was counted as dropped or lost.
     CHECK(test::eventually(
-        [&, to = to, node = node, receiver = receiver] {
+        [&, to = to, node = node, receiver = receiver, name = name] {
           uint64_t missing = 0;
           for (int k = 0; k < tries; ++k) missing += to->all_saw(fmt::format("after {} from {}", k, name)) ? 0 : 1;
           return metric(*node, "broker_dropped_total") - dropped_before + metric(*receiver, "broker_lost_total") >= missing;
