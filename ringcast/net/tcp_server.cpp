@@ -37,7 +37,12 @@ TcpServer::TcpServer(TcpServerOptions options, HandlerFactory make_handler)
 }
 
 TcpServer::~TcpServer() {
-  // Shards (and their loops, which call handlers one last time) end before the handlers go.
+  // Shards (and their loops, which call handlers one last time) end before the handlers go, and before
+  // runtime_ is cleared: their callbacks may read it (App::rooms() from a shard does) until they end.
+  if (runtime_) {
+    runtime_->stop();
+    runtime_->join();
+  }
   runtime_.reset();
   if (reserved_fd_ >= 0) ::close(reserved_fd_);
 }
