@@ -92,11 +92,11 @@ bool App::publish_sequenced(std::string_view room, std::string_view message, OpC
 
 bool App::publish(std::string_view room, std::string_view message, OpCode op, bool sequenced) {
   if (Rooms* here = own_rooms()) {
-    sequenced ? here->publish_sequenced(room, message, op) : here->publish(room, message, op);
-    return true;
+    return sequenced ? here->publish_sequenced(room, message, op) : here->publish(room, message, op);
   }
   TcpServer* server = started_.load(std::memory_order_acquire);
-  if (!server) return false;
+  // Refused here what the home shard would refuse: the caller hears it now.
+  if (!server || !Rooms::valid_room_name(room) || message.size() > Rooms::kMaxMessage) return false;
   // A task posted before the home shard runs waits for it (it runs after on_shard_start).
   Shard& home = server->runtime().shard(room_network_->home_of(room));
   if (home.exited()) return false;

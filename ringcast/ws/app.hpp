@@ -96,8 +96,9 @@ class App {
   // (Rooms::publish_sequenced). Any thread. On one of this app's shards the message goes out at once;
   // from any other thread it is copied to the room's home shard (RoomNetwork::home_of), which
   // publishes it, so messages one thread publishes to one room arrive in the order it published them.
-  // Before start() and once the shards have stopped there is no member to reach: nothing is sent,
-  // nothing is numbered, and the call returns false (true: the message is on its way).
+  // True: the message is on its way. False: nothing was sent, nothing numbered — before start() and
+  // once the shards have stopped (there is no member to reach), or for a room name or a message
+  // Rooms::publish refuses.
   bool publish(std::string_view room, std::string_view message, OpCode op = OpCode::text);
   bool publish_sequenced(std::string_view room, std::string_view message, OpCode op = OpCode::text);
   // The calling shard's rooms: this app's shard threads only (from on_shard_start on); elsewhere

@@ -56,8 +56,9 @@ class WebSocketBase {
   bool subscribe(std::string_view room, const SubscribeOptions& options);
   bool unsubscribe(std::string_view room);
   bool is_subscribed(std::string_view room) const;
-  // Publishes to every member of `room` except this socket.
-  void publish(std::string_view room, std::string_view message, OpCode op = OpCode::text);
+  // Publishes to every member of `room` except this socket (a durable room's message reaches this
+  // socket too); false, and nothing sent, for a name no room can have (Rooms::publish).
+  bool publish(std::string_view room, std::string_view message, OpCode op = OpCode::text);
 
   // Bytes queued to this connection and not yet handed to the kernel.
   size_t buffered_amount() const noexcept;

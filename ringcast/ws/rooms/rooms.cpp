@@ -193,7 +193,7 @@ bool Rooms::is_subscribed(const WebSocketBase& ws, std::string_view room) const 
 bool Rooms::subscribe(WebSocketBase& ws, std::string_view name) { return subscribe(ws, name, SubscribeOptions{}); }
 
 bool Rooms::join_live(WebSocketBase& ws, std::string_view name) {
-  if (ws.state_ != WebSocketBase::kOpen || is_subscribed(ws, name)) return false;
+  if (ws.state_ != WebSocketBase::kOpen || !valid_room_name(name) || is_subscribed(ws, name)) return false;
   Room& room = find_or_add(name);
   if (!ws.extras_) ws.extras_ = new WebSocketExtras();
   auto& subs = ws.extras_->subscriptions;
@@ -208,7 +208,7 @@ bool Rooms::join_live(WebSocketBase& ws, std::string_view name) {
 bool Rooms::subscribe(WebSocketBase& ws, std::string_view name, const SubscribeOptions& options) {
   const Room* known = find(name);
   if ((known ? *known->options : network_.options(name)).kind != RoomKind::durable) return join_live(ws, name);
-  if (ws.state_ != WebSocketBase::kOpen || is_subscribed(ws, name)) return false;
+  if (ws.state_ != WebSocketBase::kOpen || !valid_room_name(name) || is_subscribed(ws, name)) return false;
   Room& room = find_or_add(name);
   if (!ws.extras_) ws.extras_ = new WebSocketExtras();
   auto& subs = ws.extras_->subscriptions;
@@ -391,16 +391,18 @@ unsigned Rooms::shards_with_members(std::string_view name) const {
 // ---------------------------------------------------------------------------------------------
 // Publishing
 
-void Rooms::publish(std::string_view name, std::string_view message, OpCode op, const WebSocketBase* exclude) {
+bool Rooms::publish(std::string_view name, std::string_view message, OpCode op, const WebSocketBase* exclude) {
+  if (!valid_room_name(name) || message.size() > kMaxMessage) return false;
   Room* room = find(name);
   if ((room ? *room->options : network_.options(name)).kind == RoomKind::durable) {
     at_home(name, message, op, [](Rooms& home, std::string_view r, std::string_view m, OpCode o) {
       home.durable_->append(r, m, o);
     });
-    return;
+    return true;
   }
   stats_.published.add();
   publish_here(name, message, op, exclude, broker_ != nullptr);
+  return true;
 }
 
 void Rooms::deliver_from_broker(std::string_view name, std::string_view message, OpCode op) {
@@ -550,10 +552,12 @@ void Rooms::fan_out(Room& room, SharedBuffer& publication, const WebSocketBase* 
   }
 }
 
-void Rooms::publish_sequenced(std::string_view name, std::string_view message, OpCode op) {
+bool Rooms::publish_sequenced(std::string_view name, std::string_view message, OpCode op) {
+  if (!valid_room_name(name) || message.size() > kMaxMessage) return false;
   at_home(name, message, op, [](Rooms& home, std::string_view r, std::string_view m, OpCode o) {
     home.sequence(r, m, o);
   });
+  return true;
 }
 
 void Rooms::at_home(std::string_view name, std::string_view message, OpCode op, HomeCall call) {

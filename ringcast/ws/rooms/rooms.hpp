@@ -101,10 +101,22 @@ class Rooms {
   bool is_subscribed(const WebSocketBase& ws, std::string_view room) const;
 
   // Publishes to every member of `room` on every shard (except `exclude`, a local member). A durable
-  // room's message goes through its home shard and reaches every member, `exclude` too.
-  void publish(std::string_view room, std::string_view message, OpCode op, const WebSocketBase* exclude = nullptr);
-  // Publishes through the room's home shard, in one order for every member (see above).
-  void publish_sequenced(std::string_view room, std::string_view message, OpCode op);
+  // room's message goes through its home shard and reaches every member, `exclude` too. True: the
+  // message is on its way. False: nothing was sent — the room's name is not one a room can have
+  // (valid_room_name) or the message is longer than kMaxMessage.
+  bool publish(std::string_view room, std::string_view message, OpCode op, const WebSocketBase* exclude = nullptr);
+  // Publishes through the room's home shard, in one order for every member (see above). Returns as
+  // publish does.
+  bool publish_sequenced(std::string_view room, std::string_view message, OpCode op);
+
+  // A room's name is 1 to kMaxRoomName bytes (it travels in a publication's header and, with a broker,
+  // in every channel message). Sockets cannot join, nor messages go to, a room with another name.
+  static constexpr size_t kMaxRoomName = 65535;
+  static constexpr bool valid_room_name(std::string_view room) noexcept {
+    return !room.empty() && room.size() <= kMaxRoomName;
+  }
+  // A publication's frames are sized in 32 bits.
+  static constexpr size_t kMaxMessage = (size_t{1} << 32) - 1 - 14;
 
   // Members of `room` on this shard, and the shards (this one included) that have members.
   size_t local_members(std::string_view room) const;
