@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <future>
 #include <random>
 #include <stdexcept>
 #include <system_error>
@@ -90,29 +91,55 @@ Rooms& App::rooms() {
   return *rooms;
 }
 
-bool App::publish(std::string_view room, std::string_view message, OpCode op) {
-  return publish(room, message, op, false);
+bool App::publish(std::string_view room, std::string_view message, OpCode op, PublishDone on_done) {
+  return publish(room, message, op, false, std::move(on_done));
 }
 
-bool App::publish_sequenced(std::string_view room, std::string_view message, OpCode op) {
-  return publish(room, message, op, true);
+bool App::publish_sequenced(std::string_view room, std::string_view message, OpCode op, PublishDone on_done) {
+  return publish(room, message, op, true, std::move(on_done));
 }
 
-bool App::publish(std::string_view room, std::string_view message, OpCode op, bool sequenced) {
+bool App::publish(std::string_view room, std::string_view message, OpCode op, bool sequenced, PublishDone on_done) {
   if (Rooms* here = own_rooms()) {
-    sequenced ? here->publish_sequenced(room, message, op) : here->publish(room, message, op);
-    return true;
+    return sequenced ? here->publish_sequenced(room, message, op, std::move(on_done))
+                     : here->publish(room, message, op, nullptr, std::move(on_done));
   }
   TcpServer* server = started_.load(std::memory_order_acquire);
-  if (!server) return false;
+  // Refused here what the home shard would refuse: the caller hears it now.
+  if (!server || !Rooms::valid_room_name(room) || message.size() > Rooms::kMaxMessage) return false;
   // A task posted before the home shard runs waits for it (it runs after on_shard_start).
   Shard& home = server->runtime().shard(room_network_->home_of(room));
   if (home.exited()) return false;
-  home.post([this, r = std::string(room), m = std::string(message), op, sequenced](Shard& s) {
+  home.post([this, r = std::string(room), m = std::string(message), op, sequenced,
+             done = std::move(on_done)](Shard& s) mutable {
     Rooms& rooms = *rooms_[s.id()];
-    sequenced ? rooms.publish_sequenced(r, m, op) : rooms.publish(r, m, op);
+    sequenced ? rooms.publish_sequenced(r, m, op, std::move(done)) : rooms.publish(r, m, op, nullptr, std::move(done));
   });
   return true;
+}
+
+RoomReport App::room_report(std::string_view room) const {
+  if (own_rooms()) throw std::logic_error("App::room_report waits for every shard: on a shard, use rooms().report");
+  TcpServer* server = started_.load(std::memory_order_acquire);
+  if (!server) return {};
+  Runtime& runtime = server->runtime();
+  auto exited = [&runtime] {
+    for (unsigned i = 0; i < runtime.shard_count(); ++i) {
+      if (runtime.shard(i).exited()) return true;
+    }
+    return false;
+  };
+  if (exited()) return {};
+  auto answer = std::make_shared<std::promise<RoomReport>>();
+  std::future<RoomReport> report = answer->get_future();
+  runtime.shard(room_network_->home_of(room)).post([this, r = std::string(room), answer](Shard& s) {
+    rooms_[s.id()]->report(r, [answer](const RoomReport& sum) { answer->set_value(sum); });
+  });
+  // A shard that stops before it answers never will: the app is stopping, and nobody is in any room.
+  while (report.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready) {
+    if (exited()) return {};
+  }
+  return report.get();
 }
 
 App& App::on_shard_start(std::function<void(Shard&)> fn) {

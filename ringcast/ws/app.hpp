@@ -104,10 +104,20 @@ class App {
   // (Rooms::publish_sequenced). Any thread. On one of this app's shards the message goes out at once;
   // from any other thread it is copied to the room's home shard (RoomNetwork::home_of), which
   // publishes it, so messages one thread publishes to one room arrive in the order it published them.
-  // Before start() and once the shards have stopped there is no member to reach: nothing is sent,
-  // nothing is numbered, and the call returns false (true: the message is on its way).
-  bool publish(std::string_view room, std::string_view message, OpCode op = OpCode::text);
-  bool publish_sequenced(std::string_view room, std::string_view message, OpCode op = OpCode::text);
+  // True: the message is on its way. False: nothing was sent, nothing numbered or counted — before
+  // start() and once the shards have stopped (there is no member to reach), or for a room name or a
+  // message Rooms::publish refuses. `on_done`, when given (and the call returned true), runs once with
+  // what became of the message (ringcast/ws/rooms/publish_outcome.hpp, which also says what ringcast
+  // guarantees a publisher): on the calling shard, or, called from another thread, on the room's home
+  // shard; not at all if the app stops first.
+  bool publish(std::string_view room, std::string_view message, OpCode op = OpCode::text, PublishDone on_done = {});
+  bool publish_sequenced(std::string_view room, std::string_view message, OpCode op = OpCode::text,
+                         PublishDone on_done = {});
+  // What became of `room`'s messages on this node, summed over the shards (RoomReport): zeros before
+  // start(), after the shards stop, and for a room nobody here is in. Threads outside this app's shards:
+  // it waits for every shard's answer (a shard waiting for itself would never get it: on the app's
+  // shards it throws std::logic_error — use rooms().report(room, done) there).
+  RoomReport room_report(std::string_view room) const;
   // The calling shard's rooms: this app's shard threads only (from on_shard_start on); elsewhere
   // throws std::logic_error.
   Rooms& rooms();
@@ -150,7 +160,7 @@ class App {
   App& route(HttpMethod method, std::string_view pattern, HttpRoute route);
   // The calling thread's Rooms when it is one of this app's shards; null on any other thread.
   Rooms* own_rooms() const noexcept;
-  bool publish(std::string_view room, std::string_view message, OpCode op, bool sequenced);
+  bool publish(std::string_view room, std::string_view message, OpCode op, bool sequenced, PublishDone on_done);
   void serve_metrics(Request& req, Response& res);
   void serve_ready(Request& req, Response& res);
   void listen_metrics(Loop& loop);

@@ -18,6 +18,7 @@
 #include <ringcast/ws/codec/opcode.hpp>
 #include <ringcast/ws/codec/utf8_validator.hpp>
 #include <ringcast/ws/rooms/position.hpp>
+#include <ringcast/ws/rooms/publish_outcome.hpp>
 
 namespace ringcast {
 
@@ -56,8 +57,9 @@ class WebSocketBase {
   bool subscribe(std::string_view room, const SubscribeOptions& options);
   bool unsubscribe(std::string_view room);
   bool is_subscribed(std::string_view room) const;
-  // Publishes to every member of `room` except this socket.
-  void publish(std::string_view room, std::string_view message, OpCode op = OpCode::text);
+  // Publishes to every member of `room` except this socket (a durable room's message reaches this
+  // socket too); Rooms::publish says what the result and `on_done` tell (publish_outcome.hpp).
+  bool publish(std::string_view room, std::string_view message, OpCode op = OpCode::text, PublishDone on_done = {});
 
   // Bytes queued to this connection and not yet handed to the kernel.
   size_t buffered_amount() const noexcept;

@@ -1,7 +1,7 @@
 // App (ringcast/ws/app.hpp): publish and publish_sequenced from every kind of caller — before the app
 // starts (nothing is sent, false), from threads outside the shards (through the room's home shard,
-// in publish order), from the app's own shards, once the shards have stopped — and run() after
-// start(). Real sockets, a blocking client written apart from ringcast's codec.
+// in publish order), from the app's own shards, once the shards have stopped — to names no room can
+// have, and run() after start(). Real sockets, a blocking client written apart from ringcast's codec.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -42,6 +42,8 @@ struct RoomApp {
           if (sent) relayed.fetch_add(1);
         },
     });
+    // A socket that tries to join a room without a name: 1 if it could, 0 if not.
+    app.ws<Member>("/nameless", {.on_open = [this](WebSocket<Member>& ws) { nameless_joined = ws.subscribe("") ? 1 : 0; }});
     app.default_room_options({.stamp = [](std::string_view, uint64_t seq, std::string_view m) {
       return fmt::format("{}|{}", seq, m);
     }});
@@ -80,6 +82,7 @@ struct RoomApp {
 
   App app;
   std::atomic<int> relayed{0};
+  std::atomic<int> nameless_joined{-1};
 };
 
 // The next text message `c` receives (empty when none comes).
@@ -180,6 +183,19 @@ TEST_CASE("app: publish after the shards have stopped sends nothing and returns 
   t.app.join();
   CHECK_FALSE(t.app.publish("lobby", "late"));
   CHECK_FALSE(t.app.publish_sequenced("lobby", "late"));
+}
+
+TEST_CASE("app: a room's name is 1 to 65,535 bytes; publishing to another returns false and no socket can join one") {
+  RoomApp t(2);
+  t.app.start();
+  CHECK_FALSE(t.app.publish("", "nameless"));
+  CHECK_FALSE(t.app.publish_sequenced("", "nameless"));
+  CHECK_FALSE(t.app.publish(std::string(Rooms::kMaxRoomName + 1, 'r'), "too long a name"));
+  CHECK(t.app.publish(std::string(Rooms::kMaxRoomName, 'r'), "the longest name"));
+  RawWsClient nameless(t.app.port());
+  REQUIRE(nameless.handshake("/nameless"));
+  REQUIRE(test::eventually([&] { return t.nameless_joined.load() != -1; }));
+  CHECK(t.nameless_joined.load() == 0);
 }
 
 TEST_CASE("app: run() after start() serves on the port start() opened until stop(), and returns 0") {

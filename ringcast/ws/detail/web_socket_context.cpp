@@ -59,8 +59,9 @@ bool WebSocketBase::is_subscribed(std::string_view room) const {
   Rooms* rooms = context().rooms();
   return rooms && rooms->is_subscribed(*this, room);
 }
-void WebSocketBase::publish(std::string_view room, std::string_view message, OpCode op) {
-  if (Rooms* rooms = context().rooms()) rooms->publish(room, message, op, this);
+bool WebSocketBase::publish(std::string_view room, std::string_view message, OpCode op, PublishDone on_done) {
+  Rooms* rooms = context().rooms();
+  return rooms && rooms->publish(room, message, op, this, std::move(on_done));
 }
 SocketAddress WebSocketBase::remote_address() const noexcept { return SocketAddress::peer_of(conn_->fd); }
 

@@ -10,6 +10,7 @@
 #include <ringcast/ws/detail/web_socket_extras.hpp>
 #include <ringcast/ws/rooms/detail/durable_rooms.hpp>
 #include <ringcast/ws/rooms/detail/frame_arena.hpp>
+#include <ringcast/ws/rooms/detail/publish_request.hpp>
 #include <ringcast/ws/rooms/detail/redis_rooms.hpp>
 #include <ringcast/ws/rooms/detail/room_partition.hpp>
 
@@ -37,6 +38,7 @@ struct RoomEntry {
   std::vector<PendingMember> pending;  // on this shard, awaiting their replay (durable rooms)
   std::vector<uint64_t> remote;     // bit j: shard j (not this one) has members
   const RoomOptions* options = nullptr;
+  RoomReport report;                // this shard's counts (members and shards are filled in when read)
 
   bool has_remote() const noexcept {
     for (uint64_t w : remote) {
@@ -112,6 +114,12 @@ SharedBuffer* encode(std::string_view room, std::string_view message, OpCode op,
 }
 
 }  // namespace
+
+struct Rooms::ReportGather {
+  std::function<void(const RoomReport&)> done;
+  RoomReport sum;
+  unsigned pending;  // shards still to answer
+};
 
 const RoomOptions& RoomNetwork::options(std::string_view room) const {
   auto it = options_.find(room);
@@ -193,7 +201,7 @@ bool Rooms::is_subscribed(const WebSocketBase& ws, std::string_view room) const 
 bool Rooms::subscribe(WebSocketBase& ws, std::string_view name) { return subscribe(ws, name, SubscribeOptions{}); }
 
 bool Rooms::join_live(WebSocketBase& ws, std::string_view name) {
-  if (ws.state_ != WebSocketBase::kOpen || is_subscribed(ws, name)) return false;
+  if (ws.state_ != WebSocketBase::kOpen || !valid_room_name(name) || is_subscribed(ws, name)) return false;
   Room& room = find_or_add(name);
   if (!ws.extras_) ws.extras_ = new WebSocketExtras();
   auto& subs = ws.extras_->subscriptions;
@@ -208,7 +216,7 @@ bool Rooms::join_live(WebSocketBase& ws, std::string_view name) {
 bool Rooms::subscribe(WebSocketBase& ws, std::string_view name, const SubscribeOptions& options) {
   const Room* known = find(name);
   if ((known ? *known->options : network_.options(name)).kind != RoomKind::durable) return join_live(ws, name);
-  if (ws.state_ != WebSocketBase::kOpen || is_subscribed(ws, name)) return false;
+  if (ws.state_ != WebSocketBase::kOpen || !valid_room_name(name) || is_subscribed(ws, name)) return false;
   Room& room = find_or_add(name);
   if (!ws.extras_) ws.extras_ = new WebSocketExtras();
   auto& subs = ws.extras_->subscriptions;
@@ -287,9 +295,9 @@ void Rooms::tell_broken(std::string_view name, const SubscribeResult& result) {
   }
 }
 
-void Rooms::publish_from_home(std::string_view name, std::string_view message, OpCode op) {
-  stats_.published.add();
-  publish_here(name, message, op, nullptr, false);
+void Rooms::publish_from_home(std::string_view name, std::string_view message, OpCode op,
+                              std::unique_ptr<PublishRequest> request) {
+  publish_here(name, message, op, nullptr, Source::home, std::move(request));
 }
 
 void Rooms::remove_member(Room& room, uint32_t index) {
@@ -316,9 +324,10 @@ void Rooms::remove_subscription(WebSocketBase& ws, uint32_t k) {
   Room& room = *subs[k].room;
   remove_member(room, subs[k].member);
   if (subs[k].presence) {
-    at_home(room.name, *subs[k].presence, OpCode::text, [](Rooms& home, std::string_view r, std::string_view user, OpCode) {
-      home.durable_->leave(r, user);
-    });
+    at_home(room.name, *subs[k].presence, OpCode::text,
+            [](Rooms& home, std::string_view r, std::string_view user, OpCode, std::unique_ptr<PublishRequest>) {
+              home.durable_->leave(r, user);
+            });
   }
   subs[k] = std::move(subs.back());
   subs.pop_back();
@@ -391,26 +400,48 @@ unsigned Rooms::shards_with_members(std::string_view name) const {
 // ---------------------------------------------------------------------------------------------
 // Publishing
 
-void Rooms::publish(std::string_view name, std::string_view message, OpCode op, const WebSocketBase* exclude) {
+bool Rooms::publish(std::string_view name, std::string_view message, OpCode op, const WebSocketBase* exclude,
+                    PublishDone on_done) {
+  if (!valid_room_name(name) || message.size() > kMaxMessage) return false;
+  std::unique_ptr<PublishRequest> request;
+  if (on_done) request.reset(new PublishRequest{.done = std::move(on_done), .reply_to = id_});
+  route(name, message, op, exclude, std::move(request));
+  return true;
+}
+
+void Rooms::route(std::string_view name, std::string_view message, OpCode op, const WebSocketBase* exclude,
+                  std::unique_ptr<PublishRequest> request) {
   Room* room = find(name);
   if ((room ? *room->options : network_.options(name)).kind == RoomKind::durable) {
-    at_home(name, message, op, [](Rooms& home, std::string_view r, std::string_view m, OpCode o) {
-      home.durable_->append(r, m, o);
-    });
+    at_home(name, message, op,
+            [](Rooms& home, std::string_view r, std::string_view m, OpCode o, std::unique_ptr<PublishRequest> q) {
+              home.durable_->append(r, m, o, std::move(q));
+            },
+            std::move(request));
     return;
   }
-  stats_.published.add();
-  publish_here(name, message, op, exclude, broker_ != nullptr);
+  publish_here(name, message, op, exclude, Source::publisher, std::move(request));
 }
 
 void Rooms::deliver_from_broker(std::string_view name, std::string_view message, OpCode op) {
-  publish_here(name, message, op, nullptr, false);
+  publish_here(name, message, op, nullptr, Source::broker, nullptr);
 }
 
 void Rooms::publish_here(std::string_view name, std::string_view message, OpCode op, const WebSocketBase* exclude,
-                         bool broker) {
+                         Source source, std::unique_ptr<PublishRequest> request) {
   Room* room = find(name);
-  if (!room && !broker) return;  // nobody anywhere is in it, as far as this shard knows
+  if (source == Source::broker) {
+    if (room) ++room->report.broker_in;
+  } else {
+    stats_.published.add();
+    if (room) ++room->report.published;
+  }
+  const bool broker = source == Source::publisher && broker_;
+  if (request) request->outcome.status = PublishStatus::fanned_out;
+  if (!room && !broker) {  // nobody anywhere is in it, as far as this shard knows
+    if (request) finish(std::move(request));
+    return;
+  }
   // Compressed once, here, for every member on every shard that agreed to permessage-deflate.
   std::string_view deflated;
   uint8_t min_window_bits = 0;
@@ -426,9 +457,52 @@ void Rooms::publish_here(std::string_view name, std::string_view message, OpCode
   }
   SharedBufferRef publication(encode(name, message, op, deflated, min_window_bits));
   if (broker) to_broker(name, *publication, op);
-  if (!room) return;
-  if (room->has_remote()) forward(*room, *publication);
-  if (!room->members.empty()) fan_out(*room, *publication, exclude);
+  if (!room) {
+    if (request) finish(std::move(request));
+    return;
+  }
+  // Tallied: every shard it is handed to answers this one with its counts, under the request's id.
+  // This shard's own count is due too (pending starts at 1), so answers that come first cannot finish it.
+  uint64_t tally = 0;
+  if (request) {
+    tally = ++next_id_;
+    request->pending = 1;
+    tallies_.emplace(tally, std::move(request));
+  }
+  if (room->has_remote()) forward(*room, *publication, tally);
+  // fan_out may close members, whose callbacks may do anything: `room` is not touched after it.
+  FanOut counts;
+  if (!room->members.empty()) counts = fan_out(*room, *publication, exclude);
+  if (tally) tallied(tally, counts);
+}
+
+void Rooms::tallied(uint64_t tally, const FanOut& counts) {
+  auto it = tallies_.find(tally);
+  if (it == tallies_.end()) return;
+  PublishOutcome& o = it->second->outcome;
+  o.shards += counts.shards;
+  o.deliveries += counts.deliveries;
+  o.skipped_slow += counts.skipped_slow;
+  o.closed_slow += counts.closed_slow;
+  if (--it->second->pending > 0) return;
+  std::unique_ptr<PublishRequest> request = std::move(it->second);
+  tallies_.erase(it);
+  finish(std::move(request));
+}
+
+void Rooms::finish(std::unique_ptr<PublishRequest> request) {
+  const unsigned to = request->reply_to;
+  auto run = [request = std::move(request)](Shard&) { request->done(request->outcome); };
+  // Deferred on this shard too: on_done never runs inside the publish call that started it.
+  if (to == id_) {
+    shard_.defer(std::move(run));
+  } else {
+    shard_.send_to(to, std::move(run));
+  }
+}
+
+void Rooms::count_append_failed(std::string_view name) {
+  if (Room* room = find(name)) ++room->report.append_failed;
 }
 
 // The room's home shard speaks for it on the broker; the publication travels there by reference.
@@ -450,17 +524,31 @@ void Rooms::to_broker(std::string_view name, SharedBuffer& publication, OpCode o
   });
 }
 
-void Rooms::forward(Room& room, SharedBuffer& publication) {
+void Rooms::forward(Room& room, SharedBuffer& publication, uint64_t tally) {
+  PublishRequest* request = tally ? tallies_.at(tally).get() : nullptr;
   for (size_t w = 0; w < room.remote.size(); ++w) {
     for (uint64_t bits = room.remote[w]; bits; bits &= bits - 1) {
       const unsigned j = static_cast<unsigned>(w * 64 + static_cast<size_t>(__builtin_ctzll(bits)));
       publication.retain();
       stats_.forwarded.add();
-      shard_.send_to(j, [net = &network_, ref = SharedBufferRef(&publication)](Shard& s) {
+      if (!request) {
+        shard_.send_to(j, [net = &network_, ref = SharedBufferRef(&publication)](Shard& s) {
+          Rooms& rooms = *net->on(s.id());
+          if (Room* r = rooms.find(Publication::read(*ref).name); r && !r->members.empty()) {
+            rooms.fan_out(*r, *ref, nullptr);
+          }
+        });
+        continue;
+      }
+      // Answered whatever the shard finds (its members may have left meanwhile): the tally waits for it.
+      ++request->pending;
+      shard_.send_to(j, [net = &network_, ref = SharedBufferRef(&publication), tally, from = id_](Shard& s) {
         Rooms& rooms = *net->on(s.id());
+        FanOut counts;
         if (Room* r = rooms.find(Publication::read(*ref).name); r && !r->members.empty()) {
-          rooms.fan_out(*r, *ref, nullptr);
+          counts = rooms.fan_out(*r, *ref, nullptr);
         }
+        s.send_to(from, [net, tally, counts](Shard& home) { net->on(home.id())->tallied(tally, counts); });
       });
     }
   }
@@ -482,7 +570,7 @@ void Rooms::close_arenas() noexcept {
   open_arenas_.clear();
 }
 
-void Rooms::fan_out(Room& room, SharedBuffer& publication, const WebSocketBase* exclude) {
+Rooms::FanOut Rooms::fan_out(Room& room, SharedBuffer& publication, const WebSocketBase* exclude) {
   const Publication pub = Publication::read(publication);
   LocalShare* share = nullptr;
   LocalShare* compressed_share = nullptr;  // the compressed frame alone, once a member takes it
@@ -492,7 +580,8 @@ void Rooms::fan_out(Room& room, SharedBuffer& publication, const WebSocketBase* 
   }
   const uint8_t* placed = nullptr;  // the plain frame in the room's arena, once a member needs it
   std::vector<WebSocketBase*> too_slow;
-  uint64_t delivered = 0;
+  uint32_t delivered = 0;
+  uint32_t skipped = 0;
   for (const RoomMember& m : room.members) {
     WebSocketBase& ws = *m.ws;
     if (&ws == exclude || ws.state_ != WebSocketBase::kOpen) continue;
@@ -508,7 +597,7 @@ void Rooms::fan_out(Room& room, SharedBuffer& publication, const WebSocketBase* 
     // queue is not handed a whole publication larger than its budget.
     if (loop_.buffered_amount(c) + frame.size() > ws.context().limits().max_backpressure) {
       if (room.options->slow_consumer == SlowConsumer::skip) {
-        stats_.skipped_slow.add();
+        ++skipped;
       } else {
         too_slow.push_back(&ws);
       }
@@ -539,49 +628,104 @@ void Rooms::fan_out(Room& room, SharedBuffer& publication, const WebSocketBase* 
     }
     ++delivered;
   }
+  // Counted once per fan-out, for the shard (/metrics) and for the room (its report).
+  const FanOut counts{1, delivered, skipped, static_cast<uint32_t>(too_slow.size())};
   stats_.deliveries.add(delivered);
+  room.report.deliveries += delivered;
+  if (skipped | counts.closed_slow) {
+    stats_.skipped_slow.add(skipped);
+    stats_.closed_slow.add(counts.closed_slow);
+    room.report.skipped_slow += skipped;
+    room.report.closed_slow += counts.closed_slow;
+  }
   if (share) LocalShare::release(share);
   if (compressed_share) LocalShare::release(compressed_share);
   // Closing runs application callbacks (which may unsubscribe, even publish): after the loop, and
   // without touching `room` again.
-  for (WebSocketBase* ws : too_slow) {
-    stats_.closed_slow.add();
-    ws->close(close_code::kPolicyViolation, "too slow");
-  }
+  for (WebSocketBase* ws : too_slow) ws->close(close_code::kPolicyViolation, "too slow");
+  return counts;
 }
 
-void Rooms::publish_sequenced(std::string_view name, std::string_view message, OpCode op) {
-  at_home(name, message, op, [](Rooms& home, std::string_view r, std::string_view m, OpCode o) {
-    home.sequence(r, m, o);
-  });
+bool Rooms::publish_sequenced(std::string_view name, std::string_view message, OpCode op, PublishDone on_done) {
+  if (!valid_room_name(name) || message.size() > kMaxMessage) return false;
+  std::unique_ptr<PublishRequest> request;
+  if (on_done) request.reset(new PublishRequest{.done = std::move(on_done), .reply_to = id_});
+  at_home(name, message, op,
+          [](Rooms& home, std::string_view r, std::string_view m, OpCode o, std::unique_ptr<PublishRequest> q) {
+            home.sequence(r, m, o, std::move(q));
+          },
+          std::move(request));
+  return true;
 }
 
-void Rooms::at_home(std::string_view name, std::string_view message, OpCode op, HomeCall call) {
+void Rooms::at_home(std::string_view name, std::string_view message, OpCode op, HomeCall call,
+                    std::unique_ptr<PublishRequest> request) {
   const unsigned home = home_of(name);
   if (home == id_) {
-    call(*this, name, message, op);
+    call(*this, name, message, op, std::move(request));
     return;
   }
   // The raw message travels to the home shard: [name][message].
   SharedBuffer* raw = SharedBuffer::create(name.size() + message.size());
   std::memcpy(raw->data(), name.data(), name.size());
   if (!message.empty()) std::memcpy(raw->data() + name.size(), message.data(), message.size());
-  shard_.send_to(home, [net = &network_, ref = SharedBufferRef(raw), name_len = name.size(), op, call](Shard& s) {
+  shard_.send_to(home, [net = &network_, ref = SharedBufferRef(raw), call, request = std::move(request),
+                        name_len = static_cast<uint32_t>(name.size()), op](Shard& s) mutable {
     const std::string_view all = ref->view();
-    call(*net->on(s.id()), all.substr(0, name_len), all.substr(name_len), op);
+    call(*net->on(s.id()), all.substr(0, name_len), all.substr(name_len), op, std::move(request));
   });
 }
 
-void Rooms::sequence(std::string_view name, std::string_view message, OpCode op) {
+void Rooms::sequence(std::string_view name, std::string_view message, OpCode op, std::unique_ptr<PublishRequest> request) {
   auto it = sequences_.find(name);
   if (it == sequences_.end()) it = sequences_.emplace(std::string(name), 0).first;
   const uint64_t seq = ++it->second;
+  if (request) request->outcome.position = {0, seq};
   const RoomOptions& options = network_.options(name);
   if (options.stamp) {
-    publish(name, options.stamp(name, seq, message), op);
+    route(name, options.stamp(name, seq, message), op, nullptr, std::move(request));
   } else {
-    publish(name, message, op);
+    route(name, message, op, nullptr, std::move(request));
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reports
+
+RoomReport Rooms::local_report(std::string_view name) const {
+  const Room* room = find(name);
+  if (!room) return {};
+  RoomReport r = room->report;
+  r.members = room->members.size() + room->pending.size();
+  r.shards = has_members(*room) ? 1 : 0;
+  return r;
+}
+
+void Rooms::report(std::string_view name, std::function<void(const RoomReport&)> done) {
+  auto gather = std::make_unique<ReportGather>(ReportGather{std::move(done), local_report(name), network_.shards() - 1});
+  if (gather->pending == 0) {
+    shard_.defer([gather = std::move(gather)](Shard&) { gather->done(gather->sum); });
+    return;
+  }
+  const uint64_t id = ++next_id_;
+  reports_.emplace(id, std::move(gather));
+  for (unsigned j = 0; j < network_.shards(); ++j) {
+    if (j == id_) continue;
+    shard_.send_to(j, [net = &network_, room = std::make_unique<std::string>(name), id, from = id_](Shard& s) {
+      auto report = std::make_unique<RoomReport>(net->on(s.id())->local_report(*room));
+      s.send_to(from, [net, id, report = std::move(report)](Shard& back) { net->on(back.id())->reported(id, *report); });
+    });
+  }
+}
+
+void Rooms::reported(uint64_t id, const RoomReport& report) {
+  auto it = reports_.find(id);
+  if (it == reports_.end()) return;
+  it->second->sum += report;
+  if (--it->second->pending > 0) return;
+  std::unique_ptr<ReportGather> gather = std::move(it->second);
+  reports_.erase(it);
+  gather->done(gather->sum);
 }
 
 }  // namespace ringcast

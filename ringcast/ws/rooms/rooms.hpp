@@ -40,12 +40,19 @@
 // no member ever holds more than its budget of publications. A compressed frame of a large publication
 // is queued from a copy of its own, not by reference to the whole publication. Control frames are never
 // dropped, and memory stays bounded whatever a client does.
+//
+// Outcomes: each shard counts what its fan-out of a room's message made of it (queued, skipped, closed)
+// in the room's state there, and report() sums a room's counts over the shards (RoomReport). A publish
+// with an on_done is tallied: every shard it was handed to answers the shard that fanned it out with its
+// counts, and the outcome goes back to the publishing shard (PublishOutcome; publish_outcome.hpp says
+// what ringcast guarantees a publisher). Publishes without one send nothing back.
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <ringcast/core/counter.hpp>
@@ -54,7 +61,9 @@
 #include <ringcast/ws/codec/opcode.hpp>
 #include <ringcast/ws/deflate/detail/deflater.hpp>
 #include <ringcast/ws/rooms/position.hpp>
+#include <ringcast/ws/rooms/publish_outcome.hpp>
 #include <ringcast/ws/rooms/room_options.hpp>
+#include <ringcast/ws/rooms/room_report.hpp>
 #include <ringcast/ws/web_socket.hpp>
 
 namespace ringcast {
@@ -65,6 +74,7 @@ struct DurableStats;
 class Loop;
 class RoomNetwork;
 struct RoomEntry;  // one room on one shard (rooms.cpp)
+struct PublishRequest;  // a publish with an on_done (detail/publish_request.hpp)
 
 struct RoomStats {
   Counter rooms;            // rooms this shard knows of
@@ -101,10 +111,32 @@ class Rooms {
   bool is_subscribed(const WebSocketBase& ws, std::string_view room) const;
 
   // Publishes to every member of `room` on every shard (except `exclude`, a local member). A durable
-  // room's message goes through its home shard and reaches every member, `exclude` too.
-  void publish(std::string_view room, std::string_view message, OpCode op, const WebSocketBase* exclude = nullptr);
-  // Publishes through the room's home shard, in one order for every member (see above).
-  void publish_sequenced(std::string_view room, std::string_view message, OpCode op);
+  // room's message goes through its home shard and reaches every member, `exclude` too. True: the
+  // message is on its way, and `on_done`, when given, runs once with what became of it (see
+  // publish_outcome.hpp for when, and for what ringcast guarantees). False: nothing was sent, nothing
+  // counted, and on_done will not run — the room's name is not one a room can have (valid_room_name)
+  // or the message is longer than kMaxMessage.
+  bool publish(std::string_view room, std::string_view message, OpCode op, const WebSocketBase* exclude = nullptr,
+               PublishDone on_done = {});
+  // Publishes through the room's home shard, in one order for every member (see above); the outcome's
+  // position.offset is the message's number. Returns as publish does.
+  bool publish_sequenced(std::string_view room, std::string_view message, OpCode op, PublishDone on_done = {});
+
+  // A room's name is 1 to kMaxRoomName bytes (it travels in a publication's header and, with a broker,
+  // in every channel message). Sockets cannot join, nor messages go to, a room with another name.
+  static constexpr size_t kMaxRoomName = 65535;
+  static constexpr bool valid_room_name(std::string_view room) noexcept {
+    return !room.empty() && room.size() <= kMaxRoomName;
+  }
+  // A publication's frames are sized in 32 bits.
+  static constexpr size_t kMaxMessage = (size_t{1} << 32) - 1 - 14;
+
+  // What became of `room`'s messages on this shard (RoomReport; zeros for a room this shard does not
+  // know).
+  RoomReport local_report(std::string_view room) const;
+  // The same summed over every shard of the node: `done` runs on this shard once every shard has
+  // answered (later in this loop iteration at the earliest).
+  void report(std::string_view room, std::function<void(const RoomReport&)> done);
 
   // Members of `room` on this shard, and the shards (this one included) that have members.
   size_t local_members(std::string_view room) const;
@@ -127,8 +159,14 @@ class Rooms {
   // its context (on_subscribed), then queues `replay` (frames, may be null) to it. Stale tokens (the
   // socket left or closed meanwhile) are dropped.
   void activate(std::string_view room, uint64_t token, const SubscribeResult& result, SharedBufferRef replay);
-  // Publishes a durable room's message from its home shard (already numbered and stamped).
-  void publish_from_home(std::string_view room, std::string_view message, OpCode op);
+  // Publishes a durable room's message from its home shard (already numbered and stamped); `request`
+  // (may be null) is tallied and answered.
+  void publish_from_home(std::string_view room, std::string_view message, OpCode op,
+                         std::unique_ptr<PublishRequest> request = nullptr);
+  // Sends a publish's outcome to its publisher's shard, where on_done runs (later, never inside this).
+  void finish(std::unique_ptr<PublishRequest> request);
+  // The log did not take a message of `room` (or its answer was lost): counted in the room's report.
+  void count_append_failed(std::string_view room);
   // A durable room's stream broke beyond repair: every member on every shard hears it (on_subscribed,
   // recovered = false) before the messages after the break.
   void broken(std::string_view room, const SubscribeResult& result);
@@ -143,25 +181,46 @@ class Rooms {
   void maybe_erase(Room& room);
   void announce(const Room& room, bool joined);
   void on_remote_membership(std::string_view name, unsigned shard, bool joined);
-  void fan_out(Room& room, SharedBuffer& publication, const WebSocketBase* exclude);
+  // What one shard's fan-out of one message made of it.
+  struct FanOut {
+    uint32_t shards = 0;  // 1: the room had members here
+    uint32_t deliveries = 0;
+    uint32_t skipped_slow = 0;
+    uint32_t closed_slow = 0;
+  };
+  FanOut fan_out(Room& room, SharedBuffer& publication, const WebSocketBase* exclude);
   // Copies `frame` into the room's open arena (opening one when it does not fit) and returns it there.
   const uint8_t* place(Room& room, std::span<const uint8_t> frame);
   // Ends this iteration's arenas: later frames start new ones (deferred once per iteration).
   void close_arenas() noexcept;
-  void forward(Room& room, SharedBuffer& publication);
-  void sequence(std::string_view name, std::string_view message, OpCode op);
-  // Runs `call` with (room, message, op) on the room's home shard: now when that is this one, else
-  // with a copy of the message sent there.
-  using HomeCall = void (*)(Rooms& home, std::string_view room, std::string_view message, OpCode op);
-  void at_home(std::string_view name, std::string_view message, OpCode op, HomeCall call);
+  // Hands the publication to every other shard with members; with a tally (id not 0), each answers
+  // this shard with its FanOut.
+  void forward(Room& room, SharedBuffer& publication, uint64_t tally);
+  void tallied(uint64_t tally, const FanOut& counts);
+  // Another shard's answer to report(): summed, and the gather ends with the last.
+  void reported(uint64_t id, const RoomReport& report);
+  void sequence(std::string_view name, std::string_view message, OpCode op, std::unique_ptr<PublishRequest> request);
+  // Runs `call` with (room, message, op, request) on the room's home shard: now when that is this one,
+  // else with a copy of the message sent there.
+  using HomeCall = void (*)(Rooms& home, std::string_view room, std::string_view message, OpCode op,
+                            std::unique_ptr<PublishRequest> request);
+  void at_home(std::string_view name, std::string_view message, OpCode op, HomeCall call,
+               std::unique_ptr<PublishRequest> request = nullptr);
+  // Publishes a validated message: through the home for a durable room, from here for a live one.
+  void route(std::string_view name, std::string_view message, OpCode op, const WebSocketBase* exclude,
+             std::unique_ptr<PublishRequest> request);
   void remove_member(Room& room, uint32_t index);
   // A live room's member from now on.
   bool join_live(WebSocketBase& ws, std::string_view room);
   void remove_subscription(WebSocketBase& ws, uint32_t k);
   void tell_broken(std::string_view room, const SubscribeResult& result);
   bool has_members(const Room& room) const noexcept;
+  // Where a message whose fan-out starts here comes from: a publisher on this shard (a live room's
+  // message, also sent to the broker when there is one), the room's home (sequenced and durable rooms),
+  // or another node (through the broker).
+  enum class Source : uint8_t { publisher, home, broker };
   void publish_here(std::string_view room, std::string_view message, OpCode op, const WebSocketBase* exclude,
-                    bool to_broker);
+                    Source source, std::unique_ptr<PublishRequest> request);
   void to_broker(std::string_view room, SharedBuffer& publication, OpCode op);
   // A message another node published, from this shard's subscription (the room's home shard).
   void deliver_from_broker(std::string_view room, std::string_view message, OpCode op);
@@ -176,6 +235,13 @@ class Rooms {
   std::unique_ptr<SharedDeflater> deflater_;  // created on the first compressed publish
   std::string deflate_scratch_;
   uint64_t next_token_ = 0;           // names pending memberships of durable rooms
+  uint64_t next_id_ = 0;              // names tallies and report gathers
+  // Publishes with an on_done that this shard fanned out, waiting for the other shards' counts; and
+  // report() calls waiting for the other shards' reports. Each lives until its last answer (or ~Rooms,
+  // when the app stopped first): as many as there are such calls in flight.
+  std::unordered_map<uint64_t, std::unique_ptr<PublishRequest>> tallies_;
+  struct ReportGather;
+  std::unordered_map<uint64_t, std::unique_ptr<ReportGather>> reports_;
   RoomStats stats_;
   std::unique_ptr<DurableRooms> durable_;
   std::unique_ptr<RedisRooms> broker_;  // last: it may call back into the rooms while it stops

@@ -5,7 +5,8 @@
 // restarted under the nodes; TLS and an ACL login.
 // Durable rooms: one order and one gap-free numbering for every member of every node; history and
 // recovery from any node; presence once per user across nodes; a node whose subscription broke reads
-// what it missed from the log; a log that Redis lost is told to members as a broken stream.
+// what it missed from the log; a log that Redis lost is told to members as a broken stream; a publisher
+// hears its message's position in the log, or that the log refused it.
 // Liveness: probes prove delivery (/ready, their round trip in /metrics); Redis paused past the probe
 // timeout makes /ready 503 until it resumes, and then rooms deliver across nodes again.
 #include <doctest/doctest.h>
@@ -23,6 +24,7 @@
 #include <ringcast/ws/web_socket_client.hpp>
 #include "tests/support/durable_node.hpp"
 #include "tests/support/net_test_support.hpp"
+#include "tests/support/publish_outcomes.hpp"
 #include "tests/support/redis_fixture.hpp"
 #include "tests/support/room_clients.hpp"
 
@@ -592,6 +594,54 @@ TEST_CASE("durable rooms across nodes: a log Redis lost starts a new epoch, and 
   const test::Subscribed s = parse_subscribed(late.next());
   CHECK(s.recovered == 0);
   CHECK(late.next() == "1|after the loss");
+}
+
+TEST_CASE("durable rooms across nodes: a publisher hears its message's place in the log, or that the log refused it") {
+  REQUIRE_REDIS();
+  RedisServer redis;
+  DurableNode a({.shards = 2, .broker = redis.url("d6:")});
+  DurableNode b({.shards = 2, .broker = redis.url("d6:")});
+  Client on_a(a.port(), "told");
+  on_a.join("-", 0);
+  const test::Subscribed s0 = parse_subscribed(on_a.next());
+  Client on_b(b.port(), "told");
+  on_b.join("-", 0);
+  parse_subscribed(on_b.next());
+  test::PublishOutcomes outcomes;
+  for (uint64_t i = 1; i <= 3; ++i) {
+    REQUIRE(a.app->publish("told", fmt::format("m{}", i), OpCode::text, outcomes.collect()));
+    const PublishOutcome o = outcomes.wait(i);
+    CHECK(o.status == PublishStatus::logged);
+    CHECK(o.position == Position{s0.epoch, i});
+    CHECK(on_a.next() == fmt::format("{}|m{}", i, i));
+    CHECK(on_b.next() == fmt::format("{}|m{}", i, i));
+  }
+  // Every node's home fans the log's messages out to its members, whoever published them.
+  for (const DurableNode* n : {&a, &b}) {
+    const RoomReport r = n->app->room_report("told");
+    CHECK(r.members == 1);
+    CHECK(r.published == 3);
+    CHECK(r.deliveries == 3);
+    CHECK(r.append_failed == 0);
+  }
+
+  redis.kill();
+  REQUIRE(test::eventually([&] { return metric(*a.app, "redis_subscriptions") == 0; }, 10s));
+  // Appends fail now. One written before the node saw its command connection go is unknown (it might
+  // have been appended); once the node knows, they never reach Redis: refused.
+  uint64_t tries = 0;
+  PublishOutcome o;
+  do {
+    REQUIRE(a.app->publish("told", fmt::format("while down {}", tries), OpCode::text, outcomes.collect()));
+    o = outcomes.wait(3 + ++tries);
+    CHECK((o.status == PublishStatus::refused || o.status == PublishStatus::unknown));
+    CHECK(o.position == Position{});
+    CHECK(o.deliveries == 0);
+  } while (o.status != PublishStatus::refused && tries < 20);
+  CHECK(o.status == PublishStatus::refused);
+  CHECK(a.app->room_report("told").append_failed == tries);
+  CHECK(metric(*a.app, "durable_append_failed_total") == tries);
+  CHECK(b.app->room_report("told").append_failed == 0);
 }
 
 }  // TEST_SUITE

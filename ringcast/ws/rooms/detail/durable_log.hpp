@@ -11,6 +11,7 @@
 
 #include <ringcast/ws/codec/opcode.hpp>
 #include <ringcast/ws/rooms/position.hpp>
+#include <ringcast/ws/rooms/publish_outcome.hpp>
 
 namespace ringcast {
 
@@ -37,9 +38,11 @@ class DurableLog {
 
   // Appends a message; it comes back on the channel with its position (on every node). `known` is the
   // last position this node has seen of the room (epoch 0: none): a log that no longer reaches it lost
-  // messages, and starts over with `new_epoch`, as does a room without a log. Answered by on_appended.
+  // messages, and starts over with `new_epoch`, as does a room without a log. Answered by
+  // on_appended(request, ...): logged with the message's position, refused (it is not in the log), or
+  // unknown (the answer was lost: it may be).
   virtual void append(std::string_view room, std::string_view message, OpCode op, Position known,
-                      uint64_t new_epoch) = 0;
+                      uint64_t new_epoch, uint64_t request) = 0;
   // Reads the room's position and its messages after `after` (or its latest, without one), at most
   // `count`; a room without a log gets one, starting at `new_epoch`. Answered by on_read(request, ...).
   virtual void read(std::string_view room, std::optional<uint64_t> after, uint32_t count, uint64_t new_epoch,

@@ -100,38 +100,53 @@ void DurableRooms::released(std::string_view name) {
 // ---------------------------------------------------------------------------------------------
 // Messages
 
-void DurableRooms::append(std::string_view name, std::string_view message, OpCode op) {
+void DurableRooms::append(std::string_view name, std::string_view message, OpCode op,
+                          std::unique_ptr<PublishRequest> request) {
   if (clustered()) {
     const Room* r = find(name);
     const bool known = r && r->epoch != 0;
-    log_->append(name, message, op, known ? Position{r->epoch, r->top} : Position{}, new_epoch());
+    const uint64_t id = ++next_request_;
+    appends_.emplace(id, Append{std::string(name), std::move(request)});
+    log_->append(name, message, op, known ? Position{r->epoch, r->top} : Position{}, new_epoch(), id);
     return;
   }
   const RoomOptions& options = network_.options(name);
   Room& r = room(name, options);
-  deliver(name, r, options, r.top + 1, op, message);
+  deliver(name, r, options, r.top + 1, op, message, std::move(request));
   stats_.appended.add();
   evict();
 }
 
-void DurableRooms::on_appended(bool ok) {
-  if (ok) {
+// The message itself comes back on the room's channel, and is delivered from there (on_message): its
+// publisher hears of the log's answer alone.
+void DurableRooms::on_appended(uint64_t request, PublishStatus status, Position position) {
+  auto it = appends_.find(request);
+  if (it == appends_.end()) return;
+  Append a = std::move(it->second);
+  appends_.erase(it);
+  if (status == PublishStatus::logged) {
     stats_.appended.add();
   } else {
     stats_.append_failed.add();
+    rooms_.count_append_failed(a.room);
   }
+  if (!a.request) return;
+  a.request->outcome.status = status;
+  a.request->outcome.position = status == PublishStatus::logged ? position : Position{};
+  rooms_.finish(std::move(a.request));
 }
 
 void DurableRooms::deliver(std::string_view name, Room& r, const RoomOptions& options, uint64_t offset, OpCode op,
-                           std::string_view message) {
+                           std::string_view message, std::unique_ptr<PublishRequest> request) {
   r.top = offset;
   if (!clustered()) bytes_ -= r.history.bytes();
   r.history.append(offset, op, message);
   if (!clustered()) bytes_ += r.history.bytes();
+  if (request) request->outcome.position = {r.epoch, offset};
   if (options.stamp) {
-    rooms_.publish_from_home(name, options.stamp(name, offset, message), op);
+    rooms_.publish_from_home(name, options.stamp(name, offset, message), op, std::move(request));
   } else {
-    rooms_.publish_from_home(name, message, op);
+    rooms_.publish_from_home(name, message, op, std::move(request));
   }
 }
 

@@ -49,6 +49,7 @@
 #include <ringcast/core/timer_wheel.hpp>
 #include <ringcast/ws/codec/opcode.hpp>
 #include <ringcast/ws/rooms/detail/durable_log.hpp>
+#include <ringcast/ws/rooms/detail/publish_request.hpp>
 #include <ringcast/ws/rooms/detail/room_history.hpp>
 #include <ringcast/ws/rooms/position.hpp>
 #include <ringcast/ws/rooms/room_options.hpp>
@@ -95,8 +96,9 @@ class DurableRooms {
   // node in presence entries.
   void attach_log(DurableLog* log, uint64_t node);
 
-  // A publish of `room` reached its home (this shard).
-  void append(std::string_view room, std::string_view message, OpCode op);
+  // A publish of `room` reached its home (this shard). `request` (may be null) hears its outcome: alone,
+  // once every shard has fanned it out, with its offset; with a broker, once the log has answered.
+  void append(std::string_view room, std::string_view message, OpCode op, std::unique_ptr<PublishRequest> request);
   // A pending member asks for its replay; answered with Rooms::activate on its shard.
   void catch_up(std::unique_ptr<CatchUp> request);
   // A socket counted as `user` left the room (or closed).
@@ -108,7 +110,8 @@ class DurableRooms {
   void on_ready(unsigned partition);
   void on_message(std::string_view room, Position position, OpCode op, std::string_view message);
   void on_presence(std::string_view room, std::string_view user, bool joined);
-  void on_appended(bool ok);
+  // The log's answer to append `request`: logged (at `position`), refused, or unknown.
+  void on_appended(uint64_t request, PublishStatus status, Position position);
   void on_read(uint64_t request, bool ok, Position top, std::span<const DurableLog::Entry> entries);
   void on_presence_reply(uint64_t request, bool ok, bool announced, std::span<const std::string_view> users);
 
@@ -166,7 +169,7 @@ class DurableRooms {
 
   // Publishes the message at the next offset (local) or the offset the log gave it (broker).
   void deliver(std::string_view name, Room& room, const RoomOptions& options, uint64_t offset, OpCode op,
-               std::string_view message);
+               std::string_view message, std::unique_ptr<PublishRequest> request = nullptr);
   // Tells every member on every shard that the room's stream broke beyond repair.
   void broke(std::string_view name, Room& room);
   void apply(std::string_view name, Room& room, Position position, OpCode op, std::string_view message);
@@ -199,6 +202,13 @@ class DurableRooms {
   // Requests out to the log: request → (room, join id; 0 for the room's own read).
   std::unordered_map<uint64_t, std::pair<std::string, uint64_t>> reads_;
   std::unordered_map<uint64_t, std::pair<std::string, uint64_t>> presence_reads_;
+  // Appends out to the log (with a broker): request → the room, and the publish's request if it has one.
+  // As many as the log has not answered yet.
+  struct Append {
+    std::string room;
+    std::unique_ptr<PublishRequest> request;
+  };
+  std::unordered_map<uint64_t, Append> appends_;
   struct Tick : Timer {
     explicit Tick(DurableRooms* d) noexcept : Timer(&on_tick), self(d) {}
     DurableRooms* self;

@@ -180,7 +180,7 @@ void RedisRooms::publish_live(std::string_view room, std::string_view message, O
 }
 
 void RedisRooms::append(std::string_view room, std::string_view message, OpCode op, Position known,
-                        uint64_t new_epoch) {
+                        uint64_t new_epoch, uint64_t request) {
   const RoomOptions& options = rooms_.network().options(room);
   const std::string meta = key('m', room), log = key('l', room);
   keys_.assign({meta, log});
@@ -189,12 +189,27 @@ void RedisRooms::append(std::string_view room, std::string_view message, OpCode 
                 number(1, options.history_size), number(2, static_cast<uint64_t>(options.history_ttl.count())),
                 number(3, new_epoch), known.epoch == 0 ? std::string_view() : number(4, known.epoch),
                 number(5, known.offset)});
-  redis_.eval(publish_script(), keys_, args_, [this](const RedisReply& r) {
-    if (r.replied() && !r.ok()) {
-      stats_.errors.add();
-      log::warn("rooms: Redis refused an append: {}", r.error());
+  // → {epoch, offset}. An answer that never came may still have been appended: unknown, not refused.
+  redis_.eval(publish_script(), keys_, args_, [this, request](const RedisReply& r) {
+    if (r.outcome() == RedisOutcome::unknown) {
+      durable_.on_appended(request, PublishStatus::unknown, {});
+      return;
     }
-    durable_.on_appended(r.ok());
+    if (!r.ok()) {
+      if (r.replied()) {
+        stats_.errors.add();
+        log::warn("rooms: Redis refused an append: {}", r.error());
+      }
+      durable_.on_appended(request, PublishStatus::refused, {});
+      return;
+    }
+    Position at;
+    if (r.value().type != RespType::array || r.value().integer != 2 || !to_u64(r.element(0).text, at.epoch) ||
+        !to_u64(r.element(1).text, at.offset)) {
+      stats_.malformed.add();  // appended all the same: the script ran
+      at = {};
+    }
+    durable_.on_appended(request, PublishStatus::logged, at);
   });
 }
 

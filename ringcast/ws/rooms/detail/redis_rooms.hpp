@@ -93,7 +93,7 @@ class RedisRooms final : public DurableLog {
   void unwatch(std::string_view room) override;
   bool ready(unsigned partition) const noexcept override;
   void append(std::string_view room, std::string_view message, OpCode op, Position known,
-              uint64_t new_epoch) override;
+              uint64_t new_epoch, uint64_t request) override;
   void read(std::string_view room, std::optional<uint64_t> after, uint32_t count, uint64_t new_epoch,
             uint64_t request) override;
   void presence(PresenceOp op, std::string_view room, std::span<const std::string> entries, uint64_t request) override;
