@@ -127,7 +127,9 @@ HttpParseError parse_target(std::string_view target, HttpMethod method, std::str
   return HttpParseError::none;
 }
 
-// RFC 9110 §8.6: Content-Length = 1*DIGIT. A list of identical values ("5, 5") is accepted as one.
+// RFC 9110 §8.6: Content-Length = 1*DIGIT. A list ("5, 5", "5, 6") is refused, as conflicting or
+// duplicate: §8.6 lets a recipient take identical values as one, but a server that does while a proxy
+// in front of it refuses them, or reads only the first, no longer agrees with it where the body ends.
 HttpParseError parse_content_length(std::string_view value, uint64_t& out) noexcept {
   bool first = true;
   for (;;) {
@@ -143,8 +145,8 @@ HttpParseError parse_content_length(std::string_view value, uint64_t& out) noexc
     }
     if (!first && n != out) return HttpParseError::conflicting_content_length;
     out = n;
+    if (comma == std::string_view::npos) return first ? HttpParseError::none : HttpParseError::duplicate_content_length;
     first = false;
-    if (comma == std::string_view::npos) return HttpParseError::none;
     value.remove_prefix(comma + 1);
   }
 }
@@ -216,8 +218,10 @@ std::string_view http_parse_error_name(HttpParseError error) noexcept {
     case HttpParseError::too_many_headers: return "too many header fields";
     case HttpParseError::missing_host: return "missing Host";
     case HttpParseError::duplicate_host: return "more than one Host";
+    case HttpParseError::empty_host: return "empty Host";
     case HttpParseError::bad_content_length: return "malformed Content-Length";
     case HttpParseError::conflicting_content_length: return "conflicting Content-Length values";
+    case HttpParseError::duplicate_content_length: return "Content-Length given more than once";
     case HttpParseError::bad_transfer_encoding: return "chunked is not the final transfer coding";
     case HttpParseError::unsupported_transfer_encoding: return "unsupported transfer coding";
     case HttpParseError::length_and_chunked: return "both Content-Length and Transfer-Encoding";
@@ -386,6 +390,7 @@ HttpParseError HttpParser::parse_request_line(std::string_view line, HttpRequest
 
 HttpParseError HttpParser::check_head(HttpRequest& r) noexcept {
   unsigned hosts = 0;
+  bool empty_host = false;
   bool have_length = false;
   uint64_t length = 0;
   Codings codings;
@@ -394,7 +399,10 @@ HttpParseError HttpParser::check_head(HttpRequest& r) noexcept {
   for (const HttpHeader& h : r.headers()) {
     switch (h.name.size()) {
       case 4:
-        if (name_is(h.name, "host")) ++hosts;
+        if (name_is(h.name, "host")) {
+          ++hosts;
+          empty_host |= h.value.empty();
+        }
         break;
       case 10:
         if (name_is(h.name, "connection")) {
@@ -407,8 +415,11 @@ HttpParseError HttpParser::check_head(HttpRequest& r) noexcept {
           uint64_t n = 0;
           const HttpParseError e = parse_content_length(h.value, n);
           if (e != HttpParseError::none) return e;
-          // RFC 9112 §6.3: differing Content-Length values make the framing unreliable.
-          if (have_length && n != length) return HttpParseError::conflicting_content_length;
+          // RFC 9112 §6.3: differing Content-Length values make the framing unreliable; equal ones
+          // are refused too (see parse_content_length).
+          if (have_length) {
+            return n != length ? HttpParseError::conflicting_content_length : HttpParseError::duplicate_content_length;
+          }
           have_length = true;
           length = n;
         }
@@ -423,6 +434,10 @@ HttpParseError HttpParser::check_head(HttpRequest& r) noexcept {
   // RFC 9112 §3.2: an HTTP/1.1 request has exactly one Host; more than one is refused in any version.
   if (hosts > 1) return HttpParseError::duplicate_host;
   if (hosts == 0 && r.version_ == HttpVersion::http11) return HttpParseError::missing_host;
+  // RFC 9112 §3.3: the target URI's authority is the Host value, and RFC 9110 §4.2.1 has a recipient
+  // reject an http URI with an empty host; an empty Host (allowed only for URIs without an authority,
+  // which this server does not serve) is "a Host header field with an invalid field value": 400.
+  if (empty_host) return HttpParseError::empty_host;
   r.body_kind_ = BodyKind::none;
   r.content_length_ = 0;
   if (codings.present) {

@@ -45,8 +45,10 @@ enum class HttpParseError : uint8_t {
   too_many_headers,           // 431
   missing_host,               // 400: RFC 9112 §3.2
   duplicate_host,             // 400: RFC 9112 §3.2
+  empty_host,                 // 400: an http URI has a host (RFC 9110 §4.2.1, RFC 9112 §3.2)
   bad_content_length,         // 400: RFC 9110 §8.6
   conflicting_content_length, // 400: RFC 9112 §6.3
+  duplicate_content_length,   // 400: the same length twice, which RFC 9110 §8.6 lets a recipient refuse
   bad_transfer_encoding,      // 400: chunked missing, not final, repeated or with parameters (RFC 9112 §6.3)
   unsupported_transfer_encoding,  // 501: a coding other than chunked (RFC 9112 §6.1)
   length_and_chunked,         // 400: Content-Length with Transfer-Encoding (RFC 9112 §6.3, smuggling)
