@@ -254,6 +254,14 @@ size_t HttpServerHandler::start_request(Connection& c, Session& s, std::span<uin
   }
   const HttpRequest& req = request_;
   const RouteMatch<HttpRoute> match = routes_.match(req.method_id(), req.path());
+  // RFC 9110 §9.3.1: a GET's content has no meaning and is a smuggling risk; after a 101 the bytes
+  // behind the head are the new protocol's, so content on an upgrade would be frames to whoever
+  // disagrees with us on where it ends. Refused before any of it is read.
+  if (match.handler && match.handler->upgrade &&
+      (req.body_kind() == BodyKind::chunked || (req.body_kind() == BodyKind::length && req.content_length() > 0))) {
+    reply_error(c, 400);
+    return data.size();
+  }
   const uint64_t limit = match.handler && match.handler->max_body ? match.handler->max_body : options_.max_body;
   if (const int status = http_status_for_body(req, limit)) {
     reply_error(c, status);  // 413: the body is not read, so the connection cannot be reused

@@ -29,7 +29,9 @@
 // Once the answer is written, the waiting requests are parsed and answered as if they had just come.
 //
 // An upgrade route (WebSocket) receives the connection itself and may hand it to another handler;
-// the bytes after the request head then go to that handler. It may defer too, like any route, and
+// the bytes after the request head then go to that handler. A request to it with content (a
+// Content-Length above 0, or chunked) is refused with 400 before the content is read, so no byte is
+// both a body to one reader and the new protocol to another. It may defer too, like any route, and
 // hand the connection over later (PendingResponse::upgrade): until then the bytes behind the request
 // wait unparsed as above, and once it is handed over they go to the new handler, first of all.
 #include <cstdint>
