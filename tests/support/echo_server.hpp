@@ -2,7 +2,8 @@
 // EchoServer: an App in the test's process that echoes every message on any path, as ringcast-echo does,
 // on two shards and the backend under test — what the conformance suite and the hostile-input tests
 // talk to. It records what the application saw: every on_close (code, reason) and how many times
-// on_message ran, so a test can prove that no callback ran for a message that had to fail. A test that
+// on_open and on_message ran, so a test can prove that no callback ran for a message that had to fail,
+// or that a refused upgrade opened nothing. A test that
 // needs other limits tunes the route and the App before they start (EchoSetup).
 #include <atomic>
 #include <chrono>
@@ -40,6 +41,7 @@ class EchoServer {
                       bool compress_replies = false, const EchoSetup& setup = {})
       : app_(app_options(setup)) {
     WebSocketBehavior<Peer> behavior{
+        .on_open = [this](WebSocket<Peer>&) { opens_.fetch_add(1); },
         .on_message = [this, compress_replies](WebSocket<Peer>& ws, std::string_view message, OpCode op) {
           messages_.fetch_add(1);
           ws.send(message, op, compress_replies);
@@ -65,7 +67,8 @@ class EchoServer {
   // Starts a graceful stop (every WebSocket gets a close frame 1001); the destructor joins.
   void stop() { app_.stop(); }
 
-  // How many times on_message ran (any shard).
+  // How many times on_open and on_message ran (any shard).
+  size_t opens() const { return opens_.load(); }
   size_t messages() const { return messages_.load(); }
   // The codes and reasons on_close reported, in the order connections closed (any shard).
   std::vector<int> close_codes() {
@@ -101,6 +104,7 @@ class EchoServer {
     closed_.fetch_add(1);
   }
 
+  std::atomic<size_t> opens_{0};
   std::atomic<size_t> messages_{0};
   std::mutex mutex_;
   std::vector<int> codes_;

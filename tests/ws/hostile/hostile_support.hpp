@@ -9,6 +9,8 @@
 //   deflate_bombs_test  decompression bombs in fragments and through context takeover, at the limit,
 //                       and the inflate budget over time
 //   closing_test        bytes after a Close, a peer that never answers Close, a peer that never reads
+//   upgrade_requests_test  header counts at the limit and far past it, lists of commas, content on the
+//                       upgrade GET, framing headers twice, an empty Host: refused before a WebSocket opens
 //
 // Each proves what the server holds or does with the server's own figures (/metrics, the heap), and
 // that the application saw nothing it should not have (EchoServer counts on_message).
