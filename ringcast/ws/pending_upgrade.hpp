@@ -59,7 +59,12 @@ class PendingUpgrade {
     if (state_) accept(std::move(data), state_->protocol);
   }
   // Same, answering with another subprotocol than the one picked (copied).
-  void accept(UserData data, std::string_view protocol) const;
+  void accept(UserData data, std::string_view protocol) const { decide(std::move(data), protocol, true); }
+  // Any thread. Accepts a connection that is not authenticated yet, as Upgrade::accept_pending_auth.
+  void accept_pending_auth(UserData data = UserData{}) const {
+    if (state_) decide(std::move(data), state_->protocol, false);
+  }
+  void accept_pending_auth(UserData data, std::string_view protocol) const { decide(std::move(data), protocol, false); }
   // Any thread. Refuses with `status` (0: 500) and `body`; the connection closes after it.
   void reject(int status, std::string body = {}) const;
 
@@ -84,13 +89,14 @@ class PendingUpgrade {
   };
   PendingUpgrade(PendingResponse response, std::shared_ptr<const State> state) noexcept
       : response_(std::move(response)), state_(std::move(state)) {}
+  void decide(UserData data, std::string_view protocol, bool authenticated) const;
 
   PendingResponse response_;
   std::shared_ptr<const State> state_;
 };
 
 template <typename UserData>
-void PendingUpgrade<UserData>::accept(UserData data, std::string_view protocol) const {
+void PendingUpgrade<UserData>::decide(UserData data, std::string_view protocol, bool authenticated) const {
   if (!state_) return;
   // A deferred answer is a std::function, which takes copyable callables only: the decision travels
   // as one shared record that only the answer holds (moved in, no copy left on this thread), so the
@@ -99,11 +105,12 @@ void PendingUpgrade<UserData>::accept(UserData data, std::string_view protocol) 
     std::shared_ptr<const State> state;
     std::string protocol;
     UserData data;
+    bool authenticated;
   };
-  auto accepted = std::make_shared<Accepted>(Accepted{state_, std::string(protocol), std::move(data)});
+  auto accepted = std::make_shared<Accepted>(Accepted{state_, std::string(protocol), std::move(data), authenticated});
   response_.upgrade([accepted = std::move(accepted)](Connection& c, Response&) {
     const State& s = *accepted->state;
-    s.route->open(c, s.terms, accepted->protocol, std::move(accepted->data));
+    s.route->open(c, s.terms, accepted->protocol, std::move(accepted->data), accepted->authenticated);
   });
 }
 

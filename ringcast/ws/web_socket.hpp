@@ -48,8 +48,17 @@ class WebSocketBase {
   // Sends a ping (RFC 6455 §5.5.2); the payload is cut to 125 bytes.
   void ping(std::string_view payload = {});
 
+  // A connection accepted pending authentication (Upgrade::accept_pending_auth) becomes an
+  // authenticated one: the route's full message size, rooms, no auth deadline; heartbeat pings start
+  // from now. Call it once the client has proven who it is (its first message, say). Nothing for a
+  // connection authenticated already.
+  void authenticate();
+  // False from an accept_pending_auth until authenticate(); true for every other connection.
+  bool authenticated() const noexcept { return (flags_ & kPendingAuth) == 0; }
+
   // Rooms (ringcast/ws/rooms/rooms.hpp): membership lives on this connection's shard; publishing
-  // reaches every shard. subscribe/unsubscribe return false when nothing changed.
+  // reaches every shard. subscribe/unsubscribe return false when nothing changed; subscribe and
+  // publish return false, and do nothing, for a connection not authenticated (see authenticate()).
   bool subscribe(std::string_view room);
   // A durable room (see ringcast/ws/rooms/room_options.hpp): joins with a replay — what came after
   // `options.since`, or the latest `options.tail` messages — before the live stream; the route's
@@ -58,7 +67,8 @@ class WebSocketBase {
   bool unsubscribe(std::string_view room);
   bool is_subscribed(std::string_view room) const;
   // Publishes to every member of `room` except this socket (a durable room's message reaches this
-  // socket too); Rooms::publish says what the result and `on_done` tell (publish_outcome.hpp).
+  // socket too); Rooms::publish says what the result and `on_done` tell (publish_outcome.hpp). False,
+  // nothing sent and on_done never run, for a connection not authenticated.
   bool publish(std::string_view room, std::string_view message, OpCode op = OpCode::text, PublishDone on_done = {});
 
   // Bytes queued to this connection and not yet handed to the kernel.
@@ -84,6 +94,7 @@ class WebSocketBase {
     kCompressedMessage = 1 << 0,  // the message being received has RSV1 (permessage-deflate)
     kAwaitingPong = 1 << 1,       // a heartbeat ping is out
     kDeflate = 1 << 2,            // permessage-deflate negotiated
+    kPendingAuth = 1 << 3,        // accepted pending authentication; ping_sent_ms_ is when it opened
   };
   WebSocketContext& context() const noexcept;
 
@@ -94,7 +105,8 @@ class WebSocketBase {
   OpCode message_op_ = OpCode::continuation;  // 1: text/binary while a message is being read
   uint8_t flags_ = 0;                   // 1
   uint32_t last_seen_ms_ = 0;           // 4: shard time of the last frame received (idle timeout)
-  uint32_t ping_sent_ms_ = 0;           // 4: when the last heartbeat ping (or our Close) left
+  uint32_t ping_sent_ms_ = 0;           // 4: when the last heartbeat ping (or our Close) left, or the
+                                        //    101 of a connection pending authentication
   uint32_t slot_ = 0;                   // 4: index in the context's slab
   WebSocketMessage* message_ = nullptr; // 8: assembly buffer while a message spans reads
   WebSocketExtras* extras_ = nullptr;   // 8: deflate state, rooms; null while unused

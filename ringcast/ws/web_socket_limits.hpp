@@ -29,6 +29,15 @@ struct WebSocketLimits {
   // chat or a game client sends and about 1 % of a core of inflation.
   size_t max_inflate_rate = 4 << 20;
   size_t inflate_burst = 0;
+  // Before authentication: a connection accepted with Upgrade::accept_pending_auth (a route whose
+  // clients prove who they are in their first message) is held, until WebSocket::authenticate(), to
+  // messages of this size (1009 beyond; never more than max_message_size), may not subscribe or
+  // publish (both return false), and is closed with 1008 once auth_timeout has passed since its 101
+  // (0: no deadline). So a connection nobody vouches for costs a small message and a timer. 4 KiB holds
+  // a token, a signed cookie or a JWT several times over. Connections accepted with accept() are
+  // authenticated from the start and never see these.
+  size_t max_message_size_before_auth = 4 << 10;
+  std::chrono::milliseconds auth_timeout{10'000};
 };
 
 }  // namespace ringcast

@@ -23,15 +23,30 @@ namespace ringcast {
 // The decision on_upgrade takes: accept with this connection's user data (and optionally another
 // subprotocol than the one picked), or reject with an HTTP status. Deciding nothing rejects (500).
 // Or defer it: defer() returns a PendingUpgrade (ringcast/ws/pending_upgrade.hpp) through which any
-// thread decides later. Valid during on_upgrade only, like the Request.
+// thread decides later. Or accept pending authentication, for clients that prove who they are over
+// the WebSocket itself (a token in their first message): the connection is held to the limits before
+// authentication (WebSocketLimits: a small message, no rooms, a deadline) until the application calls
+// WebSocket::authenticate(). Valid during on_upgrade only, like the Request.
 template <typename UserData>
 class Upgrade {
  public:
   explicit Upgrade(const HandshakeCheck& check) noexcept : protocol_(check.protocol), origin_(check.origin) {}
 
-  void accept(UserData data = UserData{}) { data_.emplace(std::move(data)); }
-  void accept(UserData data, std::string_view protocol) {
+  void accept(UserData data = UserData{}) {
     data_.emplace(std::move(data));
+    authenticated_ = true;
+  }
+  void accept(UserData data, std::string_view protocol) {
+    accept(std::move(data));
+    protocol_ = protocol;
+  }
+  // Accepts a connection that is not authenticated yet (see above and WebSocketLimits).
+  void accept_pending_auth(UserData data = UserData{}) {
+    data_.emplace(std::move(data));
+    authenticated_ = false;
+  }
+  void accept_pending_auth(UserData data, std::string_view protocol) {
+    accept_pending_auth(std::move(data));
     protocol_ = protocol;
   }
   void reject(int status, std::string body = {}) {
@@ -50,6 +65,8 @@ class Upgrade {
 
   bool deferred() const noexcept { return static_cast<bool>(pending_); }
   bool accepted() const noexcept { return data_.has_value() && status_ == 0; }
+  // Accepted with accept(), not accept_pending_auth().
+  bool authenticated() const noexcept { return authenticated_; }
   int status() const noexcept { return status_; }
   const std::string& body() const noexcept { return body_; }
   UserData take() { return std::move(*data_); }
@@ -66,6 +83,7 @@ class Upgrade {
   explicit Upgrade(const Source& source) noexcept : Upgrade(source.check) { source_ = &source; }
 
   std::optional<UserData> data_;
+  bool authenticated_ = true;
   int status_ = 0;
   std::string body_;
   std::string_view protocol_;
@@ -79,7 +97,10 @@ struct WebSocketBehavior {
   using Socket = WebSocket<UserData>;
 
   // Decides on an upgrade request (authentication, origin, user data), at once or, through
-  // Upgrade::defer, from any thread later. Absent: accept with UserData{}.
+  // Upgrade::defer, from any thread later. Absent: accept with UserData{}. A client that
+  // authenticates over the WebSocket itself is accepted with Upgrade::accept_pending_auth: until
+  // on_message (or any callback) calls ws.authenticate(), it is held to limits.max_message_size_before_auth
+  // (1009), cannot subscribe or publish, and is closed with 1008 after limits.auth_timeout.
   std::function<void(Request&, Upgrade<UserData>&)> on_upgrade;
   std::function<void(Socket&)> on_open;
   // A whole message; `message` is valid during the call only. No view a callback receives has a null
@@ -137,7 +158,8 @@ class WebSocketRoute final : public CallbackContext<UserData, const WebSocketBeh
       refuse(res, up.status(), up.status() ? std::string_view(up.body()) : "the upgrade was not decided");
       return;
     }
-    open(c, settle_upgrade(req.http(), check.key, this->deflate_options()), up.protocol(), up.take());
+    const bool authenticated = up.authenticated();
+    open(c, settle_upgrade(req.http(), check.key, this->deflate_options()), up.protocol(), up.take(), authenticated);
   }
 
  private:
@@ -159,14 +181,15 @@ class WebSocketRoute final : public CallbackContext<UserData, const WebSocketBeh
 
   // The one end of every accepted upgrade, decided in on_upgrade or later through a PendingUpgrade
   // (this shard's thread, `c` still the HTTP server's): the 101 (RFC 6455 §4.2.2) with `terms` and
-  // `protocol`, then `c` is this route's, with a socket holding `data`; on_open runs here.
-  void open(Connection& c, const UpgradeTerms& terms, std::string_view protocol, UserData data) {
+  // `protocol`, then `c` is this route's, with a socket holding `data` (`authenticated` or pending
+  // authentication); on_open runs here.
+  void open(Connection& c, const UpgradeTerms& terms, std::string_view protocol, UserData data, bool authenticated) {
     scratch_.clear();
     write_upgrade_response(scratch_, terms, protocol);
     this->loop().write(c, scratch_);
     auto [ws, slot] = sockets_.alloc(std::move(data));
     set_slot(*ws, slot);
-    this->adopt(c, *ws, terms.deflate.agreement);
+    this->adopt(c, *ws, terms.deflate.agreement, authenticated);
   }
 
   // The one way an upgrade is refused by its decision, at once or deferred: `status` (0: 500) and

@@ -82,13 +82,15 @@ std::string format_metrics(const std::vector<ShardView>& shards) {
   ws({"websocket_messages_out_total", "counter", "messages sent (not counting room deliveries)"}, &WebSocketStats::messages_out);
   ws({"websocket_protocol_errors_total", "counter", "connections failed with 1002/1007/1009"}, &WebSocketStats::protocol_errors);
   ws({"websocket_dropped_total", "counter", "sends dropped over max_backpressure"}, &WebSocketStats::dropped);
-  ws({"websocket_closed_too_big_total", "counter", "connections closed with 1009: a message over max_message_size"},
+  ws({"websocket_closed_too_big_total", "counter", "connections closed with 1009: a message over max_message_size (or max_message_size_before_auth)"},
      &WebSocketStats::too_big);
   ws({"websocket_closed_shard_budget_total", "counter",
       "connections closed with 1013: the shard's budget for messages in progress was spent"},
      &WebSocketStats::shard_budget);
   ws({"websocket_closed_inflate_budget_total", "counter", "connections closed with 1008: inflating faster than allowed"},
      &WebSocketStats::inflate_budget);
+  ws({"websocket_closed_auth_timeout_total", "counter", "connections closed with 1008: not authenticated within auth_timeout"},
+     &WebSocketStats::auth_timeouts);
   ws({"websocket_inflated_bytes_total", "counter", "bytes produced by inflating compressed messages"},
      &WebSocketStats::inflated_bytes);
   family(out, {"websocket_partial_message_bytes", "gauge", "bytes held by messages in progress (buffers, inflate streams)"},

@@ -43,13 +43,17 @@ void WebSocketBase::end() {
 void WebSocketBase::ping(std::string_view payload) {
   if (state_ == kOpen) context().ping(*this, payload);
 }
+void WebSocketBase::authenticate() {
+  if (!authenticated()) context().authenticate(*this);
+}
+// A connection nobody has vouched for yet joins no room and publishes nothing.
 bool WebSocketBase::subscribe(std::string_view room) {
   Rooms* rooms = context().rooms();
-  return rooms && rooms->subscribe(*this, room);
+  return rooms && authenticated() && rooms->subscribe(*this, room);
 }
 bool WebSocketBase::subscribe(std::string_view room, const SubscribeOptions& options) {
   Rooms* rooms = context().rooms();
-  return rooms && rooms->subscribe(*this, room, options);
+  return rooms && authenticated() && rooms->subscribe(*this, room, options);
 }
 bool WebSocketBase::unsubscribe(std::string_view room) {
   Rooms* rooms = context().rooms();
@@ -61,7 +65,7 @@ bool WebSocketBase::is_subscribed(std::string_view room) const {
 }
 bool WebSocketBase::publish(std::string_view room, std::string_view message, OpCode op, PublishDone on_done) {
   Rooms* rooms = context().rooms();
-  return rooms && rooms->publish(room, message, op, this, std::move(on_done));
+  return rooms && authenticated() && rooms->publish(room, message, op, this, std::move(on_done));
 }
 SocketAddress WebSocketBase::remote_address() const noexcept { return SocketAddress::peer_of(conn_->fd); }
 
@@ -165,8 +169,16 @@ SharedDeflater& WebSocketContext::deflater() { return compression().deflater; }
 
 InflateParams WebSocketContext::inflate_params(const WebSocketBase& ws) const {
   const DeflateAgreement& a = ws.extras_->deflate;
-  return role_ == Role::server ? server_inflate_params(a, limits_.max_message_size)
-                               : client_inflate_params(a, limits_.max_message_size);
+  return role_ == Role::server ? server_inflate_params(a, message_limit(ws)) : client_inflate_params(a, message_limit(ws));
+}
+
+size_t WebSocketContext::message_limit(const WebSocketBase& ws) const noexcept {
+  if (ws.authenticated()) return limits_.max_message_size;
+  return std::min(limits_.max_message_size, limits_.max_message_size_before_auth);
+}
+
+bool WebSocketContext::auth_deadline(const WebSocketBase& ws) const noexcept {
+  return !ws.authenticated() && limits_.auth_timeout.count() > 0;
 }
 
 uint8_t WebSocketContext::send_window_bits(const WebSocketBase& ws) const {
@@ -174,8 +186,9 @@ uint8_t WebSocketContext::send_window_bits(const WebSocketBase& ws) const {
   return role_ == Role::server ? a.server_max_window_bits : a.client_max_window_bits;
 }
 
-void WebSocketContext::adopt(Connection& c, WebSocketBase& ws, const DeflateAgreement& deflate) {
+void WebSocketContext::adopt(Connection& c, WebSocketBase& ws, const DeflateAgreement& deflate, bool authenticated) {
   ws.conn_ = &c;
+  if (!authenticated) ws.flags_ |= WebSocketBase::kPendingAuth;
   // RFC 7692 §6.1: with permessage-deflate agreed, RSV1 marks a compressed message.
   ws.parser_ = FrameParser(role_, deflate.enabled ? kRsv1 : 0);
   if (deflate.enabled) {
@@ -233,10 +246,11 @@ struct WebSocketContext::Reader {
       ws.utf8_.reset();
       if (h.rsv1()) ws.flags_ |= WebSocketBase::kCompressedMessage;
     }
+    const size_t limit = ctx.message_limit(ws);
     if (ws.flags_ & WebSocketBase::kCompressedMessage) {
       // The inflater bounds the message itself; this only bounds the work one frame can cost.
-      if (length > 2 * ctx.limits_.max_message_size + 1024) return too_big();
-    } else if (so_far + length > ctx.limits_.max_message_size) {
+      if (length > 2 * limit + 1024) return too_big();
+    } else if (so_far + length > limit) {
       return too_big();  // at the frame that crosses the limit, before any of its bytes is kept
     }
     return true;
@@ -491,6 +505,13 @@ void WebSocketContext::ping(WebSocketBase& ws, std::string_view payload) {
   write_frame(ws, OpCode::ping, payload.substr(0, kMaxControlPayload), false);
 }
 
+void WebSocketContext::authenticate(WebSocketBase& ws) {
+  ws.flags_ &= ~WebSocketBase::kPendingAuth;
+  if (ws.state_ != WebSocketBase::kOpen) return;
+  ws.ping_sent_ms_ = now_ms();  // the 101's time until now; heartbeats are counted from here
+  arm_timer(ws);
+}
+
 void WebSocketContext::send_close(WebSocketBase& ws, uint16_t code, std::string_view reason) {
   uint8_t payload[kMaxControlPayload];
   const size_t n = write_close_payload(payload, code, reason);
@@ -585,7 +606,9 @@ void WebSocketContext::arm_timer(WebSocketBase& ws) {
     consider(due_in(ws.ping_sent_ms_, limits_.close_timeout));
   } else if (ws.state_ == WebSocketBase::kOpen) {
     if (limits_.idle_timeout.count() > 0) consider(due_in(ws.last_seen_ms_, limits_.idle_timeout));
-    if (limits_.ping_interval.count() > 0) {
+    if (auth_deadline(ws)) {
+      consider(due_in(ws.ping_sent_ms_, limits_.auth_timeout));
+    } else if (limits_.ping_interval.count() > 0) {
       const auto pong = limits_.pong_timeout.count() > 0 ? limits_.pong_timeout : limits_.ping_interval;
       consider(due_in(ws.ping_sent_ms_, (ws.flags_ & WebSocketBase::kAwaitingPong) ? pong : limits_.ping_interval));
     }
@@ -608,6 +631,11 @@ void WebSocketContext::on_timeout(Connection& c) {
       return;
     }
   } else if (ws.state_ == WebSocketBase::kOpen) {
+    if (auth_deadline(ws) && elapsed(ws.ping_sent_ms_) >= limits_.auth_timeout) {
+      stats_.auth_timeouts.add();
+      close(ws, close_code::kPolicyViolation, "not authenticated in time");
+      return;
+    }
     const auto pong = limits_.pong_timeout.count() > 0 ? limits_.pong_timeout : limits_.ping_interval;
     if ((ws.flags_ & WebSocketBase::kAwaitingPong) && elapsed(ws.ping_sent_ms_) >= pong) {
       fail(ws, close_code::kGoingAway, "no pong");  // presumed dead: no handshake to wait for
@@ -617,7 +645,7 @@ void WebSocketContext::on_timeout(Connection& c) {
       close(ws, close_code::kGoingAway, "idle timeout");
       return;
     }
-    if (limits_.ping_interval.count() > 0 && !(ws.flags_ & WebSocketBase::kAwaitingPong) &&
+    if (limits_.ping_interval.count() > 0 && !auth_deadline(ws) && !(ws.flags_ & WebSocketBase::kAwaitingPong) &&
         elapsed(ws.ping_sent_ms_) >= limits_.ping_interval) {
       write_frame(ws, OpCode::ping, {}, false);
       ws.flags_ |= WebSocketBase::kAwaitingPong;

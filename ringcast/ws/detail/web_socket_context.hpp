@@ -19,11 +19,13 @@
 // a compressed message is inflated only as far as the connection's inflate budget allows (a token
 // bucket of max_inflate_rate bytes a second, 1008 past it), so bombs cost bounded memory and CPU;
 // send() queues nothing once more than max_backpressure bytes wait (so at most that much plus the one
-// message that crossed it).
+// message that crossed it). A connection adopted pending authentication is held to
+// max_message_size_before_auth and joins no room until WebSocketBase::authenticate().
 //
 // Timers (the connection's one timer, re-armed lazily): heartbeat pings every ping_interval with a
-// pong deadline, an idle timeout measured from the last frame received, and the close-handshake
-// timeout once our Close frame is out.
+// pong deadline, an idle timeout measured from the last frame received, the close-handshake timeout
+// once our Close frame is out, and before authentication the auth deadline (auth_timeout from the
+// 101; no heartbeat pings until then, so the ping timestamp can hold the 101's time).
 #include <cstdint>
 #include <span>
 #include <string>
@@ -57,6 +59,7 @@ struct WebSocketStats {
   Counter too_big;            // connections closed with 1009: a message over max_message_size
   Counter shard_budget;       // connections closed with 1013: the shard's PartialMessageBudget was spent
   Counter inflate_budget;     // connections closed with 1008: over their inflate budget
+  Counter auth_timeouts;      // connections closed with 1008: not authenticated within auth_timeout
   Counter inflated_bytes;     // bytes produced by inflating compressed messages
 };
 
@@ -84,8 +87,9 @@ class WebSocketContext : public ConnectionHandler {
   void set_budget(PartialMessageBudget* budget) noexcept { budget_ = budget; }
 
   // Takes over `c` (just upgraded or handshaken) with `ws` as its state and the permessage-deflate
-  // agreement (disabled when not negotiated); calls on_open.
-  void adopt(Connection& c, WebSocketBase& ws, const DeflateAgreement& deflate = {});
+  // agreement (disabled when not negotiated); calls on_open. `authenticated` false: held to the
+  // limits before authentication until WebSocketBase::authenticate().
+  void adopt(Connection& c, WebSocketBase& ws, const DeflateAgreement& deflate = {}, bool authenticated = true);
   // Shard-wide compression state of this context (created on first use).
   SharedDeflater& deflater();
   // A client connection that never opened: calls on_error and frees `ws`.
@@ -104,6 +108,7 @@ class WebSocketContext : public ConnectionHandler {
   void close(WebSocketBase& ws, uint16_t code, std::string_view reason);
   void end(WebSocketBase& ws);
   void ping(WebSocketBase& ws, std::string_view payload);
+  void authenticate(WebSocketBase& ws);
   // ---- What Rooms calls ----
   // A durable room's live stream starts for `ws` (see SubscribeResult).
   void subscribed(WebSocketBase& ws, std::string_view room, const SubscribeResult& result) {
@@ -146,6 +151,10 @@ class WebSocketContext : public ConnectionHandler {
   void on_control(WebSocketBase& ws, OpCode op, std::span<uint8_t> payload);
   void leave_open(WebSocketBase& ws, int code, std::string_view reason);  // on_close, once
   void arm_timer(WebSocketBase& ws);
+  // The largest message ws may send now: max_message_size, or less before authentication.
+  size_t message_limit(const WebSocketBase& ws) const noexcept;
+  // ws is pending authentication with a deadline (which then takes the place of heartbeats).
+  bool auth_deadline(const WebSocketBase& ws) const noexcept;
   uint32_t now_ms() const noexcept { return static_cast<uint32_t>(loop_.shard().now_ms()); }
   WebSocketMessage& message(WebSocketBase& ws);
   void release_message(WebSocketBase& ws);
