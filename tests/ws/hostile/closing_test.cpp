@@ -53,8 +53,9 @@ TEST_CASE("hostile: a Close followed by 100 MB of garbage: nothing buffered, mem
   CHECK(ended < 5s);  // within the loop's close timeout (5 s); its linger after the server's FIN is 2 s
   CHECK(heap_growth < (1 << 20));
   // RSS: the pages of the shards' receive buffers read into for the first time (io_uring: a ring of
-  // 16 MiB a shard), nothing of the garbage itself.
-  CHECK(rss_growth < 40 * 1024);
+  // 16 MiB a shard), nothing of the garbage itself. Under ASan freed blocks wait in its quarantine (up
+  // to 256 MiB), which counts in RSS and not in heap_in_use: there the heap's bound above is the check.
+  CHECK(rss_growth < (kAddressSanitizer ? 256 : 40) * 1024);
   CHECK(server.close_codes() == std::vector<int>{1000});
   CHECK(server.messages() == 0);
 }
