@@ -17,6 +17,7 @@
 #include <ringcast/ws/app.hpp>
 #include <ringcast/ws/detail/app_internals.hpp>
 #include "tests/support/deflate_test_support.hpp"
+#include "tests/support/handoffs.hpp"
 #include "tests/support/net_test_support.hpp"
 #include "tests/support/raw_http_client.hpp"
 #include "tests/support/raw_ws_client.hpp"
@@ -56,27 +57,7 @@ struct Deferred {
 };
 
 // The deferred upgrades, in arrival order, passed from the shards to the test's thread.
-class DeferredUpgrades {
- public:
-  void add(Deferred d) {
-    std::lock_guard lock(mutex_);
-    all_.push_back(std::move(d));
-  }
-  size_t size() {
-    std::lock_guard lock(mutex_);
-    return all_.size();
-  }
-  // Waits for the i-th; an empty handle after 5 s.
-  Deferred wait(size_t i) {
-    test::eventually([&] { return size() > i; }, 5s);
-    std::lock_guard lock(mutex_);
-    return i < all_.size() ? all_[i] : Deferred{};
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<Deferred> all_;
-};
+using DeferredUpgrades = test::Handoffs<Deferred>;
 
 // An App whose WebSocket routes defer their upgrades: /later to the test, /at-once and /on-shard to
 // the connection's shard itself (accepted in on_upgrade right after defer(), or from a deferred

@@ -28,6 +28,7 @@
 #include <ringcast/net/tcp_server.hpp>
 #include <ringcast/ws/app.hpp>
 #include <ringcast/ws/detail/app_internals.hpp>
+#include "tests/support/handoffs.hpp"
 #include "tests/support/net_test_support.hpp"
 #include "tests/support/raw_http_client.hpp"
 #include "tests/support/test_process.hpp"
@@ -603,27 +604,7 @@ TEST_CASE("http server: static files through Response::file, with MIME types, an
 namespace {
 
 // The handles of deferred requests, in arrival order, passed from the shards to the test's thread.
-class Handles {
- public:
-  void add(PendingResponse h) {
-    std::lock_guard lock(mutex_);
-    handles_.push_back(h);
-  }
-  size_t size() {
-    std::lock_guard lock(mutex_);
-    return handles_.size();
-  }
-  // Waits for the i-th handle; an empty one after 5 s.
-  PendingResponse wait(size_t i) {
-    test::eventually([&] { return size() > i; }, 5s);
-    std::lock_guard lock(mutex_);
-    return i < handles_.size() ? handles_[i] : PendingResponse{};
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<PendingResponse> handles_;
-};
+using Handles = test::Handoffs<PendingResponse>;
 
 // An App whose GET /later defers its answer to the test, beside the usual routes.
 struct DeferApp {
