@@ -20,8 +20,8 @@
 // and in the socket) is above kMaxBufferedBytes when a message is published is terminated instead.
 
 import http from 'node:http';
-import { parseArgs } from 'node:util';
 import { WebSocket, WebSocketServer } from 'ws';
+import { parseFlags } from '../flags.mjs';
 
 const kMaxMessageBytes = 16 * 1024 * 1024;
 const kMaxBufferedBytes = 16 * 1024 * 1024;
@@ -36,24 +36,11 @@ const usage = `usage: node server.mjs [--port P] [--threads 1] [--deflate]
 example: node server.mjs --port 9001`;
 
 function options() {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        port: { type: 'string', default: '9001' },
-        threads: { type: 'string', default: '1' },
-        deflate: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (err) {
-    console.error(`${err.message}\n${usage}`);
-    process.exit(2);
-  }
-  if (values.help) {
-    console.log(usage);
-    process.exit(0);
-  }
+  const values = parseFlags({
+    port: { type: 'string', default: '9001' },
+    threads: { type: 'string', default: '1' },
+    deflate: { type: 'boolean', default: false },
+  }, usage);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535 || values.threads !== '1') {
     console.error(usage);

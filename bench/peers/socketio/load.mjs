@@ -24,40 +24,27 @@
 // its CPU is reported (client_cpu_seconds). Exit status: 0 when every connection opened and every
 // member got every message once and in order, 1 otherwise, 2 on bad usage.
 
-import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { io } from 'socket.io-client';
+import { parseFlags } from '../flags.mjs';
 
 const usage = `usage: node load.mjs --url URL[,URL...] [--connections 300] [--publishers 3] [--window 8]
   [--size 200] [--warmup 1] [--duration 5] [--drain 10] [--json FILE] [--no-progress]`;
 
 function options() {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        url: { type: 'string', default: '' },
-        connections: { type: 'string', default: '300' },
-        publishers: { type: 'string', default: '3' },
-        window: { type: 'string', default: '8' },
-        size: { type: 'string', default: '200' },
-        warmup: { type: 'string', default: '1' },
-        duration: { type: 'string', default: '5' },
-        drain: { type: 'string', default: '10' },
-        json: { type: 'string', default: '' },
-        progress: { type: 'boolean', default: true },
-        'no-progress': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (err) {
-    console.error(`${err.message}\n${usage}`);
-    process.exit(2);
-  }
-  if (values.help) {
-    console.log(usage);
-    process.exit(0);
-  }
+  const values = parseFlags({
+    url: { type: 'string', default: '' },
+    connections: { type: 'string', default: '300' },
+    publishers: { type: 'string', default: '3' },
+    window: { type: 'string', default: '8' },
+    size: { type: 'string', default: '200' },
+    warmup: { type: 'string', default: '1' },
+    duration: { type: 'string', default: '5' },
+    drain: { type: 'string', default: '10' },
+    json: { type: 'string', default: '' },
+    progress: { type: 'boolean', default: true },
+    'no-progress': { type: 'boolean', default: false },
+  }, usage);
   const o = {
     urls: values.url.split(',').filter((u) => u !== ''),
     connections: Number(values.connections),

@@ -22,10 +22,10 @@
 // Backpressure: Socket.IO has no limit of its own; a member that does not read is buffered for.
 
 import http from 'node:http';
-import { parseArgs } from 'node:util';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { createClient } from 'redis';
 import { Server } from 'socket.io';
+import { parseFlags } from '../flags.mjs';
 
 const usage = `usage: node server.mjs [--port P] [--redis URL]
   --port P      TCP port on 0.0.0.0 (default 9001; 0 picks a free one)
@@ -33,23 +33,10 @@ const usage = `usage: node server.mjs [--port P] [--redis URL]
 example: node server.mjs --port 9101 --redis redis://127.0.0.1:6379`;
 
 function options() {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        port: { type: 'string', default: '9001' },
-        redis: { type: 'string', default: '' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (err) {
-    console.error(`${err.message}\n${usage}`);
-    process.exit(2);
-  }
-  if (values.help) {
-    console.log(usage);
-    process.exit(0);
-  }
+  const values = parseFlags({
+    port: { type: 'string', default: '9001' },
+    redis: { type: 'string', default: '' },
+  }, usage);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     console.error(usage);
