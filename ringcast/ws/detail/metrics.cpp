@@ -4,6 +4,7 @@
 
 #include <ringcast/core/shard.hpp>
 #include <ringcast/net/backend/net_stats.hpp>
+#include <ringcast/ws/detail/shard_drain.hpp>
 #include <ringcast/ws/detail/web_socket_context.hpp>
 #include <ringcast/ws/rooms/detail/durable_rooms.hpp>
 #include <ringcast/ws/rooms/detail/redis_rooms.hpp>
@@ -28,8 +29,18 @@ void family(std::string& out, const Family& f, const std::vector<ShardView>& sha
 
 }  // namespace
 
-std::string format_metrics(const std::vector<ShardView>& shards) {
+std::string format_metrics(const std::vector<ShardView>& shards, const NodeView& node) {
   std::string out;
+  fmt::format_to(std::back_inserter(out),
+                 "# HELP ringcast_ready 1 while GET /ready answers 200: the node can deliver and is not draining\n"
+                 "# TYPE ringcast_ready gauge\nringcast_ready {}\n"
+                 "# HELP ringcast_draining 1 from the start of a drain (SIGTERM or App::drain) to the end of the process\n"
+                 "# TYPE ringcast_draining gauge\nringcast_draining {}\n",
+                 node.ready ? 1 : 0, node.draining ? 1 : 0);
+  family(out, {"drain_closed_total", "counter", "WebSockets sent a Close frame by the drain"}, shards,
+         [](const ShardView& v) { return v.drain ? v.drain->closed.get() : 0; });
+  family(out, {"drain_cut_total", "counter", "connections the drain aborted: still open at its window plus grace"},
+         shards, [](const ShardView& v) { return v.drain ? v.drain->cut.get() : 0; });
   auto core = [&](const Family& f, Counter ShardStats::*c) {
     family(out, f, shards, [c](const ShardView& v) { return v.shard ? (v.shard->stats().*c).get() : 0; });
   };

@@ -1,0 +1,77 @@
+// App::drain() called from another thread (what SIGTERM does in App::run, see tests/apps/drain_test.cpp
+// for the programs): ready() says "draining" at once, a second drain() is refused, an idle keep-alive
+// connection closes, a request in progress gets its answer with `Connection: close` and then the end
+// of the connection, every WebSocket gets the drain's code, and the app stops by itself once they are
+// gone, counting them in /metrics.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include <ringcast/ws/app.hpp>
+#include "tests/support/close_watch.hpp"
+#include "tests/support/net_test_support.hpp"
+#include "tests/support/raw_http_client.hpp"
+
+using namespace ringcast;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Nobody {};
+
+}  // namespace
+
+TEST_SUITE("io") {
+
+TEST_CASE("app drain: drain() from another thread — not ready, idle keep-alive closed, an answer in progress "
+          "closes after it, every WebSocket gets 1012, the app stops by itself") {
+  App app({.host = "127.0.0.1", .port = 0, .shards = {.count = 2}, .loop = test::loop_options(),
+           .drain = {.window = 600ms, .grace = 2s, .close_code = 1012}});
+  std::thread answerer;
+  app.get("/slow", [&answerer](Request&, Response& res) {
+    answerer = std::thread([pending = res.defer()] {
+      std::this_thread::sleep_for(300ms);
+      pending.send(200, "slow\n");
+    });
+  });
+  app.ws<Nobody>("/ws", {});
+  app.start();
+  const uint16_t port = app.port();
+  std::string why;
+  CHECK(app.ready(why));
+  constexpr int kSockets = 12;
+  auto sockets = test::open_sockets(port, kSockets, "/ws");
+  test::RawHttpClient idle(port), busy(port);
+  REQUIRE(idle.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));  // answered before the drain
+  REQUIRE(idle.read().has_value());
+  answerer.join();
+  REQUIRE(busy.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));  // answered during it
+  std::this_thread::sleep_for(50ms);  // its answer is on the way
+
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(app.drain());
+  CHECK_FALSE(app.drain());
+  CHECK(app.draining());
+  CHECK_FALSE(app.ready(why));
+  CHECK(why == "draining");
+  CHECK_FALSE(idle.read().has_value());  // closed, unasked
+  const auto answer = busy.read();
+  REQUIRE(answer.has_value());
+  CHECK(answer->status == 200);
+  CHECK(answer->header("Connection") == "close");
+  CHECK_FALSE(busy.read().has_value());
+
+  const std::vector<test::CloseSeen> seen = test::wait_closes(sockets, t0 + 3s);
+  for (const test::CloseSeen& s : seen) CHECK(s.code == 1012);
+  const std::string metrics = app.metrics();
+  CHECK(metrics.find("ringcast_draining 1\n") != std::string::npos);
+  CHECK(metrics.find("ringcast_ready 0\n") != std::string::npos);
+  CHECK(metrics.find("# TYPE ringcast_drain_closed_total counter") != std::string::npos);
+  app.join();  // returns: the app stopped once its connections were gone
+  CHECK(std::chrono::steady_clock::now() - t0 < 3s);
+  if (answerer.joinable()) answerer.join();
+}
+
+}  // TEST_SUITE
