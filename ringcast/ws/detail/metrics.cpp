@@ -74,15 +74,15 @@ std::string format_metrics(const std::vector<ShardView>& shards, const NodeView&
   core({"mesh_wakeups_total", "counter", "sleeping shards woken"}, &ShardStats::wakeups_sent);
   core({"timers_fired_total", "counter", "timers fired"}, &ShardStats::timers_fired);
   net({"connections", "gauge", "TCP connections held"}, &NetStats::connections_open);
-  net({"connections_total", "counter", "TCP connections accepted or opened"}, &NetStats::connections_total);
+  net({"connections_opened_total", "counter", "TCP connections accepted or opened"}, &NetStats::connections_total);
   net({"accept_errors_total", "counter", "failed accepts (EMFILE, ENFILE, ...)"}, &NetStats::accept_errors);
   net({"accepts_refused_total", "counter", "connections reset at once: their address over its accept rate"},
       &NetStats::accepts_refused);
   net({"accept_pauses_total", "counter", "times a listener stopped accepting: the server over its accept rate"},
       &NetStats::accept_pauses);
   net({"tls_errors_total", "counter", "TLS connections ended by a failed handshake or a bad record"}, &NetStats::tls_errors);
-  net({"bytes_in_total", "counter", "bytes received"}, &NetStats::bytes_in);
-  net({"bytes_out_total", "counter", "bytes sent"}, &NetStats::bytes_out);
+  net({"received_bytes_total", "counter", "bytes received from peers (TLS: the encrypted records)"}, &NetStats::bytes_in);
+  net({"sent_bytes_total", "counter", "bytes sent to peers (TLS: the encrypted records)"}, &NetStats::bytes_out);
   net({"sends_total", "counter", "send operations"}, &NetStats::sends);
   net({"submits_total", "counter", "io_uring_enter or epoll_wait calls"}, &NetStats::submits);
   net({"read_pauses_total", "counter", "times reading stopped for pending output"}, &NetStats::read_pauses);
