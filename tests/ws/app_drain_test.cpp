@@ -1,8 +1,8 @@
 // App::drain() called from another thread (what SIGTERM does in App::run, see tests/apps/drain_test.cpp
 // for the programs): ready() says "draining" at once, a second drain() is refused, an idle keep-alive
 // connection closes, a request in progress gets its answer with `Connection: close` and then the end
-// of the connection, every WebSocket gets the drain's code, and the app stops by itself once they are
-// gone, counting them in /metrics.
+// of the connection, an upgrade whose head was still arriving is refused with 503, every WebSocket gets
+// the drain's code, and the app stops by itself once they are gone, counting them in /metrics.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -26,7 +26,7 @@ struct Nobody {};
 TEST_SUITE("io") {
 
 TEST_CASE("app drain: drain() from another thread — not ready, idle keep-alive closed, an answer in progress "
-          "closes after it, every WebSocket gets 1012, the app stops by itself") {
+          "closes after it, a late upgrade gets 503, every WebSocket gets 1012, the app stops by itself") {
   App app({.host = "127.0.0.1", .port = 0, .shards = {.count = 2}, .loop = test::loop_options(),
            .drain = {.window = 600ms, .grace = 2s, .close_code = 1012}});
   std::thread answerer;
@@ -43,12 +43,14 @@ TEST_CASE("app drain: drain() from another thread — not ready, idle keep-alive
   CHECK(app.ready(why));
   constexpr int kSockets = 12;
   auto sockets = test::open_sockets(port, kSockets, "/ws");
-  test::RawHttpClient idle(port), busy(port);
+  test::RawHttpClient idle(port), busy(port), late(port);
   REQUIRE(idle.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));  // answered before the drain
   REQUIRE(idle.read().has_value());
   answerer.join();
   REQUIRE(busy.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));  // answered during it
-  std::this_thread::sleep_for(50ms);  // its answer is on the way
+  // An upgrade whose head is half here when the drain begins.
+  REQUIRE(late.send("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"));
+  std::this_thread::sleep_for(50ms);  // the answer to `busy` is on the way, `late` waits for its head
 
   const auto t0 = std::chrono::steady_clock::now();
   CHECK(app.drain());
@@ -62,6 +64,13 @@ TEST_CASE("app drain: drain() from another thread — not ready, idle keep-alive
   CHECK(answer->status == 200);
   CHECK(answer->header("Connection") == "close");
   CHECK_FALSE(busy.read().has_value());
+  REQUIRE(late.send("Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    "Sec-WebSocket-Version: 13\r\n\r\n"));
+  const auto refused = late.read();
+  REQUIRE(refused.has_value());
+  CHECK(refused->status == 503);
+  CHECK(refused->header("Retry-After") == "1");
+  CHECK(refused->header("Connection") == "close");
 
   const std::vector<test::CloseSeen> seen = test::wait_closes(sockets, t0 + 3s);
   for (const test::CloseSeen& s : seen) CHECK(s.code == 1012);
