@@ -4,6 +4,7 @@
 // of the connection, an upgrade whose head was still arriving is refused with 503, every WebSocket gets
 // the drain's code, and the app stops by itself once they are gone, counting them in /metrics.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <chrono>
 #include <string>
@@ -32,7 +33,7 @@ TEST_CASE("app drain: drain() from another thread — not ready, idle keep-alive
   std::thread answerer;
   app.get("/slow", [&answerer](Request&, Response& res) {
     answerer = std::thread([pending = res.defer()] {
-      std::this_thread::sleep_for(300ms);
+      std::this_thread::sleep_for(600ms);
       pending.send(200, "slow\n");
     });
   });
@@ -50,7 +51,9 @@ TEST_CASE("app drain: drain() from another thread — not ready, idle keep-alive
   REQUIRE(busy.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));  // answered during it
   // An upgrade whose head is half here when the drain begins.
   REQUIRE(late.send("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"));
-  std::this_thread::sleep_for(50ms);  // the answer to `busy` is on the way, `late` waits for its head
+  // The answer to `busy` is on the way, and the server has read the half of `late`'s head (else the
+  // drain finds `late` idle and closes it, as it would an idle keep-alive connection).
+  std::this_thread::sleep_for(200ms);
 
   const auto t0 = std::chrono::steady_clock::now();
   CHECK(app.drain());
@@ -79,8 +82,43 @@ TEST_CASE("app drain: drain() from another thread — not ready, idle keep-alive
   CHECK(metrics.find("ringcast_ready 0\n") != std::string::npos);
   CHECK(metrics.find("# TYPE ringcast_drain_closed_total counter") != std::string::npos);
   app.join();  // returns: the app stopped once its connections were gone
-  CHECK(std::chrono::steady_clock::now() - t0 < 3s);
+  // The window, then the stop's wait for the FIN of the HTTP connections this test still holds (2 s).
+  CHECK(std::chrono::steady_clock::now() - t0 < 5s);
   if (answerer.joinable()) answerer.join();
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("io") {
+
+TEST_CASE("app drain: WebSockets that never answer the Close frame are cut at window + grace, counted, and the app "
+          "stops then") {
+  App app({.host = "127.0.0.1", .port = 0, .shards = {.count = 2}, .loop = test::loop_options(),
+           .drain = {.window = 200ms, .grace = 300ms}});
+  app.ws<Nobody>("/ws", {});  // close_timeout 2 s: longer than the grace
+  app.start();
+  constexpr int kSockets = 6;
+  auto sockets = test::open_sockets(app.port(), kSockets, "/ws");  // never read: no Close goes back
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(app.drain());
+  app.join();
+  const auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(took >= 450ms);
+  CHECK(took < 3s);  // not the 4 s their close timeout (2 s) and the wait for their FIN (2 s) would take
+  const std::string metrics = app.metrics();
+  uint64_t closed = 0, cut = 0;
+  for (unsigned shard = 0; shard < 2; ++shard) {
+    auto value = [&](const std::string& name) {
+      const std::string key = fmt::format("ringcast_{}{{shard=\"{}\"}} ", name, shard);
+      const size_t at = metrics.find(key);
+      REQUIRE(at != std::string::npos);
+      return std::stoull(metrics.substr(at + key.size()));
+    };
+    closed += value("drain_closed_total");
+    cut += value("drain_cut_total");
+  }
+  CHECK(closed == kSockets);
+  CHECK(cut == kSockets);
 }
 
 }  // TEST_SUITE
