@@ -53,9 +53,6 @@ inline std::string login_request(std::string_view body) {
 
 inline HttpReply post_login(uint16_t port, std::string_view body) { return ask_once(port, login_request(body)); }
 
-inline HttpReply get(uint16_t port, std::string_view target) {
-  return ask_once(port, fmt::format("GET {} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", target));
-}
 
 // ---- JSON ----------------------------------------------------------------------------------
 

@@ -99,14 +99,17 @@ int Loop::listen(const SocketAddress& addr, ConnectionHandler& handler) {
 SocketAddress Loop::listener_address(int id) const { return listeners_.at(static_cast<size_t>(id))->address; }
 
 void Loop::close_listeners() {
-  for (auto& l : listeners_) {
-    if (l->closed) continue;
-    l->closed = true;
-    timers().cancel(l->retry);
-    if (l->armed) backend_stop_listen(*l);
-    ::close(l->fd);
-    l->fd = -1;
-  }
+  for (auto& l : listeners_) close_listener(l->id);
+}
+
+void Loop::close_listener(int id) {
+  Listener& l = *listeners_.at(static_cast<size_t>(id));
+  if (l.closed) return;
+  l.closed = true;
+  timers().cancel(l.retry);
+  if (l.armed) backend_stop_listen(l);
+  ::close(l.fd);
+  l.fd = -1;
 }
 
 void Loop::on_listener_timer(Timer& t) {

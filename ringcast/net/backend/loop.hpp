@@ -70,6 +70,8 @@ class Loop : public EventDriver {
   SocketAddress listener_address(int id) const;
   // Stops accepting (open connections stay).
   void close_listeners();
+  // Closes listener `id` only (a drain stops accepting on the main port; a metrics listener stays).
+  void close_listener(int id);
 
   // ---- Connecting (client side) ----
   // Starts a TCP connect; on_open or on_close(-errno) follows. `from` binds a source address (to
@@ -117,6 +119,15 @@ class Loop : public EventDriver {
   void close(Connection& c);
   // Immediate: on_close(error) now; queued output is dropped.
   void abort(Connection& c, int error = -ECONNABORTED);
+
+  // A connection's name that outlives it: its slot and the slot's generation. find() gives the
+  // connection back while it lives (open or closing), null once its record is released.
+  struct Handle {
+    uint32_t index = 0;
+    uint32_t generation = 0;
+  };
+  Handle handle(const Connection& c) const noexcept { return {c.index, generations_[c.index]}; }
+  Connection* find(Handle h) noexcept { return connection(h.index, h.generation); }
 
   // Calls fn(Connection&) for every connection with a handler attached.
   template <typename Fn>

@@ -573,11 +573,16 @@ void WebSocketContext::on_drain(Connection& c) {
 
 void WebSocketContext::on_shutdown(Connection& c) {
   auto& ws = *static_cast<WebSocketBase*>(c.context);
-  if (ws.state_ == WebSocketBase::kOpen) {
-    close(ws, close_code::kGoingAway, "server shutting down");
-  } else if (ws.state_ == WebSocketBase::kClosing) {
+  if (!go_away(c, close_code::kGoingAway, "server shutting down") && ws.state_ == WebSocketBase::kClosing) {
     arm_timer(ws);
   }
+}
+
+bool WebSocketContext::go_away(Connection& c, uint16_t code, std::string_view reason) {
+  auto& ws = *static_cast<WebSocketBase*>(c.context);
+  if (ws.state_ != WebSocketBase::kOpen) return false;
+  close(ws, code, reason);
+  return true;
 }
 
 void WebSocketContext::on_close(Connection& c, int) {

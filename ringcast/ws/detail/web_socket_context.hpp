@@ -101,6 +101,9 @@ class WebSocketContext : public ConnectionHandler {
   void on_drain(Connection& c) override;
   void on_timeout(Connection& c) override;
   void on_shutdown(Connection& c) override;
+  // Starts the closing handshake of `c` (one of this context's) with `code` when it is open, and says
+  // whether it did. The shard's stop sends 1001, a drain its own code (AppOptions::drain).
+  bool go_away(Connection& c, uint16_t code, std::string_view reason);
   void on_close(Connection& c, int error) override;
 
   // ---- What WebSocketBase calls ----
