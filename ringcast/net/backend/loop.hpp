@@ -6,7 +6,8 @@
 // Life of a connection: accepted or connected → handler->on_open → on_data as bytes arrive →
 // writes are queued and leave together at the end of the loop iteration (one submit for all
 // connections on io_uring, one writev per connection on epoll) → close() flushes what is queued,
-// sends FIN and waits (bounded) for the peer's FIN, or abort() drops everything at once →
+// sends FIN and waits (bounded) for the peer's FIN, reading and dropping what the peer still sends
+// up to 256 KiB (past it the socket is closed at once), or abort() drops everything at once →
 // handler->on_close exactly once → the record is released when the kernel holds no reference.
 //
 // TLS: a listener whose LoopOptions carry a server TlsContext, or a connect() given a client one,
@@ -215,6 +216,7 @@ class Loop : public EventDriver {
   // AcceptLimits: false when `fd` is reset for its address's rate; pauses `l` when the server is over its own.
   bool pass_gate(Listener& l, int fd);
   void deliver(Connection& c, uint8_t* data, size_t n);  // plaintext to the handler
+  void dropped_after_close(Connection& c, size_t n);      // bytes read from a closing connection
   bool has_output(const Connection& c) const noexcept;
   OutputQueue& send_queue(Connection& c);                // c.out: what the backend sends
   void recycle_queue(OutputQueue*& q);

@@ -87,6 +87,8 @@ std::string format_metrics(const std::vector<ShardView>& shards, const NodeView&
   net({"submits_total", "counter", "io_uring_enter or epoll_wait calls"}, &NetStats::submits);
   net({"read_pauses_total", "counter", "times reading stopped for pending output"}, &NetStats::read_pauses);
   net({"mesh_pauses_total", "counter", "times reading stopped for a backlog to another shard"}, &NetStats::mesh_pauses);
+  net({"closing_resets_total", "counter", "closing connections closed at once: their peer sent on after the close"},
+      &NetStats::closing_resets);
   net({"output_queued_bytes", "gauge", "bytes waiting in output queues"}, &NetStats::output_bytes_queued);
   ws({"websockets", "gauge", "open WebSockets"}, &WebSocketStats::open);
   ws({"websocket_messages_in_total", "counter", "messages received"}, &WebSocketStats::messages_in);

@@ -11,7 +11,9 @@
 // headers alone (1009), protocol errors fail with 1002; failing sends a Close frame and closes TCP.
 // Every such error is found from a frame's header before any of its payload is used, so no callback
 // runs for a message whose frames break a rule. Control frames may come between fragments; pings are
-// answered with the same payload.
+// answered with the same payload. Once our Close is out, data frames are skipped unread until the
+// peer's Close; once the peer's Close is in, the connection is the loop's, which reads nothing more
+// into the protocol (Loop::close).
 //
 // Budgets (what a peer can make the server hold or do): a message is held to max_message_size,
 // counted on its inflated size and checked at the frame that crosses it (1009); what the shard's
@@ -161,6 +163,8 @@ class WebSocketContext : public ConnectionHandler {
   uint32_t now_ms() const noexcept { return static_cast<uint32_t>(loop_.shard().now_ms()); }
   WebSocketMessage& message(WebSocketBase& ws);
   void release_message(WebSocketBase& ws);
+  // Forgets the data message in progress (at a data frame's edge: no control frame is half read).
+  void drop_message(WebSocketBase& ws);
   void release_extras(WebSocketBase& ws);
 
   Loop& loop_;
