@@ -19,6 +19,8 @@
 // The app: / and POST /body (HTTP), /echo (echo, deflate with context takeover), /room/:name (joins
 // NAME, publishes what it gets), /auth (pending authentication until the message "token").
 // tests/fuzz/make_whole_server_corpus.py writes the seeds, from the hostile-input regression tests.
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
