@@ -43,6 +43,9 @@ struct RuntimeOptions {
   std::function<std::unique_ptr<EventDriver>(Shard&)> make_driver;
   // Runs on each shard's thread once its driver exists, before its loop starts.
   std::function<void(Shard&)> on_start;
+  // When set, run() takes SIGHUP too and calls this on the controlling thread (a server reloads its
+  // certificates); when not, SIGHUP keeps its default action.
+  std::function<void()> on_hangup;
 };
 
 class Runtime {
@@ -58,7 +61,7 @@ class Runtime {
   // Starts every shard thread and returns once each has run on_start.
   void start();
   // start() (if needed), then waits for SIGINT/SIGTERM or stop(), stops every shard gracefully and
-  // joins them. A second signal while draining ends the drain at once. Returns 0.
+  // joins them. A second signal while draining ends the drain at once. SIGHUP: on_hangup. Returns 0.
   int run();
   // Asks every shard to stop; returns at once. Any thread.
   void stop() noexcept;

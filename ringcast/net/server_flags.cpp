@@ -19,7 +19,9 @@ ServerFlags ServerFlags::declare(Cli& cli, int default_port, std::string default
                "io_uring features to leave off: all, none, or a list of single_issuer,defer_taskrun,"
                "accept_multishot,recv_multishot,buf_ring,msg_ring,registered_ring"),
       cli.flag("log", std::string("info"), "log level: debug, info, warn, error, off"),
-      cli.flag("tls-cert", std::string(), "PEM certificate chain (leaf first): serve TLS (https://, wss://) on the port"),
+      cli.flag("tls-cert", std::string(),
+               "PEM certificate chain (leaf first): serve TLS (https://, wss://) on the port; SIGHUP reads it and "
+               "--tls-key again (a pair that does not load is logged and the current one stays)"),
       cli.flag("tls-key", std::string(), "PEM private key of --tls-cert"),
       cli.flag("accept-rate", 0.0,
                "connections the server accepts per second, a second's worth at once; beyond, they wait in the "

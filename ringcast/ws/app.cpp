@@ -319,4 +319,9 @@ void App::join() {
 
 uint16_t App::port() const noexcept { return server_ ? server_->port() : 0; }
 
+bool App::reload_tls(std::string& error) {
+  create_server();
+  return server_->reload_tls(error);
+}
+
 }  // namespace ringcast

@@ -133,7 +133,13 @@ class App {
   // Starts every shard and returns once they listen (then port() is known).
   void start();
   // start() unless started already, then serve until SIGINT/SIGTERM; returns 0 after a graceful stop.
+  // With TLS, SIGHUP reloads the certificates (reload_tls).
   int run();
+  // With TLS: reads the certificate and key files again; a pair that does not load is refused (logged,
+  // and said in `error`, with the file and OpenSSL's reason) and the current one stays. Open
+  // connections keep the pair they were accepted with; new handshakes use the new one once this
+  // returns. Any thread but the app's shards (TcpServer::reload_tls).
+  bool reload_tls(std::string& error);
   void stop() noexcept;
   void join();
 

@@ -46,6 +46,10 @@ class ServerProcess {
 
   // Everything it printed so far.
   const std::string& output() { return child_.output(); }
+  // Reads its output until `text` appears in it (true) or `within` passes.
+  bool wait_for_output(std::string_view text, std::chrono::milliseconds within) {
+    return child_.wait_for_output(text, deadline_in(within));
+  }
 
   // SIGTERM and a bounded wait (then SIGKILL); returns the exit status (-1 if it died of a signal or
   // was not running).

@@ -41,6 +41,23 @@ SSL_CTX* new_context(const SSL_METHOD* method, std::string& error) {
   return ctx;
 }
 
+bool use_certificate(SSL_CTX* ctx, const TlsCertificateFiles& files, std::string& error) {
+  if (SSL_CTX_use_certificate_chain_file(ctx, files.cert.c_str()) != 1) {
+    error = fmt::format("TLS certificate {}: {}", files.cert, TlsContext::last_errors());
+    return false;
+  }
+  if (SSL_CTX_use_PrivateKey_file(ctx, files.key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    error = fmt::format("TLS key {}: {}", files.key, TlsContext::last_errors());
+    return false;
+  }
+  if (SSL_CTX_check_private_key(ctx) != 1) {
+    error = fmt::format("TLS key {} does not match certificate {}: {}", files.key, files.cert,
+                        TlsContext::last_errors());
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
@@ -56,29 +73,27 @@ std::string TlsContext::last_errors() {
   return out;
 }
 
-std::shared_ptr<const TlsContext> TlsContext::server(const std::string& cert_file, const std::string& key_file,
-                                                     std::string& error) {
+std::shared_ptr<const TlsContext> TlsContext::server(const TlsServerOptions& options, std::string& error) {
   ERR_clear_error();
+  if (options.certificates.empty()) {
+    error = "TLS: no certificate given";
+    return nullptr;
+  }
   SSL_CTX* ctx = new_context(TLS_server_method(), error);
   if (!ctx) return nullptr;
-  std::shared_ptr<const TlsContext> out(new TlsContext(ctx, true, false));
-  if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1) {
-    error = fmt::format("TLS certificate {}: {}", cert_file, last_errors());
-    return nullptr;
-  }
-  if (SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-    error = fmt::format("TLS key {}: {}", key_file, last_errors());
-    return nullptr;
-  }
-  if (SSL_CTX_check_private_key(ctx) != 1) {
-    error = fmt::format("TLS key {} does not match certificate {}: {}", key_file, cert_file, last_errors());
-    return nullptr;
-  }
+  std::shared_ptr<TlsContext> out(new TlsContext(ctx, true, false));
+  out->options_ = options;
+  const TlsCertificateFiles& files = options.certificates.front();
+  if (!use_certificate(ctx, files, error)) return nullptr;
   SSL_CTX_set_alpn_select_cb(ctx, &select_alpn, nullptr);
   // No server-side session cache: it kept every TLS 1.2 session (up to 20,480 of about 1.2 KB) after
   // its connection had gone. Resumption is by tickets, which the client keeps.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   return out;
+}
+
+std::shared_ptr<const TlsContext> TlsContext::reloaded(std::string& error) const {
+  return server(options_, error);
 }
 
 std::shared_ptr<const TlsContext> TlsContext::client(const TlsClientOptions& options, std::string& error) {

@@ -1,14 +1,19 @@
 #pragma once
 // TlsContext: one OpenSSL SSL_CTX — the server's certificate chain and key, or a client's trust
-// settings — made once at start-up and then shared read-only by every shard (OpenSSL 3 lets many
-// threads create sessions from one SSL_CTX). A listener whose LoopOptions carry a server context
-// speaks TLS on every accepted connection; Loop::connect takes a client context per connection.
+// settings — made once and then shared read-only by every shard (OpenSSL 3 lets many threads
+// create sessions from one SSL_CTX). A listener whose LoopOptions carry a server context speaks TLS
+// on every accepted connection; Loop::connect takes a client context per connection.
+//
+// A server context is immutable; reloading its certificates makes a new one from the same files
+// (reloaded()), which a TcpServer hands to its shards (TcpServer::reload_tls). Each connection keeps
+// the context it was accepted with, so open connections never see the switch.
 //
 // Both sides: TLS 1.2 and 1.3 only. The server offers ALPN "http/1.1" when the client asks.
 // Errors are values: a missing or invalid file gives nullptr and a message naming the file and
-// OpenSSL's reason, for a start-up error (exit status 2).
+// OpenSSL's reason, for a start-up error (exit status 2) or a refused reload.
 #include <memory>
 #include <string>
+#include <vector>
 
 struct ssl_ctx_st;  // OpenSSL's SSL_CTX
 
@@ -21,15 +26,32 @@ struct TlsClientOptions {
   bool verify_peer = true;
 };
 
+// A PEM certificate chain (leaf first) and its private key.
+struct TlsCertificateFiles {
+  std::string cert;
+  std::string key;
+};
+
+struct TlsServerOptions {
+  std::vector<TlsCertificateFiles> certificates;
+};
+
 class TlsContext {
  public:
-  // Certificate chain (leaf first) and private key from PEM files.
+  static std::shared_ptr<const TlsContext> server(const TlsServerOptions& options, std::string& error);
   static std::shared_ptr<const TlsContext> server(const std::string& cert_file, const std::string& key_file,
-                                                  std::string& error);
+                                                  std::string& error) {
+    return server(TlsServerOptions{.certificates = {{cert_file, key_file}}}, error);
+  }
   static std::shared_ptr<const TlsContext> client(const TlsClientOptions& options, std::string& error);
   // The client context wss:// URLs use when none is given: verify against the system store.
   // Made once, on first use; nullptr (error logged) if the store cannot be loaded.
   static std::shared_ptr<const TlsContext> default_client();
+
+  // Server: a new context from the same files, read again (renewed certificates); nullptr and a
+  // message naming the file and OpenSSL's reason when one of them is missing, unreadable or does not
+  // match its key — then this context is still the one to use.
+  std::shared_ptr<const TlsContext> reloaded(std::string& error) const;
 
   ~TlsContext();
   TlsContext(const TlsContext&) = delete;
@@ -38,6 +60,7 @@ class TlsContext {
   bool is_server() const noexcept { return server_; }
   bool verifies_peer() const noexcept { return verify_; }
   ssl_ctx_st* native() const noexcept { return ctx_; }
+  const TlsServerOptions& server_options() const noexcept { return options_; }
 
   // The reasons OpenSSL queued on this thread, joined, and the queue cleared ("" when none).
   static std::string last_errors();
@@ -48,6 +71,7 @@ class TlsContext {
   ssl_ctx_st* ctx_;
   bool server_;
   bool verify_;
+  TlsServerOptions options_;  // server: what reloaded() reads again
 };
 
 }  // namespace ringcast
