@@ -20,9 +20,10 @@ ServerFlags ServerFlags::declare(Cli& cli, int default_port, std::string default
                "accept_multishot,recv_multishot,buf_ring,msg_ring,registered_ring"),
       cli.flag("log", std::string("info"), "log level: debug, info, warn, error, off"),
       cli.flag("tls-cert", std::string(),
-               "PEM certificate chain (leaf first): serve TLS (https://, wss://) on the port; SIGHUP reads it and "
-               "--tls-key again (a pair that does not load is logged and the current one stays)"),
-      cli.flag("tls-key", std::string(), "PEM private key of --tls-cert"),
+               "PEM certificate chain (leaf first): serve TLS (https://, wss://) on the port. Several, comma-separated: "
+               "each serves the names in its certificate to clients that ask by SNI, the first everyone else. "
+               "SIGHUP reads them and --tls-key again (a pair that does not load is logged and the current ones stay)"),
+      cli.flag("tls-key", std::string(), "PEM private key of --tls-cert (several: comma-separated, in the same order)"),
       cli.flag("accept-rate", 0.0,
                "connections the server accepts per second, a second's worth at once; beyond, they wait in the "
                "kernel's backlog (0: no limit)"),
@@ -89,7 +90,9 @@ bool ServerFlags::apply(ShardOptions& shard_options, LoopOptions& loop, std::str
     return false;
   }
   if (!tls_cert.empty()) {
-    loop.tls = TlsContext::server(tls_cert, tls_key, error);
+    auto tls = TlsServerOptions::from_lists(tls_cert, tls_key, error);
+    if (!tls) return false;
+    loop.tls = TlsContext::server(*tls, error);
     if (!loop.tls) return false;
   }
   return true;

@@ -258,7 +258,8 @@ void App::create_server() {
   TcpServerOptions o{.address = *address, .shards = options_.shards, .loop = options_.loop};
   if (!o.loop.tls && !options_.tls_cert.empty()) {
     std::string error;
-    o.loop.tls = TlsContext::server(options_.tls_cert, options_.tls_key, error);
+    auto tls = TlsServerOptions::from_lists(options_.tls_cert, options_.tls_key, error);
+    if (tls) o.loop.tls = TlsContext::server(*tls, error);
     if (!o.loop.tls) throw std::invalid_argument(error);
   }
   o.tls_scheme = "https";

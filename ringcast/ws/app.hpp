@@ -60,6 +60,7 @@ struct AppOptions {
   LoopOptions loop;
   HttpServerOptions http;
   // PEM certificate chain and key: serve https:// and wss:// (loop.tls, when set, is used instead).
+  // Several pairs (SNI), comma-separated: TlsServerOptions::from_lists.
   std::string tls_cert;
   std::string tls_key;
   // Rooms across nodes: `redis[s]://[user[:password]@]host[:port][/prefix]` (RedisEndpoint,

@@ -109,6 +109,7 @@ struct TlsClientSetup {
   std::string server_name;  // sent as SNI (and checked); empty: none sent, 127.0.0.1 checked
   SSL_SESSION* session = nullptr;  // a session to resume (SSL_get1_session of an earlier client)
   int max_version = 0;             // e.g. TLS1_2_VERSION; 0: the highest
+  bool verify = true;              // false: accept any certificate (to see which one a server picks)
 };
 
 // A blocking TLS client to 127.0.0.1:port that trusts the test certificate.
@@ -120,7 +121,7 @@ class BlockingTlsClient {
     const char* alpn = setup.alpn;
     ctx_ = SSL_CTX_new(TLS_client_method());
     SSL_CTX_load_verify_locations(ctx_, (setup.ca_file.empty() ? test_certificate().cert : setup.ca_file).c_str(), nullptr);
-    SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+    SSL_CTX_set_verify(ctx_, setup.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
     if (setup.max_version) SSL_CTX_set_max_proto_version(ctx_, setup.max_version);
     if (alpn) {
       std::string wire(1, static_cast<char>(std::strlen(alpn)));

@@ -12,7 +12,10 @@
 // Errors are values: a missing or invalid file gives nullptr and a message naming the file and
 // OpenSSL's reason, for a start-up error (exit status 2) or a refused reload.
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 struct ssl_ctx_st;  // OpenSSL's SSL_CTX
@@ -33,7 +36,15 @@ struct TlsCertificateFiles {
 };
 
 struct TlsServerOptions {
+  // One or more pairs. Each serves the DNS names of its certificate (subjectAltName, else the subject's
+  // CN; "*.example.com" covers one label) to clients that ask for one by SNI; the first also serves
+  // every other client (no SNI, an IP address, a name no certificate has).
   std::vector<TlsCertificateFiles> certificates;
+
+  // Comma-separated lists of certificate and key files, pair by pair ("a.pem,b.pem" and
+  // "a.key,b.key"), as the --tls-cert and --tls-key flags give them; nullopt and a message when the
+  // lists do not pair up.
+  static std::optional<TlsServerOptions> from_lists(std::string_view certs, std::string_view keys, std::string& error);
 };
 
 class TlsContext {
@@ -61,6 +72,8 @@ class TlsContext {
   bool verifies_peer() const noexcept { return verify_; }
   ssl_ctx_st* native() const noexcept { return ctx_; }
   const TlsServerOptions& server_options() const noexcept { return options_; }
+  // Server: the SSL_CTX whose certificate serves `server_name` (SNI, any case), else nullptr.
+  ssl_ctx_st* context_for(std::string_view server_name) const noexcept;
 
   // The reasons OpenSSL queued on this thread, joined, and the queue cleared ("" when none).
   static std::string last_errors();
@@ -72,6 +85,10 @@ class TlsContext {
   bool server_;
   bool verify_;
   TlsServerOptions options_;  // server: what reloaded() reads again
+  // Server, with more than one certificate: the SSL_CTX of every pair after the first (owned), and
+  // every DNS name (lower case) with the SSL_CTX that serves it, the first pair's included.
+  std::vector<ssl_ctx_st*> others_;
+  std::vector<std::pair<std::string, ssl_ctx_st*>> names_;
 };
 
 }  // namespace ringcast
