@@ -30,6 +30,10 @@ ServerFlags ServerFlags::declare(Cli& cli, int default_port, std::string default
       cli.flag("accept-rate-per-address", 0.0,
                "connections one client address (IPv4, IPv6 /64) may open per second, a second's worth at once; "
                "beyond, they are reset (0: no limit)"),
+      cli.flag("tls-ticket-rotation", int64_t{3600},
+               "TLS session resumption: seconds between changes of the key that encrypts session tickets; a "
+               "ticket resumes during the period it was issued in and the next (0: no tickets, every "
+               "connection a full handshake)"),
   };
 }
 
@@ -92,6 +96,11 @@ bool ServerFlags::apply(ShardOptions& shard_options, LoopOptions& loop, std::str
   if (!tls_cert.empty()) {
     auto tls = TlsServerOptions::from_lists(tls_cert, tls_key, error);
     if (!tls) return false;
+    if (tls_ticket_rotation < 0 || tls_ticket_rotation > 302400) {
+      error = fmt::format("--tls-ticket-rotation {} is out of range (0..302400 seconds: a ticket lives two periods, TLS 1.3 allows 7 days)", tls_ticket_rotation);
+      return false;
+    }
+    tls->ticket_key_interval = std::chrono::seconds(tls_ticket_rotation);
     loop.tls = TlsContext::server(*tls, error);
     if (!loop.tls) return false;
   }

@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include <ringcast/core/log.hpp>
+#include <ringcast/net/tls/detail/ticket_keys.hpp>
 
 namespace ringcast {
 namespace {
@@ -131,6 +132,16 @@ std::string TlsContext::last_errors() {
 }
 
 std::shared_ptr<const TlsContext> TlsContext::server(const TlsServerOptions& options, std::string& error) {
+  std::shared_ptr<const TicketKeys> tickets;
+  if (options.ticket_key_interval.count() > 0) {
+    tickets = std::make_shared<const TicketKeys>(options.ticket_key_interval, options.clock);
+  }
+  return make_server(options, std::move(tickets), error);
+}
+
+std::shared_ptr<const TlsContext> TlsContext::make_server(const TlsServerOptions& options,
+                                                          std::shared_ptr<const TicketKeys> tickets,
+                                                          std::string& error) {
   ERR_clear_error();
   if (options.certificates.empty()) {
     error = "TLS: no certificate given";
@@ -140,12 +151,23 @@ std::shared_ptr<const TlsContext> TlsContext::server(const TlsServerOptions& opt
   if (!ctx) return nullptr;
   std::shared_ptr<TlsContext> out(new TlsContext(ctx, true, false));
   out->options_ = options;
+  out->tickets_ = std::move(tickets);
   for (const std::string& name : dns_names(ctx)) out->names_.emplace_back(name, ctx);
   for (size_t i = 1; i < options.certificates.size(); ++i) {
     SSL_CTX* other = new_server_context(options.certificates[i], error);
     if (!other) return nullptr;
     out->others_.push_back(other);
     for (const std::string& name : dns_names(other)) out->names_.emplace_back(name, other);
+  }
+  // Tickets are made and opened by the context a connection starts from (the first); the others
+  // get the same keys all the same, whichever OpenSSL asks.
+  for (SSL_CTX* c : out->all_server_contexts()) {
+    if (out->tickets_) {
+      out->tickets_->install(c);
+    } else {
+      SSL_CTX_set_options(c, SSL_OP_NO_TICKET);
+      SSL_CTX_set_num_tickets(c, 0);
+    }
   }
   if (!out->others_.empty()) {
     // Only the first context's callback runs (the one each SSL starts from); it moves the SSL to the
@@ -201,7 +223,13 @@ std::optional<TlsServerOptions> TlsServerOptions::from_lists(std::string_view ce
 }
 
 std::shared_ptr<const TlsContext> TlsContext::reloaded(std::string& error) const {
-  return server(options_, error);
+  return make_server(options_, tickets_, error);
+}
+
+std::vector<SSL_CTX*> TlsContext::all_server_contexts() const {
+  std::vector<SSL_CTX*> out{ctx_};
+  out.insert(out.end(), others_.begin(), others_.end());
+  return out;
 }
 
 std::shared_ptr<const TlsContext> TlsContext::client(const TlsClientOptions& options, std::string& error) {

@@ -11,6 +11,8 @@
 // Both sides: TLS 1.2 and 1.3 only. The server offers ALPN "http/1.1" when the client asks.
 // Errors are values: a missing or invalid file gives nullptr and a message naming the file and
 // OpenSSL's reason, for a start-up error (exit status 2) or a refused reload.
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +23,8 @@
 struct ssl_ctx_st;  // OpenSSL's SSL_CTX
 
 namespace ringcast {
+
+class TicketKeys;
 
 struct TlsClientOptions {
   // Certificates to trust, in one PEM file; empty: the system's default store.
@@ -40,6 +44,12 @@ struct TlsServerOptions {
   // CN; "*.example.com" covers one label) to clients that ask for one by SNI; the first also serves
   // every other client (no SNI, an IP address, a name no certificate has).
   std::vector<TlsCertificateFiles> certificates;
+  // Session resumption by tickets (TLS 1.3 and 1.2; ringcast/net/tls/detail/ticket_keys.hpp): the key
+  // that encrypts them changes every interval, and a ticket is accepted through the next interval
+  // too (then the client gets a new one). 0: no tickets, every connection a full handshake.
+  std::chrono::seconds ticket_key_interval{std::chrono::hours(1)};
+  // Seconds since the epoch for the ticket keys' periods; null: the system clock (tests move theirs).
+  int64_t (*clock)() = nullptr;
 
   // Comma-separated lists of certificate and key files, pair by pair ("a.pem,b.pem" and
   // "a.key,b.key"), as the --tls-cert and --tls-key flags give them; nullopt and a message when the
@@ -59,9 +69,10 @@ class TlsContext {
   // Made once, on first use; nullptr (error logged) if the store cannot be loaded.
   static std::shared_ptr<const TlsContext> default_client();
 
-  // Server: a new context from the same files, read again (renewed certificates); nullptr and a
-  // message naming the file and OpenSSL's reason when one of them is missing, unreadable or does not
-  // match its key — then this context is still the one to use.
+  // Server: a new context from the same files, read again (renewed certificates), with the same
+  // ticket keys (tickets issued before still resume); nullptr and a message naming the file and
+  // OpenSSL's reason when one of them is missing, unreadable or does not match its key — then this
+  // context is still the one to use.
   std::shared_ptr<const TlsContext> reloaded(std::string& error) const;
 
   ~TlsContext();
@@ -80,6 +91,9 @@ class TlsContext {
 
  private:
   TlsContext(ssl_ctx_st* ctx, bool server, bool verify) noexcept : ctx_(ctx), server_(server), verify_(verify) {}
+  static std::shared_ptr<const TlsContext> make_server(const TlsServerOptions& options,
+                                                       std::shared_ptr<const TicketKeys> tickets, std::string& error);
+  std::vector<ssl_ctx_st*> all_server_contexts() const;
 
   ssl_ctx_st* ctx_;
   bool server_;
@@ -89,6 +103,7 @@ class TlsContext {
   // every DNS name (lower case) with the SSL_CTX that serves it, the first pair's included.
   std::vector<ssl_ctx_st*> others_;
   std::vector<std::pair<std::string, ssl_ctx_st*>> names_;
+  std::shared_ptr<const TicketKeys> tickets_;  // server with tickets: shared with reloaded contexts
 };
 
 }  // namespace ringcast
