@@ -24,7 +24,7 @@ TEST_CASE("hostile: a Close followed by 100 MB of garbage: reading stops, nothin
   RawWsClient c = open_client(server.port());
   REQUIRE(eventually([&] { return server.metric("websockets") == 1; }, 5s));
   const uint64_t connections_before = server.metric("connections");
-  const uint64_t read_before = server.metric("bytes_in_total");
+  const uint64_t read_before = server.metric("received_bytes_total");
   const size_t heap_before = heap_in_use();
   const long rss_before = rss_kib();
   REQUIRE(c.send_close(1000));
@@ -42,7 +42,7 @@ TEST_CASE("hostile: a Close followed by 100 MB of garbage: reading stops, nothin
   CHECK(eventually([&] { return server.metric("connections") < connections_before; }, 10s));
   const auto ended = std::chrono::steady_clock::now() - start;  // the server's socket is gone
   garbage.join();
-  const uint64_t read = server.metric("bytes_in_total") - read_before;
+  const uint64_t read = server.metric("received_bytes_total") - read_before;
   const long heap_growth = static_cast<long>(heap_in_use()) - static_cast<long>(heap_before);
   const long rss_growth = rss_kib() - rss_before;
   const size_t sent_kib = sent.load() / 1024;
@@ -109,7 +109,7 @@ TEST_CASE("hostile: frames after the server's Close are skipped unread: nothing 
   REQUIRE(c.send_raw(message_frames(c, op::kBinary, std::string(256 << 10, 'p'), 8, 0)));
   REQUIRE(c.send_raw(c.encode({.opcode = op::kText, .payload = "\xff\xfe"})));
   REQUIRE(c.send_raw(c.encode({.opcode = op::kPing, .payload = "after close"})));  // not answered (§5.5.1)
-  REQUIRE(eventually([&] { return server.metric("bytes_in_total") > bomb.size() + (256 << 10); }, 5s));
+  REQUIRE(eventually([&] { return server.metric("received_bytes_total") > bomb.size() + (256 << 10); }, 5s));
   CHECK(server.metric("websocket_inflated_bytes_total") == 0);
   CHECK(server.metric("websocket_partial_message_bytes") == 0);
   CHECK(server.metric("websocket_protocol_errors_total") == 0);
