@@ -3,62 +3,19 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include <ringcast/ws/app.hpp>
 #include "tests/support/net_test_support.hpp"
+#include "tests/support/load_report.hpp"
 #include "tests/support/test_process.hpp"
 
 using namespace ringcast;
 using namespace std::chrono_literals;
+using test::LoadReport;
+using test::run_load;
 
 namespace {
-
-// The numbers of ringcast-load's JSON report, by key (the keys of nested objects too). A key the
-// report lacks fails the test: a figure that is missing must not read as 0.
-class LoadReport {
- public:
-  double operator[](const std::string& key) const {
-    const auto it = values_.find(key);
-    REQUIRE_MESSAGE(it != values_.end(), "the report has no \"", key, "\"");
-    return it->second;
-  }
-  // Every `"name": number` pair of the report's text.
-  void read(const std::string& s) {
-    for (size_t at = s.find('"'); at != std::string::npos; at = s.find('"', at + 1)) {
-      const size_t end = s.find('"', at + 1);
-      if (end == std::string::npos) break;
-      const std::string key = s.substr(at + 1, end - at - 1);
-      size_t v = end + 1;
-      if (s.compare(v, 2, ": ") == 0) v += 2;
-      char* stop = nullptr;
-      const double value = std::strtod(s.c_str() + v, &stop);
-      if (stop != s.c_str() + v) values_[key] = value;
-      at = end;
-    }
-  }
-
- private:
-  std::map<std::string, double> values_;
-};
-
-// Runs ringcast-load with `args` (for at most two minutes), returns its exit status; the JSON report
-// lands in `report`.
-int run_load(std::vector<std::string> args, LoadReport& report) {
-  const std::string path = test::binary_path(fmt::format("load-{}.json", ::getpid()));
-  args.insert(args.begin(), test::binary_path("bin/ringcast-load"));
-  args.insert(args.end(), {"--progress=false", "--json", path});
-  const test::ProgramRun run = test::run_program(args);
-  CHECK_FALSE(run.timed_out);
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  report.read(text.str());
-  std::remove(path.c_str());
-  return run.status;
-}
 
 // A bench-protocol room server on one shard that misbehaves toward listeners (never toward a
 // publisher, whose window would stall): per publisher, the message numbered n is dropped when

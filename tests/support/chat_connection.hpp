@@ -22,6 +22,7 @@
 #include "apps/chat/password_hash.hpp"
 #include "tests/support/raw_http_client.hpp"
 #include "tests/support/raw_ws_client.hpp"
+#include "tests/support/test_process.hpp"
 
 namespace ringcast::test {
 
@@ -219,6 +220,16 @@ class ChatConnection {
   int pings_ = 0;
   bool answer_pings_ = true;
 };
+
+// A ringcast-chat node (2 shards, the users of chat_users_file()) on the Redis at `broker`, on this
+// test run's backend.
+inline ServerProcess chat_node(const std::string& broker) {
+  std::vector<std::string> argv = {binary_path("bin/ringcast-chat"), "--port", "0", "--shards", "2", "--host",
+                                   "127.0.0.1", "--users", chat_users_file(), "--broker", broker};
+  const std::vector<std::string> backend = backend_flags();
+  argv.insert(argv.end(), backend.begin(), backend.end());
+  return ServerProcess(argv);
+}
 
 inline std::string otp_for(uint16_t port, const std::string& user) {
   const HttpReply r = post_login(port, fmt::format(R"({{"username":"{}","password":"pw-{}"}})", user, user));
