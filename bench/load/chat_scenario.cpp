@@ -112,6 +112,7 @@ void ChatScenario::publish(Worker& w, uint32_t p) {
 
 void ChatScenario::top_up(Worker& w, uint32_t p) {
   Publisher& pub = pubs_[p];
+  if (!pub.started_ns) return;  // before begin(): members are still joining
   const auto due = rate_ > 0 ? static_cast<uint64_t>(static_cast<double>(driver_->now_ns() - pub.started_ns) * 1e-9 * rate_)
                              : UINT64_MAX;
   while (!stopped_[w.id] && pub.outstanding < window_ && w.sockets[p] && !driver_->away(p) &&
@@ -272,7 +273,7 @@ void ChatScenario::tick(Worker& w) {
       give_up(pub, sent_[p].load(std::memory_order_relaxed), false);
       pub.progress_ns = now;
     }
-    if (pub.started_ns) top_up(w, p);  // paced: what is due by now; else what the window lost
+    top_up(w, p);  // paced: what is due by now; else what the window lost
   }
 }
 

@@ -65,8 +65,9 @@ struct Report {
                    r.order_checked, r.order_violations);
       }
       if (r.reconnects) {
-        fmt::print("  reconnects  {}: {} resumed with the gap filled ({} messages recovered), {} told they were not "
-                   "({} messages not recovered); {} publishes unconfirmed (their connection dropped first)\n",
+        fmt::print("  reconnects  {}: {} resumed with the gap filled ({} messages recovered), {} without (told "
+                   "recovered: false, or a live room: {} messages not recovered); {} publishes unconfirmed (their "
+                   "connection dropped first)\n",
                    r.reconnects, r.resumed_recovered, r.messages_recovered, r.resumed_not_recovered,
                    t.streams.not_recovered, r.unconfirmed);
         fmt::print("  recovery    drop to resume p50 {:.1f} ms, max {:.1f} ms ({} resumed)\n", recovery_ms(0.5),

@@ -214,7 +214,7 @@ void BroadcastScenario::begin(Worker& w) {
 }
 
 void BroadcastScenario::top_up(Worker& w, uint32_t p) {
-  if (rate_ > 0 || stopped_[w.id]) return;
+  if (rate_ > 0 || stopped_[w.id] || !publishers_[p]->started_ns) return;  // paced, stopped, or not begun
   while (publishers_[p]->outstanding() < window_) {
     if (!publish(w, p)) break;
   }

@@ -91,14 +91,6 @@ struct FaultyServer {
   }
 };
 
-// A bundled server program on this test run's backend.
-test::ServerProcess start_server(const char* program, std::vector<std::string> args) {
-  args.insert(args.begin(), test::binary_path(std::string("bin/") + program));
-  const std::vector<std::string> backend = test::backend_flags();
-  args.insert(args.end(), backend.begin(), backend.end());
-  return test::ServerProcess(args);
-}
-
 // Every message of the report arrived once and in order.
 void check_streams_clean(const LoadReport& report) {
   CHECK(report["lost"] == 0);
@@ -136,7 +128,7 @@ TEST_CASE("load harness: against a faulty server it reports exactly the losses, 
 
 TEST_CASE("load harness: against ringcast-echo, echo and broadcast runs are clean and exit 0"
           * doctest::test_suite("io_alone")) {
-  test::ServerProcess server = start_server("ringcast-echo", {"--port", "0", "--shards", "2", "--log", "info"});
+  test::ServerProcess server = test::start_bundled_server("ringcast-echo", {"--port", "0", "--shards", "2", "--log", "info"});
   REQUIRE(server.port() > 0);
   const std::string url = fmt::format("ws://127.0.0.1:{}", server.port());
   LoadReport echo;
@@ -176,7 +168,7 @@ TEST_CASE("load harness: against ringcast-echo, echo and broadcast runs are clea
 // token), rooms, and every publisher's order checked. The server lets two logins of one address run
 // at once and answers the others 429: the harness tries those again, so every connection opens.
 TEST_CASE("load harness: the chat scenario drives ringcast-chat end to end, trying a login again after 429") {
-  test::ServerProcess server = start_server(
+  test::ServerProcess server = test::start_bundled_server(
       "ringcast-chat", {"--port", "0", "--shards", "2", "--host", "127.0.0.1", "--login-failures", "2", "--log", "info"});
   REQUIRE(server.port() > 0);
   LoadReport run;
@@ -194,7 +186,7 @@ TEST_CASE("load harness: the chat scenario drives ringcast-chat end to end, tryi
 // A connection that never opens is a failed connection: the messages it could never receive are not
 // counted as lost. Connection i goes to the i % 2-th URL, and the second one refuses every connection.
 TEST_CASE("load harness: connections that never open are failures, not lost messages") {
-  test::ServerProcess server = start_server("ringcast-echo", {"--port", "0", "--shards", "2", "--log", "info"});
+  test::ServerProcess server = test::start_bundled_server("ringcast-echo", {"--port", "0", "--shards", "2", "--log", "info"});
   REQUIRE(server.port() > 0);
   // Bound and never listening: a connect to it is refused.
   const int refusing = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
