@@ -4,8 +4,13 @@
 
 #include <simdjson.h>
 
+#include <unistd.h>
+
 #include <charconv>
+#include <chrono>
 #include <cstring>
+
+#include <ringcast/core/log.hpp>
 
 namespace ringcast::load {
 
@@ -16,6 +21,9 @@ void ChatScenario::attach(Driver& d) {
   publishers_ = std::min(o.publishers, o.connections);
   window_ = std::max(1u, o.window);
   rate_ = o.rate;
+  // Rooms outlive runs (a durable room's log stays in Redis): this run's messages carry its tag.
+  run_ = static_cast<uint32_t>(RoomOrder::mix(static_cast<uint64_t>(::getpid()) ^
+                                               static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count())));
   members_.resize(o.connections);
   for (uint32_t i = 0; i < o.connections; ++i) {
     for (uint32_t p = 0; p < publishers_; ++p) {
@@ -103,7 +111,8 @@ void ChatScenario::publish(Worker& w, uint32_t p) {
   Socket* ws = w.sockets[p];
   if (!ws || driver_->away(p) || !driver_->claim_message()) return;
   const uint64_t seq = sent_[p].load(std::memory_order_relaxed) + 1;
-  ws->send(fmt::format(R"({{"type": "send_message", "payload": {{"message": "{}:{}:{}"}}}})", p, seq, driver_->now_ns()));
+  ws->send(fmt::format(R"({{"type": "send_message", "payload": {{"message": "{:x}:{}:{}:{}"}}}})", run_, p, seq,
+                       driver_->now_ns()));
   Publisher& pub = pubs_[p];
   if (pub.outstanding++ == 0) pub.progress_ns = driver_->now_ns();
   sent_[p].store(seq, std::memory_order_release);
@@ -173,6 +182,10 @@ void ChatScenario::room_changed(Worker& w, uint32_t me, const RoomChanged& r) {
   ResumeCounts& counts = resume_[w.id];
   const bool resuming = driver_->away(me);
   const uint64_t start = r.seq >= r.replayed ? r.seq - r.replayed : 0;
+  if (m.epoch != 0 && (resuming || !r.recovered || r.epoch != m.epoch || start != m.seq)) {
+    log::info("connection {} in {}: room_changed epoch {} seq {} replayed {} recovered {} (it had epoch {} seq {}{})", me,
+              room_of(me), r.epoch, r.seq, r.replayed, r.recovered, m.epoch, m.seq, resuming ? ", reconnecting" : "");
+  }
   if (m.epoch != 0) {
     if (r.epoch != m.epoch) {
       ++counts.epoch_changes;  // the log started over: what it missed of the old one cannot be counted
@@ -207,9 +220,13 @@ void ChatScenario::new_message(Worker& w, uint32_t me, uint64_t seq, std::string
   if (m.epoch == 0) return;  // before its room_changed: not in its room yet
   if (seq <= m.seq) {
     ++m.counts.duplicates;
+    log::info("connection {} in {}: seq {} again, after {} (epoch {})", me, room_of(me), seq, m.seq, m.epoch);
     return;
   }
-  if (seq > m.seq + 1) m.counts.lost += seq - m.seq - 1;  // a gap nobody told it of
+  if (seq > m.seq + 1) {  // a gap nobody told it of
+    m.counts.lost += seq - m.seq - 1;
+    log::info("connection {} in {}: seq {} after {} (epoch {}): {} lost", me, room_of(me), seq, m.seq, m.epoch, seq - m.seq - 1);
+  }
   m.seq = seq;
   const uint32_t room = room_index(me);
   // One order: the same message at this (room, epoch, seq) for every member.
@@ -223,13 +240,15 @@ void ChatScenario::new_message(Worker& w, uint32_t me, uint64_t seq, std::string
   std::atomic<uint64_t>& last = rooms_state_[room].last;
   for (uint64_t had = last.load(std::memory_order_relaxed); had < seq && !last.compare_exchange_weak(had, seq);) {
   }
-  // The text of this run's messages is "p:n:sent_ns"; others (other runs, people) are only positions.
-  uint32_t p = 0;
+  // The text of this run's messages is "run:p:n:sent_ns" (run in hex); others (earlier runs, people)
+  // are only positions.
+  uint32_t run = 0, p = 0;
   uint64_t n = 0;
   int64_t sent_ns = 0;
-  const size_t a = text.find(':'), b = text.find(':', a + 1);
-  if (a == std::string_view::npos || b == std::string_view::npos ||
-      std::from_chars(text.data(), text.data() + a, p).ec != std::errc() ||
+  const size_t r = text.find(':'), a = text.find(':', r + 1), b = text.find(':', a + 1);
+  if (r == std::string_view::npos || a == std::string_view::npos || b == std::string_view::npos ||
+      std::from_chars(text.data(), text.data() + r, run, 16).ec != std::errc() || run != run_ ||
+      std::from_chars(text.data() + r + 1, text.data() + a, p).ec != std::errc() ||
       std::from_chars(text.data() + a + 1, text.data() + b, n).ec != std::errc() ||
       std::from_chars(text.data() + b + 1, text.data() + text.size(), sent_ns).ec != std::errc() || p >= publishers_) {
     return;
@@ -305,7 +324,12 @@ void ChatScenario::finish(Totals& t) {
     t.resume.unconfirmed += total(pub.doubt) - pub.doubt_back;
     // Sent on a live connection and never back: lost, unless it was told its stream broke.
     const uint64_t never_back = total(pub.timed_out) - pub.timed_out_back + pub.outstanding;
-    (pub.told_gap ? t.resume.unconfirmed : t.streams.lost) += never_back;
+    if (pub.told_gap) {
+      t.resume.unconfirmed += never_back;
+    } else {
+      t.streams.lost += never_back;
+      t.resume.publishes_lost += never_back;
+    }
   }
   for (const ResumeCounts& c : resume_) t.resume += c;
   for (auto& r : retries_) r.reset();

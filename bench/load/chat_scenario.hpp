@@ -95,6 +95,7 @@ class ChatScenario final : public Scenario {
   uint32_t rooms_ = 1, publishers_ = 0;
   unsigned window_ = 16;
   double rate_ = 0;  // messages/s per publisher (0: as fast as the window allows)
+  uint32_t run_ = 0;  // tags this run's messages
 };
 
 }  // namespace ringcast::load

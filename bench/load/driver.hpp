@@ -65,6 +65,7 @@ struct ResumeCounts {
   uint64_t resumed_not_recovered = 0;   // came back told recovered: false, or to a room that cannot recover
   uint64_t messages_recovered = 0;      // given back after a reconnect (replayed into the gap)
   uint64_t unconfirmed = 0;             // published on a connection that dropped before they came back
+  uint64_t publishes_lost = 0;          // published on a live connection, never back (within lost)
   uint64_t order_violations = 0;        // a position of a room where two members saw different messages
   uint64_t order_checked = 0;           // positions compared with another member's
   uint64_t epoch_changes = 0;           // a room's log started over while members were in it
@@ -75,6 +76,7 @@ struct ResumeCounts {
     resumed_not_recovered += o.resumed_not_recovered;
     messages_recovered += o.messages_recovered;
     unconfirmed += o.unconfirmed;
+    publishes_lost += o.publishes_lost;
     order_violations += o.order_violations;
     order_checked += o.order_checked;
     epoch_changes += o.epoch_changes;

@@ -60,6 +60,10 @@ struct Report {
                  t.streams.lost, t.streams.duplicates, t.streams.reordered, t.errors, t.closed_early,
                  clean() ? "OK" : "PROBLEMS");
       const ResumeCounts& r = t.resume;
+      if (r.publishes_lost) {
+        fmt::print("  publishes   {} of the lost were published on a live connection and never came back (within "
+                   "--confirm-timeout): the server dropped them without a word\n", r.publishes_lost);
+      }
       if (r.order_checked || r.order_violations) {
         fmt::print("  one order   {} positions compared between members, {} where members saw different messages\n",
                    r.order_checked, r.order_violations);
@@ -105,7 +109,7 @@ struct Report {
         "\"client_cpu_seconds\": {}, \"client_busiest_thread\": {}, \"server_cpu_seconds\": {}, "
         "\"server_us_per_message\": {}, \"server_rss_idle\": {}, \"server_rss_loaded\": {}, \"rss_per_connection\": {}, "
         "\"reconnects\": {}, \"resumed_recovered\": {}, \"resumed_not_recovered\": {}, \"recovered\": {}, "
-        "\"not_recovered\": {}, \"unconfirmed\": {}, \"order_checked\": {}, \"order_violations\": {}, \"epoch_changes\": {}, "
+        "\"not_recovered\": {}, \"unconfirmed\": {}, \"publishes_lost\": {}, \"order_checked\": {}, \"order_violations\": {}, \"epoch_changes\": {}, "
         "\"recovery_p50_ms\": {}, \"recovery_max_ms\": {}, \"longest_stall_seconds\": {}, "
         "\"clean\": {}}}\n",
         s.name(), o.url, t.connections, o.threads, o.size, o.inflight, o.rooms, o.publishers, o.window, o.rate, o.yield_us,
@@ -116,7 +120,7 @@ struct Report {
         t.client_cpu, t.client_busiest_thread, t.server_cpu, server_us_per_message(), t.server_rss_idle,
         t.server_rss_loaded, rss_per_connection(), t.resume.reconnects, t.resume.resumed_recovered,
         t.resume.resumed_not_recovered, t.resume.messages_recovered, t.streams.not_recovered, t.resume.unconfirmed,
-        t.resume.order_checked, t.resume.order_violations, t.resume.epoch_changes, recovery_ms(0.5), recovery_max_ms(),
+        t.resume.publishes_lost, t.resume.order_checked, t.resume.order_violations, t.resume.epoch_changes, recovery_ms(0.5), recovery_max_ms(),
         t.longest_stall_seconds, clean() ? "true" : "false");
     return true;
   }
