@@ -206,7 +206,7 @@ void ChatScenario::room_changed(Worker& w, uint32_t me, const RoomChanged& r) {
     m.epoch = r.epoch;
     m.seq = start;
   }
-  rooms_state_[room_index(me)].epoch.store(r.epoch, std::memory_order_relaxed);
+  rooms_state_[room_index(me)].changed(r.epoch, r.seq);
   m.replay_left = r.replayed;
   m.joined = true;
   if (resuming) driver_->resumed(w, me);
@@ -237,9 +237,7 @@ void ChatScenario::new_message(Worker& w, uint32_t me, uint64_t seq, std::string
     case RoomOrder::Seen::different: ++resume_[w.id].order_violations; break;
     case RoomOrder::Seen::unchecked: break;
   }
-  std::atomic<uint64_t>& last = rooms_state_[room].last;
-  for (uint64_t had = last.load(std::memory_order_relaxed); had < seq && !last.compare_exchange_weak(had, seq);) {
-  }
+  rooms_state_[room].reached(m.epoch, seq);
   // The text of this run's messages is "run:p:n:sent_ns" (run in hex); others (earlier runs, people)
   // are only positions.
   uint32_t run = 0, p = 0;
@@ -273,6 +271,26 @@ void ChatScenario::new_message(Worker& w, uint32_t me, uint64_t seq, std::string
   }
 }
 
+void ChatScenario::Room::changed(uint64_t epoch, uint64_t seq) {
+  std::lock_guard<std::mutex> hold(lock_);
+  if (epoch != epoch_) {
+    epoch_ = epoch;
+    last_ = seq;
+  } else {
+    last_ = std::max(last_, seq);
+  }
+}
+
+void ChatScenario::Room::reached(uint64_t epoch, uint64_t seq) {
+  std::lock_guard<std::mutex> hold(lock_);
+  if (epoch == epoch_) last_ = std::max(last_, seq);
+}
+
+uint64_t ChatScenario::Room::behind(uint64_t epoch, uint64_t seq) const {
+  std::lock_guard<std::mutex> hold(lock_);
+  return epoch == epoch_ && last_ > seq ? last_ - seq : 0;
+}
+
 void ChatScenario::give_up(Publisher& pub, uint64_t sent, bool dropped) {
   if (pub.outstanding) (dropped ? pub.doubt : pub.timed_out).emplace_back(sent - pub.outstanding + 1, sent);
   pub.outstanding = 0;
@@ -303,7 +321,7 @@ bool ChatScenario::drained(Worker& w) {
     if (pubs_[p].outstanding) return false;
   }
   for (uint32_t i : w.mine) {
-    if (w.sockets[i] && members_[i].seq < rooms_state_[room_index(i)].last.load(std::memory_order_relaxed)) return false;
+    if (w.sockets[i] && rooms_state_[room_index(i)].behind(members_[i].epoch, members_[i].seq)) return false;
   }
   return true;
 }
@@ -314,8 +332,7 @@ void ChatScenario::finish(Totals& t) {
     if (!m.opened && !m.joined) continue;
     StreamCounts c = m.counts;
     // Behind the room's last position at the end, connected: it never got those.
-    const Room& room = rooms_state_[room_index(i)];
-    if (!driver_->away(i) && m.epoch == room.epoch.load() && room.last.load() > m.seq) c.lost += room.last.load() - m.seq;
+    if (!driver_->away(i)) c.lost += rooms_state_[room_index(i)].behind(m.epoch, m.seq);
     t.streams += c;
   }
   for (uint32_t p = 0; p < publishers_; ++p) {

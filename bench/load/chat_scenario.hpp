@@ -17,6 +17,7 @@
 // --confirm-timeout on a live connection is lost.
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -62,8 +63,18 @@ class ChatScenario final : public Scenario {
     int64_t progress_ns = 0;   // when it last sent with nothing out, or got one back
     int64_t started_ns = 0;    // --rate: when it started (what it owes is counted from here)
   };
-  struct Room {  // shared by the workers
-    std::atomic<uint64_t> epoch{0}, last{0};  // the latest position any member has seen
+  // The latest position any member has seen in the room's current epoch (the last one a room_changed
+  // announced: a new epoch starts the numbering over). Shared by the workers; a lock per message costs
+  // nothing beside parsing its JSON.
+  class Room {
+   public:
+    void changed(uint64_t epoch, uint64_t seq);   // a room_changed
+    void reached(uint64_t epoch, uint64_t seq);   // a new_message
+    uint64_t behind(uint64_t epoch, uint64_t seq) const;  // positions a member at (epoch, seq) has yet to get
+
+   private:
+    mutable std::mutex lock_;
+    uint64_t epoch_ = 0, last_ = 0;
   };
   struct RoomChanged {
     uint64_t epoch = 0, seq = 0, replayed = 0;

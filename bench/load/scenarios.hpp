@@ -5,13 +5,12 @@
 //   broadcast  the bench protocol: connection i joins room r(i % rooms) at /room/NAME, where every
 //              message a member sends goes to every member, sender included; the first --publishers
 //              connections publish, each keeping --window of its own messages outstanding or at --rate;
-//              every receiver checks every publisher's numbering (loss, duplicates, order)
+//              every receiver checks every publisher's numbering (loss, duplicates, order), and with
+//              --one-order that every member of a room sees one sequence; a receiver that dropped comes
+//              back on the next server, and what it missed meanwhile is not recovered
 //   connect    a connection storm: handshakes per second and the time to open them all
 //   idle       hold the connections for --duration; with --server-pid, the server's memory per connection
-//   chat       the ringcast chat protocol end to end: each connection logs in (POST /login), opens /ws
-//              with its one-time token, joins room r(i % rooms) with change_room; the first --publishers
-//              connections send send_message events, and every receiver checks each publisher's order
-//              in the new_message events it gets
+//   chat       the ringcast chat protocol end to end, each room's one order checked (chat_scenario.hpp)
 #include <atomic>
 #include <memory>
 #include <mutex>

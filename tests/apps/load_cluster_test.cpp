@@ -27,13 +27,15 @@ namespace {
 // The chat protocol on one shard, one numbering for every room, and lossy on a known schedule: of the
 // messages published, the n-th is numbered one past the last given (a position nobody gets) when
 // n % 20 == 7, sent twice to one member when n % 20 == 13, and shown to one member as from someone
-// else when n % 20 == 17. It counts what it did. Any login gets a token; every upgrade is admitted.
+// else when n % 20 == 17. It counts what it did. Before the 100th its log starts over, as after a
+// failover that lost it: a new epoch, numbered from 1, announced to every member (recovered: false).
+// Any login gets a token; every upgrade is admitted.
 struct LossyChatServer {
   struct Member {
     std::string room;
   };
   std::vector<WebSocket<Member>*> members;
-  uint64_t seq = 0, published = 0;
+  uint64_t epoch = 7, seq = 0, published = 0;
   std::atomic<uint64_t> skipped{0}, duplicated{0}, altered{0};
   std::unique_ptr<App> app;
 
@@ -45,9 +47,7 @@ struct LossyChatServer {
         .on_open =
             [this](WebSocket<Member>& ws) {
               members.push_back(&ws);
-              ws.send(fmt::format(R"({{"type": "room_changed", "payload": {{"name": "{}", "members": [], "epoch": 7, )"
-                                  R"("seq": {}, "recovered": true, "replayed": 0}}}})",
-                                  ws.data().room, seq));
+              ws.send(room_changed(ws.data().room, true));
             },
         .on_message = [this](WebSocket<Member>& from, std::string_view m, OpCode) { publish(from, m); },
         .on_close = [this](WebSocket<Member>& ws, int, std::string_view) {
@@ -61,11 +61,22 @@ struct LossyChatServer {
     app->join();
   }
 
+  std::string room_changed(const std::string& room, bool recovered) const {
+    return fmt::format(R"({{"type": "room_changed", "payload": {{"name": "{}", "members": [], "epoch": {}, )"
+                       R"("seq": {}, "recovered": {}, "replayed": 0}}}})",
+                       room, epoch, seq, recovered);
+  }
+
   void publish(WebSocket<Member>& from, std::string_view m) {
     const std::string_view key = R"("message": ")";
     const size_t at = m.find(key) + key.size();
     const std::string_view text = m.substr(at, m.find('"', at) - at);
     const uint64_t n = ++published;
+    if (n == 100) {
+      ++epoch;
+      seq = 0;
+      for (auto* ws : members) ws->send(room_changed(ws->data().room, false));
+    }
     if (n % 20 == 7) {
       ++seq;
       ++skipped;
@@ -123,6 +134,7 @@ TEST_CASE("load cluster: against a chat server that skips a position, repeats on
   // other member, when it was the first).
   CHECK(report["order_violations"] >= static_cast<double>(server.altered.load()));
   CHECK(report["order_checked"] > 0);
+  CHECK(report["epoch_changes"] == 6);  // each member heard it once; the new numbering is no gap
   CHECK(report["reconnects"] == 0);
 }
 
