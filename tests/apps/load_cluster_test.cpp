@@ -8,6 +8,8 @@
 #include <signal.h>
 
 #include <atomic>
+#include <filesystem>
+#include <optional>
 #include <thread>
 
 #include <ringcast/ws/app.hpp>
@@ -212,3 +214,33 @@ TEST_CASE("load cluster: broadcast over two ringcast-echo nodes on one Redis, on
 }
 
 }  // TEST_SUITE
+
+// scripts/chaos end to end, one fault: it starts a Redis Cluster and three chat nodes, runs the load,
+// kills a node, reports what the clients saw, and stops everything by itself.
+TEST_CASE("load cluster: scripts/chaos kills a chat node under load, reports the clients' reconnects, and leaves "
+          "nothing running") {
+  if (!test::require_redis()) return;
+  // Ports of its own below the kernel's ephemeral range, beside those of the scripts/cluster test.
+  const int base = 12000 + (::getpid() % 200) * 20;
+  const std::string state = test::detail::make_temp_dir("chaos-script");
+  ::setenv("RINGCAST_CHAOS_STATE", state.c_str(), 1);
+  test::ChildProcess script({test::source_path("scripts/chaos"), "--bin", test::binary_path("bin"), "--only", "node-kill",
+                             "--port", std::to_string(base + 16), "--redis-port", std::to_string(base + 3),
+                             "--connections", "12", "--rooms", "2", "--publishers", "4", "--duration", "4", "--fault-at",
+                             "1"},
+                            {.death_signal = SIGINT});
+  ::unsetenv("RINGCAST_CHAOS_STATE");
+  const std::optional<int> status = script.wait(test::deadline_in(90s));
+  INFO(script.output());
+  REQUIRE(status.has_value());
+  CHECK(*status == 0);
+  const std::string& out = script.output();
+  CHECK(out.find("chat node killed (-9), started again 5 s later  (ringcast-load exit 0, clean)") != std::string::npos);
+  CHECK(out.find(" 0 lost") != std::string::npos);
+  CHECK(out.find("  clients     4 reconnects: ") != std::string::npos);  // node 3's third of 12
+  CHECK(out.find("last client resumed") != std::string::npos);
+  CHECK(out.find("chaos: stopped the cluster") != std::string::npos);
+  for (int p : {base + 16, base + 18, base + 3, base + 8}) CHECK(test::connect_blocking(static_cast<uint16_t>(p)) < 0);
+  std::filesystem::remove_all(state);
+}
+
