@@ -36,6 +36,7 @@ void ChatScenario::attach(Driver& d) {
   order_ = std::make_unique<RoomOrder>(rooms_);
   resume_.resize(o.threads);
   stopped_.assign(o.threads, 0);
+  pacers_.attach(o.threads);
   logins_.resize(o.threads);
   retries_.resize(o.threads);
   login_attempts_.assign(o.connections, 0);
@@ -122,8 +123,7 @@ void ChatScenario::publish(Worker& w, uint32_t p) {
 void ChatScenario::top_up(Worker& w, uint32_t p) {
   Publisher& pub = pubs_[p];
   if (!pub.started_ns) return;  // before begin(): members are still joining
-  const auto due = rate_ > 0 ? static_cast<uint64_t>(static_cast<double>(driver_->now_ns() - pub.started_ns) * 1e-9 * rate_)
-                             : UINT64_MAX;
+  const uint64_t due = rate_ > 0 ? due_by(driver_->now_ns(), pub.started_ns, rate_) : UINT64_MAX;
   while (!stopped_[w.id] && pub.outstanding < window_ && w.sockets[p] && !driver_->away(p) &&
          sent_[p].load(std::memory_order_relaxed) < due) {
     const uint64_t before = sent_[p].load(std::memory_order_relaxed);
@@ -139,6 +139,11 @@ void ChatScenario::begin(Worker& w) {
     pubs_[p].started_ns = rate_ > 0 ? now - static_cast<int64_t>(1e9 / rate_ * p / publishers_) : now;
     top_up(w, p);
   }
+  if (rate_ > 0) pacers_.start(w, [this](Worker& wk) { pump(wk); }, stopped_);
+}
+
+void ChatScenario::pump(Worker& w) {
+  for (uint32_t p = w.id; p < publishers_; p += driver_->workers()) top_up(w, p);
 }
 
 void ChatScenario::message(Worker& w, Socket& ws, std::string_view m, OpCode) {
@@ -310,7 +315,7 @@ void ChatScenario::tick(Worker& w) {
       give_up(pub, sent_[p].load(std::memory_order_relaxed), false);
       pub.progress_ns = now;
     }
-    top_up(w, p);  // paced: what is due by now; else what the window lost
+    top_up(w, p);  // what the window lost to a give-up
   }
 }
 
@@ -350,6 +355,7 @@ void ChatScenario::finish(Totals& t) {
   }
   for (const ResumeCounts& c : resume_) t.resume += c;
   for (auto& r : retries_) r.reset();
+  pacers_.reset();
 }
 
 }  // namespace ringcast::load

@@ -2,7 +2,7 @@
 // ChatScenario: the ringcast chat protocol end to end (apps/chat/README.md). Each connection logs in
 // (POST /login) on its server, opens /ws?otp=TOKEN&room=R with the one-time token and is in room
 // R = load-r(i % rooms); the first --publishers connections send send_message events with a window
-// of their own messages outstanding, as fast as it allows or at --rate (paced every 20 ms).
+// of their own messages outstanding, as fast as it allows or at --rate (Pacers: what is due, every 1 ms).
 //
 // What it checks is the room's one order. Every member's stream of positions (the seq of each
 // new_message, within the epoch of its room_changed) must go up by one: a position twice is a
@@ -23,6 +23,7 @@
 
 #include "bench/load/driver.hpp"
 #include "bench/load/http_exchange.hpp"
+#include "bench/load/pacers.hpp"
 #include "bench/load/room_order.hpp"
 
 namespace ringcast::load {
@@ -84,6 +85,7 @@ class ChatScenario final : public Scenario {
   void new_message(Worker& w, uint32_t me, uint64_t seq, std::string_view from, std::string_view text);
   void publish(Worker& w, uint32_t p);
   void top_up(Worker& w, uint32_t p);
+  void pump(Worker& w);  // paced: top up every publisher of w to what it owes by now
   void give_up(Publisher& pub, uint64_t sent, bool dropped);
   uint32_t room_index(uint32_t i) const noexcept { return i % rooms_; }
   std::string room_of(uint32_t i) const { return "load-r" + std::to_string(i % rooms_); }
@@ -103,6 +105,7 @@ class ChatScenario final : public Scenario {
   std::unique_ptr<RoomOrder> order_;
   std::vector<ResumeCounts> resume_;                   // per worker
   std::vector<uint8_t> stopped_;
+  Pacers pacers_;
   uint32_t rooms_ = 1, publishers_ = 0;
   unsigned window_ = 16;
   double rate_ = 0;  // messages/s per publisher (0: as fast as the window allows)

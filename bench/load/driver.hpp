@@ -37,7 +37,7 @@ struct LoadOptions {
   uint32_t rooms = 1;               // broadcast
   uint32_t publishers = 1;          // broadcast
   unsigned window = 16;             // broadcast: a publisher's own messages outstanding
-  double rate = 0;                  // broadcast: messages/s per publisher (0: as the window allows)
+  double rate = 0;                  // messages/s per publisher (broadcast, chat) or connection (echo); 0: unpaced
   double duration = 10;             // seconds measured
   double warmup = 1;                // seconds of load before measuring
   uint64_t messages = 0;            // send exactly this many messages in all, then stop (0: by duration)

@@ -74,9 +74,11 @@ void EchoScenario::attach(Driver& d) {
   Scenario::attach(d);
   const LoadOptions& o = d.options();
   size_ = std::max<size_t>(o.size, 16);
+  rate_ = o.rate;
   conns_.resize(o.connections);
   for (auto& c : conns_) c.sent_at.assign(std::max(1u, o.inflight), 0);
   stopped_.assign(o.threads, 0);
+  pacers_.attach(o.threads);
 }
 
 void EchoScenario::send(Worker& w, Socket& ws, Conn& c) {
@@ -95,10 +97,31 @@ void EchoScenario::send(Worker& w, Socket& ws, Conn& c) {
 }
 
 void EchoScenario::begin(Worker& w) {
+  if (rate_ > 0) {
+    // Spread over one period, so the connections do not all owe a message at the same instant.
+    const int64_t now = driver_->now_ns();
+    const double period_ns = 1e9 / rate_;
+    for (size_t k = 0; k < w.mine.size(); ++k) {
+      conns_[w.mine[k]].started_ns = now - static_cast<int64_t>(period_ns * static_cast<double>(k) / static_cast<double>(w.mine.size()));
+    }
+    pacers_.start(w, [this](Worker& wk) { pump(wk); }, stopped_);
+    return;
+  }
   for (uint32_t i : w.mine) {
     Socket* ws = w.sockets[i];
     if (!ws) continue;
     for (unsigned k = 0; k < conns_[i].sent_at.size(); ++k) send(w, *ws, conns_[i]);
+  }
+}
+
+void EchoScenario::pump(Worker& w) {
+  const int64_t now = driver_->now_ns();
+  for (uint32_t i : w.mine) {
+    Socket* ws = w.sockets[i];
+    Conn& c = conns_[i];
+    if (!ws) continue;
+    const uint64_t due = due_by(now, c.started_ns, rate_);
+    while (c.next_seq - 1 < due && c.next_seq - c.expected < c.sent_at.size() && !driver_->budget_spent()) send(w, *ws, c);
   }
 }
 
@@ -116,7 +139,7 @@ void EchoScenario::message(Worker& w, Socket& ws, std::string_view m, OpCode op)
   w.record_latency(static_cast<uint64_t>(driver_->arrival_ns(w) - c.sent_at[seq % c.sent_at.size()]));
   ++c.expected;
   w.received.add();
-  if (!stopped_[w.id]) send(w, ws, c);
+  if (rate_ == 0 && !stopped_[w.id]) send(w, ws, c);
 }
 
 void EchoScenario::end(Worker& w) { stopped_[w.id] = 1; }
@@ -129,6 +152,7 @@ bool EchoScenario::drained(Worker& w) {
 }
 
 void EchoScenario::finish(Totals& t) {
+  pacers_.reset();
   for (const Conn& c : conns_) {
     t.streams.received += c.expected - 1;
     t.streams.lost += c.next_seq - c.expected;  // sent and never echoed
@@ -158,7 +182,7 @@ void BroadcastScenario::attach(Driver& d) {
     }
   }
   stopped_.assign(o.threads, 0);
-  pacers_.resize(o.threads);
+  pacers_.attach(o.threads);
   resume_.resize(o.threads);
   if (o.one_order) order_ = std::make_unique<RoomOrder>(rooms_);
 }
@@ -195,19 +219,7 @@ void BroadcastScenario::begin(Worker& w) {
     publishers_[p]->started_ns = now - static_cast<int64_t>(period_ns * p / static_cast<double>(publishers_.size()));
   }
   if (rate_ > 0) {
-    // Paced: a 1 ms timer sends what each publisher owes by now (bounded by its window).
-    struct Pacer : Timer {
-      BroadcastScenario* self;
-      Worker* worker;
-      Pacer(BroadcastScenario* s, Worker* wk) : Timer(&fire), self(s), worker(wk) {}
-      static void fire(Timer& t) {
-        auto& p = static_cast<Pacer&>(t);
-        p.self->pump(*p.worker);
-        if (!p.self->stopped_[p.worker->id]) p.worker->shard->timers().schedule_in(p, 1);
-      }
-    };
-    pacers_[w.id] = std::make_unique<Pacer>(this, &w);
-    w.shard->timers().schedule_in(*pacers_[w.id], 1);
+    pacers_.start(w, [this](Worker& wk) { pump(wk); }, stopped_);
     return;
   }
   for (uint32_t p = w.id; p < publishers_.size(); p += driver_->workers()) top_up(w, p);
@@ -225,7 +237,7 @@ void BroadcastScenario::pump(Worker& w) {
   const int64_t now = driver_->now_ns();
   for (uint32_t p = w.id; p < publishers_.size(); p += driver_->workers()) {
     Publisher& pub = *publishers_[p];
-    const auto due = static_cast<uint64_t>(static_cast<double>(now - pub.started_ns) * 1e-9 * rate_);
+    const uint64_t due = due_by(now, pub.started_ns, rate_);
     while (pub.sent.load(std::memory_order_relaxed) < due &&
            pub.outstanding() < window_ * 4) {
       if (!publish(w, p)) break;  // its connection is gone, or the message budget is spent
@@ -346,7 +358,7 @@ void BroadcastScenario::finish(Totals& t) {
     for (const auto& [lo, hi] : pub->doubt) t.resume.unconfirmed += hi - lo + 1;
   }
   for (const ResumeCounts& c : resume_) t.resume += c;
-  for (auto& pacer : pacers_) pacer.reset();
+  pacers_.reset();
 }
 
 }  // namespace ringcast::load

@@ -1,7 +1,8 @@
 #pragma once
 // The load scenarios of ringcast-load.
-//   echo       every connection sends a message and waits for it back (or keeps --inflight in flight);
-//              every byte of every echo is checked
+//   echo       every connection sends a message and waits for it back (or keeps --inflight in flight),
+//              or with --rate sends that many a second (still at most --inflight in flight); every
+//              byte of every echo is checked
 //   broadcast  the bench protocol: connection i joins room r(i % rooms) at /room/NAME, where every
 //              message a member sends goes to every member, sender included; the first --publishers
 //              connections publish, each keeping --window of its own messages outstanding or at --rate;
@@ -18,7 +19,7 @@
 #include <vector>
 
 #include "bench/load/driver.hpp"
-#include "bench/load/http_exchange.hpp"
+#include "bench/load/pacers.hpp"
 #include "bench/load/room_order.hpp"
 
 namespace ringcast::load {
@@ -40,12 +41,16 @@ class EchoScenario final : public Scenario {
   struct Conn {
     uint64_t next_seq = 1;      // the next message to send
     uint64_t expected = 1;      // the next echo expected
+    int64_t started_ns = 0;     // paced: when its rate started
     std::vector<int64_t> sent_at;  // send time by seq % inflight
   };
   void send(Worker& w, Socket& ws, Conn& c);
+  void pump(Worker& w);  // paced: send what is due, at most --inflight in flight
   std::vector<Conn> conns_;
   std::vector<uint8_t> stopped_;  // per worker
+  Pacers pacers_;
   size_t size_ = 32;
+  double rate_ = 0;
   OpCode op_ = OpCode::binary;
 };
 
@@ -97,7 +102,7 @@ class BroadcastScenario final : public Scenario {
   std::vector<std::unique_ptr<Publisher>> publishers_;
   std::vector<Receiver> receivers_;
   std::vector<uint8_t> stopped_;
-  std::vector<std::unique_ptr<Timer>> pacers_;
+  Pacers pacers_;
   std::unique_ptr<RoomOrder> order_;  // --one-order
   std::vector<ResumeCounts> resume_;  // per worker
   uint32_t rooms_ = 1;

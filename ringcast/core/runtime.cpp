@@ -148,8 +148,9 @@ int Runtime::run() {
   start();
 
   // Wait for the first signal (or stop()), then for the shards to drain; a second signal cuts the
-  // drain short.
+  // drain short. SIGTERM with on_terminate starts the application's drain, which ends in stop().
   bool stopping = false;
+  bool terminating = false;
   auto all_exited = [this] {
     for (auto& shard : shards_) {
       if (!shard->exited()) return false;
@@ -162,12 +163,18 @@ int Runtime::run() {
     signalfd_siginfo info{};
     while (::read(sfd, &info, sizeof info) == sizeof info) {
       const char* name = strsignal(static_cast<int>(info.ssi_signo));
-      if (!stopping) {
+      if (!stopping && !terminating && info.ssi_signo == SIGTERM && options_.on_terminate) {
+        log::info("{}: draining", name);
+        terminating = true;
+        options_.on_terminate();
+      } else if (!stopping && !terminating) {
         log::info("{}: stopping", name);
         stopping = true;
         stop();
       } else {
         log::warn("{} again: stopping now", name);
+        stopping = true;
+        stop();
         for (auto& shard : shards_) shard->force_stop();
       }
     }

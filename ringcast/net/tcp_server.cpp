@@ -16,7 +16,7 @@ namespace ringcast {
 
 TcpServer::TcpServer(TcpServerOptions options, HandlerFactory make_handler)
     : options_(std::move(options)), make_handler_(std::move(make_handler)) {
-  RuntimeOptions rt{.shards = options_.shards};
+  RuntimeOptions rt{.shards = options_.shards, .on_terminate = options_.on_terminate};
   rt.make_driver = [this](Shard& shard) -> std::unique_ptr<EventDriver> {
     LoopOptions lo = options_.loop;
     lo.stats = &stats_[shard.id()];
@@ -29,11 +29,13 @@ TcpServer::TcpServer(TcpServerOptions options, HandlerFactory make_handler)
     if (rc < 0) {
       throw std::system_error(-rc, std::generic_category(), "listen on " + bound_.to_string());
     }
+    listeners_[shard.id()] = rc;
     if (options_.on_shard_start) options_.on_shard_start(shard);
   };
   runtime_ = std::make_unique<Runtime>(std::move(rt));
   stats_ = std::make_unique<NetStats[]>(runtime_->shard_count());
   handlers_.resize(runtime_->shard_count());
+  listeners_.resize(runtime_->shard_count(), -1);
 }
 
 TcpServer::~TcpServer() {
@@ -79,6 +81,12 @@ int TcpServer::run() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   start();
   return runtime_->run();
+}
+
+void TcpServer::stop_accepting() {
+  Shard* shard = Shard::current();
+  if (!shard || &shard->runtime() != runtime_.get() || listeners_[shard->id()] < 0) return;
+  loop(shard->id()).close_listener(listeners_[shard->id()]);
 }
 
 void TcpServer::join() {

@@ -27,6 +27,8 @@ struct TcpServerOptions {
   const char* tls_scheme = "tls";
   // Runs on each shard after its handler exists and it listens (apps set up per-shard state here).
   std::function<void(Shard&)> on_shard_start;
+  // RuntimeOptions::on_terminate: what the first SIGTERM starts instead of a stop (App: its drain).
+  std::function<void()> on_terminate;
 };
 
 class TcpServer {
@@ -46,6 +48,10 @@ class TcpServer {
   int run();
   void stop() noexcept { runtime_->stop(); }
   void join();
+  // The calling shard's thread only: closes its listener on the server's port (SO_REUSEPORT: the
+  // kernel sends new connections to the shards that still listen, and refuses them once none does;
+  // those waiting in this listener's accept queue are reset). Open connections stay.
+  void stop_accepting();
 
   uint16_t port() const noexcept { return bound_.port(); }
   const SocketAddress& address() const noexcept { return bound_; }
@@ -67,6 +73,7 @@ class TcpServer {
   bool started_ = false;
   std::unique_ptr<NetStats[]> stats_;                      // per shard; the loops count into them
   std::vector<std::unique_ptr<ConnectionHandler>> handlers_;  // outlive the loops (declared first)
+  std::vector<int> listeners_;                                // per shard: its listener id on its loop
   std::unique_ptr<Runtime> runtime_;
 };
 

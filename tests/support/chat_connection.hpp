@@ -54,9 +54,6 @@ inline std::string login_request(std::string_view body) {
 
 inline HttpReply post_login(uint16_t port, std::string_view body) { return ask_once(port, login_request(body)); }
 
-inline HttpReply get(uint16_t port, std::string_view target) {
-  return ask_once(port, fmt::format("GET {} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", target));
-}
 
 // ---- JSON ----------------------------------------------------------------------------------
 
@@ -221,14 +218,13 @@ class ChatConnection {
   bool answer_pings_ = true;
 };
 
-// A ringcast-chat node (2 shards, the users of chat_users_file()) on the Redis at `broker`, on this
-// test run's backend.
-inline ServerProcess chat_node(const std::string& broker) {
-  std::vector<std::string> argv = {binary_path("bin/ringcast-chat"), "--port", "0", "--shards", "2", "--host",
-                                   "127.0.0.1", "--users", chat_users_file(), "--broker", broker};
-  const std::vector<std::string> backend = backend_flags();
-  argv.insert(argv.end(), backend.begin(), backend.end());
-  return ServerProcess(argv);
+// A ringcast-chat node (2 shards, the users of chat_users_file()) on the Redis at `broker`, with
+// `flags`, on this test run's backend.
+inline ServerProcess chat_node(const std::string& broker, const std::vector<std::string>& flags = {}) {
+  std::vector<std::string> args = {"--port", "0", "--shards", "2", "--host", "127.0.0.1", "--users", chat_users_file(),
+                                   "--broker", broker};
+  args.insert(args.end(), flags.begin(), flags.end());
+  return start_bundled_server("ringcast-chat", std::move(args));
 }
 
 inline std::string otp_for(uint16_t port, const std::string& user) {

@@ -176,4 +176,9 @@ inline HttpReply ask_once(uint16_t port, std::string_view request, bool head_req
   return c.read(head_request).value_or(HttpReply{});
 }
 
+// GET `target` on a connection of its own (Connection: close).
+inline HttpReply get(uint16_t port, std::string_view target) {
+  return ask_once(port, "GET " + std::string(target) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+}
+
 }  // namespace ringcast::test

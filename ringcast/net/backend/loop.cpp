@@ -18,6 +18,11 @@ namespace ringcast {
 namespace {
 
 constexpr unsigned kLingerMs = 2000;       // after our FIN, how long we wait for the peer's
+// What a closing connection's peer may still send, read and dropped, before the socket is closed
+// under it (a reset): enough for the requests a client pipelined before it saw our close, and no
+// more for a peer that sends on after a Close (a server once buffered such bytes until it ran out of
+// memory; read into nothing, they still cost the shard a read each).
+constexpr uint32_t kMaxBytesAfterClose = 256 << 10;
 constexpr unsigned kAcceptBackoffMinMs = 25;
 constexpr unsigned kAcceptBackoffMaxMs = 1000;
 constexpr size_t kSpareOutputs = 32;       // recycled output queues kept per shard (about 1 KiB each)
@@ -99,14 +104,17 @@ int Loop::listen(const SocketAddress& addr, ConnectionHandler& handler) {
 SocketAddress Loop::listener_address(int id) const { return listeners_.at(static_cast<size_t>(id))->address; }
 
 void Loop::close_listeners() {
-  for (auto& l : listeners_) {
-    if (l->closed) continue;
-    l->closed = true;
-    timers().cancel(l->retry);
-    if (l->armed) backend_stop_listen(*l);
-    ::close(l->fd);
-    l->fd = -1;
-  }
+  for (auto& l : listeners_) close_listener(l->id);
+}
+
+void Loop::close_listener(int id) {
+  Listener& l = *listeners_.at(static_cast<size_t>(id));
+  if (l.closed) return;
+  l.closed = true;
+  timers().cancel(l.retry);
+  if (l.armed) backend_stop_listen(l);
+  ::close(l.fd);
+  l.fd = -1;
 }
 
 void Loop::on_listener_timer(Timer& t) {
@@ -244,12 +252,28 @@ void Loop::connected(Connection& c, int error) {
 
 void Loop::received(Connection& c, uint8_t* data, size_t n) {
   stats_.bytes_in.add(n);
+  if (!c.is_open() && !c.has(Connection::kTlsHandshake)) {
+    dropped_after_close(c, n);
+    return;
+  }
   if (c.has(Connection::kTls)) {
     tls_received(c, data, n);
     return;
   }
-  if (!c.is_open()) return;  // closing: the peer's bytes are read and dropped until its FIN
   deliver(c, data, n);
+}
+
+void Loop::dropped_after_close(Connection& c, size_t n) {
+  // Closing: the peer's bytes are read and dropped until its FIN, so that data it sent before it saw
+  // our close does not turn the close into a reset — up to kMaxBytesAfterClose; past that the peer is
+  // not finishing but sending on, and the socket is closed at once. The leftover's size counts them:
+  // the handler's leftover went with it (detach).
+  const size_t total = size_t{c.leftover_size} + n;
+  c.leftover_size = static_cast<uint32_t>(std::min<size_t>(total, UINT32_MAX));
+  if (total > kMaxBytesAfterClose) {
+    stats_.closing_resets.add();
+    close_fd(c);
+  }
 }
 
 void Loop::deliver(Connection& c, uint8_t* data, size_t n) {
@@ -716,8 +740,6 @@ size_t Loop::tls_plain_bytes(const Connection& c) const noexcept {
 }
 
 void Loop::tls_received(Connection& c, uint8_t* data, size_t n) {
-  // Closing (or a failed handshake): the peer's bytes are dropped until its FIN.
-  if (!c.is_open() && !c.has(Connection::kTlsHandshake)) return;
   TlsLink& t = *tls_[c.index];
   uint8_t* plain = tls_buffer_.get();
   t.session.feed(data, n);

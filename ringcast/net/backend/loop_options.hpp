@@ -3,6 +3,7 @@
 // has a default that suits a WebSocket server.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +13,8 @@ namespace ringcast {
 
 struct NetStats;
 class TlsContext;
+class Loop;
+class Shard;
 
 enum class Backend : uint8_t { automatic, io_uring, epoll };
 
@@ -75,6 +78,10 @@ struct LoopOptions {
   // Where the loop counts (NetStats): storage that outlives the loop, so other threads may read it
   // while the loop goes away. Null: the loop's own.
   NetStats* stats = nullptr;
+  // Makes each shard's loop in place of the io_uring and epoll backends, on that shard's thread: a
+  // loop whose I/O is scripted rather than done on sockets, for the whole-server fuzz target and its
+  // tests (tests/support/scripted_loop.hpp). Empty: `backend` decides.
+  std::function<std::unique_ptr<Loop>(Shard&, const LoopOptions&)> make_loop;
 };
 
 }  // namespace ringcast
