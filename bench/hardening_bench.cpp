@@ -11,8 +11,8 @@
 //               server's peak RSS above what it was before
 //
 //   ringcast-echo --port 9001 --deflate --max-message 16777216 &
-//   hardening_bench --port 9001 --server-pid $(pidof ringcast-echo) --json hardening.json \
-//                   --markdown bench/results/hardening.md
+//   hardening_bench --port 9001 --server-pid $(pidof ringcast-echo) --json hardening.json
+//                   --markdown bench/results/hardening.md   (one command line)
 //
 // The server must answer HTTP at both paths (any answer will do) and, for the bomb, serve rooms at
 // /room/NAME where a member's messages go to every member (ringcast-echo does). Prints the figures

@@ -46,6 +46,9 @@ struct RuntimeOptions {
   // Set: the first SIGTERM runs this on run()'s thread instead of stopping (a drain, which calls
   // stop() once it is done); SIGINT still stops. Any signal after it stops at once.
   std::function<void()> on_terminate;
+  // When set, run() takes SIGHUP too and calls this on the controlling thread (a server reloads its
+  // certificates); when not, SIGHUP keeps its default action.
+  std::function<void()> on_hangup;
 };
 
 class Runtime {
@@ -62,7 +65,7 @@ class Runtime {
   void start();
   // start() (if needed), then waits for SIGINT/SIGTERM or stop(), stops every shard gracefully and
   // joins them (SIGTERM with RuntimeOptions::on_terminate: runs that instead, and waits for stop()).
-  // A second signal while stopping or draining ends it at once. Returns 0.
+  // A second signal while stopping or draining ends it at once. SIGHUP: on_hangup. Returns 0.
   int run();
   // Asks every shard to stop; returns at once. Any thread.
   void stop() noexcept;

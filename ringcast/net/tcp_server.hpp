@@ -8,6 +8,8 @@
 //   return server.run();  // until SIGINT/SIGTERM
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <vector>
 
 #include <ringcast/core/runtime.hpp>
@@ -44,8 +46,15 @@ class TcpServer {
   // Binds, starts every shard, and returns once all of them listen (at once when started already).
   // Throws on failure.
   void start();
-  // start(), then serve until SIGINT/SIGTERM; returns 0 after a graceful stop.
+  // start(), then serve until SIGINT/SIGTERM; returns 0 after a graceful stop. With TLS, SIGHUP
+  // reloads the certificates (reload_tls).
   int run();
+  // TLS: reads the certificate and key files again (renewed certificates). A pair that does not load
+  // is refused — logged, and said in `error`, with the file and OpenSSL's reason — and the current one
+  // stays. Otherwise each shard accepts with the new pair from its next iteration on; connections
+  // already accepted keep theirs. Any thread but a shard's; once started, returns when every running
+  // shard has switched (or after a second). False without TLS.
+  bool reload_tls(std::string& error);
   void stop() noexcept { runtime_->stop(); }
   void join();
   // The calling shard's thread only: closes its listener on the server's port (SO_REUSEPORT: the
@@ -74,6 +83,7 @@ class TcpServer {
   std::unique_ptr<NetStats[]> stats_;                      // per shard; the loops count into them
   std::vector<std::unique_ptr<ConnectionHandler>> handlers_;  // outlive the loops (declared first)
   std::vector<int> listeners_;                                // per shard: its listener id on its loop
+  std::mutex tls_mutex_;  // reloads only: one at a time
   std::unique_ptr<Runtime> runtime_;
 };
 

@@ -271,7 +271,8 @@ void App::create_server() {
   TcpServerOptions o{.address = *address, .shards = options_.shards, .loop = options_.loop};
   if (!o.loop.tls && !options_.tls_cert.empty()) {
     std::string error;
-    o.loop.tls = TlsContext::server(options_.tls_cert, options_.tls_key, error);
+    auto tls = TlsServerOptions::from_lists(options_.tls_cert, options_.tls_key, error);
+    if (tls) o.loop.tls = TlsContext::server(*tls, error);
     if (!o.loop.tls) throw std::invalid_argument(error);
   }
   o.tls_scheme = "https";
@@ -387,5 +388,10 @@ void App::join() {
 }
 
 uint16_t App::port() const noexcept { return server_ ? server_->port() : 0; }
+
+bool App::reload_tls(std::string& error) {
+  create_server();
+  return server_->reload_tls(error);
+}
 
 }  // namespace ringcast

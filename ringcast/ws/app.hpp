@@ -63,6 +63,7 @@ struct AppOptions {
   LoopOptions loop;
   HttpServerOptions http;
   // PEM certificate chain and key: serve https:// and wss:// (loop.tls, when set, is used instead).
+  // Several pairs (SNI), comma-separated: TlsServerOptions::from_lists.
   std::string tls_cert;
   std::string tls_key;
   // Rooms across nodes: `redis[s]://[user[:password]@]host[:port][/prefix]` (RedisEndpoint,
@@ -139,8 +140,13 @@ class App {
   void start();
   // start() unless started already, then serve until a stop: SIGTERM drains (drain()) and the app
   // stops once drained; SIGINT stops at once (every WebSocket gets 1001); either signal during a drain
-  // stops at once. Returns 0.
+  // stops at once. With TLS, SIGHUP reloads the certificates (reload_tls). Returns 0.
   int run();
+  // With TLS: reads the certificate and key files again; a pair that does not load is refused (logged,
+  // and said in `error`, with the file and OpenSSL's reason) and the current one stays. Open
+  // connections keep the pair they were accepted with; new handshakes use the new one once this
+  // returns. Any thread but the app's shards (TcpServer::reload_tls).
+  bool reload_tls(std::string& error);
   void stop() noexcept;
   void join();
   // Any thread, once started. Empties the node for a rolling restart (DrainOptions, default

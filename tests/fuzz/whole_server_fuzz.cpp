@@ -19,6 +19,8 @@
 // The app: / and POST /body (HTTP), /echo (echo, deflate with context takeover), /room/:name (joins
 // NAME, publishes what it gets), /auth (pending authentication until the message "token").
 // tests/fuzz/make_whole_server_corpus.py writes the seeds, from the hostile-input regression tests.
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -82,23 +84,17 @@ class Harness {
 
   void run(const uint8_t* data, size_t size) {
     size_t at = 0;
-    test::run_script(*shard_, *loop_, [data, size, at](test::ScriptedLoop& loop) mutable { return step(loop, data, size, at); });
-    check(loop_->stats().connections_open.get() == 0, "a connection record outlived its script");
-    check(loop_->stats().output_bytes_queued.get() == 0, "output still counted as queued");
+    scripted_.run([data, size, at](ScriptedLoop& loop) mutable { return step(loop, data, size, at); });
+    const NetStats& net = scripted_.loop().stats();
+    check(net.connections_open.get() == 0, "a connection record outlived its script");
+    check(net.output_bytes_queued.get() == 0, "output still counted as queued");
     check(detail::AppInternals::open_web_sockets(app_, 0) == 0, "a WebSocket still counted open");
     check(detail::AppInternals::partial_message_bytes(app_, 0) == 0, "bytes of a message in progress still counted");
   }
 
  private:
   AppOptions options() {
-    AppOptions o{.host = "127.0.0.1", .port = 0, .shards = {.count = 1, .pin = false}};
-    o.loop.make_loop = [this](Shard& shard, const LoopOptions& lo) -> std::unique_ptr<Loop> {
-      auto loop = std::make_unique<ScriptedLoop>(shard, lo);
-      loop_ = loop.get();
-      shard_ = &shard;
-      return loop;
-    };
-    return o;
+    return AppOptions{.host = "127.0.0.1", .port = 0, .shards = {.count = 1, .pin = false}, .loop = scripted_.loop_options()};
   }
 
   // One event of the script; false at its end.
@@ -135,9 +131,8 @@ class Harness {
     return true;
   }
 
-  ScriptedLoop* loop_ = nullptr;
-  Shard* shard_ = nullptr;
-  App app_;  // last: its shard stops before the pointers above go
+  test::ScriptedShard scripted_;
+  App app_;  // last: its shard stops before the loop's maker goes
 };
 
 }  // namespace

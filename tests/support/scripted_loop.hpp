@@ -6,7 +6,7 @@
 // Everything above the socket calls is the real code: the loop's flow control and closing, the HTTP
 // server, upgrades, WebSockets with permessage-deflate, the application's callbacks, rooms.
 //
-// Set LoopOptions::make_loop to make it, then from the shard's thread run(step, done): the loop calls
+// ScriptedShard (below) makes it through LoopOptions::make_loop and runs scripts on it: the loop calls
 // step() once per iteration (one read's worth of events, as the kernel would report them) until it
 // returns false, then resets the connections still open and calls done() once every record is
 // released. Bytes offered while reading is paused wait, as in a socket's receive buffer, and are
@@ -14,10 +14,12 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <functional>
 #include <future>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <sys/uio.h>
@@ -192,14 +194,36 @@ class ScriptedLoop final : public Loop {
   std::vector<Connection*> connects_;
 };
 
-// From a thread outside the shard: runs the script `step` (called on the shard's thread once per loop
-// iteration until it returns false) on `loop`, the shard's ScriptedLoop, and waits for its end.
-inline void run_script(Shard& shard, ScriptedLoop& loop, std::function<bool(ScriptedLoop&)> step) {
-  std::promise<void> done;
-  shard.post([&](Shard&) {
-    loop.run([&loop, step = std::move(step)] { return step(loop); }, [&done] { done.set_value(); });
-  });
-  done.get_future().wait();
-}
+// The ScriptedLoop of a server of one shard: loop_options() goes into its options (AppOptions::loop,
+// TcpServerOptions::loop) before it starts; once it has, run() runs a script from any other thread.
+class ScriptedShard {
+ public:
+  LoopOptions loop_options() {
+    LoopOptions o;
+    o.make_loop = [this](Shard& shard, const LoopOptions& lo) -> std::unique_ptr<Loop> {
+      auto loop = std::make_unique<ScriptedLoop>(shard, lo);
+      loop_ = loop.get();
+      shard_ = &shard;
+      return loop;
+    };
+    return o;
+  }
+  ScriptedLoop& loop() noexcept { return *loop_; }
+
+  // Runs the script `step` (called on the shard's thread once per loop iteration until it returns
+  // false) and waits for its end.
+  void run(std::function<bool(ScriptedLoop&)> step) {
+    std::promise<void> done;
+    ScriptedLoop& loop = *loop_;
+    shard_->post([&](Shard&) {
+      loop.run([&loop, step = std::move(step)] { return step(loop); }, [&done] { done.set_value(); });
+    });
+    done.get_future().wait();
+  }
+
+ private:
+  ScriptedLoop* loop_ = nullptr;  // set on the shard's thread before the server's start() returns
+  Shard* shard_ = nullptr;
+};
 
 }  // namespace ringcast::test

@@ -47,6 +47,10 @@ class ServerProcess {
 
   // Everything it printed so far.
   const std::string& output() { return child_.output(); }
+  // Reads its output until `text` appears in it (true) or `within` passes.
+  bool wait_for_output(std::string_view text, std::chrono::milliseconds within) {
+    return child_.wait_for_output(text, deadline_in(within));
+  }
 
   // SIGINT and a bounded wait (then SIGKILL); returns the exit status (-1 if it died of a signal or
   // was not running). SIGINT stops a ringcast server at once, clients and all; SIGTERM would drain it

@@ -32,22 +32,14 @@ class ScriptedApp {
     });
     app_.start();
   }
-  void run(std::function<bool(ScriptedLoop&)> step) { run_script(*shard_, *loop_, std::move(step)); }
+  void run(std::function<bool(ScriptedLoop&)> step) { scripted_.run(std::move(step)); }
   std::string metrics() const { return app_.metrics(); }
 
  private:
   AppOptions options() {
-    AppOptions o{.host = "127.0.0.1", .port = 0, .shards = {.count = 1, .pin = false}};
-    o.loop.make_loop = [this](Shard& shard, const LoopOptions& lo) -> std::unique_ptr<Loop> {
-      auto loop = std::make_unique<ScriptedLoop>(shard, lo);
-      loop_ = loop.get();
-      shard_ = &shard;
-      return loop;
-    };
-    return o;
+    return AppOptions{.host = "127.0.0.1", .port = 0, .shards = {.count = 1, .pin = false}, .loop = scripted_.loop_options()};
   }
-  ScriptedLoop* loop_ = nullptr;
-  Shard* shard_ = nullptr;
+  ScriptedShard scripted_;
   App app_;
 };
 

@@ -39,10 +39,14 @@ Connection& connection_of(Timer& t) noexcept {
 
 // A TLS connection's state beside its record. The session's sink appends ciphertext to c.out.
 struct Loop::TlsLink {
-  TlsLink(Loop& l, Connection& c, const TlsContext& context, std::string_view server_name)
-      : loop(&l), conn(&c), session(context, &Loop::tls_sink, this, server_name) {}
+  TlsLink(Loop& l, Connection& c, const TlsContext& ctx, std::string_view server_name,
+          std::shared_ptr<const TlsContext> keep)
+      : loop(&l), conn(&c), context(std::move(keep)), session(ctx, &Loop::tls_sink, this, server_name) {}
   Loop* loop;
   Connection* conn;
+  // Accepted connections: the context they were accepted with, alive for as long as they are (its
+  // SSL_CTX's callbacks read it), whatever reloads happen meanwhile.
+  std::shared_ptr<const TlsContext> context;
   TlsSession session;
   OutputQueue* plain = nullptr;  // plaintext not yet encrypted; null while none
 };
@@ -54,7 +58,8 @@ Loop::Loop(Shard& shard, const LoopOptions& options, Backend backend)
       options_(options),
       backend_(backend),
       stats_(options.stats ? *options.stats : own_stats_),
-      gate_(options.accept_limits, shard.shard_count(), shard.now_ms()) {
+      gate_(options.accept_limits, shard.shard_count(), shard.now_ms()),
+      server_tls_(options.tls) {
   raise_fd_limit();
   shard_.on_stop([this] { stop_hook(); });
 }
@@ -117,6 +122,10 @@ void Loop::close_listener(int id) {
   l.fd = -1;
 }
 
+void Loop::set_server_tls(std::shared_ptr<const TlsContext> tls) {
+  if (server_tls_ && tls && tls->is_server()) server_tls_ = std::move(tls);
+}
+
 void Loop::on_listener_timer(Timer& t) {
   auto& l = reinterpret_cast<Listener&>(t);
   if (!l.closed && !l.armed) l.loop->backend_listen(l);
@@ -144,11 +153,11 @@ Connection* Loop::accept_connection(Listener& l, int fd) {
   }
   if (gate_.enabled() && !pass_gate(l, fd)) return nullptr;
   tune_connection(fd);
-  if (options_.tls) {
+  if (server_tls_) {
     // The handler meets the connection once the handshake is done (tls_handshake_done); until then
     // the loop owns its timer, which bounds the handshake.
     Connection* c = new_connection(fd, *l.handler, nullptr, Connection::kTls | Connection::kTlsHandshake);
-    if (!attach_tls(*c, *options_.tls, {})) {
+    if (!attach_tls(*c, *server_tls_, {}, server_tls_)) {
       close_fd(*c);
       return nullptr;
     }
@@ -714,9 +723,10 @@ void Loop::stop_hook() {
 // ---------------------------------------------------------------------------------------------
 // TLS
 
-bool Loop::attach_tls(Connection& c, const TlsContext& context, std::string_view server_name) {
+bool Loop::attach_tls(Connection& c, const TlsContext& context, std::string_view server_name,
+                      std::shared_ptr<const TlsContext> keep) {
   if (tls_.size() <= c.index) tls_.resize(c.index + 1);
-  tls_[c.index] = std::make_unique<TlsLink>(*this, c, context, server_name);
+  tls_[c.index] = std::make_unique<TlsLink>(*this, c, context, server_name, std::move(keep));
   if (!tls_buffer_) tls_buffer_ = std::make_unique<uint8_t[]>(kTlsPlainBuffer + kTlsRecord);
   return tls_[c.index]->session.valid();
 }

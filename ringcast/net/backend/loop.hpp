@@ -73,6 +73,10 @@ class Loop : public EventDriver {
   void close_listeners();
   // Closes listener `id` only (a drain stops accepting on the main port; a metrics listener stays).
   void close_listener(int id);
+  // The server TLS context of connections accepted from now on (a reloaded certificate,
+  // TcpServer::reload_tls); those already accepted keep theirs. Only on a loop whose options had one.
+  void set_server_tls(std::shared_ptr<const TlsContext> tls);
+  const std::shared_ptr<const TlsContext>& server_tls() const noexcept { return server_tls_; }
 
   // ---- Connecting (client side) ----
   // Starts a TCP connect; on_open or on_close(-errno) follows. `from` binds a source address (to
@@ -221,7 +225,8 @@ class Loop : public EventDriver {
   OutputQueue& send_queue(Connection& c);                // c.out: what the backend sends
   void recycle_queue(OutputQueue*& q);
   // TLS (loop.cpp): each is a no-op on plain connections unless stated.
-  bool attach_tls(Connection& c, const TlsContext& context, std::string_view server_name);
+  bool attach_tls(Connection& c, const TlsContext& context, std::string_view server_name,
+                  std::shared_ptr<const TlsContext> keep = nullptr);
   static void tls_sink(void* link, const uint8_t* data, size_t n);
   void tls_received(Connection& c, uint8_t* data, size_t n);
   void tls_handshake_done(Connection& c);
@@ -256,6 +261,9 @@ class Loop : public EventDriver {
   PoolTrimTimer pool_trim_{this};  // armed while pool_ holds a surplus of free resident blocks
   std::vector<uint32_t> to_release_;
   std::vector<std::unique_ptr<OutputQueue>> spare_outputs_;
+  // This shard's own pointer to the current server context: a reload reaches each shard as a task,
+  // so accepting reads no shared state and takes no lock.
+  std::shared_ptr<const TlsContext> server_tls_;
   std::vector<std::unique_ptr<TlsLink>> tls_;  // by slot; empty while no TLS connection was seen
   std::unique_ptr<uint8_t[]> tls_buffer_;      // decrypted input (64 KiB), then a record's staging (16 KiB)
   bool stopping_ = false;

@@ -71,7 +71,7 @@ struct LoopOptions {
   unsigned close_timeout_ms = 5000;      // graceful close: time to flush output and see the peer's FIN
   int listen_backlog = 4096;
   // Server TLS (ringcast/net/tls/tls_context.hpp): when set, every listener of the loop speaks TLS. Shared,
-  // read-only, by every shard.
+  // read-only, by every shard; a reload gives each loop a new one (Loop::set_server_tls).
   std::shared_ptr<const TlsContext> tls;
   unsigned tls_handshake_timeout_ms = 10'000;  // an accepted TLS connection not through its handshake by then is dropped
   AcceptLimits accept_limits;
