@@ -23,6 +23,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Closes that say the server or the network went, not that it refused this client: worth coming
+// back from (RFC 6455 §7.4.1: 1001 going away, 1006 no close frame, 1011 server error; 1012 service
+// restart, 1013 try again later, IANA registry).
+bool worth_reconnecting(int code) { return code == 1001 || code == 1005 || code == 1006 || code == 1011 || code == 1012 || code == 1013; }
+
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 std::string rate(double per_second) {
@@ -44,6 +49,10 @@ Driver::Driver(LoadOptions options, Scenario& scenario) : options_(std::move(opt
     at = comma + 1;
   }
   base_ = bases_[0];
+  node_.resize(options_.connections);
+  for (uint32_t i = 0; i < options_.connections; ++i) node_[i] = i % static_cast<uint32_t>(bases_.size());
+  dropped_ns_.assign(options_.connections, 0);
+  attempts_.assign(options_.connections, 0);
   if (std::any_of(bases_.begin(), bases_.end(), [](const WebSocketUrl& u) { return u.secure; })) {
     tls_ = TlsContext::client({.ca_file = options_.ca_file, .verify_peer = !options_.insecure}, error);
     if (!tls_) throw std::invalid_argument(error);
@@ -94,6 +103,17 @@ void Driver::on_every_worker(Fn fn) {
 ClientBehavior<Slot> Driver::behavior(Worker& w) {
   ClientBehavior<Slot> b;
   b.on_open = [this, &w](Socket& ws) {
+    if (away(ws.data().index)) {  // back after a drop
+      attempts_[ws.data().index] = 0;
+      open_.fetch_add(1, std::memory_order_relaxed);
+      w.sockets[ws.data().index] = &ws;
+      if (closing_.load(std::memory_order_relaxed)) {
+        ws.close(1000, "load test done");
+        return;
+      }
+      scenario_.opened(w, ws);
+      return;
+    }
     --w.connecting;
     w.opened.add();
     open_.fetch_add(1, std::memory_order_relaxed);
@@ -105,10 +125,15 @@ ClientBehavior<Slot> Driver::behavior(Worker& w) {
     w.bytes_in.add(m.size());
     scenario_.message(w, ws, m, op);
   };
-  b.on_close = [this, &w](Socket& ws, int, std::string_view) {
-    w.sockets[ws.data().index] = nullptr;
+  b.on_close = [this, &w](Socket& ws, int code, std::string_view) {
+    const uint32_t i = ws.data().index;
+    w.sockets[i] = nullptr;
     open_.fetch_sub(1, std::memory_order_relaxed);
-    if (sending_.load(std::memory_order_relaxed)) w.closed_early.add();
+    if (options_.reconnect && worth_reconnecting(code) && !closing_.load(std::memory_order_relaxed)) {
+      dropped(w, i);
+    } else if (sending_.load(std::memory_order_relaxed) && !away(i)) {
+      w.closed_early.add();
+    }
   };
   b.on_error = [this, &w](Socket& ws, std::string_view why) { failed(w, ws.data().index, why); };
   b.limits.max_message_size = 64 << 20;
@@ -118,11 +143,27 @@ ClientBehavior<Slot> Driver::behavior(Worker& w) {
   return b;
 }
 
+void Driver::redial_tick(Timer& t) {
+  auto& r = static_cast<Worker::Redial&>(t);
+  Driver& d = *r.driver;
+  Worker& w = *r.worker;
+  const int64_t now = d.now_ns();
+  std::vector<uint32_t> now_due;
+  std::erase_if(r.due, [&](const std::pair<int64_t, uint32_t>& e) {
+    if (e.first > now) return false;
+    now_due.push_back(e.second);
+    return true;
+  });
+  for (uint32_t i : now_due) d.scenario_.connect(w, i);
+  d.scenario_.tick(w);
+  w.shard->timers().schedule_in(t, kTickMs);
+}
+
 void Scenario::connect(Worker& w, uint32_t i) { driver_->open(w, i, path(driver_->options(), i)); }
 
 void Driver::open(Worker& w, uint32_t i, const std::string& path) {
   std::string error;
-  const WebSocketUrl& base = bases_[i % bases_.size()];
+  const WebSocketUrl& base = server_of(i);
   auto url = WebSocketUrl::parse(fmt::format("{}://{}{}", base.secure ? "wss" : "ws", base.host_header(), path), error);
   if (!url) {
     failed(w, i, error);
@@ -131,7 +172,37 @@ void Driver::open(Worker& w, uint32_t i, const std::string& path) {
   if (!w.client->connect(*url, Slot{i}, source_for(i))) failed(w, i, std::strerror(errno));
 }
 
+void Driver::dropped(Worker& w, uint32_t i) {
+  if (!away(i)) {  // a drop, not a reconnect that opened and closed again before resuming
+    dropped_ns_[i] = std::max<int64_t>(now_ns(), 1);
+    ++w.away;
+    w.reconnects.add();
+    scenario_.dropped(w, i);
+  }
+  redial_later(w, i);
+}
+
+// Backoff: 50 ms, doubling to 1.6 s, plus up to 50 ms spread by connection so that the clients of a
+// node that went do not all come back in the same instant. Each attempt goes to the next server.
+void Driver::redial_later(Worker& w, uint32_t i) {
+  node_[i] = (node_[i] + 1) % static_cast<uint32_t>(bases_.size());
+  const unsigned attempt = std::min<unsigned>(attempts_[i]++, 5);
+  const int64_t delay_ms = (int64_t{50} << attempt) + (i * 7919) % 50;
+  w.redial->due.emplace_back(now_ns() + delay_ms * 1'000'000, i);
+}
+
+void Driver::resumed(Worker& w, uint32_t i) {
+  if (!away(i)) return;
+  w.recovery.record(static_cast<uint64_t>(now_ns() - dropped_ns_[i]));
+  dropped_ns_[i] = 0;
+  --w.away;
+}
+
 void Driver::failed(Worker& w, uint32_t i, std::string_view why) {
+  if (away(i)) {  // a reconnect that did not get through: the next server, a little later
+    if (!closing_.load(std::memory_order_relaxed)) redial_later(w, i);
+    return;
+  }
   --w.connecting;
   w.failed.add();
   static std::atomic<int> reported{0};
@@ -233,6 +304,10 @@ Totals Driver::run() {
         w.loop = &Loop::current();
         w.tid = current_tid();
         w.client = std::make_unique<WebSocketClient<Slot>>(*w.loop, behavior(w));
+        w.redial = std::make_unique<Worker::Redial>(&redial_tick);
+        w.redial->driver = this;
+        w.redial->worker = &w;
+        s.timers().schedule_in(*w.redial, kTickMs);
       }});
   runtime_->start();
   auto every_second = [&](auto&& keep_going, bool show) {
@@ -336,16 +411,21 @@ Totals Driver::run() {
   // Stop, let what is in flight arrive, close.
   on_every_worker([this](Worker& w) { scenario_.end(w); });
   const auto d0 = Clock::now();
-  while (seconds_since(d0) < 5) {
+  uint64_t reconnects = 0;
+  for (auto& w : workers_) reconnects += w->reconnects.get();
+  const double drain_limit = reconnects ? 20 : 5;  // connections coming back log in again and catch up
+  while (seconds_since(d0) < drain_limit) {
     std::atomic<bool> all{true};
     on_every_worker([&](Worker& w) {
-      if (!scenario_.drained(w)) all = false;
+      if (w.away || !scenario_.drained(w)) all = false;  // a connection coming back has things to catch up on
     });
     if (all) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   sending_ = false;
+  closing_ = true;
   on_every_worker([](Worker& w) {
+    w.shard->timers().cancel(*w.redial);
     for (Socket* ws : w.sockets) {
       if (ws) ws->close(1000, "load test done");
     }
@@ -364,7 +444,10 @@ Totals Driver::run() {
     t.received_total += w->received.get();
     t.latency.merge(w->latency);
     t.errors += w->errors.get();
-    t.closed_early += w->closed_early.get();
+    t.closed_early += w->closed_early.get() + w->away;  // away at the end: never came back
+    t.resume.reconnects += w->reconnects.get();
+    t.recovery.merge(w->recovery);
+    t.longest_stall_seconds = std::max(t.longest_stall_seconds, static_cast<double>(w->longest_stall_ns) / 1e9);
   }
   if (t.client_busiest_thread > 0.9) {
     t.warnings.push_back(fmt::format(

@@ -37,7 +37,7 @@ struct LoadOptions {
   uint32_t rooms = 1;               // broadcast
   uint32_t publishers = 1;          // broadcast
   unsigned window = 16;             // broadcast: a publisher's own messages outstanding
-  double rate = 0;                  // broadcast: messages/s per publisher (0: as the window allows)
+  double rate = 0;                  // messages/s per publisher (broadcast, chat) or connection (echo); 0: unpaced
   double duration = 10;             // seconds measured
   double warmup = 1;                // seconds of load before measuring
   uint64_t messages = 0;            // send exactly this many messages in all, then stop (0: by duration)
@@ -51,7 +51,40 @@ struct LoadOptions {
   bool progress = true;
   std::string json;
   std::string chat_user = "alice", chat_password = "secret";
+  // A connection the server or the network ended (close 1001, 1006, 1011, 1012, 1013, or a reset) is
+  // opened again on the next server of --url after a short backoff, and resumes where it was.
+  bool reconnect = true;
+  bool one_order = false;           // broadcast: every member of a room must see one sequence (durable rooms)
+  double confirm_timeout = 10;      // seconds a publisher waits for its own message before it gives up on it
 };
+
+// What reconnecting connections went through (a run without drops has zeros).
+struct ResumeCounts {
+  uint64_t reconnects = 0;              // connections that dropped and were opened again
+  uint64_t resumed_recovered = 0;       // came back with the gap filled: recovered: true
+  uint64_t resumed_not_recovered = 0;   // came back told recovered: false, or to a room that cannot recover
+  uint64_t messages_recovered = 0;      // given back after a reconnect (replayed into the gap)
+  uint64_t unconfirmed = 0;             // published on a connection that dropped before they came back
+  uint64_t publishes_lost = 0;          // published on a live connection, never back (within lost)
+  uint64_t order_violations = 0;        // a position of a room where two members saw different messages
+  uint64_t order_checked = 0;           // positions compared with another member's
+  uint64_t epoch_changes = 0;           // a room's log started over while members were in it
+
+  ResumeCounts& operator+=(const ResumeCounts& o) noexcept {
+    reconnects += o.reconnects;
+    resumed_recovered += o.resumed_recovered;
+    resumed_not_recovered += o.resumed_not_recovered;
+    messages_recovered += o.messages_recovered;
+    unconfirmed += o.unconfirmed;
+    publishes_lost += o.publishes_lost;
+    order_violations += o.order_violations;
+    order_checked += o.order_checked;
+    epoch_changes += o.epoch_changes;
+    return *this;
+  }
+};
+
+class Driver;
 
 // One client thread.
 struct Worker {
@@ -68,6 +101,20 @@ struct Worker {
 
   // Live figures (single writer: this thread; the progress line reads them).
   Counter opened, failed, closed_early, sent, received, bytes_out, bytes_in, errors;
+  // Reconnects (this thread only): connections away (dropped, not yet resumed), the time from each
+  // drop to its resume, the longest time a room went without a new message, and the timer that dials
+  // again and runs the scenario's tick().
+  Counter reconnects;
+  unsigned away = 0;
+  LatencyHistogram recovery;
+  uint64_t longest_stall_ns = 0;
+  struct Redial : Timer {
+    using Timer::Timer;
+    Driver* driver = nullptr;
+    Worker* worker = nullptr;
+    std::vector<std::pair<int64_t, uint32_t>> due;  // (when, connection) to open again
+  };
+  std::unique_ptr<Redial> redial;
   // Latency in nanoseconds: `recent` since the last roll(); `latency` of the measured phase.
   LatencyHistogram latency;
   LatencyHistogram recent;
@@ -100,6 +147,9 @@ struct Totals {
   int64_t server_rss_idle = -1, server_rss_loaded = -1;  // bytes: before connecting, after
   LatencyHistogram latency;
   StreamCounts streams;
+  ResumeCounts resume;
+  LatencyHistogram recovery;      // ns from a drop to the connection's resume
+  double longest_stall_seconds = 0;  // the longest a room with publishers went without a new message
   std::vector<std::string> warnings;
 };
 
@@ -122,6 +172,18 @@ class Driver {
   void open(Worker& w, uint32_t i, const std::string& path);
   void failed(Worker& w, uint32_t i, std::string_view why);
   const WebSocketUrl& base() const noexcept { return base_; }
+  // The server connection i is (or will be) on: i % n at first, the next one after each drop.
+  const WebSocketUrl& server_of(uint32_t i) const noexcept { return bases_[node_[i]]; }
+  size_t servers() const noexcept { return bases_.size(); }
+  // Connection i dropped and has not resumed yet (its owner's thread).
+  bool away(uint32_t i) const noexcept { return dropped_ns_[i] != 0; }
+  // The scenario says connection i is back where it was (a chat member's room_changed): its recovery
+  // time is recorded.
+  void resumed(Worker& w, uint32_t i);
+  // A room got a new message `now` after `silence_ns` without one (the longest is reported).
+  void room_advanced(Worker& w, uint64_t silence_ns) {
+    if (w.measuring) w.longest_stall_ns = std::max(w.longest_stall_ns, silence_ns);
+  }
   // The client TLS context of a wss:// URL (null for ws://).
   const std::shared_ptr<const TlsContext>& tls() const noexcept { return tls_; }
   const SocketAddress* source_for(uint32_t i) const noexcept { return sources_.empty() ? nullptr : &sources_[i % sources_.size()]; }
@@ -146,6 +208,10 @@ class Driver {
 
  private:
   void connect_more(Worker& w);
+  void dropped(Worker& w, uint32_t i);
+  void redial_later(Worker& w, uint32_t i);
+  static void redial_tick(Timer& t);
+  static constexpr uint64_t kTickMs = 20;
   void warm_up_server();
   ClientBehavior<Slot> behavior(Worker& w);
   template <typename Fn>
@@ -156,6 +222,10 @@ class Driver {
   Scenario& scenario_;
   WebSocketUrl base_;                 // the first of bases_
   std::vector<WebSocketUrl> bases_;   // --url, split at commas
+  std::vector<uint32_t> node_;        // per connection: its server in bases_ (its owner's thread)
+  std::vector<int64_t> dropped_ns_;   // per connection: when it dropped, 0 while up (its owner's thread)
+  std::vector<uint8_t> attempts_;     // per connection: reconnects tried since the drop
+  std::atomic<bool> closing_{false};  // the run is over: no more reconnects
   std::shared_ptr<const TlsContext> tls_;
   std::vector<SocketAddress> sources_;
   std::vector<std::unique_ptr<Worker>> workers_;
@@ -181,6 +251,10 @@ class Scenario {
   virtual bool ready(Worker&) { return true; }
   virtual void opened(Worker&, Socket&) {}
   virtual void message(Worker&, Socket&, std::string_view, OpCode) {}
+  // Connection i dropped and will be opened again (Driver::away(i) is true until Driver::resumed).
+  virtual void dropped(Worker&, uint32_t) {}
+  // Every 20 ms on every worker while the run goes on (publishers give up on messages here).
+  virtual void tick(Worker&) {}
   // Every connection is open: start (called once per worker, on its thread).
   virtual void begin(Worker&) {}
   // Stop starting new messages (per worker, on its thread).

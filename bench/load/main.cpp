@@ -30,7 +30,7 @@ struct Report {
   double us(double q) const { return static_cast<double>(t.latency.percentile(q)) / 1e3; }
   bool clean() const {
     return t.streams.lost == 0 && t.streams.duplicates == 0 && t.streams.reordered == 0 && t.errors == 0 &&
-           t.failed == 0 && t.closed_early == 0;
+           t.failed == 0 && t.closed_early == 0 && t.resume.order_violations == 0;
   }
   // Server CPU per message: per message received by the clients (an echo or a delivery).
   double server_us_per_message() const {
@@ -41,6 +41,9 @@ struct Report {
                ? (t.server_rss_loaded - t.server_rss_idle) / static_cast<int64_t>(t.connections)
                : -1;
   }
+
+  double recovery_ms(double q) const { return static_cast<double>(t.recovery.percentile(q)) / 1e6; }
+  double recovery_max_ms() const { return static_cast<double>(t.recovery.max()) / 1e6; }
 
   void print() const {
     fmt::print("\nringcast-load {} against {}: {} connections on {} thread(s)", s.name(), o.url, t.connections, o.threads);
@@ -56,6 +59,28 @@ struct Report {
       fmt::print("  checks      lost {}, duplicates {}, reordered {}, bad messages {}, closed early {}: {}\n",
                  t.streams.lost, t.streams.duplicates, t.streams.reordered, t.errors, t.closed_early,
                  clean() ? "OK" : "PROBLEMS");
+      const ResumeCounts& r = t.resume;
+      if (r.publishes_lost) {
+        fmt::print("  publishes   {} of the lost were published on a live connection and never came back (within "
+                   "--confirm-timeout): the server dropped them without a word\n", r.publishes_lost);
+      }
+      if (r.order_checked || r.order_violations) {
+        fmt::print("  one order   {} positions compared between members, {} where members saw different messages\n",
+                   r.order_checked, r.order_violations);
+      }
+      if (r.reconnects) {
+        fmt::print("  reconnects  {}: {} resumed with the gap filled ({} messages recovered), {} without (told "
+                   "recovered: false, or a live room: {} messages not recovered); {} publishes unconfirmed (their "
+                   "connection dropped first)\n",
+                   r.reconnects, r.resumed_recovered, r.messages_recovered, r.resumed_not_recovered,
+                   t.streams.not_recovered, r.unconfirmed);
+        fmt::print("  recovery    drop to resume p50 {:.1f} ms, max {:.1f} ms ({} resumed)\n", recovery_ms(0.5),
+                   recovery_max_ms(), t.recovery.count());
+      }
+      if (t.longest_stall_seconds > 0) {
+        fmt::print("  stall       the longest a room went without a new message: {:.3f} s\n", t.longest_stall_seconds);
+      }
+      if (r.epoch_changes) fmt::print("  warning     a room's log started over {} time(s) (a new epoch)\n", r.epoch_changes);
     }
     fmt::print("  cpu         load generator {:.0f}% of a core (busiest thread {:.0f}%)", 100 * t.client_cpu / t.measured_seconds,
                100 * t.client_busiest_thread);
@@ -83,6 +108,9 @@ struct Report {
         "\"mean\": {}}}, \"lost\": {}, \"duplicates\": {}, \"reordered\": {}, \"bad_messages\": {}, \"closed_early\": {}, "
         "\"client_cpu_seconds\": {}, \"client_busiest_thread\": {}, \"server_cpu_seconds\": {}, "
         "\"server_us_per_message\": {}, \"server_rss_idle\": {}, \"server_rss_loaded\": {}, \"rss_per_connection\": {}, "
+        "\"reconnects\": {}, \"resumed_recovered\": {}, \"resumed_not_recovered\": {}, \"recovered\": {}, "
+        "\"not_recovered\": {}, \"unconfirmed\": {}, \"publishes_lost\": {}, \"order_checked\": {}, \"order_violations\": {}, \"epoch_changes\": {}, "
+        "\"recovery_p50_ms\": {}, \"recovery_max_ms\": {}, \"longest_stall_seconds\": {}, "
         "\"clean\": {}}}\n",
         s.name(), o.url, t.connections, o.threads, o.size, o.inflight, o.rooms, o.publishers, o.window, o.rate, o.yield_us,
         t.connect_seconds, t.failed, t.measured_seconds, t.sent, t.received, t.sent_total, t.received_total,
@@ -90,7 +118,10 @@ struct Report {
         rate(t.bytes_in), us(0.5), us(0.9), us(0.99), us(0.999), static_cast<double>(t.latency.max()) / 1e3,
         t.latency.mean() / 1e3, t.streams.lost, t.streams.duplicates, t.streams.reordered, t.errors, t.closed_early,
         t.client_cpu, t.client_busiest_thread, t.server_cpu, server_us_per_message(), t.server_rss_idle,
-        t.server_rss_loaded, rss_per_connection(), clean() ? "true" : "false");
+        t.server_rss_loaded, rss_per_connection(), t.resume.reconnects, t.resume.resumed_recovered,
+        t.resume.resumed_not_recovered, t.resume.messages_recovered, t.streams.not_recovered, t.resume.unconfirmed,
+        t.resume.publishes_lost, t.resume.order_checked, t.resume.order_violations, t.resume.epoch_changes, recovery_ms(0.5), recovery_max_ms(),
+        t.longest_stall_seconds, clean() ? "true" : "false");
     return true;
   }
 };
@@ -126,6 +157,14 @@ int main(int argc, char** argv) {
   auto& progress = cli.flag("progress", true, "print a progress line every second");
   auto& chat_user = cli.flag("chat-user", std::string("alice"), "chat: the user every connection logs in as");
   auto& chat_password = cli.flag("chat-password", std::string("secret"), "chat: that user's password");
+  auto& reconnect = cli.flag("reconnect", true, "a connection the server or the network ended (close 1001, 1006, 1011, "
+                             "1012, 1013, a reset) is opened again on the next --url server after a short backoff (50 ms "
+                             "doubling to 1.6 s) and resumes: chat members from their last (epoch, seq), broadcast "
+                             "members from the live edge (what they missed is counted as not recovered, never as lost)");
+  auto& one_order = cli.flag("one-order", false, "broadcast: every member of a room must see one sequence, whoever "
+                             "published (servers with durable rooms: ringcast-echo --durable-rooms); chat always checks it");
+  auto& confirm_timeout = cli.flag("confirm-timeout", 10.0, "seconds a publisher waits for its own message on a live "
+                                   "connection before it gives up on it (counted lost) and sends more");
   auto& json = cli.flag("json", std::string(), "write every figure to this JSON file");
   auto& log_level = cli.flag("log", std::string("warn"), "log level: debug, info, warn, error, off");
   cli.example("ringcast-load --scenario echo --connections 1000 --size 32 --duration 10");
@@ -133,10 +172,20 @@ int main(int argc, char** argv) {
   cli.example("ringcast-load --scenario idle --connections 10000 --duration 5 --server-pid $(pidof ringcast-echo)");
   cli.example("ringcast-load --scenario chat --url ws://127.0.0.1:8080 --connections 200 --rooms 4 --publishers 8");
   cli.example("ringcast-load --scenario echo --url wss://127.0.0.1:9443 --insecure --connections 100");
+  cli.example("ringcast-load --scenario chat --url ws://127.0.0.1:8081,ws://127.0.0.1:8082,ws://127.0.0.1:8083 "
+              "--connections 60 --rooms 6 --publishers 12 --window 4 --duration 30   # a cluster (scripts/chaos)");
   cli.epilog(
       "Servers speak the bench protocol: any path echoes; /room/NAME joins room NAME, and every message a member\n"
       "sends goes to every member, sender included (ringcast-echo and bench/peers/* do).\n"
-      "Exit status: 0 when every check passed, 1 when it saw loss, duplicates, reordering or errors, 2 on bad usage.\n"
+      "Several servers (--url A,B,C: nodes sharing rooms through Redis): connection i starts on server i % n and, when\n"
+      "it drops, comes back on the next one. The chat's rooms have one order: every member's positions (seq) must go\n"
+      "up by one, the message at a position must be the same for every member, and a reconnect must be told\n"
+      "recovered: true with the gap filled, or recovered: false (what it skipped counts as not recovered). A gap\n"
+      "nobody was told of is lost. A publish whose connection dropped before it came back is unconfirmed, not lost.\n"
+      "It reports reconnects, recovered and not recovered messages, recovery time (drop to resume) p50 and max, and\n"
+      "the longest a room went without a new message.\n"
+      "Exit status: 0 when every check passed, 1 when it saw loss, duplicates, reordering, two members of a room\n"
+      "seeing different messages at one position, or errors; 2 on bad usage.\n"
       "A process may open at most RLIMIT_NOFILE descriptors (raised to the hard limit at start): it says so when\n"
       "that limit stops it.");
   if (int rc = cli.parse(argc, argv); rc >= 0) return rc;
@@ -153,7 +202,7 @@ int main(int argc, char** argv) {
   }
   if (connections < 1 || threads < 1 || threads > 64 || size < 1 || inflight < 1 || rooms < 1 || publishers < 0 ||
       window < 1 || rate < 0 || duration < 0 || warmup < 0 || messages < 0 || sources < 0 || sources > 250 ||
-      yield_us < -1 || yield_us > 1'000'000) {
+      yield_us < -1 || yield_us > 1'000'000 || confirm_timeout <= 0) {
     fmt::print(stderr, "ringcast-load: a flag is out of range (see --help)\n");
     return 2;
   }
@@ -182,6 +231,9 @@ int main(int argc, char** argv) {
   o.json = json;
   o.chat_user = chat_user;
   o.chat_password = chat_password;
+  o.reconnect = reconnect;
+  o.one_order = one_order;
+  o.confirm_timeout = confirm_timeout;
   try {
     Driver driver(o, *s);
     const Totals t = driver.run();

@@ -1,10 +1,9 @@
 #include "bench/load/scenarios.hpp"
 
+#include "bench/load/chat_scenario.hpp"
+
 #include <fmt/format.h>
 
-#include <simdjson.h>
-
-#include <charconv>
 #include <cstring>
 
 namespace ringcast::load {
@@ -58,34 +57,6 @@ T read_at(std::string_view m, size_t offset) noexcept {
 }
 
 }  // namespace
-
-struct Pacers::Pacer : Timer {
-  Worker* worker;
-  std::function<void(Worker&)> pump;
-  const std::vector<uint8_t>* stopped;
-  Pacer(Worker* w, std::function<void(Worker&)> fn, const std::vector<uint8_t>* s)
-      : Timer(&fire), worker(w), pump(std::move(fn)), stopped(s) {}
-  static void fire(Timer& t) {
-    auto& p = static_cast<Pacer&>(t);
-    if ((*p.stopped)[p.worker->id]) return;
-    p.pump(*p.worker);
-    p.worker->shard->timers().schedule_in(p, 1);
-  }
-};
-
-Pacers::Pacers() = default;
-Pacers::~Pacers() = default;
-
-void Pacers::attach(unsigned workers) { pacers_.resize(workers); }
-
-void Pacers::start(Worker& w, std::function<void(Worker&)> pump, const std::vector<uint8_t>& stopped) {
-  pacers_[w.id] = std::make_unique<Pacer>(&w, std::move(pump), &stopped);
-  w.shard->timers().schedule_in(*pacers_[w.id], 1);
-}
-
-void Pacers::reset() {
-  for (auto& p : pacers_) p.reset();
-}
 
 std::unique_ptr<Scenario> make_scenario(const std::string& name) {
   if (name == "echo") return std::make_unique<EchoScenario>();
@@ -212,6 +183,8 @@ void BroadcastScenario::attach(Driver& d) {
   }
   stopped_.assign(o.threads, 0);
   pacers_.attach(o.threads);
+  resume_.resize(o.threads);
+  if (o.one_order) order_ = std::make_unique<RoomOrder>(rooms_);
 }
 
 bool BroadcastScenario::publish(Worker& w, uint32_t p) {
@@ -229,7 +202,9 @@ bool BroadcastScenario::publish(Worker& w, uint32_t p) {
   std::memcpy(buf.data() + 16, &now, 8);
   write_filler(buf.data() + 24, size_ - 24, seq);
   ws->send(buf, OpCode::binary, driver_->options().deflate);
+  if (pub.outstanding() == 0) pub.progress_ns = now;
   pub.sent.store(seq, std::memory_order_release);
+  pub.settled.store(seq, std::memory_order_release);
   w.sent.add();
   w.bytes_out.add(size_);
   return true;
@@ -247,8 +222,13 @@ void BroadcastScenario::begin(Worker& w) {
     pacers_.start(w, [this](Worker& wk) { pump(wk); }, stopped_);
     return;
   }
-  for (uint32_t p = w.id; p < publishers_.size(); p += driver_->workers()) {
-    for (unsigned k = 0; k < window_; ++k) publish(w, p);
+  for (uint32_t p = w.id; p < publishers_.size(); p += driver_->workers()) top_up(w, p);
+}
+
+void BroadcastScenario::top_up(Worker& w, uint32_t p) {
+  if (rate_ > 0 || stopped_[w.id] || !publishers_[p]->started_ns) return;  // paced, stopped, or not begun
+  while (publishers_[p]->outstanding() < window_) {
+    if (!publish(w, p)) break;
   }
 }
 
@@ -259,7 +239,7 @@ void BroadcastScenario::pump(Worker& w) {
     Publisher& pub = *publishers_[p];
     const uint64_t due = due_by(now, pub.started_ns, rate_);
     while (pub.sent.load(std::memory_order_relaxed) < due &&
-           pub.sent.load(std::memory_order_relaxed) - pub.own_received < window_ * 4) {
+           pub.outstanding() < window_ * 4) {
       if (!publish(w, p)) break;  // its connection is gone, or the message budget is spent
     }
   }
@@ -282,215 +262,102 @@ void BroadcastScenario::message(Worker& w, Socket& ws, std::string_view m, OpCod
     return;
   }
   // The room's publishers are p = room, room + rooms_, room + 2 rooms_, …: p's stream is p / rooms_.
-  receivers_[me].streams[p / rooms_].second.on_message(seq);
+  Receiver& r = receivers_[me];
+  StreamChecker& checker = r.streams[p / rooms_].second;
+  if (checker.resuming()) {  // rare: the first message of p since this receiver came back
+    std::lock_guard<std::mutex> hold(publishers_[p]->lock);
+    checker.on_message(seq, &publishers_[p]->doubt);
+  } else {
+    checker.on_message(seq);
+  }
   w.received.add();
   w.record_latency(static_cast<uint64_t>(driver_->arrival_ns(w) - sent_ns));
+  if (order_) {
+    // One order without positions: the message after each message is the same for every member.
+    const uint64_t id = uint64_t{p} << 40 | seq;
+    if (r.previous) {
+      switch (order_->check(RoomOrder::mix(r.previous) ^ room, static_cast<uint32_t>(RoomOrder::mix(id)))) {
+        case RoomOrder::Seen::first: driver_->room_advanced(w, order_->advance(room, driver_->now_ns())); break;
+        case RoomOrder::Seen::same: ++resume_[w.id].order_checked; break;
+        case RoomOrder::Seen::different: ++resume_[w.id].order_violations; break;
+        case RoomOrder::Seen::unchecked: break;
+      }
+    }
+    r.previous = id;
+  }
   if (p == me) {
     Publisher& pub = *publishers_[p];
-    ++pub.own_received;
-    if (rate_ == 0 && !stopped_[w.id]) publish(w, p);
+    if (seq > pub.floor) {  // one it had given up on counts for nothing: its window was refilled
+      ++pub.own_received;
+      pub.progress_ns = driver_->now_ns();
+      top_up(w, p);
+    }
+  }
+}
+
+void BroadcastScenario::Publisher::give_up(bool in_doubt) {
+  const uint64_t last = sent.load(std::memory_order_relaxed), n = outstanding();
+  if (n == 0) return;
+  if (in_doubt) {
+    std::lock_guard<std::mutex> hold(lock);
+    doubt.emplace_back(last - n + 1, last);
+  }
+  floor = last;
+  given_up += n;
+  settled.store(last - n, std::memory_order_release);
+}
+
+void BroadcastScenario::dropped(Worker&, uint32_t i) {
+  Receiver& r = receivers_[i];
+  r.previous = 0;
+  for (auto& [p, checker] : r.streams) checker.resumed();
+  if (i < publishers_.size()) publishers_[i]->give_up(true);
+}
+
+void BroadcastScenario::tick(Worker& w) {
+  const auto timeout = static_cast<int64_t>(driver_->options().confirm_timeout * 1e9);
+  const int64_t now = driver_->now_ns();
+  for (uint32_t p = w.id; p < publishers_.size(); p += driver_->workers()) {
+    Publisher& pub = *publishers_[p];
+    if (pub.outstanding() && w.sockets[p] && now - pub.progress_ns > timeout) {
+      pub.give_up(false);  // the server dropped them on a live connection: receivers count them lost
+      pub.progress_ns = now;
+      top_up(w, p);
+    }
   }
 }
 
 void BroadcastScenario::end(Worker& w) { stopped_[w.id] = 1; }
 
 bool BroadcastScenario::drained(Worker& w) {
-  // Every live receiver of this worker has seen each publisher's last message.
+  // Every live receiver of this worker has seen each publisher's last message it can vouch for.
   for (uint32_t i : w.mine) {
     if (!w.sockets[i]) continue;
     for (auto& [p, checker] : receivers_[i].streams) {
-      if (checker.highest() < publishers_[p]->sent.load(std::memory_order_acquire)) return false;
+      if (checker.highest() < publishers_[p]->settled.load(std::memory_order_acquire)) return false;
     }
   }
   return true;
 }
 
-void BroadcastScenario::opened(Worker&, Socket& ws) { receivers_[ws.data().index].opened = true; }
+void BroadcastScenario::opened(Worker& w, Socket& ws) {
+  const uint32_t i = ws.data().index;
+  receivers_[i].opened = true;
+  if (!driver_->away(i)) return;
+  driver_->resumed(w, i);  // back in its room, from now on
+  ++resume_[w.id].resumed_not_recovered;  // which cannot give back what it sent meanwhile
+  if (i < publishers_.size()) top_up(w, i);
+}
 
 void BroadcastScenario::finish(Totals& t) {
   for (auto& r : receivers_) {
     if (!r.opened) continue;
-    for (auto& [p, checker] : r.streams) t.streams += checker.finish(publishers_[p]->sent.load());
+    for (auto& [p, checker] : r.streams) t.streams += checker.finish(publishers_[p]->sent.load(), publishers_[p]->doubt);
   }
-  pacers_.reset();
-}
-
-// ---------------------------------------------------------------------------------------------
-// chat: the message text is "p:seq:sent_ns"; events are parsed with simdjson.
-
-void ChatScenario::attach(Driver& d) {
-  Scenario::attach(d);
-  const LoadOptions& o = d.options();
-  rooms_ = std::max(1u, o.rooms);
-  publishers_ = std::min(o.publishers, o.connections);
-  window_ = std::max(1u, o.window);
-  rate_ = o.rate;
-  pacers_.attach(o.threads);
-  started_ns_.assign(o.threads, 0);
-  conns_.resize(o.connections);
-  for (uint32_t i = 0; i < o.connections; ++i) {
-    for (uint32_t p = 0; p < publishers_; ++p) {
-      if (p % rooms_ == i % rooms_) conns_[i].streams.emplace_back(p, StreamChecker{});
-    }
+  for (auto& pub : publishers_) {
+    for (const auto& [lo, hi] : pub->doubt) t.resume.unconfirmed += hi - lo + 1;
   }
-  sent_ = std::make_unique<std::atomic<uint64_t>[]>(std::max(1u, publishers_));
-  own_received_.assign(publishers_, 0);
-  stopped_.assign(o.threads, 0);
-  logins_.resize(o.threads);
-  retries_.resize(o.threads);
-  login_attempts_.assign(o.connections, 0);
-  const std::string body = fmt::format(R"({{"username": "{}", "password": "{}"}})", o.chat_user, o.chat_password);
-  login_request_ = fmt::format(
-      "POST /login HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n"
-      "Connection: close\r\n\r\n{}",
-      d.base().host_header(), body.size(), body);
-}
-
-void ChatScenario::connect(Worker& w, uint32_t i) {
-  if (!logins_[w.id]) logins_[w.id] = std::make_unique<HttpExchange>(*w.loop);
-  const bool started = logins_[w.id]->start(
-      driver_->base().address, login_request_,
-      [this, &w, i](int status, std::string_view body) {
-        // {"otp": "TOKEN"}
-        const size_t at = body.find("\"otp\"");
-        const size_t open = at == std::string_view::npos ? at : body.find('"', body.find(':', at) + 1);
-        const size_t close = open == std::string_view::npos ? open : body.find('"', open + 1);
-        if ((status == 429 || status == 503) && ++login_attempts_[i] < kLoginAttempts) {
-          retry_login(w, i);
-          return;
-        }
-        if (status != 200 || close == std::string_view::npos) {
-          driver_->failed(w, i, fmt::format("login answered {} {}", status, body.substr(0, 100)));
-          return;
-        }
-        driver_->open(w, i, fmt::format("/ws?otp={}", body.substr(open + 1, close - open - 1)));
-      },
-      driver_->source_for(i), driver_->tls().get(), driver_->base().host);
-  if (!started) driver_->failed(w, i, std::strerror(errno));
-}
-
-struct ChatScenario::LoginRetry : Timer {
-  ChatScenario* self;
-  Worker* worker;
-  std::vector<uint32_t> due;  // connections whose login waits
-  LoginRetry(ChatScenario* s, Worker* w) : Timer(&fire), self(s), worker(w) {}
-  static void fire(Timer& t) {
-    auto& r = static_cast<LoginRetry&>(t);
-    const std::vector<uint32_t> now = std::move(r.due);
-    r.due.clear();
-    for (uint32_t i : now) r.self->connect(*r.worker, i);
-  }
-};
-
-void ChatScenario::retry_login(Worker& w, uint32_t i) {
-  auto& r = retries_[w.id];
-  if (!r) r = std::make_unique<LoginRetry>(this, &w);
-  r->due.push_back(i);
-  if (!r->armed()) w.shard->timers().schedule_in(*r, 1000);
-}
-
-void ChatScenario::opened(Worker&, Socket& ws) {
-  conns_[ws.data().index].opened = true;
-  ws.send(fmt::format(R"({{"type": "change_room", "payload": {{"name": "{}"}}}})", room_of(ws.data().index)));
-}
-
-bool ChatScenario::ready(Worker& w) {
-  for (uint32_t i : w.mine) {
-    if (w.sockets[i] && !conns_[i].joined) return false;
-  }
-  return true;
-}
-
-void ChatScenario::publish(Worker& w, uint32_t p) {
-  Socket* ws = w.sockets[p];
-  if (!ws || !driver_->claim_message()) return;
-  const uint64_t seq = sent_[p].load(std::memory_order_relaxed) + 1;
-  ws->send(fmt::format(R"({{"type": "send_message", "payload": {{"message": "{}:{}:{}"}}}})", p, seq, driver_->now_ns()));
-  sent_[p].store(seq, std::memory_order_release);
-  w.sent.add();
-}
-
-void ChatScenario::begin(Worker& w) {
-  if (rate_ > 0) {
-    started_ns_[w.id] = driver_->now_ns();
-    pacers_.start(w, [this](Worker& wk) { pump(wk); }, stopped_);
-    return;
-  }
-  for (uint32_t p = w.id; p < publishers_; p += driver_->workers()) {
-    for (unsigned k = 0; k < window_; ++k) publish(w, p);
-  }
-}
-
-void ChatScenario::pump(Worker& w) {
-  const uint64_t due = due_by(driver_->now_ns(), started_ns_[w.id], rate_);
-  for (uint32_t p = w.id; p < publishers_; p += driver_->workers()) {
-    while (w.sockets[p] && sent_[p].load(std::memory_order_relaxed) < due &&
-           sent_[p].load(std::memory_order_relaxed) - own_received_[p] < window_ && !driver_->budget_spent()) {
-      publish(w, p);
-    }
-  }
-}
-
-void ChatScenario::message(Worker& w, Socket& ws, std::string_view m, OpCode) {
-  static thread_local simdjson::ondemand::parser parser;
-  const uint32_t me = ws.data().index;
-  simdjson::padded_string json(m);
-  auto doc = parser.iterate(json);
-  std::string_view type;
-  if (doc["type"].get_string().get(type)) {
-    w.errors.add();
-    return;
-  }
-  if (type == "room_changed") {
-    conns_[me].joined = true;
-    return;
-  }
-  if (type != "new_message") return;  // presence and the like
-  std::string_view text;
-  if (doc["payload"]["message"].get_string().get(text)) {
-    w.errors.add();
-    return;
-  }
-  // Messages of other runs or people: not ours to check.
-  uint32_t p = 0;
-  uint64_t seq = 0;
-  int64_t sent_ns = 0;
-  const size_t a = text.find(':'), b = text.find(':', a + 1);
-  if (a == std::string_view::npos || b == std::string_view::npos ||
-      std::from_chars(text.data(), text.data() + a, p).ec != std::errc() ||
-      std::from_chars(text.data() + a + 1, text.data() + b, seq).ec != std::errc() ||
-      std::from_chars(text.data() + b + 1, text.data() + text.size(), sent_ns).ec != std::errc() || p >= publishers_) {
-    return;
-  }
-  for (auto& [publisher, checker] : conns_[me].streams) {
-    if (publisher == p) checker.on_message(seq);
-  }
-  w.received.add();
-  w.record_latency(static_cast<uint64_t>(driver_->arrival_ns(w) - sent_ns));
-  if (p == me) {
-    ++own_received_[p];
-    if (rate_ == 0 && !stopped_[w.id]) publish(w, p);
-  }
-}
-
-void ChatScenario::end(Worker& w) { stopped_[w.id] = 1; }
-
-bool ChatScenario::drained(Worker& w) {
-  for (uint32_t i : w.mine) {
-    if (!w.sockets[i]) continue;
-    for (auto& [p, checker] : conns_[i].streams) {
-      if (checker.highest() < sent_[p].load(std::memory_order_acquire)) return false;
-    }
-  }
-  return true;
-}
-
-void ChatScenario::finish(Totals& t) {
-  for (auto& c : conns_) {
-    if (!c.opened) continue;
-    for (auto& [p, checker] : c.streams) t.streams += checker.finish(sent_[p].load());
-  }
-  for (auto& r : retries_) r.reset();
+  for (const ResumeCounts& c : resume_) t.resume += c;
   pacers_.reset();
 }
 

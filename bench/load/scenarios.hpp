@@ -6,45 +6,25 @@
 //   broadcast  the bench protocol: connection i joins room r(i % rooms) at /room/NAME, where every
 //              message a member sends goes to every member, sender included; the first --publishers
 //              connections publish, each keeping --window of its own messages outstanding or at --rate;
-//              every receiver checks every publisher's numbering (loss, duplicates, order)
+//              every receiver checks every publisher's numbering (loss, duplicates, order), and with
+//              --one-order that every member of a room sees one sequence; a receiver that dropped comes
+//              back on the next server, and what it missed meanwhile is not recovered
 //   connect    a connection storm: handshakes per second and the time to open them all
 //   idle       hold the connections for --duration; with --server-pid, the server's memory per connection
-//   chat       the ringcast chat protocol end to end: each connection logs in (POST /login), opens /ws
-//              with its one-time token, joins room r(i % rooms) with change_room; the first --publishers
-//              connections send send_message events (keeping --window outstanding, or at --rate), and
-//              every receiver checks each publisher's order in the new_message events it gets
+//   chat       the ringcast chat protocol end to end, each room's one order checked (chat_scenario.hpp)
 #include <atomic>
-#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "bench/load/driver.hpp"
-#include "bench/load/http_exchange.hpp"
+#include "bench/load/pacers.hpp"
+#include "bench/load/room_order.hpp"
 
 namespace ringcast::load {
 
 std::unique_ptr<Scenario> make_scenario(const std::string& name);  // nullptr: unknown name
-
-// Paced sending (--rate): a 1 ms timer on each worker calls `pump`, which sends what is due by now,
-// until the worker stops (`stopped`, by worker id, as the scenario keeps it).
-class Pacers {
- public:
-  Pacers();
-  ~Pacers();
-  void attach(unsigned workers);  // before the workers start
-  void start(Worker& w, std::function<void(Worker&)> pump, const std::vector<uint8_t>& stopped);  // on w's thread
-  void reset();  // after every worker stopped
-
- private:
-  struct Pacer;
-  std::vector<std::unique_ptr<Pacer>> pacers_;
-};
-
-// How many messages a stream paced at `rate` a second and started at `started_ns` owes by `now_ns`.
-inline uint64_t due_by(int64_t now_ns, int64_t started_ns, double rate) noexcept {
-  return static_cast<uint64_t>(static_cast<double>(now_ns - started_ns) * 1e-9 * rate);
-}
 
 class EchoScenario final : public Scenario {
  public:
@@ -85,6 +65,8 @@ class BroadcastScenario final : public Scenario {
   void attach(Driver& d) override;
   void opened(Worker& w, Socket& ws) override;
   void message(Worker& w, Socket& ws, std::string_view m, OpCode op) override;
+  void dropped(Worker& w, uint32_t i) override;
+  void tick(Worker& w) override;
   void begin(Worker& w) override;
   void end(Worker& w) override;
   bool drained(Worker& w) override;
@@ -95,65 +77,36 @@ class BroadcastScenario final : public Scenario {
     std::atomic<uint64_t> sent{0};
     uint64_t own_received = 0;  // its own messages back (its worker only)
     int64_t started_ns = 0;
+    // Reconnects (its worker writes; receivers read `doubt` under the lock): numbers up to `floor`
+    // were given up on — sent on a connection that dropped before they came back (`doubt`: not
+    // lost if they never arrive), or unconfirmed for --confirm-timeout on a live one (lost if never
+    // seen); receivers expect everything up to `settled`.
+    std::mutex lock;
+    Excused doubt;
+    uint64_t floor = 0, given_up = 0;
+    std::atomic<uint64_t> settled{0};
+    int64_t progress_ns = 0;
+    uint64_t outstanding() const noexcept { return sent.load(std::memory_order_relaxed) - own_received - given_up; }
+    void give_up(bool in_doubt);  // on its worker
   };
   struct Receiver {
     bool opened = false;  // a connection that never opened is counted as failed, not as losing messages
+    uint64_t previous = 0;  // --one-order: the message it got before this one (0: none since it joined)
     std::vector<std::pair<uint32_t, StreamChecker>> streams;  // one per publisher of its room
   };
   bool publish(Worker& w, uint32_t p);  // false: nothing sent (no connection, or no budget left)
   void pump(Worker& w);                 // rate mode: send what is due
+  void top_up(Worker& w, uint32_t p);   // window mode: keep its window full
   uint32_t room_of(uint32_t i) const noexcept { return i % rooms_; }
 
   std::vector<std::unique_ptr<Publisher>> publishers_;
   std::vector<Receiver> receivers_;
   std::vector<uint8_t> stopped_;
   Pacers pacers_;
+  std::unique_ptr<RoomOrder> order_;  // --one-order
+  std::vector<ResumeCounts> resume_;  // per worker
   uint32_t rooms_ = 1;
   size_t size_ = 32;
-  unsigned window_ = 16;
-  double rate_ = 0;
-};
-
-class ChatScenario final : public Scenario {
- public:
-  std::string name() const override { return "chat"; }
-  std::string path(const LoadOptions&, uint32_t) const override { return "/ws"; }
-  void attach(Driver& d) override;
-  void connect(Worker& w, uint32_t i) override;
-  void opened(Worker& w, Socket& ws) override;
-  bool ready(Worker& w) override;
-  void message(Worker& w, Socket& ws, std::string_view m, OpCode op) override;
-  void begin(Worker& w) override;
-  void end(Worker& w) override;
-  bool drained(Worker& w) override;
-  void finish(Totals& t) override;
-
- private:
-  struct Conn {
-    bool opened = false;  // a connection that never opened is counted as failed, not as losing messages
-    bool joined = false;  // room_changed seen for its room
-    std::vector<std::pair<uint32_t, StreamChecker>> streams;  // the publishers of its room
-  };
-  void publish(Worker& w, uint32_t p);
-  void pump(Worker& w);  // paced: send what each publisher owes by now
-  std::string room_of(uint32_t i) const { return "load-r" + std::to_string(i % rooms_); }
-  // A login answered 429 or 503 ("try again later") is tried again a second later, as a client
-  // should: a server lets only so many logins of one address run at once.
-  void retry_login(Worker& w, uint32_t i);
-  static constexpr uint8_t kLoginAttempts = 60;
-  struct LoginRetry;
-
-  std::vector<std::unique_ptr<HttpExchange>> logins_;  // one per worker
-  std::vector<std::unique_ptr<LoginRetry>> retries_;   // one per worker
-  std::vector<uint8_t> login_attempts_;                // per connection
-  std::vector<Conn> conns_;
-  std::unique_ptr<std::atomic<uint64_t>[]> sent_;      // per publisher
-  std::vector<uint64_t> own_received_;
-  std::vector<uint8_t> stopped_;
-  Pacers pacers_;
-  std::vector<int64_t> started_ns_;  // per worker: when its publishers' rate started
-  std::string login_request_;
-  uint32_t rooms_ = 1, publishers_ = 0;
   unsigned window_ = 16;
   double rate_ = 0;
 };

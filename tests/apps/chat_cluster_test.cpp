@@ -27,17 +27,9 @@ using namespace ringcast;
 using namespace std::chrono_literals;
 using test::ChatConnection;
 using test::ChatJson;
+using test::chat_node;
 
 namespace {
-
-test::ServerProcess chat_node(const std::string& broker, const std::vector<std::string>& flags = {}) {
-  std::vector<std::string> argv = {test::binary_path("bin/ringcast-chat"), "--port", "0", "--shards", "2", "--host",
-                                   "127.0.0.1", "--users", test::chat_users_file(), "--broker", broker};
-  argv.insert(argv.end(), flags.begin(), flags.end());
-  const std::vector<std::string> backend = test::backend_flags();
-  argv.insert(argv.end(), backend.begin(), backend.end());
-  return test::ServerProcess(argv);
-}
 
 // A tab of `user` opened on `port` into `room` with a token from `login_port`, and its room_changed.
 std::unique_ptr<ChatConnection> join(uint16_t login_port, uint16_t port, const std::string& user,

@@ -3,62 +3,19 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include <ringcast/ws/app.hpp>
 #include "tests/support/net_test_support.hpp"
+#include "tests/support/load_report.hpp"
 #include "tests/support/test_process.hpp"
 
 using namespace ringcast;
 using namespace std::chrono_literals;
+using test::LoadReport;
+using test::run_load;
 
 namespace {
-
-// The numbers of ringcast-load's JSON report, by key (the keys of nested objects too). A key the
-// report lacks fails the test: a figure that is missing must not read as 0.
-class LoadReport {
- public:
-  double operator[](const std::string& key) const {
-    const auto it = values_.find(key);
-    REQUIRE_MESSAGE(it != values_.end(), "the report has no \"", key, "\"");
-    return it->second;
-  }
-  // Every `"name": number` pair of the report's text.
-  void read(const std::string& s) {
-    for (size_t at = s.find('"'); at != std::string::npos; at = s.find('"', at + 1)) {
-      const size_t end = s.find('"', at + 1);
-      if (end == std::string::npos) break;
-      const std::string key = s.substr(at + 1, end - at - 1);
-      size_t v = end + 1;
-      if (s.compare(v, 2, ": ") == 0) v += 2;
-      char* stop = nullptr;
-      const double value = std::strtod(s.c_str() + v, &stop);
-      if (stop != s.c_str() + v) values_[key] = value;
-      at = end;
-    }
-  }
-
- private:
-  std::map<std::string, double> values_;
-};
-
-// Runs ringcast-load with `args` (for at most two minutes), returns its exit status; the JSON report
-// lands in `report`.
-int run_load(std::vector<std::string> args, LoadReport& report) {
-  const std::string path = test::binary_path(fmt::format("load-{}.json", ::getpid()));
-  args.insert(args.begin(), test::binary_path("bin/ringcast-load"));
-  args.insert(args.end(), {"--progress=false", "--json", path});
-  const test::ProgramRun run = test::run_program(args);
-  CHECK_FALSE(run.timed_out);
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  report.read(text.str());
-  std::remove(path.c_str());
-  return run.status;
-}
 
 // A bench-protocol room server on one shard that misbehaves toward listeners (never toward a
 // publisher, whose window would stall): per publisher, the message numbered n is dropped when
@@ -134,14 +91,6 @@ struct FaultyServer {
   }
 };
 
-// A bundled server program on this test run's backend.
-test::ServerProcess start_server(const char* program, std::vector<std::string> args) {
-  args.insert(args.begin(), test::binary_path(std::string("bin/") + program));
-  const std::vector<std::string> backend = test::backend_flags();
-  args.insert(args.end(), backend.begin(), backend.end());
-  return test::ServerProcess(args);
-}
-
 // Every message of the report arrived once and in order.
 void check_streams_clean(const LoadReport& report) {
   CHECK(report["lost"] == 0);
@@ -179,7 +128,7 @@ TEST_CASE("load harness: against a faulty server it reports exactly the losses, 
 
 TEST_CASE("load harness: against ringcast-echo, echo and broadcast runs are clean and exit 0"
           * doctest::test_suite("io_alone")) {
-  test::ServerProcess server = start_server("ringcast-echo", {"--port", "0", "--shards", "2", "--log", "info"});
+  test::ServerProcess server = test::start_bundled_server("ringcast-echo", {"--port", "0", "--shards", "2", "--log", "info"});
   REQUIRE(server.port() > 0);
   const std::string url = fmt::format("ws://127.0.0.1:{}", server.port());
   LoadReport echo;
@@ -226,7 +175,7 @@ TEST_CASE("load harness: against ringcast-echo, echo and broadcast runs are clea
 // token), rooms, and every publisher's order checked. The server lets two logins of one address run
 // at once and answers the others 429: the harness tries those again, so every connection opens.
 TEST_CASE("load harness: the chat scenario drives ringcast-chat end to end, trying a login again after 429") {
-  test::ServerProcess server = start_server(
+  test::ServerProcess server = test::start_bundled_server(
       "ringcast-chat", {"--port", "0", "--shards", "2", "--host", "127.0.0.1", "--login-failures", "2", "--log", "info"});
   REQUIRE(server.port() > 0);
   LoadReport run;
@@ -239,9 +188,8 @@ TEST_CASE("load harness: the chat scenario drives ringcast-chat end to end, tryi
   CHECK(run["received"] > 0);
   check_streams_clean(run);
   CHECK(server.stop() == 0);
-  // Paced publishers, on a server of their own (a room's history holds the last run's messages, which
-  // a run in the same rooms would take for its own publishers').
-  test::ServerProcess fresh = start_server(
+  // Paced publishers: the rate asked for, on a server that answers every login at once.
+  test::ServerProcess fresh = test::start_bundled_server(
       "ringcast-chat", {"--port", "0", "--shards", "2", "--host", "127.0.0.1", "--login-failures", "0", "--log", "info"});
   REQUIRE(fresh.port() > 0);
   LoadReport paced;
@@ -256,7 +204,7 @@ TEST_CASE("load harness: the chat scenario drives ringcast-chat end to end, tryi
 // A connection that never opens is a failed connection: the messages it could never receive are not
 // counted as lost. Connection i goes to the i % 2-th URL, and the second one refuses every connection.
 TEST_CASE("load harness: connections that never open are failures, not lost messages") {
-  test::ServerProcess server = start_server("ringcast-echo", {"--port", "0", "--shards", "2", "--log", "info"});
+  test::ServerProcess server = test::start_bundled_server("ringcast-echo", {"--port", "0", "--shards", "2", "--log", "info"});
   REQUIRE(server.port() > 0);
   // Bound and never listening: a connect to it is refused.
   const int refusing = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -22,6 +22,7 @@
 #include "apps/chat/password_hash.hpp"
 #include "tests/support/raw_http_client.hpp"
 #include "tests/support/raw_ws_client.hpp"
+#include "tests/support/test_process.hpp"
 
 namespace ringcast::test {
 
@@ -216,6 +217,15 @@ class ChatConnection {
   int pings_ = 0;
   bool answer_pings_ = true;
 };
+
+// A ringcast-chat node (2 shards, the users of chat_users_file()) on the Redis at `broker`, with
+// `flags`, on this test run's backend.
+inline ServerProcess chat_node(const std::string& broker, const std::vector<std::string>& flags = {}) {
+  std::vector<std::string> args = {"--port", "0", "--shards", "2", "--host", "127.0.0.1", "--users", chat_users_file(),
+                                   "--broker", broker};
+  args.insert(args.end(), flags.begin(), flags.end());
+  return start_bundled_server("ringcast-chat", std::move(args));
+}
 
 inline std::string otp_for(uint16_t port, const std::string& user) {
   const HttpReply r = post_login(port, fmt::format(R"({{"username":"{}","password":"pw-{}"}})", user, user));

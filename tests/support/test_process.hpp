@@ -1,6 +1,6 @@
 #pragma once
 // Programs a test runs: the server programs of build/bin on this test run's backend (ServerProcess,
-// backend_flags), programs run to their end (run_program), and shell command lines (run_command).
+// start_bundled_server, backend_flags), programs run to their end (run_program), and shell command lines (run_command).
 // Every one runs as a ChildProcess: bounded waits, and it dies with the test.
 #include <chrono>
 #include <string>
@@ -18,6 +18,14 @@ inline std::vector<std::string> backend_flags() {
   std::vector<std::string> flags = {"--backend", b == "epoll" ? "epoll" : "io_uring"};
   if (b == "io_uring-minimal") flags.insert(flags.end(), {"--io-uring-disable", "all"});
   return flags;
+}
+
+// A program of build/bin (ringcast-echo, say) with `args`, on this test run's backend, in the background.
+inline ServerProcess start_bundled_server(const char* program, std::vector<std::string> args) {
+  args.insert(args.begin(), binary_path(std::string("bin/") + program));
+  const std::vector<std::string> backend = backend_flags();
+  args.insert(args.end(), backend.begin(), backend.end());
+  return ServerProcess(args);
 }
 
 // Runs a shell command line for at most `limit`; returns its exit status (-1 if it did not exit, or
