@@ -114,6 +114,25 @@ struct Scenario {
     return out + " ms";
   }
 
+  // The publishers start; after 2 s of them, the Redis primary that holds the room's log.
+  int start_publishing() {
+    tabs.publish_rate(kPerPublisher);
+    tabs.pump(2s);
+    const int primary = cluster.primary_of_chat_room(kRoom);
+    REQUIRE(primary >= 0);
+    return primary;
+  }
+
+  // When tabs got messages again after `fault`: the first one published after it, and the longest
+  // stretch without any delivery since.
+  std::string deliveries_after(Clock::time_point fault) const {
+    const auto again = tabs.first_delivery_of_message_sent_after(fault);
+    REQUIRE_MESSAGE(again.has_value(), "no message published after the fault was delivered");
+    return fmt::format("the first message published after the fault delivered {:.0f} ms after it; longest silence {:.0f} ms",
+                       ms_between(fault, *again),
+                       std::chrono::duration<double, std::milli>(tabs.longest_silence(fault, Clock::now())).count());
+  }
+
   // Waits for a Redis operation run on another thread, pumping the tabs meanwhile.
   template <typename T>
   T pump_while(std::future<T>& f, std::chrono::milliseconds limit) {
@@ -150,8 +169,7 @@ TEST_CASE("faults: a chat node killed (-9) while every node publishes — its ta
   Scenario s;
   const size_t dave = s.tabs.members().size();
   s.tabs.add("dave", 2, false);  // only on the node that dies: presence must let him go
-  s.tabs.publish_rate(kPerPublisher);
-  s.tabs.pump(2s);
+  s.start_publishing();
 
   const Clock::time_point killed = Clock::now();
   s.cluster.kill_chat(2);
@@ -202,10 +220,7 @@ TEST_CASE("faults: the room's Redis primary killed (-9) while every node publish
           "tab gets every acknowledged message once in one order or is told it cannot") {
   if (!test::require_redis()) return;
   Scenario s;
-  s.tabs.publish_rate(kPerPublisher);
-  s.tabs.pump(2s);
-  const int primary = s.cluster.primary_of_chat_room(kRoom);
-  REQUIRE(primary >= 0);
+  const int primary = s.start_publishing();
 
   const Clock::time_point killed = Clock::now();
   s.cluster.redis().kill(static_cast<size_t>(primary));
@@ -214,12 +229,8 @@ TEST_CASE("faults: the room's Redis primary killed (-9) while every node publish
   const Clock::time_point promoted_at = Clock::now();
   REQUIRE_MESSAGE(promoted >= 0, "no replica took over:\n", s.cluster.redis().describe());
   s.tabs.pump(3s);
-  const auto again = s.tabs.first_delivery_of_message_sent_after(killed);
-  REQUIRE_MESSAGE(again.has_value(), "no message published after the kill was delivered");
-  MESSAGE(fmt::format("redis primary kill [{}]: node {} killed, replica {} serving its slots {:.0f} ms later; the first "
-                      "message published after the kill delivered {:.0f} ms after it; longest silence {:.0f} ms",
-                      test::backend_name(), primary, promoted, ms_between(killed, promoted_at), ms_between(killed, *again),
-                      std::chrono::duration<double, std::milli>(s.tabs.longest_silence(killed, Clock::now())).count()));
+  MESSAGE(fmt::format("redis primary kill [{}]: node {} killed, replica {} serving its slots {:.0f} ms later; {}",
+                      test::backend_name(), primary, promoted, ms_between(killed, promoted_at), s.deliveries_after(killed)));
   finish(s, "redis primary kill");
 }
 
@@ -227,10 +238,7 @@ TEST_CASE("faults: the room's Redis primary stopped 5 s (SIGSTOP, then SIGCONT) 
           "cluster settles, every tab gets every acknowledged message once in one order or is told it cannot") {
   if (!test::require_redis()) return;
   Scenario s;
-  s.tabs.publish_rate(kPerPublisher);
-  s.tabs.pump(2s);
-  const int primary = s.cluster.primary_of_chat_room(kRoom);
-  REQUIRE(primary >= 0);
+  const int primary = s.start_publishing();
 
   const Clock::time_point stopped = Clock::now();
   s.cluster.redis().pause(static_cast<size_t>(primary));
@@ -241,13 +249,9 @@ TEST_CASE("faults: the room's Redis primary stopped 5 s (SIGSTOP, then SIGCONT) 
   REQUIRE_MESSAGE(s.pump_while(settled, 35s), "the Redis Cluster did not settle:\n", s.cluster.redis().describe());
   const int now_primary = s.cluster.primary_of_chat_room(kRoom);
   s.tabs.pump(2s);
-  const auto again = s.tabs.first_delivery_of_message_sent_after(stopped);
-  REQUIRE_MESSAGE(again.has_value(), "no message published after the stop was delivered");
-  MESSAGE(fmt::format("redis primary SIGSTOP 5 s [{}]: node {} stopped, the room's primary after it node {}; the first "
-                      "message published after the stop delivered {:.0f} ms after it (SIGCONT at {:.0f} ms); longest "
-                      "silence {:.0f} ms",
-                      test::backend_name(), primary, now_primary, ms_between(stopped, *again), ms_between(stopped, resumed),
-                      std::chrono::duration<double, std::milli>(s.tabs.longest_silence(stopped, Clock::now())).count()));
+  MESSAGE(fmt::format("redis primary SIGSTOP 5 s [{}]: node {} stopped, SIGCONT {:.0f} ms later, the room's primary after "
+                      "it node {}; {}",
+                      test::backend_name(), primary, ms_between(stopped, resumed), now_primary, s.deliveries_after(stopped)));
   finish(s, "redis primary SIGSTOP");
 }
 
@@ -307,8 +311,7 @@ TEST_CASE("faults: a chat node's cable pulled 5 s while every node publishes —
     return std::nullopt;
   };
 
-  s.tabs.publish_rate(kPerPublisher);
-  s.tabs.pump(2s);
+  s.start_publishing();
   REQUIRE(entered);
   CHECK(first_sample(Clock::now() - 1s, true).has_value());
   const uint64_t lost_before = s.cluster.metric(cut, "broker_lost_total", test::FaultCluster::kEchoPort);

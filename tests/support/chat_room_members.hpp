@@ -183,7 +183,8 @@ class ChatRoomMembers {
   // everything (recovered) or was told it could not (`recovered: false`), and the publishes
   // acknowledged and unconfirmed. Call after settle().
   void check_outcome(const std::string& title) {
-    const auto [epoch, end] = room_end();
+    const std::pair<uint64_t, uint64_t> room = room_end();
+    const uint64_t epoch = room.first, end = room.second;  // named, for the checks' messages (lambdas)
     uint64_t complete = 0, told = 0, sent = 0, acknowledged = 0, refused = 0, maybe = 0, unconfirmed = 0, unanswered = 0,
              broken = 0;
     std::string lines;
