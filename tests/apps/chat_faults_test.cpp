@@ -9,7 +9,8 @@
 // and the figures of the fault (how long until the tabs were back, until a message was delivered
 // again, until GET /ready said so) in the test's output.
 //
-// Suite "faults": the release build runs them on io_uring and epoll, alone (tests/CMakeLists.txt).
+// Suite "faults": the release build runs them on io_uring and epoll, alone (tests/CMakeLists.txt). Last,
+// the network lab's own test: what the others stand on.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -19,6 +20,8 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -342,6 +345,44 @@ TEST_CASE("faults: a chat node's cable pulled 5 s while every node publishes —
   CHECK_MESSAGE(lost > 0, "the cut node's broker_lost_total did not count the live messages it missed");
   s.tabs.on_round({});
   finish(s, "cable pulled");
+}
+
+
+TEST_CASE("faults: the network lab — hosts reach each other and the test, a pulled cable leaves a host reaching only "
+          "itself, teardown kills what still runs on the hosts and removes them, and a dead test's lab is removed") {
+  if (!test::require_redis()) return;
+  // What a test that died without its teardown leaves: a namespace named for a pid that has ended.
+  test::ChildProcess ended({"/bin/true"});
+  const pid_t dead = ended.pid();
+  REQUIRE(ended.wait(test::deadline_in(5s)).has_value());
+  std::string out;
+  REQUIRE(test::run_command(fmt::format("ip netns add rc{}-0", dead), out) == 0);
+
+  std::optional<test::ChildProcess> sleeper;  // outlives the lab: its teardown must end it
+  {
+    test::NetworkLab lab;
+    out.clear();
+    CHECK(test::run_command("ip netns list", out) == 0);
+    CHECK_MESSAGE(out.find(fmt::format("rc{}-0", dead)) == std::string::npos, out);
+    const size_t a = lab.add_host(), b = lab.add_host();
+    test::RedisServer redis({}, {}, {}, {lab.address(a), 6379, lab.launcher(a)});  // up: it answered PING
+    CHECK(redis.command({"PING"}).text == "PONG");  // from the test's namespace
+    bool from_b = false, from_a = false;
+    std::thread([&] { from_b = lab.enter(b) && redis.command({"PING"}).text == "PONG"; }).join();
+    CHECK(from_b);
+    lab.link_down(a);
+    std::thread([&] { from_a = lab.enter(a) && redis.command({"PING"}).text == "PONG"; }).join();
+    CHECK(from_a);  // cut off, it still reaches itself
+    lab.link_up(a);
+    CHECK(test::eventually([&] { return redis.command({"PING"}, 1000).text == "PONG"; }, 10s));
+    std::vector<std::string> argv = lab.launcher(b);
+    argv.insert(argv.end(), {"/bin/sleep", "600"});
+    sleeper.emplace(argv);
+  }
+  CHECK(sleeper->wait(test::deadline_in(5s)).has_value());
+  out.clear();
+  CHECK(test::run_command("ip netns list; ip -o link show", out) == 0);
+  CHECK_MESSAGE(out.find(fmt::format("rc{}", ::getpid())) == std::string::npos, out);
 }
 
 }  // TEST_SUITE
