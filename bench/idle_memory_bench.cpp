@@ -1,10 +1,12 @@
-// idle_memory_bench: the server's memory per idle connection, raw TCP and WebSocket.
+// idle_memory_bench: the server's memory per idle connection, raw TCP, WebSocket and WebSocket over
+// TLS (wss://), in the same run.
 //
-// Starts build/bin/ringcast-tcp-echo and build/bin/ringcast-echo (one shard each) as processes, warms
-// each up (a burst of connections that send, get their echo and leave, so the per-shard receive buffer
-// ring and output block pool are already in memory: fixed costs, not per-connection ones), reads its
-// RSS, opens --connections idle connections (each completes one echo, or the WebSocket handshake and
-// one echoed message), waits, reads RSS again and divides the growth by the count.
+// Starts build/bin/ringcast-tcp-echo and build/bin/ringcast-echo (one shard each; for wss:// with a
+// self-signed EC P-256 certificate made at run time) as processes, warms each up (a burst of
+// connections that send, get their echo and leave, so the per-shard receive buffer ring, output block
+// pool and TLS buffers are already in memory: fixed costs, not per-connection ones), reads its RSS,
+// opens --connections idle connections (each completes one echo, or the TLS and WebSocket handshakes
+// and one echoed message), waits, reads RSS again and divides the growth by the count.
 //
 //   build/bin/idle_memory_bench --connections 10000 --json bench/results/idle_memory.json
 #include <fmt/format.h>
@@ -23,6 +25,7 @@
 #include <ringcast/net/backend/detail/socket_ops.hpp>
 #include <ringcast/net/socket_address.hpp>
 #include "tests/support/server_process.hpp"
+#include "tests/support/tls_test_support.hpp"
 
 using namespace ringcast;
 
@@ -36,47 +39,91 @@ test::ServerProcess start(const std::string& binary, std::vector<std::string> ex
   return test::ServerProcess(args);
 }
 
-bool read_exact(int fd, char* p, size_t n) {
-  while (n > 0) {
-    const ssize_t r = ::recv(fd, p, n, 0);
-    if (r <= 0) return false;
-    p += r;
-    n -= static_cast<size_t>(r);
+// A client socket, plain or TLS (a blocking OpenSSL client that trusts any certificate).
+struct Link {
+  int fd = -1;
+  SSL* ssl = nullptr;
+
+  bool send_all(const void* data, size_t n) const {
+    if (ssl) {
+      size_t done = 0;
+      return SSL_write_ex(ssl, data, n, &done) == 1 && done == n;
+    }
+    return ::send(fd, data, n, MSG_NOSIGNAL) == static_cast<ssize_t>(n);
   }
-  return true;
+  bool read_exact(void* out, size_t n) const {
+    auto* p = static_cast<char*>(out);
+    while (n > 0) {
+      size_t got = 0;
+      if (ssl) {
+        if (SSL_read_ex(ssl, p, n, &got) != 1) return false;
+      } else {
+        const ssize_t r = ::recv(fd, p, n, 0);
+        if (r <= 0) return false;
+        got = static_cast<size_t>(r);
+      }
+      p += got;
+      n -= got;
+    }
+    return true;
+  }
+  void close() {
+    SSL_free(ssl);  // no close_notify: the server sees the FIN
+    ssl = nullptr;
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
+};
+
+enum class Protocol { kTcp, kWebSocket, kSecureWebSocket };
+
+SSL_CTX* client_context() {
+  static SSL_CTX* ctx = [] {
+    SSL_CTX* c = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
+    return c;
+  }();
+  return ctx;
 }
 
-// One connection that has done what a client does before going idle; -1 on failure.
-int open_one(uint16_t port, bool websocket, unsigned source) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+// One connection that has done what a client does before going idle; fd -1 on failure.
+Link open_one(uint16_t port, Protocol protocol, unsigned source) {
+  Link l;
+  l.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   const int one = 1;
-  ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+  ::setsockopt(l.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
   const SocketAddress from = SocketAddress::ipv4(0x7f000001 + source, 0);
-  ::bind(fd, from.data(), from.size());
+  ::bind(l.fd, from.data(), from.size());
   const SocketAddress to = SocketAddress::loopback(port);
-  if (::connect(fd, to.data(), to.size()) < 0) {
-    ::close(fd);
-    return -1;
-  }
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (!websocket) {
+  auto fail = [&l] {
+    l.close();
+    return l;
+  };
+  if (::connect(l.fd, to.data(), to.size()) < 0) return fail();
+  ::setsockopt(l.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (protocol == Protocol::kTcp) {
     char b = 'x';
-    if (::send(fd, &b, 1, MSG_NOSIGNAL) != 1 || !read_exact(fd, &b, 1)) return ::close(fd), -1;
-    return fd;
+    if (!l.send_all(&b, 1) || !l.read_exact(&b, 1)) return fail();
+    return l;
+  }
+  if (protocol == Protocol::kSecureWebSocket) {
+    l.ssl = SSL_new(client_context());
+    SSL_set_fd(l.ssl, l.fd);
+    if (SSL_connect(l.ssl) != 1) return fail();
   }
   static const std::string req =
       "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-  if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) return ::close(fd), -1;
+  if (!l.send_all(req.data(), req.size())) return fail();
   std::string head;
   char c;
-  while (head.find("\r\n\r\n") == std::string::npos && ::recv(fd, &c, 1, 0) == 1) head += c;
-  if (head.find(" 101 ") == std::string::npos) return ::close(fd), -1;
+  while (head.find("\r\n\r\n") == std::string::npos && l.read_exact(&c, 1)) head += c;
+  if (head.find(" 101 ") == std::string::npos) return fail();
   // One masked 2-byte text message, and its echo (4 bytes: header + "hi").
   const char frame[] = {'\x81', '\x82', 1, 2, 3, 4, 'h' ^ 1, 'i' ^ 2};
   char echo[4];
-  if (::send(fd, frame, sizeof frame, MSG_NOSIGNAL) != sizeof frame || !read_exact(fd, echo, 4)) return ::close(fd), -1;
-  return fd;
+  if (!l.send_all(frame, sizeof frame) || !l.read_exact(echo, 4)) return fail();
+  return l;
 }
 
 struct Measure {
@@ -84,49 +131,55 @@ struct Measure {
   unsigned opened = 0;
 };
 
-Measure measure(const std::string& binary, bool websocket, unsigned connections) {
-  test::ServerProcess s = start(binary, websocket ? std::vector<std::string>{"--idle-timeout", "0"} : std::vector<std::string>{});
+Measure measure(const std::string& binary, Protocol protocol, unsigned connections) {
+  std::vector<std::string> extra;
+  if (protocol != Protocol::kTcp) extra = {"--idle-timeout", "0"};
+  if (protocol == Protocol::kSecureWebSocket) {
+    const test::TestCertificate& cert = test::test_certificate();
+    extra.insert(extra.end(), {"--tls-cert", cert.cert, "--tls-key", cert.key});
+  }
+  test::ServerProcess s = start(binary, extra);
   Measure m;
   if (s.port() == 0) return m;
   const auto port = static_cast<uint16_t>(s.port());
   // Warm-up: fixed per-shard memory (every page of the receive buffer ring, the block pools) comes in
   // now, through many messages on few connections — so the connection records of the measured
   // connections are still counted in full.
-  std::vector<int> warm;
+  std::vector<Link> warm;
   for (unsigned i = 0; i < 64; ++i) {
-    const int fd = open_one(port, websocket, i % 8);
-    if (fd >= 0) warm.push_back(fd);
+    Link l = open_one(port, protocol, i % 8);
+    if (l.fd >= 0) warm.push_back(l);
   }
   for (int round = 0; round < 40; ++round) {
-    for (int fd : warm) {
+    for (const Link& l : warm) {
       char b[4];
-      if (websocket) {
+      if (protocol != Protocol::kTcp) {
         const char frame[] = {'\x81', '\x82', 1, 2, 3, 4, 'h' ^ 1, 'i' ^ 2};
-        if (::send(fd, frame, sizeof frame, MSG_NOSIGNAL) == sizeof frame) read_exact(fd, b, 4);
-      } else if (::send(fd, "x", 1, MSG_NOSIGNAL) == 1) {
-        read_exact(fd, b, 1);
+        if (l.send_all(frame, sizeof frame)) l.read_exact(b, 4);
+      } else if (l.send_all("x", 1)) {
+        l.read_exact(b, 1);
       }
     }
   }
-  for (int fd : warm) ::close(fd);
+  for (Link& l : warm) l.close();
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   m.before = load::process_rss_bytes(s.pid());
-  std::vector<int> fds;
+  std::vector<Link> links;
   for (unsigned i = 0; i < connections; ++i) {
-    const int fd = open_one(port, websocket, i % 8);
-    if (fd >= 0) fds.push_back(fd);
+    Link l = open_one(port, protocol, i % 8);
+    if (l.fd >= 0) links.push_back(l);
   }
   std::this_thread::sleep_for(std::chrono::seconds(1));
   m.after = load::process_rss_bytes(s.pid());
-  m.opened = static_cast<unsigned>(fds.size());
-  for (int fd : fds) ::close(fd);
+  m.opened = static_cast<unsigned>(links.size());
+  for (Link& l : links) l.close();
   return m;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  Cli cli("idle_memory_bench", "server memory per idle connection (RSS growth / connections), TCP and WebSocket");
+  Cli cli("idle_memory_bench", "server memory per idle connection (RSS growth / connections): TCP, ws:// and wss://");
   auto& connections = cli.flag("connections", int64_t{10000}, "idle connections to hold");
   auto& bin = cli.flag("bin", std::string(), "directory of the server programs (default: next to this program)");
   auto& json = cli.flag("json", std::string(), "also write the figures to this JSON file");
@@ -141,9 +194,10 @@ int main(int argc, char** argv) {
     dir = dir.substr(0, dir.rfind('/'));
   }
   bench::BenchReport table("idle_memory_bench");
-  for (auto [name, binary, websocket] : {std::tuple{"tcp", dir + "/ringcast-tcp-echo", false},
-                                         std::tuple{"websocket", dir + "/ringcast-echo", true}}) {
-    const Measure m = measure(binary, websocket, static_cast<unsigned>(connections));
+  for (auto [name, binary, protocol] : {std::tuple{"tcp", dir + "/ringcast-tcp-echo", Protocol::kTcp},
+                                        std::tuple{"websocket", dir + "/ringcast-echo", Protocol::kWebSocket},
+                                        std::tuple{"websocket-tls", dir + "/ringcast-echo", Protocol::kSecureWebSocket}}) {
+    const Measure m = measure(binary, protocol, static_cast<unsigned>(connections));
     if (m.opened == 0) {
       fmt::print(stderr, "idle_memory_bench: no {} connection opened (is {} built?)\n", name, binary);
       return 1;

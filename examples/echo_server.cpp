@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
       // Also: on_upgrade, on_open, on_drain, on_ping, on_pong, on_close (ringcast/ws/web_socket_route.hpp).
       .limits = {.max_message_size = 64 << 10, .idle_timeout = std::chrono::seconds(60)},
   });
-  // Logs "listening on 127.0.0.1:PORT"; on SIGINT or SIGTERM every client gets 1001, and run() returns 0.
+  // Logs "listening on 127.0.0.1:PORT"; on SIGINT every client gets 1001, on SIGTERM they get it spread
+  // over AppOptions::drain's window (a rolling restart); then run() returns 0.
   return app.run();
 }

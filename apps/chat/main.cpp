@@ -176,8 +176,9 @@ int main(int argc, char** argv) {
                                   "failed logins one client address may make in a burst, then one more every 6 s "
                                   "(429 with Retry-After meanwhile); 0: no limit");
   const BrokerFlags broker = BrokerFlags::declare(
-      cli, "redis[s]://[USER:PASSWORD@]HOST[:PORT][/PREFIX] (docs/redis.md): carry room messages to and from other ringcast-chat "
-           "processes through Redis pub/sub (presence lists and history stay per process); empty: none");
+      cli, "redis[s]://[USER:PASSWORD@]HOST[:PORT][/PREFIX] (docs/redis.md; a Redis Cluster by any of its nodes): one chat "
+           "across every ringcast-chat node on it — rooms in one order with their history, presence and login tokens "
+           "live in Redis (docs/cluster.md); empty: this process alone");
   cli.example("ringcast-chat                                   # then open http://127.0.0.1:8080/");
   cli.example("ringcast-chat --port 9000 --shards 4 --users users.txt");
   cli.example("ringcast-chat --host 0.0.0.0 --allow-origin http://chat.example.com:8080");

@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
   auto& rooms = cli.flag("rooms", int64_t{1}, "broadcast: rooms (connection i joins room i % rooms)");
   auto& publishers = cli.flag("publishers", int64_t{1}, "broadcast: publishing connections (the first ones)");
   auto& window = cli.flag("window", int64_t{16}, "broadcast: a publisher's own messages outstanding");
-  auto& rate = cli.flag("rate", 0.0, "broadcast: messages/s per publisher (0: as fast as the window allows)");
+  auto& rate = cli.flag("rate", 0.0, "messages/s per publisher (broadcast, chat) or per connection (echo); 0: as fast as the window (or --inflight) allows");
   auto& duration = cli.flag("duration", 10.0, "seconds measured (after the warm-up)");
   auto& warmup = cli.flag("warmup", 1.0, "seconds of load before measuring");
   auto& messages = cli.flag("messages", int64_t{0}, "send exactly this many messages in all, then stop (0: by --duration)");

@@ -59,6 +59,34 @@ T read_at(std::string_view m, size_t offset) noexcept {
 
 }  // namespace
 
+struct Pacers::Pacer : Timer {
+  Worker* worker;
+  std::function<void(Worker&)> pump;
+  const std::vector<uint8_t>* stopped;
+  Pacer(Worker* w, std::function<void(Worker&)> fn, const std::vector<uint8_t>* s)
+      : Timer(&fire), worker(w), pump(std::move(fn)), stopped(s) {}
+  static void fire(Timer& t) {
+    auto& p = static_cast<Pacer&>(t);
+    if ((*p.stopped)[p.worker->id]) return;
+    p.pump(*p.worker);
+    p.worker->shard->timers().schedule_in(p, 1);
+  }
+};
+
+Pacers::Pacers() = default;
+Pacers::~Pacers() = default;
+
+void Pacers::attach(unsigned workers) { pacers_.resize(workers); }
+
+void Pacers::start(Worker& w, std::function<void(Worker&)> pump, const std::vector<uint8_t>& stopped) {
+  pacers_[w.id] = std::make_unique<Pacer>(&w, std::move(pump), &stopped);
+  w.shard->timers().schedule_in(*pacers_[w.id], 1);
+}
+
+void Pacers::reset() {
+  for (auto& p : pacers_) p.reset();
+}
+
 std::unique_ptr<Scenario> make_scenario(const std::string& name) {
   if (name == "echo") return std::make_unique<EchoScenario>();
   if (name == "broadcast") return std::make_unique<BroadcastScenario>();
@@ -75,9 +103,11 @@ void EchoScenario::attach(Driver& d) {
   Scenario::attach(d);
   const LoadOptions& o = d.options();
   size_ = std::max<size_t>(o.size, 16);
+  rate_ = o.rate;
   conns_.resize(o.connections);
   for (auto& c : conns_) c.sent_at.assign(std::max(1u, o.inflight), 0);
   stopped_.assign(o.threads, 0);
+  pacers_.attach(o.threads);
 }
 
 void EchoScenario::send(Worker& w, Socket& ws, Conn& c) {
@@ -96,10 +126,31 @@ void EchoScenario::send(Worker& w, Socket& ws, Conn& c) {
 }
 
 void EchoScenario::begin(Worker& w) {
+  if (rate_ > 0) {
+    // Spread over one period, so the connections do not all owe a message at the same instant.
+    const int64_t now = driver_->now_ns();
+    const double period_ns = 1e9 / rate_;
+    for (size_t k = 0; k < w.mine.size(); ++k) {
+      conns_[w.mine[k]].started_ns = now - static_cast<int64_t>(period_ns * static_cast<double>(k) / static_cast<double>(w.mine.size()));
+    }
+    pacers_.start(w, [this](Worker& wk) { pump(wk); }, stopped_);
+    return;
+  }
   for (uint32_t i : w.mine) {
     Socket* ws = w.sockets[i];
     if (!ws) continue;
     for (unsigned k = 0; k < conns_[i].sent_at.size(); ++k) send(w, *ws, conns_[i]);
+  }
+}
+
+void EchoScenario::pump(Worker& w) {
+  const int64_t now = driver_->now_ns();
+  for (uint32_t i : w.mine) {
+    Socket* ws = w.sockets[i];
+    Conn& c = conns_[i];
+    if (!ws) continue;
+    const uint64_t due = due_by(now, c.started_ns, rate_);
+    while (c.next_seq - 1 < due && c.next_seq - c.expected < c.sent_at.size() && !driver_->budget_spent()) send(w, *ws, c);
   }
 }
 
@@ -117,7 +168,7 @@ void EchoScenario::message(Worker& w, Socket& ws, std::string_view m, OpCode op)
   w.record_latency(static_cast<uint64_t>(driver_->arrival_ns(w) - c.sent_at[seq % c.sent_at.size()]));
   ++c.expected;
   w.received.add();
-  if (!stopped_[w.id]) send(w, ws, c);
+  if (rate_ == 0 && !stopped_[w.id]) send(w, ws, c);
 }
 
 void EchoScenario::end(Worker& w) { stopped_[w.id] = 1; }
@@ -130,6 +181,7 @@ bool EchoScenario::drained(Worker& w) {
 }
 
 void EchoScenario::finish(Totals& t) {
+  pacers_.reset();
   for (const Conn& c : conns_) {
     t.streams.received += c.expected - 1;
     t.streams.lost += c.next_seq - c.expected;  // sent and never echoed
@@ -159,7 +211,7 @@ void BroadcastScenario::attach(Driver& d) {
     }
   }
   stopped_.assign(o.threads, 0);
-  pacers_.resize(o.threads);
+  pacers_.attach(o.threads);
 }
 
 bool BroadcastScenario::publish(Worker& w, uint32_t p) {
@@ -192,19 +244,7 @@ void BroadcastScenario::begin(Worker& w) {
     publishers_[p]->started_ns = now - static_cast<int64_t>(period_ns * p / static_cast<double>(publishers_.size()));
   }
   if (rate_ > 0) {
-    // Paced: a 1 ms timer sends what each publisher owes by now (bounded by its window).
-    struct Pacer : Timer {
-      BroadcastScenario* self;
-      Worker* worker;
-      Pacer(BroadcastScenario* s, Worker* wk) : Timer(&fire), self(s), worker(wk) {}
-      static void fire(Timer& t) {
-        auto& p = static_cast<Pacer&>(t);
-        p.self->pump(*p.worker);
-        if (!p.self->stopped_[p.worker->id]) p.worker->shard->timers().schedule_in(p, 1);
-      }
-    };
-    pacers_[w.id] = std::make_unique<Pacer>(this, &w);
-    w.shard->timers().schedule_in(*pacers_[w.id], 1);
+    pacers_.start(w, [this](Worker& wk) { pump(wk); }, stopped_);
     return;
   }
   for (uint32_t p = w.id; p < publishers_.size(); p += driver_->workers()) {
@@ -217,7 +257,7 @@ void BroadcastScenario::pump(Worker& w) {
   const int64_t now = driver_->now_ns();
   for (uint32_t p = w.id; p < publishers_.size(); p += driver_->workers()) {
     Publisher& pub = *publishers_[p];
-    const auto due = static_cast<uint64_t>(static_cast<double>(now - pub.started_ns) * 1e-9 * rate_);
+    const uint64_t due = due_by(now, pub.started_ns, rate_);
     while (pub.sent.load(std::memory_order_relaxed) < due &&
            pub.sent.load(std::memory_order_relaxed) - pub.own_received < window_ * 4) {
       if (!publish(w, p)) break;  // its connection is gone, or the message budget is spent
@@ -272,7 +312,7 @@ void BroadcastScenario::finish(Totals& t) {
     if (!r.opened) continue;
     for (auto& [p, checker] : r.streams) t.streams += checker.finish(publishers_[p]->sent.load());
   }
-  for (auto& pacer : pacers_) pacer.reset();
+  pacers_.reset();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -284,6 +324,9 @@ void ChatScenario::attach(Driver& d) {
   rooms_ = std::max(1u, o.rooms);
   publishers_ = std::min(o.publishers, o.connections);
   window_ = std::max(1u, o.window);
+  rate_ = o.rate;
+  pacers_.attach(o.threads);
+  started_ns_.assign(o.threads, 0);
   conns_.resize(o.connections);
   for (uint32_t i = 0; i < o.connections; ++i) {
     for (uint32_t p = 0; p < publishers_; ++p) {
@@ -368,8 +411,23 @@ void ChatScenario::publish(Worker& w, uint32_t p) {
 }
 
 void ChatScenario::begin(Worker& w) {
+  if (rate_ > 0) {
+    started_ns_[w.id] = driver_->now_ns();
+    pacers_.start(w, [this](Worker& wk) { pump(wk); }, stopped_);
+    return;
+  }
   for (uint32_t p = w.id; p < publishers_; p += driver_->workers()) {
     for (unsigned k = 0; k < window_; ++k) publish(w, p);
+  }
+}
+
+void ChatScenario::pump(Worker& w) {
+  const uint64_t due = due_by(driver_->now_ns(), started_ns_[w.id], rate_);
+  for (uint32_t p = w.id; p < publishers_; p += driver_->workers()) {
+    while (w.sockets[p] && sent_[p].load(std::memory_order_relaxed) < due &&
+           sent_[p].load(std::memory_order_relaxed) - own_received_[p] < window_ && !driver_->budget_spent()) {
+      publish(w, p);
+    }
   }
 }
 
@@ -411,7 +469,7 @@ void ChatScenario::message(Worker& w, Socket& ws, std::string_view m, OpCode) {
   w.record_latency(static_cast<uint64_t>(driver_->arrival_ns(w) - sent_ns));
   if (p == me) {
     ++own_received_[p];
-    if (!stopped_[w.id]) publish(w, p);
+    if (rate_ == 0 && !stopped_[w.id]) publish(w, p);
   }
 }
 
@@ -433,6 +491,7 @@ void ChatScenario::finish(Totals& t) {
     for (auto& [p, checker] : c.streams) t.streams += checker.finish(sent_[p].load());
   }
   for (auto& r : retries_) r.reset();
+  pacers_.reset();
 }
 
 }  // namespace ringcast::load

@@ -1,7 +1,8 @@
 #pragma once
 // The load scenarios of ringcast-load.
-//   echo       every connection sends a message and waits for it back (or keeps --inflight in flight);
-//              every byte of every echo is checked
+//   echo       every connection sends a message and waits for it back (or keeps --inflight in flight),
+//              or with --rate sends that many a second (still at most --inflight in flight); every
+//              byte of every echo is checked
 //   broadcast  the bench protocol: connection i joins room r(i % rooms) at /room/NAME, where every
 //              message a member sends goes to every member, sender included; the first --publishers
 //              connections publish, each keeping --window of its own messages outstanding or at --rate;
@@ -10,9 +11,10 @@
 //   idle       hold the connections for --duration; with --server-pid, the server's memory per connection
 //   chat       the ringcast chat protocol end to end: each connection logs in (POST /login), opens /ws
 //              with its one-time token, joins room r(i % rooms) with change_room; the first --publishers
-//              connections send send_message events, and every receiver checks each publisher's order
-//              in the new_message events it gets
+//              connections send send_message events (keeping --window outstanding, or at --rate), and
+//              every receiver checks each publisher's order in the new_message events it gets
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +25,26 @@
 namespace ringcast::load {
 
 std::unique_ptr<Scenario> make_scenario(const std::string& name);  // nullptr: unknown name
+
+// Paced sending (--rate): a 1 ms timer on each worker calls `pump`, which sends what is due by now,
+// until the worker stops (`stopped`, by worker id, as the scenario keeps it).
+class Pacers {
+ public:
+  Pacers();
+  ~Pacers();
+  void attach(unsigned workers);  // before the workers start
+  void start(Worker& w, std::function<void(Worker&)> pump, const std::vector<uint8_t>& stopped);  // on w's thread
+  void reset();  // after every worker stopped
+
+ private:
+  struct Pacer;
+  std::vector<std::unique_ptr<Pacer>> pacers_;
+};
+
+// How many messages a stream paced at `rate` a second and started at `started_ns` owes by `now_ns`.
+inline uint64_t due_by(int64_t now_ns, int64_t started_ns, double rate) noexcept {
+  return static_cast<uint64_t>(static_cast<double>(now_ns - started_ns) * 1e-9 * rate);
+}
 
 class EchoScenario final : public Scenario {
  public:
@@ -39,12 +61,16 @@ class EchoScenario final : public Scenario {
   struct Conn {
     uint64_t next_seq = 1;      // the next message to send
     uint64_t expected = 1;      // the next echo expected
+    int64_t started_ns = 0;     // paced: when its rate started
     std::vector<int64_t> sent_at;  // send time by seq % inflight
   };
   void send(Worker& w, Socket& ws, Conn& c);
+  void pump(Worker& w);  // paced: send what is due, at most --inflight in flight
   std::vector<Conn> conns_;
   std::vector<uint8_t> stopped_;  // per worker
+  Pacers pacers_;
   size_t size_ = 32;
+  double rate_ = 0;
   OpCode op_ = OpCode::binary;
 };
 
@@ -81,7 +107,7 @@ class BroadcastScenario final : public Scenario {
   std::vector<std::unique_ptr<Publisher>> publishers_;
   std::vector<Receiver> receivers_;
   std::vector<uint8_t> stopped_;
-  std::vector<std::unique_ptr<Timer>> pacers_;
+  Pacers pacers_;
   uint32_t rooms_ = 1;
   size_t size_ = 32;
   unsigned window_ = 16;
@@ -109,6 +135,7 @@ class ChatScenario final : public Scenario {
     std::vector<std::pair<uint32_t, StreamChecker>> streams;  // the publishers of its room
   };
   void publish(Worker& w, uint32_t p);
+  void pump(Worker& w);  // paced: send what each publisher owes by now
   std::string room_of(uint32_t i) const { return "load-r" + std::to_string(i % rooms_); }
   // A login answered 429 or 503 ("try again later") is tried again a second later, as a client
   // should: a server lets only so many logins of one address run at once.
@@ -123,9 +150,12 @@ class ChatScenario final : public Scenario {
   std::unique_ptr<std::atomic<uint64_t>[]> sent_;      // per publisher
   std::vector<uint64_t> own_received_;
   std::vector<uint8_t> stopped_;
+  Pacers pacers_;
+  std::vector<int64_t> started_ns_;  // per worker: when its publishers' rate started
   std::string login_request_;
   uint32_t rooms_ = 1, publishers_ = 0;
   unsigned window_ = 16;
+  double rate_ = 0;
 };
 
 class ConnectScenario final : public Scenario {

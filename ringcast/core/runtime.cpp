@@ -22,11 +22,13 @@
 namespace ringcast {
 namespace {
 
-sigset_t stop_signals() {
+// The signals run() takes through its signalfd (and every shard thread blocks).
+sigset_t stop_signals(bool hangup) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  if (hangup) sigaddset(&set, SIGHUP);
   return set;
 }
 
@@ -81,7 +83,7 @@ void Runtime::start() {
   started_ = true;
   // Shard threads inherit the creating thread's signal mask: with the stop signals blocked there,
   // only the controlling thread's signalfd ever sees them.
-  const sigset_t signals = stop_signals();
+  const sigset_t signals = stop_signals(static_cast<bool>(options_.on_hangup));
   sigset_t previous;
   pthread_sigmask(SIG_BLOCK, &signals, &previous);
 
@@ -140,7 +142,7 @@ void Runtime::join() {
 }
 
 int Runtime::run() {
-  const sigset_t signals = stop_signals();
+  const sigset_t signals = stop_signals(static_cast<bool>(options_.on_hangup));
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);  // a peer that vanishes is an error value, never a signal
   const int sfd = ::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -148,8 +150,9 @@ int Runtime::run() {
   start();
 
   // Wait for the first signal (or stop()), then for the shards to drain; a second signal cuts the
-  // drain short.
+  // drain short. SIGTERM with on_terminate starts the application's drain, which ends in stop().
   bool stopping = false;
+  bool terminating = false;
   auto all_exited = [this] {
     for (auto& shard : shards_) {
       if (!shard->exited()) return false;
@@ -162,12 +165,20 @@ int Runtime::run() {
     signalfd_siginfo info{};
     while (::read(sfd, &info, sizeof info) == sizeof info) {
       const char* name = strsignal(static_cast<int>(info.ssi_signo));
-      if (!stopping) {
+      if (info.ssi_signo == SIGHUP) {
+        options_.on_hangup();
+      } else if (!stopping && !terminating && info.ssi_signo == SIGTERM && options_.on_terminate) {
+        log::info("{}: draining", name);
+        terminating = true;
+        options_.on_terminate();
+      } else if (!stopping && !terminating) {
         log::info("{}: stopping", name);
         stopping = true;
         stop();
       } else {
         log::warn("{} again: stopping now", name);
+        stopping = true;
+        stop();
         for (auto& shard : shards_) shard->force_stop();
       }
     }

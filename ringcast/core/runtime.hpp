@@ -43,6 +43,12 @@ struct RuntimeOptions {
   std::function<std::unique_ptr<EventDriver>(Shard&)> make_driver;
   // Runs on each shard's thread once its driver exists, before its loop starts.
   std::function<void(Shard&)> on_start;
+  // Set: the first SIGTERM runs this on run()'s thread instead of stopping (a drain, which calls
+  // stop() once it is done); SIGINT still stops. Any signal after it stops at once.
+  std::function<void()> on_terminate;
+  // When set, run() takes SIGHUP too and calls this on the controlling thread (a server reloads its
+  // certificates); when not, SIGHUP keeps its default action.
+  std::function<void()> on_hangup;
 };
 
 class Runtime {
@@ -58,7 +64,8 @@ class Runtime {
   // Starts every shard thread and returns once each has run on_start.
   void start();
   // start() (if needed), then waits for SIGINT/SIGTERM or stop(), stops every shard gracefully and
-  // joins them. A second signal while draining ends the drain at once. Returns 0.
+  // joins them (SIGTERM with RuntimeOptions::on_terminate: runs that instead, and waits for stop()).
+  // A second signal while stopping or draining ends it at once. SIGHUP: on_hangup. Returns 0.
   int run();
   // Asks every shard to stop; returns at once. Any thread.
   void stop() noexcept;

@@ -276,6 +276,9 @@ void Shard::run(std::unique_ptr<EventDriver> driver, const std::function<void(Sh
     stats_.loop_iterations.add();
   }
   log::debug("stopped");
+  // A drain cut short leaves its goodbyes (Close frames, FINs) queued: hand them to the kernel before
+  // the driver goes (io_uring: submitted, or a ring torn down drops them).
+  driver_->submit();
   // Hand over what we still owe other shards; whatever does not fit is destroyed with the outboxes.
   flush_outboxes();
   stop_hooks_.clear();

@@ -80,7 +80,7 @@ struct Connection {
   uint8_t* leftover = nullptr;          // 8: unconsumed input (malloc'd, size below), or null
   int fd = -1;                          // 4
   uint32_t index = 0;                   // 4: slot in the shard's slab
-  uint32_t leftover_size = 0;           // 4
+  uint32_t leftover_size = 0;           // 4: once closing (no leftover), the bytes read and dropped since
   uint16_t flags = 0;                   // 2
   uint8_t ops = 0;                      // 1: io_uring operations in flight that reference it
   uint8_t paused = 0;                   // 1: Pause bits

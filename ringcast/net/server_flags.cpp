@@ -19,14 +19,21 @@ ServerFlags ServerFlags::declare(Cli& cli, int default_port, std::string default
                "io_uring features to leave off: all, none, or a list of single_issuer,defer_taskrun,"
                "accept_multishot,recv_multishot,buf_ring,msg_ring,registered_ring"),
       cli.flag("log", std::string("info"), "log level: debug, info, warn, error, off"),
-      cli.flag("tls-cert", std::string(), "PEM certificate chain (leaf first): serve TLS (https://, wss://) on the port"),
-      cli.flag("tls-key", std::string(), "PEM private key of --tls-cert"),
+      cli.flag("tls-cert", std::string(),
+               "PEM certificate chain (leaf first): serve TLS (https://, wss://) on the port. Several, comma-separated: "
+               "each serves the names in its certificate to clients that ask by SNI, the first everyone else. "
+               "SIGHUP reads them and --tls-key again (a pair that does not load is logged and the current ones stay)"),
+      cli.flag("tls-key", std::string(), "PEM private key of --tls-cert (several: comma-separated, in the same order)"),
       cli.flag("accept-rate", 0.0,
                "connections the server accepts per second, a second's worth at once; beyond, they wait in the "
                "kernel's backlog (0: no limit)"),
       cli.flag("accept-rate-per-address", 0.0,
                "connections one client address (IPv4, IPv6 /64) may open per second, a second's worth at once; "
                "beyond, they are reset (0: no limit)"),
+      cli.flag("tls-ticket-rotation", int64_t{3600},
+               "TLS session resumption: seconds between changes of the key that encrypts session tickets; a "
+               "ticket resumes during the period it was issued in and the next (0: no tickets, every "
+               "connection a full handshake)"),
   };
 }
 
@@ -87,7 +94,14 @@ bool ServerFlags::apply(ShardOptions& shard_options, LoopOptions& loop, std::str
     return false;
   }
   if (!tls_cert.empty()) {
-    loop.tls = TlsContext::server(tls_cert, tls_key, error);
+    auto tls = TlsServerOptions::from_lists(tls_cert, tls_key, error);
+    if (!tls) return false;
+    if (tls_ticket_rotation < 0 || tls_ticket_rotation > 302400) {
+      error = fmt::format("--tls-ticket-rotation {} is out of range (0..302400 seconds: a ticket lives two periods, TLS 1.3 allows 7 days)", tls_ticket_rotation);
+      return false;
+    }
+    tls->ticket_key_interval = std::chrono::seconds(tls_ticket_rotation);
+    loop.tls = TlsContext::server(*tls, error);
     if (!loop.tls) return false;
   }
   return true;

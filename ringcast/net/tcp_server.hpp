@@ -8,6 +8,8 @@
 //   return server.run();  // until SIGINT/SIGTERM
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <vector>
 
 #include <ringcast/core/runtime.hpp>
@@ -27,6 +29,8 @@ struct TcpServerOptions {
   const char* tls_scheme = "tls";
   // Runs on each shard after its handler exists and it listens (apps set up per-shard state here).
   std::function<void(Shard&)> on_shard_start;
+  // RuntimeOptions::on_terminate: what the first SIGTERM starts instead of a stop (App: its drain).
+  std::function<void()> on_terminate;
 };
 
 class TcpServer {
@@ -42,10 +46,21 @@ class TcpServer {
   // Binds, starts every shard, and returns once all of them listen (at once when started already).
   // Throws on failure.
   void start();
-  // start(), then serve until SIGINT/SIGTERM; returns 0 after a graceful stop.
+  // start(), then serve until SIGINT/SIGTERM; returns 0 after a graceful stop. With TLS, SIGHUP
+  // reloads the certificates (reload_tls).
   int run();
+  // TLS: reads the certificate and key files again (renewed certificates). A pair that does not load
+  // is refused — logged, and said in `error`, with the file and OpenSSL's reason — and the current one
+  // stays. Otherwise each shard accepts with the new pair from its next iteration on; connections
+  // already accepted keep theirs. Any thread but a shard's; once started, returns when every running
+  // shard has switched (or after a second). False without TLS.
+  bool reload_tls(std::string& error);
   void stop() noexcept { runtime_->stop(); }
   void join();
+  // The calling shard's thread only: closes its listener on the server's port (SO_REUSEPORT: the
+  // kernel sends new connections to the shards that still listen, and refuses them once none does;
+  // those waiting in this listener's accept queue are reset). Open connections stay.
+  void stop_accepting();
 
   uint16_t port() const noexcept { return bound_.port(); }
   const SocketAddress& address() const noexcept { return bound_; }
@@ -67,6 +82,8 @@ class TcpServer {
   bool started_ = false;
   std::unique_ptr<NetStats[]> stats_;                      // per shard; the loops count into them
   std::vector<std::unique_ptr<ConnectionHandler>> handlers_;  // outlive the loops (declared first)
+  std::vector<int> listeners_;                                // per shard: its listener id on its loop
+  std::mutex tls_mutex_;  // reloads only: one at a time
   std::unique_ptr<Runtime> runtime_;
 };
 

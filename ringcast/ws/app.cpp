@@ -11,6 +11,7 @@
 #include <ringcast/net/tcp_server.hpp>
 #include <ringcast/net/tls/tls_context.hpp>
 #include <ringcast/ws/detail/metrics.hpp>
+#include <ringcast/ws/detail/shard_drain.hpp>
 #include <ringcast/ws/rooms/detail/redis_rooms.hpp>
 
 namespace ringcast {
@@ -57,8 +58,14 @@ void App::add_ws_route(std::string_view pattern, std::unique_ptr<WsRoute> ws) {
   WsRoute* r = ws.get();
   ws_routes_.push_back(std::move(ws));
   HttpRoute http;
-  http.upgrade = [r](Connection& c, Request& req, Response& res) {
-    r->upgrade(*r->per_shard[Shard::current()->id()], c, req, res);
+  http.upgrade = [this, r](Connection& c, Request& req, Response& res) {
+    const unsigned shard = Shard::current()->id();
+    if (drains_[shard]->active()) {
+      // RFC 9110 §15.6.4: this node is going; another one will take the client.
+      res.status(503).header("Retry-After", "1").send("draining\n");
+      return;
+    }
+    r->upgrade(*r->per_shard[shard], c, req, res);
   };
   route(HttpMethod::get, pattern, std::move(http));
 }
@@ -179,6 +186,10 @@ bool App::ready(std::string& why) const {
     why = "not started";
     return false;
   }
+  if (draining()) {
+    why = "draining";
+    return false;
+  }
   if (!broker_) return true;
   const auto now = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
@@ -225,8 +236,10 @@ std::string App::metrics() const {
     views[i].broker = rooms_[i] && rooms_[i]->broker() ? &rooms_[i]->broker()->stats() : nullptr;
     views[i].redis = rooms_[i] && rooms_[i]->broker() ? &rooms_[i]->broker()->redis_stats() : nullptr;
     for (const auto& r : ws_routes_) views[i].routes.push_back(r->per_shard[i].get());
+    views[i].drain = drain_stats_ ? &drain_stats_[i] : nullptr;
   }
-  return format_metrics(views);
+  std::string why;
+  return format_metrics(views, NodeView{.ready = ready(why), .draining = draining()});
 }
 
 void App::create_server() {
@@ -258,10 +271,12 @@ void App::create_server() {
   TcpServerOptions o{.address = *address, .shards = options_.shards, .loop = options_.loop};
   if (!o.loop.tls && !options_.tls_cert.empty()) {
     std::string error;
-    o.loop.tls = TlsContext::server(options_.tls_cert, options_.tls_key, error);
+    auto tls = TlsServerOptions::from_lists(options_.tls_cert, options_.tls_key, error);
+    if (tls) o.loop.tls = TlsContext::server(*tls, error);
     if (!o.loop.tls) throw std::invalid_argument(error);
   }
   o.tls_scheme = "https";
+  o.on_terminate = [this] { drain(); };
   o.on_shard_start = [this](Shard& shard) {
     Loop& loop = Loop::current();
     rooms_[shard.id()] = std::make_unique<Rooms>(*room_network_, shard, loop);
@@ -276,13 +291,20 @@ void App::create_server() {
       r->per_shard[shard.id()]->set_rooms(rooms_[shard.id()].get());
       r->per_shard[shard.id()]->set_budget(budgets_[shard.id()].get());
     }
+    drains_[shard.id()] = std::make_unique<ShardDrain>(loop, drain_stats_[shard.id()]);
+    shard.on_stop([d = drains_[shard.id()].get()] { d->cancel(); });
     if (shard.id() == 0 && metrics_listener_) listen_metrics(loop);
     for (auto& hook : shard_hooks_) hook(shard);
   };
   server_ = std::make_unique<TcpServer>(o, [this](Loop& loop) {
-    return std::make_unique<HttpServerHandler>(loop, router_, options_.http);
+    auto handler = std::make_unique<HttpServerHandler>(loop, router_, options_.http);
+    http_handlers_[loop.shard().id()] = handler.get();
+    return handler;
   });
   const unsigned shards = server_->runtime().shard_count();
+  http_handlers_.resize(shards);
+  drains_.resize(shards);
+  drain_stats_ = std::make_unique<DrainStats[]>(shards);
   for (auto& r : ws_routes_) r->per_shard.resize(shards);
   room_network_ = std::make_unique<RoomNetwork>(shards);
   room_network_->defaults = default_room_options_;
@@ -309,6 +331,54 @@ int App::run() {
   return server_->run();
 }
 
+bool App::drain() { return drain(options_.drain); }
+
+bool App::drain(DrainOptions options) {
+  TcpServer* server = started_.load(std::memory_order_acquire);
+  if (!server || draining_.exchange(true, std::memory_order_acq_rel)) return false;
+  log::info("draining: WebSockets close with {} over {} ms, then up to {} ms more", options.close_code,
+            options.window.count(), options.grace.count());
+  Runtime& runtime = server->runtime();
+  Shard* here = Shard::current();
+  for (unsigned i = 0; i < runtime.shard_count(); ++i) {
+    auto task = [this, options](Shard& s) { start_drain(s, options); };
+    if (here && &here->runtime() == &runtime) {
+      here->send_to(i, task);
+    } else {
+      runtime.shard(i).post(task);
+    }
+  }
+  return true;
+}
+
+void App::start_drain(Shard& shard, const DrainOptions& options) {
+  std::vector<WebSocketContext*> contexts;
+  for (auto& r : ws_routes_) contexts.push_back(r->per_shard[shard.id()].get());
+  drains_[shard.id()]->start(options, *server_, *http_handlers_[shard.id()], std::move(contexts), [this, &shard] {
+    if (shard.id() == 0) {
+      shard_drained();
+    } else {
+      shard.send_to(0, [this](Shard&) { shard_drained(); });
+    }
+  });
+}
+
+void App::shard_drained() {
+  Runtime& runtime = server_->runtime();
+  if (++shards_drained_ < runtime.shard_count()) return;
+  uint64_t closed = 0, cut = 0;
+  for (unsigned i = 0; i < runtime.shard_count(); ++i) {
+    closed += drain_stats_[i].closed.get();
+    cut += drain_stats_[i].cut.get();
+  }
+  log::info("drained: {} WebSockets closed, {} connections cut", closed, cut);
+  server_->stop();
+  // What was cut is gone already; nothing is left worth the stop's own wait.
+  if (cut > 0) {
+    for (unsigned i = 0; i < runtime.shard_count(); ++i) runtime.shard(i).force_stop();
+  }
+}
+
 void App::stop() noexcept {
   if (server_) server_->stop();
 }
@@ -318,5 +388,10 @@ void App::join() {
 }
 
 uint16_t App::port() const noexcept { return server_ ? server_->port() : 0; }
+
+bool App::reload_tls(std::string& error) {
+  create_server();
+  return server_->reload_tls(error);
+}
 
 }  // namespace ringcast

@@ -8,7 +8,7 @@
 //       .on_message = [](WebSocket<User>& ws, std::string_view msg, OpCode op) { ws.send(msg, op); },
 //       .limits = {.max_message_size = 64 << 10},
 //   });
-//   return app.run();   // SIGINT/SIGTERM: every WebSocket gets 1001, connections drain, exit 0
+//   return app.run();   // SIGTERM: drain (DrainOptions), exit 0; SIGINT: every WebSocket gets 1001 at once
 //
 // Routes are added before start()/run() and are then shared, read-only, by every shard. Each shard
 // accepts its own connections (SO_REUSEPORT) and runs their callbacks on its own thread: callbacks of
@@ -29,6 +29,7 @@
 #include <ringcast/net/backend/loop_options.hpp>
 #include <ringcast/net/http/http_router.hpp>
 #include <ringcast/net/http/http_server.hpp>
+#include <ringcast/ws/drain_options.hpp>
 #include <ringcast/ws/rooms/broker_options.hpp>
 #include <ringcast/ws/rooms/rooms.hpp>
 #include <ringcast/ws/web_socket_route.hpp>
@@ -37,6 +38,8 @@ namespace ringcast {
 
 class TcpServer;
 class RedisCluster;
+class ShardDrain;
+struct DrainStats;
 namespace detail {
 struct AppInternals;
 }
@@ -60,6 +63,7 @@ struct AppOptions {
   LoopOptions loop;
   HttpServerOptions http;
   // PEM certificate chain and key: serve https:// and wss:// (loop.tls, when set, is used instead).
+  // Several pairs (SNI), comma-separated: TlsServerOptions::from_lists.
   std::string tls_cert;
   std::string tls_key;
   // Rooms across nodes: `redis[s]://[user[:password]@]host[:port][/prefix]` (RedisEndpoint,
@@ -75,6 +79,8 @@ struct AppOptions {
   // fails with 1013 (try again later). Each connection is held to its route's max_message_size too.
   size_t max_partial_message_bytes = 64 << 20;
   MetricsOptions metrics;
+  // What drain() and the first SIGTERM of run() do (ringcast/ws/drain_options.hpp).
+  DrainOptions drain;
 };
 
 class App {
@@ -132,10 +138,26 @@ class App {
 
   // Starts every shard and returns once they listen (then port() is known).
   void start();
-  // start() unless started already, then serve until SIGINT/SIGTERM; returns 0 after a graceful stop.
+  // start() unless started already, then serve until a stop: SIGTERM drains (drain()) and the app
+  // stops once drained; SIGINT stops at once (every WebSocket gets 1001); either signal during a drain
+  // stops at once. With TLS, SIGHUP reloads the certificates (reload_tls). Returns 0.
   int run();
+  // With TLS: reads the certificate and key files again; a pair that does not load is refused (logged,
+  // and said in `error`, with the file and OpenSSL's reason) and the current one stays. Open
+  // connections keep the pair they were accepted with; new handshakes use the new one once this
+  // returns. Any thread but the app's shards (TcpServer::reload_tls).
+  bool reload_tls(std::string& error);
   void stop() noexcept;
   void join();
+  // Any thread, once started. Empties the node for a rolling restart (DrainOptions, default
+  // AppOptions::drain): ready() turns false at once ("draining"), every shard stops accepting, HTTP
+  // keep-alive connections close after their answer, upgrades are refused (503), and the WebSockets
+  // get a Close frame spread evenly over the window; once none of the app's connections is left (or at
+  // window + grace, cutting the rest) the app stops, as stop() does: run() then returns 0. False when
+  // not started or draining already.
+  bool drain();
+  bool drain(DrainOptions options);
+  bool draining() const noexcept { return draining_.load(std::memory_order_acquire); }
 
   // The port the app listens on (the one picked for port 0), once started; 0 before.
   uint16_t port() const noexcept;
@@ -145,7 +167,8 @@ class App {
   std::string metrics() const;
   // Any thread. True when the node can deliver: without a broker, once started; with one, while every
   // shard has proven delivery through Redis within the probe timeout on every subscriber connection
-  // it holds (a shard that subscribes to nothing has nothing to prove). `why` says what is not.
+  // it holds (a shard that subscribes to nothing has nothing to prove); never while draining. `why`
+  // says what is not.
   bool ready(std::string& why) const;
 
  private:
@@ -166,6 +189,8 @@ class App {
   void listen_metrics(Loop& loop);
   void add_ws_route(std::string_view pattern, std::unique_ptr<WsRoute> route);
   void create_server();
+  void start_drain(Shard& shard, const DrainOptions& options);  // on each shard
+  void shard_drained();                                        // on shard 0, once per shard
 
   AppOptions options_;
   HttpRouter<HttpRoute> router_;
@@ -184,6 +209,11 @@ class App {
   HttpRouter<HttpRoute> metrics_router_;                     // ... with these routes
   std::unique_ptr<HttpServerHandler> metrics_handler_;       // on shard 0; outlives its loop
   std::atomic<uint16_t> metrics_port_{0};
+  std::vector<HttpServerHandler*> http_handlers_;   // per shard: the main port's, owned by server_
+  std::unique_ptr<DrainStats[]> drain_stats_;       // per shard; read by /metrics
+  std::vector<std::unique_ptr<ShardDrain>> drains_;  // per shard, written once by each shard at start
+  std::atomic<bool> draining_{false};
+  unsigned shards_drained_ = 0;                     // shard 0's thread only
   std::unique_ptr<TcpServer> server_;  // last: shards end before the routes and contexts they use
   // server_ once it is ready for its shards to start (set by start() or run(), never cleared): what
   // threads other than the controlling one read, with acquire.

@@ -19,6 +19,15 @@ AppFlags AppFlags::declare(Cli& cli, int default_port, std::string default_host)
                "serve GET /metrics (and /health) only on a listener of its own at --metrics-host:PORT (0: any free "
                "port); -1: on the main port, to anyone who can reach it"),
       cli.flag("metrics-token", std::string(), "GET /metrics needs `Authorization: Bearer TOKEN` (empty: no token)"),
+      cli.flag("drain-window", 10.0,
+               "SIGTERM drains the node for a rolling restart: GET /ready turns 503, the port stops accepting, and the "
+               "WebSockets are closed evenly over this many seconds, so their clients reconnect elsewhere a few at a "
+               "time (0: all at once); the process exits 0 once they are gone. A second SIGTERM or SIGINT stops at "
+               "once; SIGINT alone stops without spreading"),
+      cli.flag("drain-grace", 5.0,
+               "seconds after the drain window for the last closing handshakes; what is still open then is cut"),
+      cli.flag("drain-close-code", int64_t{1001},
+               "the drain's close code: 1001 (going away, known to every client) or 1012 (service restart)"),
   };
 }
 
@@ -36,6 +45,19 @@ bool AppFlags::apply(AppOptions& options, std::string& error) const {
     }
   }
   options.metrics = MetricsOptions{static_cast<int>(metrics_port), metrics_host, metrics_token};
+  // Bounded at a day: a window is seconds or minutes; beyond, a typo.
+  if (!(drain_window >= 0 && drain_window <= 86400) || !(drain_grace >= 0 && drain_grace <= 86400)) {
+    error = fmt::format("--drain-window {} and --drain-grace {} must be seconds between 0 and 86400", drain_window,
+                        drain_grace);
+    return false;
+  }
+  if (drain_close_code != 1001 && drain_close_code != 1012) {
+    error = fmt::format("--drain-close-code {} is neither 1001 nor 1012", drain_close_code);
+    return false;
+  }
+  auto ms = [](double seconds) { return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000 + 0.5)); };
+  options.drain = DrainOptions{.window = ms(drain_window), .grace = ms(drain_grace),
+                               .close_code = static_cast<uint16_t>(drain_close_code)};
   return true;
 }
 

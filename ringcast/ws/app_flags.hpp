@@ -2,7 +2,8 @@
 // The command-line flags every ringcast server shares (ringcast/net/server_flags.hpp), applied to the options
 // of an App: what the programs built on App (ringcast-echo, -chat, -game) call instead of copying
 // TcpServerOptions' fields into AppOptions one by one. AppFlags adds the flags of an App's own:
-// where /metrics is served and the token it asks for (--metrics-host, --metrics-port, --metrics-token).
+// where /metrics is served and the token it asks for (--metrics-host, --metrics-port, --metrics-token),
+// and how SIGTERM drains the node (--drain-window, --drain-grace, --drain-close-code).
 #include <string>
 
 #include <ringcast/net/server_flags.hpp>
@@ -19,9 +20,12 @@ struct AppFlags {
   std::string& metrics_host;
   int64_t& metrics_port;
   std::string& metrics_token;
+  double& drain_window;  // seconds
+  double& drain_grace;   // seconds
+  int64_t& drain_close_code;
 
   static AppFlags declare(Cli& cli, int default_port, std::string default_host = "0.0.0.0");
-  // apply_server_flags, then AppOptions::metrics.
+  // apply_server_flags, then AppOptions::metrics and AppOptions::drain.
   bool apply(AppOptions& options, std::string& error) const;
 };
 

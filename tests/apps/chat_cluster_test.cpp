@@ -11,7 +11,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,9 +30,10 @@ using test::ChatJson;
 
 namespace {
 
-test::ServerProcess chat_node(const std::string& broker) {
+test::ServerProcess chat_node(const std::string& broker, const std::vector<std::string>& flags = {}) {
   std::vector<std::string> argv = {test::binary_path("bin/ringcast-chat"), "--port", "0", "--shards", "2", "--host",
                                    "127.0.0.1", "--users", test::chat_users_file(), "--broker", broker};
+  argv.insert(argv.end(), flags.begin(), flags.end());
   const std::vector<std::string> backend = test::backend_flags();
   argv.insert(argv.end(), backend.begin(), backend.end());
   return test::ServerProcess(argv);
@@ -141,9 +144,105 @@ void check_two_nodes(const std::string& broker) {
   CHECK(b.stop() == 0);
 }
 
+// A listener of the drain test: its tab, where it is in the room, and what it has received.
+struct Listener {
+  std::unique_ptr<ChatConnection> tab;
+  uint64_t epoch = 0;
+  uint64_t seq = 0;                   // the last message received
+  std::vector<std::string> messages;  // in the order received
+  int close_code = 0;                 // the code its first node closed it with
+  std::chrono::steady_clock::time_point closed_at;
+  bool moved = false;                 // reconnected to the other node
+  bool recovered = false;             // ... and was told it missed nothing
+  bool in_order = true;               // every message had the next number
+};
+
+// Reads what has arrived for `l` within `wait`; on the drain's Close frame, reconnects to `other`
+// (a token from there) from its last position, as the page does.
+void serve(Listener& l, uint16_t other, std::chrono::milliseconds wait) {
+  while (auto text = l.tab->next(wait)) {
+    ChatJson m(*text);
+    if (m.type() == "room_changed") l.recovered = m.flag("recovered");
+    if (m.type() != "new_message") continue;
+    l.in_order = l.in_order && m.seq() == l.seq + 1;
+    l.seq = m.seq();
+    l.messages.push_back(m.get("message"));
+    wait = std::chrono::milliseconds(0);
+  }
+  if (!l.tab->closed() || l.moved) return;
+  l.close_code = l.tab->close_code();
+  l.closed_at = std::chrono::steady_clock::now();
+  l.moved = true;
+  l.tab = join(other, other, "alice", "drain", fmt::format("&epoch={}&seq={}", l.epoch, l.seq));
+}
+
 }  // namespace
 
 TEST_SUITE("io") {
+
+TEST_CASE("chat cluster: node A drained (SIGTERM, 2 s window) while publishers run on B — A's clients get 1001 "
+          "spread over the window, each reconnects to B from its last position, and ends with every message "
+          "exactly once, in order; A exits 0") {
+  if (!test::require_redis()) return;
+  test::RedisServer redis;
+  test::ServerProcess a = chat_node(redis.url("chat/"), {"--drain-window", "2", "--drain-grace", "3", "--log", "info"});
+  test::ServerProcess b = chat_node(redis.url("chat/"));
+  const auto pa = static_cast<uint16_t>(a.port()), pb = static_cast<uint16_t>(b.port());
+  REQUIRE(pa > 0);
+  REQUIRE(pb > 0);
+  constexpr int kListeners = 8;
+  std::vector<Listener> listeners(kListeners);
+  for (Listener& l : listeners) {
+    l.tab = join(pa, pa, "alice", "drain");
+    ChatJson in = l.tab->next_of("room_changed");
+    l.epoch = in.number("epoch");
+    l.seq = in.number("seq");
+  }
+  auto publisher = join(pb, pb, "bob", "drain");
+  CHECK(publisher->next_of("room_changed").number("epoch") == listeners[0].epoch);
+
+  // 60 messages over about 3 s from B; A gets SIGTERM after the first 10.
+  constexpr int kMessages = 60;
+  std::vector<std::string> sent;
+  const auto start = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point drained_at;
+  for (int i = 0; i < kMessages; ++i) {
+    sent.push_back(fmt::format("from B {}", i));
+    publisher->send_message(sent.back());
+    if (i == 10) {
+      a.signal(SIGTERM);
+      drained_at = std::chrono::steady_clock::now();
+    }
+    const auto next = start + (i + 1) * 50ms;
+    while (std::chrono::steady_clock::now() < next) {
+      for (Listener& l : listeners) serve(l, pb, 1ms);
+    }
+  }
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  auto all_there = [&] {
+    return std::all_of(listeners.begin(), listeners.end(), [](const Listener& l) { return l.messages.size() >= kMessages; });
+  };
+  while (!all_there() && std::chrono::steady_clock::now() < deadline) {
+    for (Listener& l : listeners) serve(l, pb, 5ms);
+  }
+  for (Listener& l : listeners) serve(l, pb, 300ms);  // and nothing more comes: nothing twice
+  const auto [first, last] = std::minmax_element(listeners.begin(), listeners.end(), [](const Listener& x, const Listener& y) {
+    return x.closed_at < y.closed_at;
+  });
+  CHECK(last->closed_at - first->closed_at >= 1s);  // spread over the 2 s window
+  for (const Listener& l : listeners) {
+    CHECK(l.moved);
+    CHECK(l.close_code == 1001);
+    CHECK(l.recovered);
+    CHECK(l.in_order);
+    CHECK(l.messages == sent);
+  }
+  const std::optional<int> status = a.wait(test::deadline_in(6s));
+  REQUIRE(status.has_value());
+  CHECK(*status == 0);
+  CHECK(std::chrono::steady_clock::now() - drained_at < 6s);
+  CHECK(a.output().find(fmt::format("drained: {} WebSockets closed, 0 connections cut", kListeners)) != std::string::npos);
+}
 
 TEST_CASE("chat cluster: two nodes on one Redis — a token from either opens a socket on the other once; one order, "
           "numbering, history and presence; recovery on the other node, and a position beyond the log is told") {

@@ -492,8 +492,8 @@ TEST_CASE("chat: the server pings, and drops a client that does not answer") {
   CHECK(stopped_cleanly(server));
 }
 
-TEST_CASE("chat: SIGTERM closes every client with 1001 and the server exits with status 0") {
-  test::ServerProcess server(chat_command());
+TEST_CASE("chat: SIGTERM drains — every client gets 1001 within the drain window — and the server exits with status 0") {
+  test::ServerProcess server(chat_command({"--drain-window", "1"}));
   const auto port = static_cast<uint16_t>(server.port());
   REQUIRE(port > 0);
   std::vector<std::unique_ptr<Client>> tabs;

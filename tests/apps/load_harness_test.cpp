@@ -209,6 +209,13 @@ TEST_CASE("load harness: against ringcast-echo, echo and broadcast runs are clea
   CHECK(paced["received_total"] == paced["sent_total"] * 40);
   CHECK(paced["lost"] == 0);
   CHECK(paced["yield_us"] == 50);  // --yield-us overrides the scenario's choice
+  // Paced echo: the rate per connection, each echo still checked.
+  LoadReport paced_echo;
+  CHECK(run_load({"--scenario", "echo", "--url", url, "--connections", "20", "--rate", "100", "--inflight", "4",
+                  "--duration", "1", "--warmup", "0.2"},
+                 paced_echo) == 0);
+  CHECK(paced_echo["sent_per_second"] == doctest::Approx(2000).epsilon(0.15));
+  CHECK(paced_echo["received_total"] == paced_echo["sent_total"]);
   LoadReport too_many;
   // The descriptor limit is said up front, with exit status 2.
   CHECK(run_load({"--scenario", "idle", "--url", url, "--connections", "5000000"}, too_many) == 2);
@@ -232,6 +239,18 @@ TEST_CASE("load harness: the chat scenario drives ringcast-chat end to end, tryi
   CHECK(run["received"] > 0);
   check_streams_clean(run);
   CHECK(server.stop() == 0);
+  // Paced publishers, on a server of their own (a room's history holds the last run's messages, which
+  // a run in the same rooms would take for its own publishers').
+  test::ServerProcess fresh = start_server(
+      "ringcast-chat", {"--port", "0", "--shards", "2", "--host", "127.0.0.1", "--login-failures", "0", "--log", "info"});
+  REQUIRE(fresh.port() > 0);
+  LoadReport paced;
+  CHECK(run_load({"--scenario", "chat", "--url", fmt::format("ws://127.0.0.1:{}", fresh.port()), "--connections",
+                  "6", "--rooms", "2", "--publishers", "2", "--rate", "50", "--duration", "1", "--warmup", "0.2"},
+                 paced) == 0);
+  CHECK(paced["sent_per_second"] == doctest::Approx(100).epsilon(0.2));
+  check_streams_clean(paced);
+  CHECK(fresh.stop() == 0);
 }
 
 // A connection that never opens is a failed connection: the messages it could never receive are not

@@ -1,10 +1,13 @@
 // The programs with --tls-cert/--tls-key: ringcast-echo against Python's `websockets` client over
 // wss://, curl against GET /health over https://, ringcast-tcp-echo over TLS, the chat's origins over
-// https://, and a bad certificate as a start-up error. The real binaries, real sockets (suite "io": once per backend).
+// https://, a bad certificate as a start-up error, and SIGHUP reloading the certificate. The real binaries, real sockets (suite "io": once per backend).
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <csignal>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -85,6 +88,61 @@ TEST_CASE("ringcast-tcp-echo over TLS: bytes come back through TLS") {
   std::string back(msg.size(), '\0');
   REQUIRE(client.read_exact(back.data(), back.size()));
   CHECK(back == msg);
+}
+
+TEST_CASE("servers: SIGHUP reloads the certificate; open connections go on; a bad pair is logged and the old one stays") {
+  namespace fs = std::filesystem;
+  using namespace std::chrono_literals;
+  test::TemporaryCertificate first(101, "ringcast-first");
+  test::TemporaryCertificate second(202, "ringcast-second");
+  for (const char* program : {"ringcast-tcp-echo", "ringcast-echo"}) {
+    CAPTURE(program);
+    test::TemporaryCertificate served(1);
+    fs::copy_file(first.cert, served.cert, fs::copy_options::overwrite_existing);
+    fs::copy_file(first.key, served.key, fs::copy_options::overwrite_existing);
+    std::vector<std::string> argv = tls_command(program);
+    argv[8] = served.cert;  // --tls-cert, --tls-key
+    argv[10] = served.key;
+    test::ServerProcess server(argv);
+    REQUIRE(server.port() > 0);
+    const auto port = static_cast<uint16_t>(server.port());
+    // What an open connection does: bytes echoed, or GET /health on a kept-alive connection.
+    const bool http = std::string(program) == "ringcast-echo";
+    auto works = [http](test::BlockingTlsClient& c) {
+      const std::string ask = http ? "GET /health HTTP/1.1\r\nHost: x\r\n\r\n" : "ping";
+      if (!c.write_all(ask)) return false;
+      std::string got;
+      char ch;
+      while (got.find(http ? "\r\n\r\nok" : "ping") == std::string::npos && got.size() < 4096 && c.read_exact(&ch, 1)) got += ch;
+      return got.find(http ? "\r\n\r\nok" : "ping") != std::string::npos;
+    };
+    test::BlockingTlsClient old(port, {.ca_file = first.cert});
+    REQUIRE(old.ok());
+    REQUIRE(works(old));
+
+    {  // a certificate that is not one: refused, named in the log
+      std::ofstream(served.cert, std::ios::trunc) << "garbage\n";
+    }
+    ::kill(server.pid(), SIGHUP);
+    CHECK(server.wait_for_output("TLS reload refused", 10s));
+    CHECK(server.output().find("TLS certificate " + served.cert) != std::string::npos);
+    test::BlockingTlsClient during(port, {.ca_file = first.cert});
+    CHECK(during.ok());
+    CHECK(during.peer_serial() == 101);
+
+    fs::copy_file(second.cert, served.cert, fs::copy_options::overwrite_existing);
+    fs::copy_file(second.key, served.key, fs::copy_options::overwrite_existing);
+    ::kill(server.pid(), SIGHUP);
+    REQUIRE(server.wait_for_output("TLS certificates reloaded", 10s));
+    test::BlockingTlsClient renewed(port, {.ca_file = second.cert});
+    REQUIRE(renewed.ok());
+    CHECK(renewed.peer_serial() == 202);
+    CHECK(renewed.peer_common_name() == "ringcast-second");
+    CHECK(works(renewed));
+    CHECK(works(old));
+    CHECK(works(during));
+    CHECK(server.stop() == 0);
+  }
 }
 
 TEST_CASE("ringcast-chat over TLS: a page served over https:// may open the WebSocket (Origin https://...)") {

@@ -1,6 +1,6 @@
 // The programs of examples/, as built against an installed ringcast (the ctest install/examples
 // builds them into RINGCAST_EXAMPLES_BIN, and these tests require it): each is started on a free
-// port, talked to over 127.0.0.1 as its header comment says, and stopped with SIGTERM, after which it
+// port, talked to over 127.0.0.1 as its header comment says, and stopped with SIGINT, after which it
 // must exit with status 0. Every wait is bounded.
 #include <doctest/doctest.h>
 
@@ -32,7 +32,7 @@ test::ServerProcess start(const std::string& name, std::vector<std::string> args
   return server;
 }
 
-// Stops the example as a user would (SIGTERM) and checks it ended cleanly.
+// Stops the example as a user at its terminal would (SIGINT) and checks it ended cleanly.
 void stop(test::ServerProcess& server) {
   const int status = server.stop();
   CHECK_MESSAGE(status == 0, "exit status " << status << ", output:\n" << server.output());

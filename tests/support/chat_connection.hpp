@@ -57,11 +57,6 @@ inline HttpReply post_login(const std::string& host, uint16_t port, std::string_
 }
 inline HttpReply post_login(uint16_t port, std::string_view body) { return post_login("127.0.0.1", port, body); }
 
-inline HttpReply get(const std::string& host, uint16_t port, std::string_view target) {
-  return ask_once(host, port, fmt::format("GET {} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", target));
-}
-inline HttpReply get(uint16_t port, std::string_view target) { return get("127.0.0.1", port, target); }
-
 // ---- JSON ----------------------------------------------------------------------------------
 
 // A parsed message with its own parser (elements are views into the parser's document, which the

@@ -182,4 +182,10 @@ inline HttpReply ask_once(uint16_t port, std::string_view request, bool head_req
   return ask_once("127.0.0.1", port, request, head_request);
 }
 
+// GET `target` on a connection of its own (Connection: close), to 127.0.0.1 or `host` (an IPv4 address).
+inline HttpReply get(const std::string& host, uint16_t port, std::string_view target) {
+  return ask_once(host, port, "GET " + std::string(target) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+}
+inline HttpReply get(uint16_t port, std::string_view target) { return get("127.0.0.1", port, target); }
+
 }  // namespace ringcast::test

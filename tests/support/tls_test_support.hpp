@@ -39,8 +39,10 @@ inline void add_extension(X509* x, int nid, const char* value) {
   X509_EXTENSION_free(ext);
 }
 
-// A self-signed CA certificate for `san` (subjectAltName), with its key, in a new temporary directory.
-inline TestCertificate make_certificate(const char* san = "IP:127.0.0.1,DNS:localhost") {
+// A self-signed CA certificate for `san` (subjectAltName), with its key, in a new temporary directory
+// (the caller removes it, or uses TemporaryCertificate).
+inline TestCertificate make_certificate(const char* san = "IP:127.0.0.1,DNS:localhost", long serial = 1,
+                                        const char* common_name = "localhost") {
   char tmpl[] = "/tmp/ringcast-tls-XXXXXX";
   if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
   TestCertificate out{tmpl, std::string(tmpl) + "/cert.pem", std::string(tmpl) + "/key.pem"};
@@ -48,12 +50,12 @@ inline TestCertificate make_certificate(const char* san = "IP:127.0.0.1,DNS:loca
   if (!key) throw std::runtime_error("EVP_EC_gen");
   X509* x = X509_new();
   X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
   X509_gmtime_adj(X509_getm_notBefore(x), -3600);
   X509_gmtime_adj(X509_getm_notAfter(x), 7 * 24 * 3600);
   X509_set_pubkey(x, key);
   X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name), -1, -1, 0);
   X509_set_issuer_name(x, name);
   add_extension(x, NID_basic_constraints, "critical,CA:TRUE");
   add_extension(x, NID_key_usage, "critical,digitalSignature,keyCertSign");
@@ -71,30 +73,56 @@ inline TestCertificate make_certificate(const char* san = "IP:127.0.0.1,DNS:loca
   return out;
 }
 
+inline void remove_certificate(const TestCertificate& c) {
+  std::remove(c.cert.c_str());
+  std::remove(c.key.c_str());
+  ::rmdir(c.dir.c_str());
+}
+
 }  // namespace detail
+
+// A certificate of a test's own (its serial and subject tell it apart), removed with the object.
+struct TemporaryCertificate : TestCertificate {
+  explicit TemporaryCertificate(long serial, const char* common_name = "localhost",
+                                const char* san = "IP:127.0.0.1,DNS:localhost")
+      : TestCertificate(detail::make_certificate(san, serial, common_name)) {}
+  ~TemporaryCertificate() { detail::remove_certificate(*this); }
+  TemporaryCertificate(const TemporaryCertificate&) = delete;
+  TemporaryCertificate& operator=(const TemporaryCertificate&) = delete;
+};
 
 // Made once per test process; the directory is removed at exit.
 inline const TestCertificate& test_certificate() {
   static const TestCertificate cert = [] {
     TestCertificate c = detail::make_certificate();
     static std::string dir = c.dir;
-    std::atexit([] {
-      std::remove((dir + "/cert.pem").c_str());
-      std::remove((dir + "/key.pem").c_str());
-      ::rmdir(dir.c_str());
-    });
+    std::atexit([] { detail::remove_certificate({dir, dir + "/cert.pem", dir + "/key.pem"}); });
     return c;
   }();
   return cert;
 }
 
+// What a BlockingTlsClient does besides the defaults.
+struct TlsClientSetup {
+  const char* alpn = nullptr;
+  std::string ca_file;      // the certificate to trust; empty: the test certificate
+  std::string server_name;  // sent as SNI (and checked); empty: none sent, 127.0.0.1 checked
+  SSL_SESSION* session = nullptr;  // a session to resume (SSL_get1_session of an earlier client)
+  int max_version = 0;             // e.g. TLS1_2_VERSION; 0: the highest
+  bool verify = true;              // false: accept any certificate (to see which one a server picks)
+};
+
 // A blocking TLS client to 127.0.0.1:port that trusts the test certificate.
 class BlockingTlsClient {
  public:
-  explicit BlockingTlsClient(uint16_t port, const char* alpn = nullptr) {
+  explicit BlockingTlsClient(uint16_t port, const char* alpn = nullptr)
+      : BlockingTlsClient(port, TlsClientSetup{.alpn = alpn}) {}
+  BlockingTlsClient(uint16_t port, const TlsClientSetup& setup) {
+    const char* alpn = setup.alpn;
     ctx_ = SSL_CTX_new(TLS_client_method());
-    SSL_CTX_load_verify_locations(ctx_, test_certificate().cert.c_str(), nullptr);
-    SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+    SSL_CTX_load_verify_locations(ctx_, (setup.ca_file.empty() ? test_certificate().cert : setup.ca_file).c_str(), nullptr);
+    SSL_CTX_set_verify(ctx_, setup.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+    if (setup.max_version) SSL_CTX_set_max_proto_version(ctx_, setup.max_version);
     if (alpn) {
       std::string wire(1, static_cast<char>(std::strlen(alpn)));
       wire += alpn;
@@ -112,7 +140,13 @@ class BlockingTlsClient {
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ssl_ = SSL_new(ctx_);
     SSL_set_fd(ssl_, fd_);
-    SSL_set1_host(ssl_, "127.0.0.1");
+    if (setup.server_name.empty()) {
+      SSL_set1_host(ssl_, "127.0.0.1");
+    } else {
+      SSL_set_tlsext_host_name(ssl_, setup.server_name.c_str());
+      SSL_set1_host(ssl_, setup.server_name.c_str());
+    }
+    if (setup.session) SSL_set_session(ssl_, setup.session);
     handshake_ok_ = SSL_connect(ssl_) == 1;
   }
   ~BlockingTlsClient() {
@@ -131,6 +165,20 @@ class BlockingTlsClient {
     fd_ = -1;
   }
   SSL* ssl() const noexcept { return ssl_; }
+  // The server certificate's serial number and subject CN (0 and "" without one).
+  long peer_serial() const {
+    X509* x = SSL_get1_peer_certificate(ssl_);
+    const long serial = x ? ASN1_INTEGER_get(X509_get0_serialNumber(x)) : 0;
+    X509_free(x);
+    return serial;
+  }
+  std::string peer_common_name() const {
+    X509* x = SSL_get1_peer_certificate(ssl_);
+    char cn[256] = {};
+    if (x) X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof cn);
+    X509_free(x);
+    return cn;
+  }
   std::string alpn() const {
     const unsigned char* p = nullptr;
     unsigned n = 0;

@@ -197,4 +197,50 @@ TEST_CASE("wss: a certificate the client cannot verify ends in on_error with the
   CHECK(test::eventually([&] { return detail::AppInternals::server(*server).total(&NetStats::connections_open) == 0; }));
 }
 
+TEST_CASE("wss: the ringcast client's SNI picks the certificate of its host among the server's (App with two pairs)") {
+  test::TemporaryCertificate by_address(1, "by-address", "IP:127.0.0.1");
+  test::TemporaryCertificate by_name(2, "by-name", "DNS:localhost");
+  App app(AppOptions{.host = "127.0.0.1",
+                     .port = 0,
+                     .shards = {.count = 2},
+                     .loop = test::loop_options(),
+                     .tls_cert = by_address.cert + "," + by_name.cert,
+                     .tls_key = by_address.key + "," + by_name.key});
+  app.ws<Peer>("/echo", {.on_message = [](WebSocket<Peer>& ws, std::string_view m, OpCode op) { ws.send(m, op); }});
+  app.start();
+  // Each client trusts one of the two: it opens only if the server chose that one for it.
+  struct Case {
+    std::string url;
+    std::string trusted;
+  };
+  const std::vector<Case> cases = {{fmt::format("wss://localhost:{}/echo", app.port()), by_name.cert},
+                                   {fmt::format("wss://127.0.0.1:{}/echo", app.port()), by_address.cert},
+                                   {fmt::format("wss://localhost:{}/echo", app.port()), by_address.cert}};
+  for (const Case& c : cases) {
+    const std::string& url = c.url;
+    const std::string& trusted = c.trusted;
+    CAPTURE(url);
+    CAPTURE(trusted);
+    std::string error;
+    std::atomic<bool> done{false}, opened{false};
+    ClientBehavior<Peer> b{
+        .on_open = [&opened](WebSocket<Peer>& ws) {
+              opened = true;
+              ws.close(1000);
+            },
+        .on_close = [&done](WebSocket<Peer>&, int, std::string_view) { done = true; },
+        .on_error = [&done](WebSocket<Peer>&, std::string_view) { done = true; },
+    };
+    b.handshake.tls = TlsContext::client({.ca_file = trusted}, error);
+    REQUIRE_MESSAGE(b.handshake.tls, error);
+    ClientRig rig(b);
+    rig.connect(url);
+    REQUIRE(test::eventually([&] { return done.load(); }, 20s));
+    // The last: SNI "localhost" gets the by-name certificate, which this client does not trust.
+    CHECK(opened == (trusted == by_name.cert || url.find("127.0.0.1") != std::string::npos));
+  }
+  app.stop();
+  app.join();
+}
+
 }  // TEST_SUITE("io")

@@ -18,6 +18,11 @@ namespace ringcast {
 namespace {
 
 constexpr unsigned kLingerMs = 2000;       // after our FIN, how long we wait for the peer's
+// What a closing connection's peer may still send, read and dropped, before the socket is closed
+// under it (a reset): enough for the requests a client pipelined before it saw our close, and no
+// more for a peer that sends on after a Close (a server once buffered such bytes until it ran out of
+// memory; read into nothing, they still cost the shard a read each).
+constexpr uint32_t kMaxBytesAfterClose = 256 << 10;
 constexpr unsigned kAcceptBackoffMinMs = 25;
 constexpr unsigned kAcceptBackoffMaxMs = 1000;
 constexpr size_t kSpareOutputs = 32;       // recycled output queues kept per shard (about 1 KiB each)
@@ -34,10 +39,14 @@ Connection& connection_of(Timer& t) noexcept {
 
 // A TLS connection's state beside its record. The session's sink appends ciphertext to c.out.
 struct Loop::TlsLink {
-  TlsLink(Loop& l, Connection& c, const TlsContext& context, std::string_view server_name)
-      : loop(&l), conn(&c), session(context, &Loop::tls_sink, this, server_name) {}
+  TlsLink(Loop& l, Connection& c, const TlsContext& ctx, std::string_view server_name,
+          std::shared_ptr<const TlsContext> keep)
+      : loop(&l), conn(&c), context(std::move(keep)), session(ctx, &Loop::tls_sink, this, server_name) {}
   Loop* loop;
   Connection* conn;
+  // Accepted connections: the context they were accepted with, alive for as long as they are (its
+  // SSL_CTX's callbacks read it), whatever reloads happen meanwhile.
+  std::shared_ptr<const TlsContext> context;
   TlsSession session;
   OutputQueue* plain = nullptr;  // plaintext not yet encrypted; null while none
 };
@@ -49,7 +58,8 @@ Loop::Loop(Shard& shard, const LoopOptions& options, Backend backend)
       options_(options),
       backend_(backend),
       stats_(options.stats ? *options.stats : own_stats_),
-      gate_(options.accept_limits, shard.shard_count(), shard.now_ms()) {
+      gate_(options.accept_limits, shard.shard_count(), shard.now_ms()),
+      server_tls_(options.tls) {
   raise_fd_limit();
   shard_.on_stop([this] { stop_hook(); });
 }
@@ -99,14 +109,21 @@ int Loop::listen(const SocketAddress& addr, ConnectionHandler& handler) {
 SocketAddress Loop::listener_address(int id) const { return listeners_.at(static_cast<size_t>(id))->address; }
 
 void Loop::close_listeners() {
-  for (auto& l : listeners_) {
-    if (l->closed) continue;
-    l->closed = true;
-    timers().cancel(l->retry);
-    if (l->armed) backend_stop_listen(*l);
-    ::close(l->fd);
-    l->fd = -1;
-  }
+  for (auto& l : listeners_) close_listener(l->id);
+}
+
+void Loop::close_listener(int id) {
+  Listener& l = *listeners_.at(static_cast<size_t>(id));
+  if (l.closed) return;
+  l.closed = true;
+  timers().cancel(l.retry);
+  if (l.armed) backend_stop_listen(l);
+  ::close(l.fd);
+  l.fd = -1;
+}
+
+void Loop::set_server_tls(std::shared_ptr<const TlsContext> tls) {
+  if (server_tls_ && tls && tls->is_server()) server_tls_ = std::move(tls);
 }
 
 void Loop::on_listener_timer(Timer& t) {
@@ -136,11 +153,11 @@ Connection* Loop::accept_connection(Listener& l, int fd) {
   }
   if (gate_.enabled() && !pass_gate(l, fd)) return nullptr;
   tune_connection(fd);
-  if (options_.tls) {
+  if (server_tls_) {
     // The handler meets the connection once the handshake is done (tls_handshake_done); until then
     // the loop owns its timer, which bounds the handshake.
     Connection* c = new_connection(fd, *l.handler, nullptr, Connection::kTls | Connection::kTlsHandshake);
-    if (!attach_tls(*c, *options_.tls, {})) {
+    if (!attach_tls(*c, *server_tls_, {}, server_tls_)) {
       close_fd(*c);
       return nullptr;
     }
@@ -244,12 +261,28 @@ void Loop::connected(Connection& c, int error) {
 
 void Loop::received(Connection& c, uint8_t* data, size_t n) {
   stats_.bytes_in.add(n);
+  if (!c.is_open() && !c.has(Connection::kTlsHandshake)) {
+    dropped_after_close(c, n);
+    return;
+  }
   if (c.has(Connection::kTls)) {
     tls_received(c, data, n);
     return;
   }
-  if (!c.is_open()) return;  // closing: the peer's bytes are read and dropped until its FIN
   deliver(c, data, n);
+}
+
+void Loop::dropped_after_close(Connection& c, size_t n) {
+  // Closing: the peer's bytes are read and dropped until its FIN, so that data it sent before it saw
+  // our close does not turn the close into a reset — up to kMaxBytesAfterClose; past that the peer is
+  // not finishing but sending on, and the socket is closed at once. The leftover's size counts them:
+  // the handler's leftover went with it (detach).
+  const size_t total = size_t{c.leftover_size} + n;
+  c.leftover_size = static_cast<uint32_t>(std::min<size_t>(total, UINT32_MAX));
+  if (total > kMaxBytesAfterClose) {
+    stats_.closing_resets.add();
+    close_fd(c);
+  }
 }
 
 void Loop::deliver(Connection& c, uint8_t* data, size_t n) {
@@ -690,9 +723,10 @@ void Loop::stop_hook() {
 // ---------------------------------------------------------------------------------------------
 // TLS
 
-bool Loop::attach_tls(Connection& c, const TlsContext& context, std::string_view server_name) {
+bool Loop::attach_tls(Connection& c, const TlsContext& context, std::string_view server_name,
+                      std::shared_ptr<const TlsContext> keep) {
   if (tls_.size() <= c.index) tls_.resize(c.index + 1);
-  tls_[c.index] = std::make_unique<TlsLink>(*this, c, context, server_name);
+  tls_[c.index] = std::make_unique<TlsLink>(*this, c, context, server_name, std::move(keep));
   if (!tls_buffer_) tls_buffer_ = std::make_unique<uint8_t[]>(kTlsPlainBuffer + kTlsRecord);
   return tls_[c.index]->session.valid();
 }
@@ -716,8 +750,6 @@ size_t Loop::tls_plain_bytes(const Connection& c) const noexcept {
 }
 
 void Loop::tls_received(Connection& c, uint8_t* data, size_t n) {
-  // Closing (or a failed handshake): the peer's bytes are dropped until its FIN.
-  if (!c.is_open() && !c.has(Connection::kTlsHandshake)) return;
   TlsLink& t = *tls_[c.index];
   uint8_t* plain = tls_buffer_.get();
   t.session.feed(data, n);

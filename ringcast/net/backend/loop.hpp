@@ -6,7 +6,8 @@
 // Life of a connection: accepted or connected → handler->on_open → on_data as bytes arrive →
 // writes are queued and leave together at the end of the loop iteration (one submit for all
 // connections on io_uring, one writev per connection on epoll) → close() flushes what is queued,
-// sends FIN and waits (bounded) for the peer's FIN, or abort() drops everything at once →
+// sends FIN and waits (bounded) for the peer's FIN, reading and dropping what the peer still sends
+// up to 256 KiB (past it the socket is closed at once), or abort() drops everything at once →
 // handler->on_close exactly once → the record is released when the kernel holds no reference.
 //
 // TLS: a listener whose LoopOptions carry a server TlsContext, or a connect() given a client one,
@@ -70,6 +71,12 @@ class Loop : public EventDriver {
   SocketAddress listener_address(int id) const;
   // Stops accepting (open connections stay).
   void close_listeners();
+  // Closes listener `id` only (a drain stops accepting on the main port; a metrics listener stays).
+  void close_listener(int id);
+  // The server TLS context of connections accepted from now on (a reloaded certificate,
+  // TcpServer::reload_tls); those already accepted keep theirs. Only on a loop whose options had one.
+  void set_server_tls(std::shared_ptr<const TlsContext> tls);
+  const std::shared_ptr<const TlsContext>& server_tls() const noexcept { return server_tls_; }
 
   // ---- Connecting (client side) ----
   // Starts a TCP connect; on_open or on_close(-errno) follows. `from` binds a source address (to
@@ -117,6 +124,15 @@ class Loop : public EventDriver {
   void close(Connection& c);
   // Immediate: on_close(error) now; queued output is dropped.
   void abort(Connection& c, int error = -ECONNABORTED);
+
+  // A connection's name that outlives it: its slot and the slot's generation. find() gives the
+  // connection back while it lives (open or closing), null once its record is released.
+  struct Handle {
+    uint32_t index = 0;
+    uint32_t generation = 0;
+  };
+  Handle handle(const Connection& c) const noexcept { return {c.index, generations_[c.index]}; }
+  Connection* find(Handle h) noexcept { return connection(h.index, h.generation); }
 
   // Calls fn(Connection&) for every connection with a handler attached.
   template <typename Fn>
@@ -204,11 +220,13 @@ class Loop : public EventDriver {
   // AcceptLimits: false when `fd` is reset for its address's rate; pauses `l` when the server is over its own.
   bool pass_gate(Listener& l, int fd);
   void deliver(Connection& c, uint8_t* data, size_t n);  // plaintext to the handler
+  void dropped_after_close(Connection& c, size_t n);      // bytes read from a closing connection
   bool has_output(const Connection& c) const noexcept;
   OutputQueue& send_queue(Connection& c);                // c.out: what the backend sends
   void recycle_queue(OutputQueue*& q);
   // TLS (loop.cpp): each is a no-op on plain connections unless stated.
-  bool attach_tls(Connection& c, const TlsContext& context, std::string_view server_name);
+  bool attach_tls(Connection& c, const TlsContext& context, std::string_view server_name,
+                  std::shared_ptr<const TlsContext> keep = nullptr);
   static void tls_sink(void* link, const uint8_t* data, size_t n);
   void tls_received(Connection& c, uint8_t* data, size_t n);
   void tls_handshake_done(Connection& c);
@@ -243,6 +261,9 @@ class Loop : public EventDriver {
   PoolTrimTimer pool_trim_{this};  // armed while pool_ holds a surplus of free resident blocks
   std::vector<uint32_t> to_release_;
   std::vector<std::unique_ptr<OutputQueue>> spare_outputs_;
+  // This shard's own pointer to the current server context: a reload reaches each shard as a task,
+  // so accepting reads no shared state and takes no lock.
+  std::shared_ptr<const TlsContext> server_tls_;
   std::vector<std::unique_ptr<TlsLink>> tls_;  // by slot; empty while no TLS connection was seen
   std::unique_ptr<uint8_t[]> tls_buffer_;      // decrypted input (64 KiB), then a record's staging (16 KiB)
   bool stopping_ = false;

@@ -3,6 +3,7 @@
 // has a default that suits a WebSocket server.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +13,8 @@ namespace ringcast {
 
 struct NetStats;
 class TlsContext;
+class Loop;
+class Shard;
 
 enum class Backend : uint8_t { automatic, io_uring, epoll };
 
@@ -68,13 +71,17 @@ struct LoopOptions {
   unsigned close_timeout_ms = 5000;      // graceful close: time to flush output and see the peer's FIN
   int listen_backlog = 4096;
   // Server TLS (ringcast/net/tls/tls_context.hpp): when set, every listener of the loop speaks TLS. Shared,
-  // read-only, by every shard.
+  // read-only, by every shard; a reload gives each loop a new one (Loop::set_server_tls).
   std::shared_ptr<const TlsContext> tls;
   unsigned tls_handshake_timeout_ms = 10'000;  // an accepted TLS connection not through its handshake by then is dropped
   AcceptLimits accept_limits;
   // Where the loop counts (NetStats): storage that outlives the loop, so other threads may read it
   // while the loop goes away. Null: the loop's own.
   NetStats* stats = nullptr;
+  // Makes each shard's loop in place of the io_uring and epoll backends, on that shard's thread: a
+  // loop whose I/O is scripted rather than done on sockets, for the whole-server fuzz target and its
+  // tests (tests/support/scripted_loop.hpp). Empty: `backend` decides.
+  std::function<std::unique_ptr<Loop>(Shard&, const LoopOptions&)> make_loop;
 };
 
 }  // namespace ringcast

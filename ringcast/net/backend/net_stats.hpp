@@ -21,6 +21,7 @@ struct NetStats {
   Counter no_buffers;          // io_uring: receives that found the buffer ring empty
   Counter output_bytes_queued; // bytes waiting in output queues right now (TLS: plaintext + ciphertext)
   Counter tls_errors;          // TLS connections ended by a failed handshake or a bad record
+  Counter closing_resets;      // closing connections closed at once: their peer sent on after the close
 };
 
 }  // namespace ringcast

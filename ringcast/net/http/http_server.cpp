@@ -197,6 +197,15 @@ void HttpServerHandler::on_close(Connection& c, int) {
   c.context = nullptr;
 }
 
+void HttpServerHandler::drain() {
+  draining_ = true;
+  // Idle: no request begun, none awaiting its answer. The others close after their answer.
+  loop_.for_each_connection([this](Connection& c) {
+    const auto* s = static_cast<const Session*>(c.context);
+    if (c.handler == this && s && !s->pending && !s->body && c.leftover_size == 0) loop_.close(c);
+  });
+}
+
 void HttpServerHandler::on_timeout(Connection& c) {
   const auto* s = static_cast<const Session*>(c.context);
   if (s && s->pending) {
@@ -311,7 +320,7 @@ size_t HttpServerHandler::continue_body(Connection& c, Session& s, std::span<uin
 size_t HttpServerHandler::dispatch(Connection& c, Session& s, const RouteMatch<HttpRoute>& match,
                                    std::string_view body, size_t total) {
   const HttpRequest& req = request_;
-  const bool keep_alive = req.keep_alive();
+  const bool keep_alive = req.keep_alive() && !draining_;
   const bool http10 = req.version() == HttpVersion::http10;
   if (match.status != RouteStatus::found) {
     // These short answers do not say keep-alive, so an HTTP/1.0 connection ends with them.
@@ -385,7 +394,7 @@ void HttpServerHandler::answer(uint32_t slot, uint64_t ticket, PendingResponse::
   Connection& c = *p.conn;  // open: its close would have erased the record
   Session* session = static_cast<Session*>(c.context);
   session->pending = false;
-  Response res(loop_, c, p.keep_alive, p.head, date(), p.http10, this);
+  Response res(loop_, c, p.keep_alive && !draining_, p.head, date(), p.http10, this);
   if (upgrade) {
     loop_.timers().cancel(c.timer);  // as in dispatch: a handler that takes the connection owns its timer
     upgrade(c, res);

@@ -221,6 +221,12 @@ class HttpServerHandler final : public ConnectionHandler {
   std::string_view date();
   // Requests waiting for a deferred answer on this shard (deferred upgrades among them).
   size_t pending_answers() const noexcept { return pending_.size(); }
+  // HTTP connections this handler holds (not counting those handed to another protocol).
+  uint32_t open_connections() const noexcept { return sessions_.live(); }
+  // For a drain: idle keep-alive connections close now, and every later answer says
+  // `Connection: close` and closes after it (RFC 9112 §9.6), so no connection outlives its request.
+  void drain();
+  bool draining() const noexcept { return draining_; }
 
  private:
   friend class PendingResponse;
@@ -275,6 +281,7 @@ class HttpServerHandler final : public ConnectionHandler {
   uint64_t next_ticket_ = 0;
   char date_[32] = {};
   int64_t date_second_ = -1;
+  bool draining_ = false;
 };
 
 }  // namespace ringcast

@@ -4,6 +4,7 @@
 
 #include <ringcast/core/shard.hpp>
 #include <ringcast/net/backend/net_stats.hpp>
+#include <ringcast/ws/detail/shard_drain.hpp>
 #include <ringcast/ws/detail/web_socket_context.hpp>
 #include <ringcast/ws/rooms/detail/durable_rooms.hpp>
 #include <ringcast/ws/rooms/detail/redis_rooms.hpp>
@@ -28,8 +29,18 @@ void family(std::string& out, const Family& f, const std::vector<ShardView>& sha
 
 }  // namespace
 
-std::string format_metrics(const std::vector<ShardView>& shards) {
+std::string format_metrics(const std::vector<ShardView>& shards, const NodeView& node) {
   std::string out;
+  fmt::format_to(std::back_inserter(out),
+                 "# HELP ringcast_ready 1 while GET /ready answers 200: the node can deliver and is not draining\n"
+                 "# TYPE ringcast_ready gauge\nringcast_ready {}\n"
+                 "# HELP ringcast_draining 1 from the start of a drain (SIGTERM or App::drain) to the end of the process\n"
+                 "# TYPE ringcast_draining gauge\nringcast_draining {}\n",
+                 node.ready ? 1 : 0, node.draining ? 1 : 0);
+  family(out, {"drain_closed_total", "counter", "WebSockets sent a Close frame by the drain"}, shards,
+         [](const ShardView& v) { return v.drain ? v.drain->closed.get() : 0; });
+  family(out, {"drain_cut_total", "counter", "connections the drain aborted: still open at its window plus grace"},
+         shards, [](const ShardView& v) { return v.drain ? v.drain->cut.get() : 0; });
   auto core = [&](const Family& f, Counter ShardStats::*c) {
     family(out, f, shards, [c](const ShardView& v) { return v.shard ? (v.shard->stats().*c).get() : 0; });
   };
@@ -63,19 +74,21 @@ std::string format_metrics(const std::vector<ShardView>& shards) {
   core({"mesh_wakeups_total", "counter", "sleeping shards woken"}, &ShardStats::wakeups_sent);
   core({"timers_fired_total", "counter", "timers fired"}, &ShardStats::timers_fired);
   net({"connections", "gauge", "TCP connections held"}, &NetStats::connections_open);
-  net({"connections_total", "counter", "TCP connections accepted or opened"}, &NetStats::connections_total);
+  net({"connections_opened_total", "counter", "TCP connections accepted or opened"}, &NetStats::connections_total);
   net({"accept_errors_total", "counter", "failed accepts (EMFILE, ENFILE, ...)"}, &NetStats::accept_errors);
   net({"accepts_refused_total", "counter", "connections reset at once: their address over its accept rate"},
       &NetStats::accepts_refused);
   net({"accept_pauses_total", "counter", "times a listener stopped accepting: the server over its accept rate"},
       &NetStats::accept_pauses);
   net({"tls_errors_total", "counter", "TLS connections ended by a failed handshake or a bad record"}, &NetStats::tls_errors);
-  net({"bytes_in_total", "counter", "bytes received"}, &NetStats::bytes_in);
-  net({"bytes_out_total", "counter", "bytes sent"}, &NetStats::bytes_out);
+  net({"received_bytes_total", "counter", "bytes received from peers (TLS: the encrypted records)"}, &NetStats::bytes_in);
+  net({"sent_bytes_total", "counter", "bytes sent to peers (TLS: the encrypted records)"}, &NetStats::bytes_out);
   net({"sends_total", "counter", "send operations"}, &NetStats::sends);
   net({"submits_total", "counter", "io_uring_enter or epoll_wait calls"}, &NetStats::submits);
   net({"read_pauses_total", "counter", "times reading stopped for pending output"}, &NetStats::read_pauses);
   net({"mesh_pauses_total", "counter", "times reading stopped for a backlog to another shard"}, &NetStats::mesh_pauses);
+  net({"closing_resets_total", "counter", "closing connections closed at once: their peer sent on after the close"},
+      &NetStats::closing_resets);
   net({"output_queued_bytes", "gauge", "bytes waiting in output queues"}, &NetStats::output_bytes_queued);
   ws({"websockets", "gauge", "open WebSockets"}, &WebSocketStats::open);
   ws({"websocket_messages_in_total", "counter", "messages received"}, &WebSocketStats::messages_in);

@@ -15,6 +15,7 @@ struct NetStats;
 struct RedisRoomsStats;
 struct RedisClusterStats;
 struct PartialMessageBudget;
+struct DrainStats;
 
 struct ShardView {
   const Shard* shard = nullptr;
@@ -24,8 +25,15 @@ struct ShardView {
   const RedisClusterStats* redis = nullptr;
   const PartialMessageBudget* budget = nullptr;
   std::vector<const WebSocketContext*> routes;
+  const DrainStats* drain = nullptr;
 };
 
-std::string format_metrics(const std::vector<ShardView>& shards);
+// What is said of the node as a whole (no shard label).
+struct NodeView {
+  bool ready = false;
+  bool draining = false;
+};
+
+std::string format_metrics(const std::vector<ShardView>& shards, const NodeView& node);
 
 }  // namespace ringcast

@@ -152,6 +152,12 @@ void WebSocketContext::release_message(WebSocketBase& ws) {
   spare_messages_.push_back(m);
 }
 
+void WebSocketContext::drop_message(WebSocketBase& ws) {
+  ws.message_op_ = OpCode::continuation;
+  ws.flags_ &= ~WebSocketBase::kCompressedMessage;
+  release_message(ws);
+}
+
 void WebSocketContext::release_extras(WebSocketBase& ws) {
   if (!ws.extras_) return;
   if (rooms_) rooms_->unsubscribe_all(ws);
@@ -229,12 +235,21 @@ struct WebSocketContext::Reader {
 
   bool stop() const noexcept { return ws.state_ == WebSocketBase::kClosed; }
 
+  // RFC 6455 §5.5.1: once our Close is out the peer may still send frames until its own Close, and
+  // none of them can reach the application: their payloads are skipped unread — not assembled,
+  // inflated or validated — so what follows our Close costs parsing its headers and nothing held.
+  bool skipping() const noexcept { return ws.state_ != WebSocketBase::kOpen && !is_control(op); }
+
   bool on_frame_header(const FrameHeader& h) {
     op = h.opcode;
     fin = h.fin;
     length = h.payload_length;
     whole = {};
     if (is_control(op)) return true;
+    if (skipping()) {
+      ctx.drop_message(ws);
+      return true;
+    }
     const size_t so_far = ws.message_ ? ws.message_->data.size() : 0;
     if (op == OpCode::continuation) {
       // RFC 6455 §5.4: a continuation frame continues a message, or there is nothing to continue.
@@ -267,6 +282,7 @@ struct WebSocketContext::Reader {
       }
       return true;
     }
+    if (skipping()) return true;
     if (ws.flags_ & WebSocketBase::kCompressedMessage) return ctx.inflate(ws, chunk, false);
     // RFC 6455 §8.1: text must be UTF-8; fail at the first byte that cannot be, even mid-fragment.
     if (ws.message_op_ == OpCode::text && ws.utf8_.feed(chunk) != chunk.size()) {
@@ -292,6 +308,10 @@ struct WebSocketContext::Reader {
       if (ws.message_ && ws.message_op_ == OpCode::continuation) ctx.release_message(ws);
       else if (ws.message_) ws.message_->control_len = 0;
       return !stop();
+    }
+    if (skipping()) {
+      ctx.drop_message(ws);  // a message our Close cut short between two reads
+      return true;
     }
     if (!fin) return true;
     if ((ws.flags_ & WebSocketBase::kCompressedMessage) && !ctx.inflate(ws, {}, true)) return false;
@@ -573,11 +593,16 @@ void WebSocketContext::on_drain(Connection& c) {
 
 void WebSocketContext::on_shutdown(Connection& c) {
   auto& ws = *static_cast<WebSocketBase*>(c.context);
-  if (ws.state_ == WebSocketBase::kOpen) {
-    close(ws, close_code::kGoingAway, "server shutting down");
-  } else if (ws.state_ == WebSocketBase::kClosing) {
+  if (!go_away(c, close_code::kGoingAway, "server shutting down") && ws.state_ == WebSocketBase::kClosing) {
     arm_timer(ws);
   }
+}
+
+bool WebSocketContext::go_away(Connection& c, uint16_t code, std::string_view reason) {
+  auto& ws = *static_cast<WebSocketBase*>(c.context);
+  if (ws.state_ != WebSocketBase::kOpen) return false;
+  close(ws, code, reason);
+  return true;
 }
 
 void WebSocketContext::on_close(Connection& c, int) {

@@ -11,7 +11,9 @@
 // headers alone (1009), protocol errors fail with 1002; failing sends a Close frame and closes TCP.
 // Every such error is found from a frame's header before any of its payload is used, so no callback
 // runs for a message whose frames break a rule. Control frames may come between fragments; pings are
-// answered with the same payload.
+// answered with the same payload. Once our Close is out, data frames are skipped unread until the
+// peer's Close; once the peer's Close is in, the connection is the loop's, which reads nothing more
+// into the protocol (Loop::close).
 //
 // Budgets (what a peer can make the server hold or do): a message is held to max_message_size,
 // counted on its inflated size and checked at the frame that crosses it (1009); what the shard's
@@ -101,6 +103,9 @@ class WebSocketContext : public ConnectionHandler {
   void on_drain(Connection& c) override;
   void on_timeout(Connection& c) override;
   void on_shutdown(Connection& c) override;
+  // Starts the closing handshake of `c` (one of this context's) with `code` when it is open, and says
+  // whether it did. The shard's stop sends 1001, a drain its own code (AppOptions::drain).
+  bool go_away(Connection& c, uint16_t code, std::string_view reason);
   void on_close(Connection& c, int error) override;
 
   // ---- What WebSocketBase calls ----
@@ -158,6 +163,8 @@ class WebSocketContext : public ConnectionHandler {
   uint32_t now_ms() const noexcept { return static_cast<uint32_t>(loop_.shard().now_ms()); }
   WebSocketMessage& message(WebSocketBase& ws);
   void release_message(WebSocketBase& ws);
+  // Forgets the data message in progress (at a data frame's edge: no control frame is half read).
+  void drop_message(WebSocketBase& ws);
   void release_extras(WebSocketBase& ws);
 
   Loop& loop_;

@@ -33,11 +33,11 @@ TEST_CASE("hostile: 200,000 one-byte fragments without FIN over 1,000 connection
   // (7 bytes on the wire apiece, 1.4 MB in all).
   std::string fragments = clients[0].encode({.opcode = op::kText, .payload = "a", .fin = false});
   for (int i = 1; i < kFragments; ++i) fragments += clients[0].encode({.opcode = op::kContinuation, .payload = "a", .fin = false});
-  const uint64_t bytes_before = server.metric("bytes_in_total");
+  const uint64_t bytes_before = server.metric("received_bytes_total");
   const size_t heap_before = heap_in_use();
   const long rss_before = rss_kib();
   for (RawWsClient& c : clients) REQUIRE(c.send_raw(fragments));
-  REQUIRE(eventually([&] { return server.metric("bytes_in_total") >= bytes_before + kConnections * fragments.size(); }, 20s));
+  REQUIRE(eventually([&] { return server.metric("received_bytes_total") >= bytes_before + kConnections * fragments.size(); }, 20s));
 
   const uint64_t held = server.metric("websocket_partial_message_bytes");
   const long heap_growth = static_cast<long>(heap_in_use()) - static_cast<long>(heap_before);

@@ -31,11 +31,15 @@ std::unique_ptr<App> room_server(bool deflate = false) {
       AppOptions{.host = "127.0.0.1", .port = 0, .shards = {.count = kServerShards}, .loop = test::loop_options()});
   App* a = app.get();
   auto join = [](Request& req, Upgrade<Member>& up) { up.accept(Member{std::string(req.param("name"))}); };
+  // Members read as fast as their client thread runs: on a loaded machine one can fall most of a test
+  // behind, and the room would close it as slow (1008). These tests check delivery, not that policy.
+  const WebSocketLimits limits{.max_backpressure = size_t{64} << 20};
   // The bench protocol: a member's message goes to every member, sender included.
   app->ws<Member>("/room/:name", {
       .on_upgrade = join,
       .on_open = [](WebSocket<Member>& ws) { ws.subscribe(ws.data().room); },
       .on_message = [a](WebSocket<Member>& ws, std::string_view m, OpCode op) { a->rooms().publish(ws.data().room, m, op); },
+      .limits = limits,
       .compression = DeflateOptions{.enabled = deflate},
   });
   // Sequenced: through the room's home shard, which stamps each message with its number.
@@ -44,6 +48,7 @@ std::unique_ptr<App> room_server(bool deflate = false) {
       .on_open = [](WebSocket<Member>& ws) { ws.subscribe(ws.data().room); },
       .on_message = [a](WebSocket<Member>& ws, std::string_view m,
                         OpCode op) { a->rooms().publish_sequenced(ws.data().room, m, op); },
+      .limits = limits,
   });
   app->default_room_options({.stamp = [](std::string_view, uint64_t seq, std::string_view m) {
     return fmt::format("{}|{}", seq, m);

@@ -8,6 +8,7 @@
 namespace ringcast {
 
 std::unique_ptr<Loop> Loop::create(Shard& shard, const LoopOptions& options) {
+  if (options.make_loop) return options.make_loop(shard, options);
   const bool first = shard.id() == 0;  // one start-up line for the process, not one per shard
   if (options.backend != Backend::epoll) {
     try {
