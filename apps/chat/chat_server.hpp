@@ -88,6 +88,8 @@ class ChatServer {
   App& app() noexcept { return *app_; }
   // Tokens live in Redis (with a broker: every node redeems them) rather than in the OtpStore.
   bool shared_tokens() const noexcept { return shared_tokens_; }
+  // Rooms' logs are in Redis too (with a broker), which may refuse a message.
+  bool has_broker() const noexcept { return shared_tokens_; }
 
  private:
   ChatShard& here() noexcept;

@@ -15,6 +15,9 @@
 //                                    one after (epoch, seq) when `recovered`) as new_message, oldest
 //                                    first; presence {room, joined} to the room when the user was not in it
 //   leaving (change_room, close)   → presence {room, left} when it was the user's last connection there
+//   a send_message the room's log did not take (with --broker: Redis failing)
+//                                  → not_sent {room, message, maybe} to the sender: nobody got it, or
+//                                    (maybe: true) its answer was lost and it may still come
 //   anything malformed             → error {message}; the connection stays open
 // `seq` is the message's offset in the room's log and `epoch` names the log: one order, the same
 // numbers on every shard and, with --broker, on every node (ringcast/ws/rooms/position.hpp). When the
@@ -31,6 +34,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <simdjson.h>
@@ -103,6 +107,9 @@ class ChatShard {
 
  private:
   void send_message(ChatSocket& ws, std::string_view text);
+  // What became of a send_message of `ws` (generation `generation`, see Sending) to `room`.
+  void on_sent(ChatSocket* ws, uint64_t generation, std::string_view room, std::string_view text,
+               const PublishOutcome& outcome);
   void change_room(ChatSocket& ws, std::string_view name, const Position& since);
   void send_error(ChatSocket& ws, std::string_view message);
   bool origin_allowed(std::string_view origin) const noexcept;
@@ -117,6 +124,14 @@ class ChatShard {
   simdjson::dom::parser parser_;  // reused: parsing a message allocates nothing once warm
   std::string out_;               // reused: JSON being written
   std::string scratch_;
+  // With a broker, connections with messages whose log's answer is still to come (a closed one is
+  // forgotten; a generation tells a new connection at the same address from it).
+  struct Sending {
+    uint64_t generation = 0;
+    uint32_t in_flight = 0;
+  };
+  std::unordered_map<ChatSocket*, Sending> sending_;
+  uint64_t generations_ = 0;
 };
 
 }  // namespace ringcast::chat

@@ -74,6 +74,7 @@ void ChatShard::open(ChatSocket& ws) {
 void ChatShard::closed(ChatSocket& ws) {
   // The framework drops a closing socket's subscriptions (and its presence) itself.
   ws.data().room.clear();
+  sending_.erase(&ws);
 }
 
 void ChatShard::subscribed(ChatSocket& ws, std::string_view room, const SubscribeResult& result) {
@@ -155,7 +156,43 @@ void ChatShard::send_message(ChatSocket& ws, std::string_view text) {
   char sent[32];
   out_.clear();
   JsonWriter(out_).begin_object().key("from").value(c.user).key("message").value(text).key("sent").value(rfc3339_now(sent)).end_object();
-  rooms_.publish(c.room, std::string_view(out_).substr(1, out_.size() - 2), OpCode::text);  // the fields, unbraced
+  const std::string_view fields = std::string_view(out_).substr(1, out_.size() - 2);  // unbraced
+  if (!server_.has_broker()) {
+    rooms_.publish(c.room, fields, OpCode::text);  // alone, the log is here: it always takes it
+    return;
+  }
+  // With a broker the log is in Redis, which may not take it: the sender hears of that (not_sent).
+  Sending& s = sending_[&ws];
+  if (s.in_flight == 0) s.generation = ++generations_;
+  const bool published = rooms_.publish(
+      c.room, fields, OpCode::text, nullptr,
+      [this, socket = &ws, generation = s.generation, room = c.room, text = std::string(text)](const PublishOutcome& o) {
+        on_sent(socket, generation, room, text, o);
+      });
+  if (published) {
+    ++s.in_flight;
+  } else if (s.in_flight == 0) {
+    sending_.erase(&ws);
+  }
+}
+
+void ChatShard::on_sent(ChatSocket* ws, uint64_t generation, std::string_view room, std::string_view text,
+                        const PublishOutcome& outcome) {
+  auto it = sending_.find(ws);
+  if (it == sending_.end() || it->second.generation != generation) return;  // closed since
+  if (--it->second.in_flight == 0) sending_.erase(it);
+  if (outcome.status != PublishStatus::refused && outcome.status != PublishStatus::unknown) return;
+  out_.clear();
+  JsonWriter(out_)
+      .begin_object()
+      .key("type").value("not_sent")
+      .key("payload").begin_object()
+      .key("room").value(room)
+      .key("message").value(text)
+      .key("maybe").value(outcome.status == PublishStatus::unknown)
+      .end_object()
+      .end_object();
+  ws->send(out_);
 }
 
 void ChatShard::change_room(ChatSocket& ws, std::string_view name, const Position& since) {

@@ -175,10 +175,10 @@ int main(int argc, char** argv) {
   auto& login_failures = cli.flag("login-failures", int64_t{10},
                                   "failed logins one client address may make in a burst, then one more every 6 s "
                                   "(429 with Retry-After meanwhile); 0: no limit");
-  auto& broker = cli.flag("broker", std::string(),
-                          "redis[s]://[USER:PASSWORD@]HOST[:PORT][/PREFIX] (docs/redis.md; a Redis Cluster by any of its nodes): one "
-                          "chat across every ringcast-chat node on it — rooms in one order with their history, presence "
-                          "and login tokens live in Redis (docs/cluster.md); empty: this process alone");
+  const BrokerFlags broker = BrokerFlags::declare(
+      cli, "redis[s]://[USER:PASSWORD@]HOST[:PORT][/PREFIX] (docs/redis.md; a Redis Cluster by any of its nodes): one chat "
+           "across every ringcast-chat node on it — rooms in one order with their history, presence and login tokens "
+           "live in Redis (docs/cluster.md); empty: this process alone");
   cli.example("ringcast-chat                                   # then open http://127.0.0.1:8080/");
   cli.example("ringcast-chat --port 9000 --shards 4 --users users.txt");
   cli.example("ringcast-chat --host 0.0.0.0 --allow-origin http://chat.example.com:8080");
@@ -201,9 +201,9 @@ int main(int argc, char** argv) {
   }
   (void)origins;  // read from argv by all_origins, which keeps every occurrence
 
-  AppOptions app_options{.broker = broker};
+  AppOptions app_options;
   std::string error;
-  if (!flags.apply(app_options, error)) {
+  if (!flags.apply(app_options, error) || !broker.apply(app_options, error)) {
     fmt::print(stderr, "ringcast-chat: {}\n", error);
     return 2;
   }

@@ -32,9 +32,9 @@ int main(int argc, char** argv) {
                                      "bytes queued to a room member before it is closed as too slow (1008)");
   cli.example("ringcast-echo --port 9001 --shards 2");
   cli.example("ringcast-echo --backend epoll --max-message 16777216 --inflate-rate 0   # Autobahn's 16 MiB cases");
-  auto& broker = cli.flag("broker", std::string(),
-                          "redis[s]://[USER:PASSWORD@]HOST[:PORT][/PREFIX] (docs/redis.md): share /room/NAME rooms with other ringcast-echo processes "
-                          "through Redis pub/sub; empty: none");
+  const BrokerFlags broker = BrokerFlags::declare(
+      cli, "redis[s]://[USER:PASSWORD@]HOST[:PORT][/PREFIX] (docs/redis.md): share /room/NAME rooms with other ringcast-echo processes "
+           "through Redis pub/sub; empty: none");
   auto& durable = cli.flag("durable-rooms", false,
                            "/room/NAME rooms are durable: one order for every member on every node, numbered and kept "
                            "(the last 100 messages); members get messages as they were sent");
@@ -43,9 +43,9 @@ int main(int argc, char** argv) {
   cli.example("ringcast-echo --port 9002 --broker redis://127.0.0.1:6379   # one of several nodes");
   cli.epilog("GET /health answers \"ok\". Stops gracefully on SIGINT/SIGTERM (close 1001, exit status 0).");
   if (int rc = cli.parse(argc, argv); rc >= 0) return rc;
-  AppOptions options{.broker = broker};
+  AppOptions options;
   std::string error;
-  if (!flags.apply(options, error)) {
+  if (!flags.apply(options, error) || !broker.apply(options, error)) {
     fmt::print(stderr, "ringcast-echo: {}\n", error);
     return 2;
   }

@@ -61,4 +61,28 @@ bool AppFlags::apply(AppOptions& options, std::string& error) const {
   return true;
 }
 
+BrokerFlags BrokerFlags::declare(Cli& cli, std::string broker_help) {
+  const AppOptions defaults;
+  return BrokerFlags{
+      cli.flag("broker", std::string(), std::move(broker_help)),
+      cli.flag("broker-probe-interval-ms", int64_t{defaults.broker_probe_interval.count()},
+               "with --broker: milliseconds between the probes each shard sends itself through every Redis "
+               "connection it subscribes on (0: none)"),
+      cli.flag("broker-probe-timeout-ms", int64_t{defaults.broker_probe_timeout.count()},
+               "with --broker: milliseconds without a probe back before that connection is made again and "
+               "GET /ready answers 503"),
+  };
+}
+
+bool BrokerFlags::apply(AppOptions& options, std::string& error) const {
+  if (probe_interval_ms < 0 || probe_timeout_ms <= 0) {
+    error = "--broker-probe-interval-ms must not be negative, --broker-probe-timeout-ms must be positive";
+    return false;
+  }
+  options.broker = broker;
+  options.broker_probe_interval = std::chrono::milliseconds(probe_interval_ms);
+  options.broker_probe_timeout = std::chrono::milliseconds(probe_timeout_ms);
+  return true;
+}
+
 }  // namespace ringcast

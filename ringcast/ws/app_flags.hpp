@@ -29,4 +29,17 @@ struct AppFlags {
   bool apply(AppOptions& options, std::string& error) const;
 };
 
+// --broker and how its deliveries are proven (--broker-probe-interval-ms, --broker-probe-timeout-ms:
+// AppOptions::broker_probe_interval and broker_probe_timeout), for the programs that share rooms
+// through Redis. `broker_help` says what the broker carries for that program.
+struct BrokerFlags {
+  std::string& broker;
+  int64_t& probe_interval_ms;
+  int64_t& probe_timeout_ms;
+
+  static BrokerFlags declare(Cli& cli, std::string broker_help);
+  // On a negative interval, or a timeout not above zero, returns false with a message in `error`.
+  bool apply(AppOptions& options, std::string& error) const;
+};
+
 }  // namespace ringcast

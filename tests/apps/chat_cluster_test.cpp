@@ -266,6 +266,30 @@ TEST_CASE("chat cluster: with Redis unreachable a login gets 503 and an upgrade 
   CHECK(ChatConnection(port, "/ws?otp=" + token).status() == 503);
 }
 
+TEST_CASE("chat cluster: a message the room's log cannot take (Redis gone) is answered not_sent to its sender, and "
+          "nobody gets it") {
+  if (!test::require_redis()) return;
+  test::RedisServer redis;
+  test::ServerProcess a = chat_node(redis.url("chat/"));
+  REQUIRE(a.port() > 0);
+  const auto port = static_cast<uint16_t>(a.port());
+  auto alice = join(port, port, "alice", "team");
+  alice->next_of("room_changed");
+  auto bob = join(port, port, "bob", "team");
+  bob->next_of("room_changed");
+  alice->send_message("before");
+  CHECK(alice->next_of("new_message").get("message") == "before");
+  CHECK(bob->next_of("new_message").get("message") == "before");
+  redis.kill();
+  alice->send_message("while Redis is gone");
+  const ChatJson told = alice->next_of("not_sent", 15s);
+  CHECK(told.get("room") == "team");
+  CHECK(told.get("message") == "while Redis is gone");
+  for (std::optional<std::string> m = bob->next(300ms); m; m = bob->next(300ms)) {
+    CHECK(ChatJson(*m).type() != "new_message");
+  }
+}
+
 TEST_CASE("chat cluster: two nodes on a Redis Cluster of 3 primaries with a replica each — the same checks") {
   if (!test::require_redis()) return;
   test::RedisCluster cluster;

@@ -28,7 +28,7 @@ namespace ringcast::test {
 
 using namespace std::chrono_literals;
 
-// A users file of alice, bob and carol (passwords pw-alice, …) with cheap hashes (scrypt ln=10), so
+// A users file of alice, bob, carol and dave (passwords pw-alice, …) with cheap hashes (scrypt ln=10), so
 // that the many logins of the tests cost little. Made once per test process.
 inline std::string chat_users_file() {
   static const std::string path = [] {
@@ -36,7 +36,7 @@ inline std::string chat_users_file() {
     REQUIRE(::mkdtemp(dir) != nullptr);
     const std::string p = std::string(dir) + "/users.txt";
     std::ofstream out(p);
-    for (const char* name : {"alice", "bob", "carol"}) {
+    for (const char* name : {"alice", "bob", "carol", "dave"}) {
       out << name << ":" << *chat::hash_password("pw-" + std::string(name), {.log2_n = 10, .r = 8, .p = 1}) << "\n";
     }
     return p;
@@ -52,8 +52,11 @@ inline std::string login_request(std::string_view body) {
                      body.size(), body);
 }
 
-inline HttpReply post_login(uint16_t port, std::string_view body) { return ask_once(port, login_request(body)); }
-
+// On 127.0.0.1, or on `host` (an IPv4 address).
+inline HttpReply post_login(const std::string& host, uint16_t port, std::string_view body) {
+  return ask_once(host, port, login_request(body));
+}
+inline HttpReply post_login(uint16_t port, std::string_view body) { return post_login("127.0.0.1", port, body); }
 
 // ---- JSON ----------------------------------------------------------------------------------
 
@@ -110,7 +113,11 @@ class ChatJson {
 class ChatConnection {
  public:
   // Opens GET `target` with the upgrade; status() is 101 on success, else the refusal's status.
-  ChatConnection(uint16_t port, const std::string& target, const std::string& origin = {}) : ws_(port) {
+  ChatConnection(uint16_t port, const std::string& target, const std::string& origin = {})
+      : ChatConnection("127.0.0.1", port, target, origin) {}
+  // On `host` (an IPv4 address).
+  ChatConnection(const std::string& host, uint16_t port, const std::string& target, const std::string& origin = {})
+      : ws_(host, port) {
     REQUIRE(ws_.connected());
     ws_.handshake(target, origin.empty() ? std::string() : "Origin: " + origin + "\r\n");
     status_ = ws_.status();
@@ -227,13 +234,14 @@ inline ServerProcess chat_node(const std::string& broker, const std::vector<std:
   return start_bundled_server("ringcast-chat", std::move(args));
 }
 
-inline std::string otp_for(uint16_t port, const std::string& user) {
-  const HttpReply r = post_login(port, fmt::format(R"({{"username":"{}","password":"pw-{}"}})", user, user));
+inline std::string otp_for(const std::string& host, uint16_t port, const std::string& user) {
+  const HttpReply r = post_login(host, port, fmt::format(R"({{"username":"{}","password":"pw-{}"}})", user, user));
   REQUIRE(r.status == 200);
   ChatJson j(r.body);
   REQUIRE(j.ok());
   return ChatJson::str(j.root()["otp"]);
 }
+inline std::string otp_for(uint16_t port, const std::string& user) { return otp_for("127.0.0.1", port, user); }
 
 // A logged-in tab: login, upgrade, and the room_changed for "general" that every connection starts with.
 inline std::unique_ptr<ChatConnection> tab(uint16_t port, const std::string& user) {

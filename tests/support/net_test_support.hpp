@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -39,13 +40,15 @@ inline LoopOptions loop_options() {
   return o;
 }
 
-// A blocking TCP connection to 127.0.0.1:port with TCP_NODELAY; -1 on failure. `receive_buffer` > 0
-// sets SO_RCVBUF before connecting, so the window the peer sees stays that small (a slow reader).
-inline int connect_blocking(uint16_t port, int receive_buffer = 0) {
+// A blocking TCP connection to `host` (an IPv4 address):port with TCP_NODELAY; -1 on failure.
+// `receive_buffer` > 0 sets SO_RCVBUF before connecting, so the window the peer sees stays that small
+// (a slow reader).
+inline int connect_blocking(const std::string& host, uint16_t port, int receive_buffer = 0) {
+  const std::optional<SocketAddress> addr = SocketAddress::parse(host + ":" + std::to_string(port));
+  if (!addr) return -1;
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (receive_buffer > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
-  const SocketAddress addr = SocketAddress::loopback(port);
-  if (::connect(fd, addr.data(), addr.size()) < 0) {
+  if (::connect(fd, addr->data(), addr->size()) < 0) {
     ::close(fd);
     return -1;
   }
@@ -53,6 +56,8 @@ inline int connect_blocking(uint16_t port, int receive_buffer = 0) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   return fd;
 }
+// The same to 127.0.0.1:port.
+inline int connect_blocking(uint16_t port, int receive_buffer = 0) { return connect_blocking("127.0.0.1", port, receive_buffer); }
 
 // A listening socket on 127.0.0.1 at a free port (written to `port`); -1 on failure.
 inline int listen_loopback(uint16_t& port, int backlog = 16) {

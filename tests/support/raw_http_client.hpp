@@ -50,7 +50,10 @@ struct HttpReply {
 
 class RawHttpClient {
  public:
-  explicit RawHttpClient(uint16_t port, int timeout_ms = 5000) : fd_(connect_blocking(port)), timeout_ms_(timeout_ms) {
+  explicit RawHttpClient(uint16_t port, int timeout_ms = 5000) : RawHttpClient("127.0.0.1", port, timeout_ms) {}
+  // To `host` (an IPv4 address).
+  RawHttpClient(const std::string& host, uint16_t port, int timeout_ms = 5000)
+      : fd_(connect_blocking(host, port)), timeout_ms_(timeout_ms) {
     if (fd_ >= 0) set_recv_timeout(fd_, timeout_ms);
   }
   ~RawHttpClient() {
@@ -170,15 +173,19 @@ class RawHttpClient {
 };
 
 // Sends `request` on a new connection and reads one response; status 0 when none came.
-inline HttpReply ask_once(uint16_t port, std::string_view request, bool head_request = false) {
-  RawHttpClient c(port);
+inline HttpReply ask_once(const std::string& host, uint16_t port, std::string_view request, bool head_request = false) {
+  RawHttpClient c(host, port);
   if (!c.connected() || !c.send(request)) return {};
   return c.read(head_request).value_or(HttpReply{});
 }
-
-// GET `target` on a connection of its own (Connection: close).
-inline HttpReply get(uint16_t port, std::string_view target) {
-  return ask_once(port, "GET " + std::string(target) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+inline HttpReply ask_once(uint16_t port, std::string_view request, bool head_request = false) {
+  return ask_once("127.0.0.1", port, request, head_request);
 }
+
+// GET `target` on a connection of its own (Connection: close), to 127.0.0.1 or `host` (an IPv4 address).
+inline HttpReply get(const std::string& host, uint16_t port, std::string_view target) {
+  return ask_once(host, port, "GET " + std::string(target) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+}
+inline HttpReply get(uint16_t port, std::string_view target) { return get("127.0.0.1", port, target); }
 
 }  // namespace ringcast::test

@@ -172,7 +172,10 @@ class RawWsClient {
   // Connects to 127.0.0.1:port (check connected()); handshake() upgrades the connection.
   // `receive_buffer` > 0: a client whose receive window stays that small (see connect_blocking).
   explicit RawWsClient(uint16_t port, Delivery delivery = Delivery::whole(), int receive_buffer = 0)
-      : fd_(connect_blocking(port, receive_buffer)), delivery_(delivery), rng_(std::random_device{}()) {}
+      : RawWsClient("127.0.0.1", port, delivery, receive_buffer) {}
+  // To `host` (an IPv4 address).
+  RawWsClient(const std::string& host, uint16_t port, Delivery delivery = Delivery::whole(), int receive_buffer = 0)
+      : fd_(connect_blocking(host, port, receive_buffer)), delivery_(delivery), rng_(std::random_device{}()) {}
   ~RawWsClient() {
     if (fd_ >= 0) ::close(fd_);
   }

@@ -1,5 +1,6 @@
 #pragma once
-// Real Redis for tests: RedisServer, one redis-server on a free loopback port, and RedisCluster, N
+// Real Redis for tests: RedisServer, one redis-server on a free loopback port (or on a host of a
+// network lab, tests/support/network_lab.hpp, through RedisHost), and RedisCluster, N
 // primaries with R replicas each (default 3×1) in cluster mode, created with `redis-cli --cluster
 // create` and ready once every node says cluster_state:ok, they agree on who serves each slot and
 // every replica is in sync. Both take RedisOptions for a password (requirepass), an ACL user and
@@ -91,8 +92,11 @@ struct RedisOptions {
 // whatever name it carries), logged in as the options say (the ACL user when there is one).
 class BlockingRedis {
  public:
-  BlockingRedis(uint16_t port, const RedisOptions& options, int timeout_ms = 5000) {
-    fd_ = connect_blocking(port);
+  BlockingRedis(uint16_t port, const RedisOptions& options, int timeout_ms = 5000)
+      : BlockingRedis("127.0.0.1", port, options, timeout_ms) {}
+  // To `host` (an IPv4 address).
+  BlockingRedis(const std::string& host, uint16_t port, const RedisOptions& options, int timeout_ms = 5000) {
+    fd_ = connect_blocking(host, port);
     if (fd_ < 0) return;
     set_recv_timeout(fd_, timeout_ms);
     if (options.tls) {
@@ -185,13 +189,25 @@ inline std::string make_temp_dir(const char* what) {
 
 }  // namespace detail
 
-// One redis-server (no persistence) on a free loopback port, killed with the test process.
+// Where a test Redis runs: its address and port, and the command line it runs behind (a network
+// namespace's `ip netns exec NAME`, tests/support/network_lab.hpp). By default a free port on
+// 127.0.0.1, in the test's own namespace.
+struct RedisHost {
+  std::string address = "127.0.0.1";
+  uint16_t port = 0;                  // 0: a free loopback port
+  std::vector<std::string> launcher;  // put before redis-server's own command line
+};
+
+// One redis-server (no persistence), killed with the test process: on a free loopback port, or where
+// a RedisHost says.
 class RedisServer {
  public:
   // `extra`: more redis-server arguments (a cluster node's, say). `dir`: where its log (and cluster
   // state) go; empty: a temporary directory of its own.
-  explicit RedisServer(RedisOptions options = {}, std::vector<std::string> extra = {}, std::string dir = {})
-      : options_(std::move(options)), extra_(std::move(extra)), port_(free_port()) {
+  explicit RedisServer(RedisOptions options = {}, std::vector<std::string> extra = {}, std::string dir = {},
+                       RedisHost host = {})
+      : options_(std::move(options)), extra_(std::move(extra)), host_(std::move(host)),
+        port_(host_.port != 0 ? host_.port : free_port()) {
     if (dir.empty()) {
       dir_ = detail::make_temp_dir("redis");
       own_dir_ = true;
@@ -212,10 +228,11 @@ class RedisServer {
   RedisServer& operator=(const RedisServer&) = delete;
 
   uint16_t port() const noexcept { return port_; }
+  const std::string& address() const noexcept { return host_.address; }
   const RedisOptions& options() const noexcept { return options_; }
   const std::string& dir() const noexcept { return dir_; }
   bool running() const noexcept { return process_ != nullptr; }
-  // redis[s]://[credentials@]127.0.0.1:port[/prefix], logged in as the options say.
+  // redis[s]://[credentials@]address:port[/prefix], logged in as the options say.
   std::string url(std::string_view prefix = "") const {
     std::string credentials;
     if (!options_.acl_user.empty()) {
@@ -223,7 +240,8 @@ class RedisServer {
     } else if (!options_.password.empty()) {
       credentials = fmt::format(":{}@", options_.password);
     }
-    const std::string base = fmt::format("{}://{}127.0.0.1:{}", options_.tls ? "rediss" : "redis", credentials, port_);
+    const std::string base =
+        fmt::format("{}://{}{}:{}", options_.tls ? "rediss" : "redis", credentials, host_.address, port_);
     const std::string query = options_.tls ? "?ca_file=" + options_.cert_file : "";
     return prefix.empty() ? base + query : fmt::format("{}/{}{}", base, prefix, query);
   }
@@ -231,8 +249,11 @@ class RedisServer {
   // Starts it (again, on the same port: empty unless it is a cluster node, which keeps its
   // nodes.conf) and waits until it answers PING.
   void start() {
-    std::vector<std::string> argv = {kRedisServer, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                     "--daemonize", "no", "--dir", dir_, "--logfile", log_path()};
+    std::vector<std::string> argv = host_.launcher;
+    argv.insert(argv.end(), {kRedisServer, "--bind", host_.address, "--save", "", "--appendonly", "no", "--daemonize",
+                             "no", "--dir", dir_, "--logfile", log_path()});
+    // Clients from other hosts are let in without a password (protected mode admits only loopback).
+    if (host_.address != "127.0.0.1") argv.insert(argv.end(), {"--protected-mode", "no"});
     if (options_.tls) {
       argv.insert(argv.end(), {"--port", "0", "--tls-port", std::to_string(port_), "--tls-cert-file",
                                options_.cert_file, "--tls-key-file", options_.key_file, "--tls-ca-cert-file",
@@ -247,7 +268,7 @@ class RedisServer {
     argv.insert(argv.end(), extra_.begin(), extra_.end());
     process_ = std::make_unique<ChildProcess>(argv, ChildOptions{.death_signal = SIGKILL});
     const bool up = eventually([&] { return command({"PING"}).text == "PONG"; }, std::chrono::seconds(10));
-    if (!up) FAIL("redis-server on port " << port_ << " did not come up; its log:\n" << log_tail());
+    if (!up) FAIL("redis-server on " << host_.address << ":" << port_ << " did not come up; its log:\n" << log_tail());
   }
   // kill -9 (harmless when it is not running).
   void kill() {
@@ -260,12 +281,12 @@ class RedisServer {
 
   // One command on a new connection; received == false when it is unreachable.
   RedisReply command(std::initializer_list<std::string_view> args, int timeout_ms = 5000) const {
-    BlockingRedis c(port_, options_, timeout_ms);
+    BlockingRedis c(host_.address, port_, options_, timeout_ms);
     return c.ok() ? c.command(args) : RedisReply{};
   }
   template <typename Args>
   RedisReply command_of(const Args& args, int timeout_ms = 5000) const {
-    BlockingRedis c(port_, options_, timeout_ms);
+    BlockingRedis c(host_.address, port_, options_, timeout_ms);
     return c.ok() ? c.command_of(args) : RedisReply{};
   }
   // Subscribers of a channel, as Redis counts them (one per connection that subscribed).
@@ -298,7 +319,7 @@ class RedisServer {
   }
   // The redis-cli command line that reaches it (for a test's own use of redis-cli).
   std::string cli() const {
-    std::string c = fmt::format("{} -h 127.0.0.1 -p {} --no-auth-warning", kRedisCli, port_);
+    std::string c = fmt::format("{} -h {} -p {} --no-auth-warning", kRedisCli, host_.address, port_);
     if (options_.tls) c += fmt::format(" --tls --cacert {}", options_.cert_file);
     if (!options_.acl_user.empty()) {
       c += fmt::format(" --user {} --pass {}", options_.acl_user, options_.acl_password);
@@ -309,10 +330,11 @@ class RedisServer {
   }
 
  private:
-  std::string log_path() const { return fmt::format("{}/redis-{}.log", dir_, port_); }
+  std::string log_path() const { return fmt::format("{}/redis-{}-{}.log", dir_, host_.address, port_); }
 
   RedisOptions options_;
   std::vector<std::string> extra_;
+  RedisHost host_;
   uint16_t port_;
   std::string dir_;
   bool own_dir_ = false;
@@ -324,9 +346,10 @@ struct ClusterOptions {
   int replicas = 1;                 // per primary
   RedisOptions redis;               // for every node (a password is also each replica's masterauth)
   int node_timeout_ms = 1000;       // cluster-node-timeout: a failover takes about twice this
+  std::vector<RedisHost> hosts;     // where each node runs (one per node); empty: loopback ports
 };
 
-// A Redis Cluster on loopback ports. Node i is redis-server i; which are primaries changes with
+// A Redis Cluster on loopback ports, or on the hosts ClusterOptions names. Node i is redis-server i; which are primaries changes with
 // failovers (primaries(), replica_of()). Slots are spread by redis-cli: 0-5460, 5461-10922,
 // 10923-16383 for three primaries.
 class RedisCluster {
@@ -336,21 +359,24 @@ class RedisCluster {
   explicit RedisCluster(ClusterOptions options = {}) : options_(std::move(options)) {
     dir_ = detail::make_temp_dir("redis-cluster");
     const int n = options_.primaries * (1 + options_.replicas);
+    if (!options_.hosts.empty()) REQUIRE(options_.hosts.size() == static_cast<size_t>(n));
     for (int i = 0; i < n; ++i) {
+      const RedisHost host = options_.hosts.empty() ? RedisHost{} : options_.hosts[static_cast<size_t>(i)];
       std::vector<std::string> extra = {"--cluster-enabled", "yes", "--cluster-config-file", fmt::format("nodes-{}.conf", i),
                                         "--cluster-node-timeout", std::to_string(options_.node_timeout_ms),
-                                        "--cluster-port", std::to_string(free_port()),
                                         // A replica's first sync starts at once, not after 5 s of waiting for others.
                                         "--repl-diskless-sync-delay", "0"};
+      // On loopback every node's bus needs a free port of its own; a host of its own has port+10000.
+      if (options_.hosts.empty()) extra.insert(extra.end(), {"--cluster-port", std::to_string(free_port())});
       if (!options_.redis.password.empty()) extra.insert(extra.end(), {"--masterauth", options_.redis.password});
       if (!options_.redis.acl_user.empty()) {
         extra.insert(extra.end(), {"--masteruser", options_.redis.acl_user, "--masterauth", options_.redis.acl_password});
       }
       if (options_.redis.tls) extra.insert(extra.end(), {"--tls-cluster", "yes", "--tls-replication", "yes"});
-      nodes_.push_back(std::make_unique<RedisServer>(options_.redis, extra, dir_));
+      nodes_.push_back(std::make_unique<RedisServer>(options_.redis, extra, dir_, host));
     }
     std::string cmd = nodes_[0]->cli() + " --cluster create";
-    for (auto& node : nodes_) cmd += fmt::format(" 127.0.0.1:{}", node->port());
+    for (auto& node : nodes_) cmd += fmt::format(" {}:{}", node->address(), node->port());
     cmd += fmt::format(" --cluster-replicas {} --cluster-yes 2>&1", options_.replicas);
     std::string output;
     if (run_command(cmd, output) != 0) FAIL("redis-cli --cluster create failed:\n" << output);
@@ -368,6 +394,7 @@ class RedisCluster {
   RedisServer& node(size_t i) { return *nodes_[i]; }
   const std::string& id(size_t i) const { return ids_[i]; }
   uint16_t port(size_t i) const { return nodes_[i]->port(); }
+  const std::string& address(size_t i) const { return nodes_[i]->address(); }
   // The URL of node 0, for a client to find the rest from.
   std::string seed_url(std::string_view prefix = "") const { return nodes_[0]->url(prefix); }
   RedisReply command(size_t i, std::initializer_list<std::string_view> args) const { return nodes_[i]->command(args); }
@@ -402,6 +429,7 @@ class RedisCluster {
     std::vector<int> out;
     for (size_t i = 0; i < nodes_.size(); ++i) {
       if (alive(i) && static_cast<int>(i) != p && nodes_[i]->info("replication", "role") == "slave" &&
+          nodes_[i]->info("replication", "master_host") == address(static_cast<size_t>(p)) &&
           nodes_[i]->info("replication", "master_port") == std::to_string(port(static_cast<size_t>(p)))) {
         out.push_back(static_cast<int>(i));
       }
@@ -413,7 +441,7 @@ class RedisCluster {
   std::string key_on(int p, std::string_view rest = "", int skip = 0) const {
     const auto map = slot_map();
     REQUIRE(map);
-    BlockingRedis c(port(static_cast<size_t>(p)), options_.redis);
+    BlockingRedis c(address(static_cast<size_t>(p)), port(static_cast<size_t>(p)), options_.redis);
     for (int i = 0; i < 100000; ++i) {
       std::string key = fmt::format("{{k{}}}{}", i, rest);
       const int64_t slot = c.command({"CLUSTER", "KEYSLOT", key}).integer;
@@ -470,7 +498,8 @@ class RedisCluster {
   }
   // Moves `keys` of `slot` from `from` to `to` (MIGRATE).
   void migrate_keys(int from, int to, const std::vector<std::string>& keys) {
-    std::vector<std::string> args = {"MIGRATE", "127.0.0.1", std::to_string(port(static_cast<size_t>(to))), "", "0", "5000"};
+    std::vector<std::string> args = {"MIGRATE", address(static_cast<size_t>(to)), std::to_string(port(static_cast<size_t>(to))),
+                                     "", "0", "5000"};
     if (!options_.redis.acl_user.empty()) {
       args.insert(args.end(), {"AUTH2", options_.redis.acl_user, options_.redis.acl_password});
     } else if (!options_.redis.password.empty()) {
@@ -534,7 +563,8 @@ class RedisCluster {
   std::string describe() const {
     std::string out;
     for (size_t i = 0; i < nodes_.size(); ++i) {
-      out += fmt::format("node {} port {} {}: {}\n", i, port(i), alive(i) ? "up" : "down", alive(i) ? slots_text(i) : "");
+      out += fmt::format("node {} {}:{} {}: {}\n", i, address(i), port(i), alive(i) ? "up" : "down",
+                         alive(i) ? slots_text(i) : "");
     }
     return out;
   }
@@ -557,20 +587,22 @@ class RedisCluster {
 
   using SlotMap = std::vector<std::pair<std::pair<int, int>, int>>;  // [first, last] → node
 
-  // "first-last:port first-last:port …" as node i sees it, in slot order ("" when unreachable).
+  // "first-last:address:port first-last:address:port …" as node i sees it, in slot order ("" when
+  // unreachable).
   std::string slots_text(size_t i) const {
     const RedisReply r = nodes_[i]->command({"CLUSTER", "SLOTS"});
     if (!r.received || r.is_error()) return {};
-    std::vector<std::tuple<int64_t, int64_t, int64_t>> ranges;
+    std::vector<std::tuple<int64_t, int64_t, std::string, int64_t>> ranges;
     for (const auto& e : r.elements) {
       if (e.elements.size() < 3 || e.elements[2].elements.size() < 2) return {};
-      ranges.emplace_back(e.elements[0].integer, e.elements[1].integer, e.elements[2].elements[1].integer);
+      ranges.emplace_back(e.elements[0].integer, e.elements[1].integer, e.elements[2].elements[0].text,
+                          e.elements[2].elements[1].integer);
     }
     std::sort(ranges.begin(), ranges.end());
     std::string out;
     int64_t covered = 0;
-    for (const auto& [first, last, p] : ranges) {
-      out += fmt::format("{}-{}:{} ", first, last, p);
+    for (const auto& [first, last, host, p] : ranges) {
+      out += fmt::format("{}-{}:{}:{} ", first, last, host, p);
       covered += last - first + 1;
     }
     return covered == kSlots ? out : std::string();
@@ -585,10 +617,11 @@ class RedisCluster {
     std::istringstream in(*text);
     for (std::string item; in >> item;) {
       int first = 0, last = 0, p = 0;
-      if (std::sscanf(item.c_str(), "%d-%d:%d", &first, &last, &p) != 3) return std::nullopt;
+      char host[64] = {};
+      if (std::sscanf(item.c_str(), "%d-%d:%63[^:]:%d", &first, &last, host, &p) != 4) return std::nullopt;
       int node = -1;
       for (size_t i = 0; i < nodes_.size(); ++i) {
-        if (port(i) == p) node = static_cast<int>(i);
+        if (port(i) == p && address(i) == host) node = static_cast<int>(i);
       }
       map.push_back({{first, last}, node});
     }

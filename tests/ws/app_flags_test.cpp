@@ -102,3 +102,35 @@ TEST_CASE("app flags: a bad value is an error that names the flag") {
     CHECK(error.find(says) != std::string::npos);
   }
 }
+
+TEST_CASE("app flags: --broker and its probe interval and timeout fill AppOptions; the defaults are AppOptions'") {
+  const auto parse = [](std::vector<std::string> args, AppOptions& options, std::string& error) {
+    Cli cli("server", "a server");
+    const BrokerFlags flags = BrokerFlags::declare(cli, "the broker");
+    args.insert(args.begin(), "server");
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    REQUIRE(cli.parse(static_cast<int>(argv.size()), argv.data()) == -1);
+    return flags.apply(options, error);
+  };
+  AppOptions options;
+  std::string error;
+  REQUIRE(parse({"--broker", "redis://10.0.0.1:6379/p/", "--broker-probe-interval-ms", "200",
+                 "--broker-probe-timeout-ms", "800"},
+                options, error));
+  CHECK(options.broker == "redis://10.0.0.1:6379/p/");
+  CHECK(options.broker_probe_interval == 200ms);
+  CHECK(options.broker_probe_timeout == 800ms);
+
+  AppOptions defaults;
+  REQUIRE(parse({}, defaults, error));
+  CHECK(defaults.broker.empty());
+  CHECK(defaults.broker_probe_interval == AppOptions{}.broker_probe_interval);
+  CHECK(defaults.broker_probe_timeout == AppOptions{}.broker_probe_timeout);
+
+  AppOptions bad;
+  CHECK_FALSE(parse({"--broker-probe-timeout-ms", "0"}, bad, error));
+  CHECK(error.find("--broker-probe-timeout-ms") != std::string::npos);
+  CHECK_FALSE(parse({"--broker-probe-interval-ms", "-1"}, bad, error));
+  CHECK(error.find("--broker-probe-interval-ms") != std::string::npos);
+}
