@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstring>
@@ -177,6 +178,15 @@ void ChatScenario::message(Worker& w, Socket& ws, std::string_view m, OpCode) {
       return;
     }
     if (name == room_of(me)) room_changed(w, me, r);
+  } else if (type == "not_sent") {
+    std::string_view text;
+    bool maybe = false;
+    auto payload = doc["payload"];
+    if (payload["message"].get_string().get(text) || payload["maybe"].get_bool().get(maybe)) {
+      w.errors.add();
+      return;
+    }
+    not_sent(w, me, text, maybe);
   }
   // presence and the like: not checked
 }
@@ -243,19 +253,10 @@ void ChatScenario::new_message(Worker& w, uint32_t me, uint64_t seq, std::string
     case RoomOrder::Seen::unchecked: break;
   }
   rooms_state_[room].reached(m.epoch, seq);
-  // The text of this run's messages is "run:p:n:sent_ns" (run in hex); others (earlier runs, people)
-  // are only positions.
-  uint32_t run = 0, p = 0;
+  uint32_t p = 0;
   uint64_t n = 0;
   int64_t sent_ns = 0;
-  const size_t r = text.find(':'), a = text.find(':', r + 1), b = text.find(':', a + 1);
-  if (r == std::string_view::npos || a == std::string_view::npos || b == std::string_view::npos ||
-      std::from_chars(text.data(), text.data() + r, run, 16).ec != std::errc() || run != run_ ||
-      std::from_chars(text.data() + r + 1, text.data() + a, p).ec != std::errc() ||
-      std::from_chars(text.data() + a + 1, text.data() + b, n).ec != std::errc() ||
-      std::from_chars(text.data() + b + 1, text.data() + text.size(), sent_ns).ec != std::errc() || p >= publishers_) {
-    return;
-  }
+  if (!own_message(text, p, n, sent_ns)) return;  // earlier runs', people's: only positions
   for (auto& [publisher, highest] : m.highest) {
     if (publisher != p) continue;
     if (n < highest) ++m.counts.reordered;  // the room put p's messages out of p's order
@@ -266,7 +267,9 @@ void ChatScenario::new_message(Worker& w, uint32_t me, uint64_t seq, std::string
   if (!replayed) w.record_latency(static_cast<uint64_t>(driver_->arrival_ns(w) - sent_ns));
   if (p == me) {
     Publisher& pub = pubs_[p];
-    if (n > pub.floor) {
+    if (is_excused(pub.unsure, n)) {
+      ++pub.unsure_back;  // answered not_sent, maybe: true, and in the room after all
+    } else if (n > pub.floor) {
       if (pub.outstanding) --pub.outstanding;
       pub.progress_ns = driver_->now_ns();
       top_up(w, p);
@@ -274,6 +277,47 @@ void ChatScenario::new_message(Worker& w, uint32_t me, uint64_t seq, std::string
       ++(is_excused(pub.doubt, n) ? pub.doubt_back : pub.timed_out_back);  // given up on, and in the room after all
     }
   }
+}
+
+bool ChatScenario::own_message(std::string_view text, uint32_t& p, uint64_t& n, int64_t& sent_ns) const {
+  uint32_t run = 0;
+  const size_t r = text.find(':'), a = text.find(':', r + 1), b = text.find(':', a + 1);
+  return r != std::string_view::npos && a != std::string_view::npos && b != std::string_view::npos &&
+         std::from_chars(text.data(), text.data() + r, run, 16).ec == std::errc() && run == run_ &&
+         std::from_chars(text.data() + r + 1, text.data() + a, p).ec == std::errc() &&
+         std::from_chars(text.data() + a + 1, text.data() + b, n).ec == std::errc() &&
+         std::from_chars(text.data() + b + 1, text.data() + text.size(), sent_ns).ec == std::errc() && p < publishers_;
+}
+
+// The room's log did not take the publisher's message n: refused (maybe: false, nobody gets it) or
+// unsure (maybe: true, it may still come). Either way it is no longer outstanding.
+void ChatScenario::not_sent(Worker& w, uint32_t me, std::string_view text, bool maybe) {
+  uint32_t p = 0;
+  uint64_t n = 0;
+  int64_t sent_ns = 0;
+  if (!own_message(text, p, n, sent_ns) || p != me || n > sent_[p].load(std::memory_order_relaxed)) {
+    w.errors.add();  // an answer to a publish this connection did not make
+    return;
+  }
+  Publisher& pub = pubs_[p];
+  if (is_excused(pub.unsure, n) || std::find(pub.answered.begin(), pub.answered.end(), n) != pub.answered.end()) {
+    w.errors.add();  // answered twice
+    return;
+  }
+  if (n > pub.floor) {
+    pub.answered.push_back(n);
+    if (pub.outstanding) --pub.outstanding;
+    pub.progress_ns = driver_->now_ns();
+  } else {
+    // Given up on already (counted unconfirmed or lost at the end): the answer accounts for it.
+    ++(is_excused(pub.doubt, n) ? pub.doubt_back : pub.timed_out_back);
+  }
+  if (maybe) {
+    pub.unsure.emplace_back(n, n);
+  } else {
+    ++pub.refused;
+  }
+  top_up(w, p);
 }
 
 void ChatScenario::Room::changed(uint64_t epoch, uint64_t seq) {
@@ -296,8 +340,29 @@ uint64_t ChatScenario::Room::behind(uint64_t epoch, uint64_t seq) const {
   return epoch == epoch_ && last_ > seq ? last_ - seq : 0;
 }
 
+// Given up on: what is still outstanding, the highest numbers up to `sent` not answered not_sent
+// (a publisher's own messages come back in its order).
 void ChatScenario::give_up(Publisher& pub, uint64_t sent, bool dropped) {
-  if (pub.outstanding) (dropped ? pub.doubt : pub.timed_out).emplace_back(sent - pub.outstanding + 1, sent);
+  Excused& into = dropped ? pub.doubt : pub.timed_out;
+  std::sort(pub.answered.begin(), pub.answered.end());
+  auto answered = pub.answered.rbegin();
+  uint64_t hi = sent;
+  for (unsigned left = pub.outstanding; left > 0 && hi > pub.floor;) {
+    while (answered != pub.answered.rend() && *answered > hi) ++answered;
+    if (answered != pub.answered.rend() && *answered == hi) {
+      --hi;
+      continue;
+    }
+    uint64_t lo = hi;  // down to the next answered one, or as many as are left
+    while (left > 1 && lo - 1 > pub.floor && (answered == pub.answered.rend() || *answered != lo - 1)) {
+      --lo;
+      --left;
+    }
+    --left;
+    into.emplace_back(lo, hi);
+    hi = lo - 1;
+  }
+  pub.answered.clear();
   pub.outstanding = 0;
   pub.floor = sent;
 }
@@ -343,7 +408,8 @@ void ChatScenario::finish(Totals& t) {
   for (uint32_t p = 0; p < publishers_; ++p) {
     const Publisher& pub = pubs_[p];
     const auto total = [](const Excused& e) { return excused_in(e, 1, UINT64_MAX - 1); };
-    t.resume.unconfirmed += total(pub.doubt) - pub.doubt_back;
+    t.resume.unconfirmed += total(pub.doubt) - pub.doubt_back + total(pub.unsure) - pub.unsure_back;
+    t.resume.refused += pub.refused;
     // Sent on a live connection and never back: lost, unless it was told its stream broke.
     const uint64_t never_back = total(pub.timed_out) - pub.timed_out_back + pub.outstanding;
     if (pub.told_gap) {

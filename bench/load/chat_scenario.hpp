@@ -14,7 +14,9 @@
 // (&epoch=E&seq=N): recovered: true must fill the gap exactly, and the time from the drop to that
 // room_changed is its recovery time. A publisher's messages still out when its connection dropped
 // are unconfirmed (they may or may not be in the room), not lost; one never back after
-// --confirm-timeout on a live connection is lost.
+// --confirm-timeout on a live connection is lost. One the server answers not_sent was refused (the
+// publisher was told; no member expects it) or, maybe: true, is unconfirmed unless it comes after all
+// (then it is checked like any other); either frees its slot of the window.
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -60,6 +62,10 @@ class ChatScenario final : public Scenario {
     unsigned outstanding = 0;  // sent above the floor, not back yet
     Excused doubt, timed_out;  // given up on a drop; given up after --confirm-timeout on a live connection
     uint64_t doubt_back = 0, timed_out_back = 0;  // of those, seen in the room after all
+    std::vector<uint64_t> answered;  // above the floor, answered not_sent (no longer outstanding)
+    Excused unsure;                  // answered not_sent with maybe: true
+    uint64_t unsure_back = 0;        // of those, seen in the room after all
+    uint64_t refused = 0;            // answered not_sent with maybe: false
     bool told_gap = false;  // it was told recovered: false (its own missing messages are not known lost)
     int64_t progress_ns = 0;   // when it last sent with nothing out, or got one back
     int64_t started_ns = 0;    // --rate: when it started (what it owes is counted from here)
@@ -83,6 +89,9 @@ class ChatScenario final : public Scenario {
   };
   void room_changed(Worker& w, uint32_t me, const RoomChanged& r);
   void new_message(Worker& w, uint32_t me, uint64_t seq, std::string_view from, std::string_view text);
+  void not_sent(Worker& w, uint32_t me, std::string_view text, bool maybe);
+  // This run's message text "run:p:n:sent_ns" (run in hex): false for others (earlier runs, people).
+  bool own_message(std::string_view text, uint32_t& p, uint64_t& n, int64_t& sent_ns) const;
   void publish(Worker& w, uint32_t p);
   void top_up(Worker& w, uint32_t p);
   void pump(Worker& w);  // paced: top up every publisher of w to what it owes by now

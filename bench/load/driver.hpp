@@ -64,7 +64,9 @@ struct ResumeCounts {
   uint64_t resumed_recovered = 0;       // came back with the gap filled: recovered: true
   uint64_t resumed_not_recovered = 0;   // came back told recovered: false, or to a room that cannot recover
   uint64_t messages_recovered = 0;      // given back after a reconnect (replayed into the gap)
-  uint64_t unconfirmed = 0;             // published on a connection that dropped before they came back
+  uint64_t unconfirmed = 0;             // published on a connection that dropped before they came back, or
+                                        // answered not_sent with maybe: true, and never seen in the room
+  uint64_t refused = 0;                 // answered not_sent (maybe: false): the publisher was told, nobody got them
   uint64_t publishes_lost = 0;          // published on a live connection, never back (within lost)
   uint64_t order_violations = 0;        // a position of a room where two members saw different messages
   uint64_t order_checked = 0;           // positions compared with another member's
@@ -76,6 +78,7 @@ struct ResumeCounts {
     resumed_not_recovered += o.resumed_not_recovered;
     messages_recovered += o.messages_recovered;
     unconfirmed += o.unconfirmed;
+    refused += o.refused;
     publishes_lost += o.publishes_lost;
     order_violations += o.order_violations;
     order_checked += o.order_checked;

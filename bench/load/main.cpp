@@ -64,6 +64,10 @@ struct Report {
         fmt::print("  publishes   {} of the lost were published on a live connection and never came back (within "
                    "--confirm-timeout): the server dropped them without a word\n", r.publishes_lost);
       }
+      if (r.refused || (r.unconfirmed && !r.reconnects)) {
+        fmt::print("  not sent    {} publishes refused (answered not_sent: nobody got them), {} unconfirmed (answered "
+                   "not_sent maybe: true, or their connection dropped first, and never seen)\n", r.refused, r.unconfirmed);
+      }
       if (r.order_checked || r.order_violations) {
         fmt::print("  one order   {} positions compared between members, {} where members saw different messages\n",
                    r.order_checked, r.order_violations);
@@ -109,7 +113,7 @@ struct Report {
         "\"client_cpu_seconds\": {}, \"client_busiest_thread\": {}, \"server_cpu_seconds\": {}, "
         "\"server_us_per_message\": {}, \"server_rss_idle\": {}, \"server_rss_loaded\": {}, \"rss_per_connection\": {}, "
         "\"reconnects\": {}, \"resumed_recovered\": {}, \"resumed_not_recovered\": {}, \"recovered\": {}, "
-        "\"not_recovered\": {}, \"unconfirmed\": {}, \"publishes_lost\": {}, \"order_checked\": {}, \"order_violations\": {}, \"epoch_changes\": {}, "
+        "\"not_recovered\": {}, \"unconfirmed\": {}, \"refused\": {}, \"publishes_lost\": {}, \"order_checked\": {}, \"order_violations\": {}, \"epoch_changes\": {}, "
         "\"recovery_p50_ms\": {}, \"recovery_max_ms\": {}, \"longest_stall_seconds\": {}, "
         "\"clean\": {}}}\n",
         s.name(), o.url, t.connections, o.threads, o.size, o.inflight, o.rooms, o.publishers, o.window, o.rate, o.yield_us,
@@ -120,7 +124,7 @@ struct Report {
         t.client_cpu, t.client_busiest_thread, t.server_cpu, server_us_per_message(), t.server_rss_idle,
         t.server_rss_loaded, rss_per_connection(), t.resume.reconnects, t.resume.resumed_recovered,
         t.resume.resumed_not_recovered, t.resume.messages_recovered, t.streams.not_recovered, t.resume.unconfirmed,
-        t.resume.publishes_lost, t.resume.order_checked, t.resume.order_violations, t.resume.epoch_changes, recovery_ms(0.5), recovery_max_ms(),
+        t.resume.refused, t.resume.publishes_lost, t.resume.order_checked, t.resume.order_violations, t.resume.epoch_changes, recovery_ms(0.5), recovery_max_ms(),
         t.longest_stall_seconds, clean() ? "true" : "false");
     return true;
   }
@@ -181,7 +185,8 @@ int main(int argc, char** argv) {
       "it drops, comes back on the next one. The chat's rooms have one order: every member's positions (seq) must go\n"
       "up by one, the message at a position must be the same for every member, and a reconnect must be told\n"
       "recovered: true with the gap filled, or recovered: false (what it skipped counts as not recovered). A gap\n"
-      "nobody was told of is lost. A publish whose connection dropped before it came back is unconfirmed, not lost.\n"
+      "nobody was told of is lost. A publish whose connection dropped before it came back is unconfirmed, not lost;\n"
+      "one answered not_sent is refused (maybe: false) or unconfirmed unless it comes (maybe: true).\n"
       "It reports reconnects, recovered and not recovered messages, recovery time (drop to resume) p50 and max, and\n"
       "the longest a room went without a new message.\n"
       "Exit status: 0 when every check passed, 1 when it saw loss, duplicates, reordering, two members of a room\n"

@@ -1,6 +1,7 @@
 // ringcast-load over several servers must see what a cluster does to a room's one order: against a
 // chat server that skips a position, repeats one and shows one member a different message, it
-// reports the loss, the duplicates and the disagreement, and fails; against two real ringcast-chat
+// reports the loss, the duplicates and the disagreement, and fails; against one that answers publishes
+// not_sent, it counts them refused or unconfirmed, not lost; against two real ringcast-chat
 // nodes on one Redis, one of them killed with -9 mid-run, its clients come back on the other node
 // with their positions and nothing is lost.
 #include <doctest/doctest.h>
@@ -32,16 +33,21 @@ namespace {
 // else when n % 20 == 17. It counts what it did. Before the 100th its log starts over, as after a
 // failover that lost it: a new epoch, numbered from 1, announced to every member (recovered: false).
 // Any login gets a token; every upgrade is admitted.
+// Refusing instead, it does none of that, and answers the sender not_sent as a node whose Redis failed
+// would: maybe: false when n % 10 == 3 (nobody gets it), maybe: true when n % 10 == 6 (nobody gets
+// it) and n % 10 == 9 (everybody gets it after all).
 struct LossyChatServer {
+  enum class Faults { lossy, refusing };
+  const Faults faults;
   struct Member {
     std::string room;
   };
   std::vector<WebSocket<Member>*> members;
   uint64_t epoch = 7, seq = 0, published = 0;
-  std::atomic<uint64_t> skipped{0}, duplicated{0}, altered{0};
+  std::atomic<uint64_t> skipped{0}, duplicated{0}, altered{0}, refused{0}, unsure_dropped{0}, unsure_sent{0};
   std::unique_ptr<App> app;
 
-  LossyChatServer() {
+  explicit LossyChatServer(Faults f = Faults::lossy) : faults(f) {
     app = std::make_unique<App>(AppOptions{.host = "127.0.0.1", .port = 0, .shards = {.count = 1}, .loop = test::loop_options()});
     app->post("/login", [](Request&, Response& res) { res.send(R"({"otp": "any"})", "application/json"); });
     app->ws<Member>("/ws", {
@@ -69,11 +75,32 @@ struct LossyChatServer {
                        room, epoch, seq, recovered);
   }
 
+  std::string new_message(std::string_view room, std::string_view who, std::string_view text) const {
+    return fmt::format(R"({{"type": "new_message", "payload": {{"room": "{}", "from": "{}", "message": "{}", )"
+                       R"("sent": "2026-01-01T00:00:00.000Z", "seq": {}}}}})",
+                       room, who, text, seq);
+  }
+
   void publish(WebSocket<Member>& from, std::string_view m) {
     const std::string_view key = R"("message": ")";
     const size_t at = m.find(key) + key.size();
     const std::string_view text = m.substr(at, m.find('"', at) - at);
     const uint64_t n = ++published;
+    if (faults == Faults::refusing && n % 10 % 3 == 0 && n % 10 != 0) {
+      from.send(fmt::format(R"({{"type": "not_sent", "payload": {{"room": "{}", "message": "{}", "maybe": {}}}}})",
+                            from.data().room, text, n % 10 != 3));
+      if (n % 10 == 3) ++refused;
+      if (n % 10 == 6) ++unsure_dropped;
+      if (n % 10 != 9) return;
+      ++unsure_sent;
+    }
+    if (faults == Faults::refusing) {
+      ++seq;
+      for (auto* ws : members) {
+        if (ws->data().room == from.data().room) ws->send(new_message(from.data().room, "alice", text));
+      }
+      return;
+    }
     if (n == 100) {
       ++epoch;
       seq = 0;
@@ -84,11 +111,7 @@ struct LossyChatServer {
       ++skipped;
     }
     ++seq;
-    const auto event = [&](std::string_view who) {
-      return fmt::format(R"({{"type": "new_message", "payload": {{"room": "{}", "from": "{}", "message": "{}", )"
-                         R"("sent": "2026-01-01T00:00:00.000Z", "seq": {}}}}})",
-                         from.data().room, who, text, seq);
-    };
+    const auto event = [&](std::string_view who) { return new_message(from.data().room, who, text); };
     const std::string normal = event("alice");
     WebSocket<Member>* other = nullptr;  // one member that is not the publisher
     for (auto* ws : members) {
@@ -138,6 +161,29 @@ TEST_CASE("load cluster: against a chat server that skips a position, repeats on
   CHECK(report["order_checked"] > 0);
   CHECK(report["epoch_changes"] == 6);  // each member heard it once; the new numbering is no gap
   CHECK(report["reconnects"] == 0);
+}
+
+TEST_CASE("load cluster: a chat server that answers some publishes not_sent — the harness counts them refused "
+          "(maybe: false) or unconfirmed (maybe: true, never came), nothing lost, and passes") {
+  LossyChatServer server(LossyChatServer::Faults::refusing);
+  const std::string url = fmt::format("ws://127.0.0.1:{}", server.app->port());
+  LoadReport report;
+  const int status = test::run_load({"--scenario", "chat", "--url", url + "," + url, "--connections", "6", "--publishers",
+                                     "2", "--window", "4", "--messages", "200", "--warmup", "0", "--duration", "30"},
+                                    report);
+  CHECK(status == 0);
+  CHECK(report["sent_total"] == 200);
+  REQUIRE(server.refused.load() == 20);
+  REQUIRE(server.unsure_dropped.load() == 20);
+  REQUIRE(server.unsure_sent.load() == 20);
+  CHECK(report["refused"] == 20);
+  CHECK(report["unconfirmed"] == 20);  // the maybe: true that came are checked as any other
+  CHECK(report["lost"] == 0);
+  CHECK(report["publishes_lost"] == 0);
+  CHECK(report["received_total"] == 6 * 160);
+  CHECK(report["duplicates"] == 0);
+  CHECK(report["order_violations"] == 0);
+  CHECK(report["bad_messages"] == 0);
 }
 
 TEST_CASE("load cluster: chat over two ringcast-chat nodes on one Redis, one killed with -9 mid-run — its clients log "
