@@ -133,6 +133,14 @@ struct LossyChatServer {
   }
 };
 
+// 200 messages to 6 members of one room (2 publishers), the server given twice: the cluster mode's checks.
+int run_chat_load(const LossyChatServer& server, LoadReport& report) {
+  const std::string url = fmt::format("ws://127.0.0.1:{}", server.app->port());
+  return test::run_load({"--scenario", "chat", "--url", url + "," + url, "--connections", "6", "--publishers", "2",
+                         "--window", "4", "--messages", "200", "--warmup", "0", "--duration", "30"},
+                        report);
+}
+
 }  // namespace
 
 TEST_SUITE("io") {
@@ -140,12 +148,8 @@ TEST_SUITE("io") {
 TEST_CASE("load cluster: against a chat server that skips a position, repeats one and shows a member another message, "
           "the harness reports the loss, the duplicates and the disagreement, and fails") {
   LossyChatServer server;
-  const std::string url = fmt::format("ws://127.0.0.1:{}", server.app->port());
   LoadReport report;
-  // 6 members of one room (2 publishers), the server given twice: the cluster mode's checks.
-  const int status = test::run_load({"--scenario", "chat", "--url", url + "," + url, "--connections", "6", "--publishers",
-                                     "2", "--window", "4", "--messages", "200", "--warmup", "0", "--duration", "30"},
-                                    report);
+  const int status = run_chat_load(server, report);
   CHECK(status == 1);
   CHECK(report["sent_total"] == 200);
   REQUIRE(server.skipped.load() > 0);
@@ -166,11 +170,8 @@ TEST_CASE("load cluster: against a chat server that skips a position, repeats on
 TEST_CASE("load cluster: a chat server that answers some publishes not_sent — the harness counts them refused "
           "(maybe: false) or unconfirmed (maybe: true, never came), nothing lost, and passes") {
   LossyChatServer server(LossyChatServer::Faults::refusing);
-  const std::string url = fmt::format("ws://127.0.0.1:{}", server.app->port());
   LoadReport report;
-  const int status = test::run_load({"--scenario", "chat", "--url", url + "," + url, "--connections", "6", "--publishers",
-                                     "2", "--window", "4", "--messages", "200", "--warmup", "0", "--duration", "30"},
-                                    report);
+  const int status = run_chat_load(server, report);
   CHECK(status == 0);
   CHECK(report["sent_total"] == 200);
   REQUIRE(server.refused.load() == 20);
