@@ -1,13 +1,13 @@
 // The fault suite: ringcast-chat on hosts of their own (network namespaces, tests/support/network_lab.hpp)
 // over a Redis Cluster of 3 primaries with a replica each, every Redis node a host too
-// (tests/support/fault_cluster.hpp). In each test 9 tabs — alice, bob and carol on each of the 3 chat
-// nodes — are in one durable room, one tab per node publishing 25 messages a second, while one fault
-// happens: the room's Redis primary killed (-9) or stopped for 5 s (SIGSTOP), a chat node killed
-// (-9), or a chat node's cable pulled for 5 s. Each ends with the outcome per tab
+// (tests/support/fault_cluster.hpp). In each test 9 tabs — alice, bob and carol on each of the 3 chat nodes —
+// are in one durable room, one tab per node publishing 25 messages a second, while one fault happens: the
+// room's Redis primary killed (-9) or stopped for 5 s (SIGSTOP), a chat node killed (-9) or drained for a
+// rolling restart (SIGTERM), or a chat node's cable pulled for 5 s. Each ends with the outcome per tab
 // (tests/support/chat_room_members.hpp): every message in the room's one order exactly once, or told
-// `recovered: false`, with both counted and printed; every node serving a fresh tab without a restart;
-// and the figures of the fault (how long until the tabs were back, until a message was delivered
-// again, until GET /ready said so) in the test's output.
+// `recovered: false`, with both counted and printed; every node serving a fresh tab without a restart; and
+// the figures of the fault (how long until the tabs were back, until a message was delivered again, until GET
+// /ready said so) in the test's output.
 //
 // Suite "faults": the release build runs them on io_uring and epoll, alone (tests/CMakeLists.txt). Last,
 // the network lab's own test: what the others stand on.
@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -29,6 +30,7 @@
 #include "tests/support/chat_connection.hpp"
 #include "tests/support/chat_room_members.hpp"
 #include "tests/support/fault_cluster.hpp"
+#include "tests/support/net_test_support.hpp"
 #include "tests/support/raw_ws_client.hpp"
 #include "tests/support/redis_fixture.hpp"
 
@@ -117,6 +119,30 @@ struct Scenario {
     return out + " ms";
   }
 
+  // Every tab connected and in the room (none reconnecting).
+  bool all_in_room() {
+    for (auto& m : tabs.members()) {
+      if (!m->conn || m->resuming) return false;
+    }
+    return true;
+  }
+
+  // How many tabs reconnected after `fault`, and when the last of them was back in the room.
+  struct Resumed {
+    int tabs = 0;
+    Clock::time_point last;
+  };
+  Resumed resumed_after(Clock::time_point fault) {
+    Resumed r{0, fault};
+    for (auto& m : tabs.members()) {
+      if (m->resumed_at && *m->resumed_at >= fault) {
+        ++r.tabs;
+        r.last = std::max(r.last, *m->resumed_at);
+      }
+    }
+    return r;
+  }
+
   // The publishers start; after 2 s of them, the Redis primary that holds the room's log.
   int start_publishing() {
     tabs.publish_rate(kPerPublisher);
@@ -177,23 +203,10 @@ TEST_CASE("faults: a chat node killed (-9) while every node publishes — its ta
   const Clock::time_point killed = Clock::now();
   s.cluster.kill_chat(2);
   s.tabs.drop(dave);  // a tab that does not come back
-  const auto all_back = [&] {
-    for (auto& m : s.tabs.members()) {
-      if (!m->conn || m->resuming) return false;
-    }
-    return true;
-  };
   s.tabs.pump(200ms);
-  CHECK_MESSAGE(s.tabs.pump_until(all_back, 15s), "tabs of the killed node did not all come back");
-  Clock::time_point last_resumed = killed;
-  int moved = 0;
-  for (auto& m : s.tabs.members()) {
-    if (m->resumed_at) {
-      ++moved;
-      last_resumed = std::max(last_resumed, *m->resumed_at);
-    }
-  }
-  CHECK(moved == 3);
+  CHECK_MESSAGE(s.tabs.pump_until([&] { return s.all_in_room(); }, 15s), "tabs of the killed node did not all come back");
+  const Scenario::Resumed moved = s.resumed_after(killed);
+  CHECK(moved.tabs == 3);
   const auto dave_left = [&] {
     for (const auto& p : s.tabs.presence()) {
       if (p.user == "dave" && !p.joined) return true;
@@ -210,13 +223,88 @@ TEST_CASE("faults: a chat node killed (-9) while every node publishes — its ta
   }
   MESSAGE(fmt::format("chat node kill [{}]: {} tabs moved, the last resumed {:.0f} ms after the kill; dave left the "
                       "member list {:.0f} ms after it",
-                      test::backend_name(), moved, ms_between(killed, last_resumed), left_after));
+                      test::backend_name(), moved.tabs, ms_between(killed, moved.last), left_after));
   finish(s, "chat node kill");
   // A fresh tab's member list has everybody still there, and not dave.
   ChatConnection check(s.cluster.address(0), test::FaultCluster::kChatPort,
                        fmt::format("/ws?otp={}&room={}", test::otp_for(s.cluster.address(0), test::FaultCluster::kChatPort, "alice"), kRoom));
   const ChatJson in = check.next_of("room_changed");
   CHECK(ChatJson::strings(in.payload()["members"]) == std::vector<std::string>{"alice", "bob", "carol"});
+}
+
+TEST_CASE("faults: a chat node drained for a rolling restart (SIGTERM, --drain-window 2) while every node publishes — "
+          "its tabs are closed with 1001 spread over the window and resume on the others from their position, its GET "
+          "/ready is 503 from the start, it refuses new connections and exits 0, the others stay ready") {
+  if (!test::require_redis()) return;
+  constexpr int drained = 2;
+  constexpr auto window = 2s, grace = 3s;
+  Scenario s({.metrics_listener = true,
+              .chat_flags = {"--drain-window", std::to_string(window.count()), "--drain-grace", std::to_string(grace.count())}});
+  s.start_publishing();
+  const std::string drained_address = s.cluster.address(drained);
+
+  // Every 50 ms until the drained node exits: its GET /ready (on its metrics listener: it closes its
+  // main port), whether its main port takes a connection, and GET /ready of the others.
+  std::unique_ptr<test::ServerProcess> node;
+  std::optional<int> status;
+  std::optional<Clock::time_point> unready_at, refused_at;
+  int ready_during_drain = 0, accepted_after_refusal = 0, others_unready = 0;
+  Clock::time_point next_sample;
+  s.tabs.on_round([&] {
+    if (!node || status || Clock::now() < next_sample) return;
+    next_sample = Clock::now() + 50ms;
+    if ((status = node->wait(test::deadline_in(0ms)))) return;
+    const int ready = test::get(drained_address, test::FaultCluster::kMetricsPort, "/ready").status;
+    if (ready == 503 && !unready_at) unready_at = Clock::now();
+    if (ready == 200 && unready_at) ++ready_during_drain;
+    const int fd = test::connect_blocking(drained_address, test::FaultCluster::kChatPort);
+    if (fd >= 0) {
+      ::close(fd);
+      if (refused_at) ++accepted_after_refusal;
+    } else if (!refused_at) {
+      refused_at = Clock::now();
+    }
+    for (int n = 0; n < test::FaultCluster::kChatNodes; ++n) {
+      if (n != drained && test::get(s.cluster.address(n), test::FaultCluster::kChatPort, "/ready").status != 200) ++others_unready;
+    }
+  });
+
+  const Clock::time_point sigterm = Clock::now();
+  node = s.cluster.drain_chat(drained);
+  CHECK_MESSAGE(s.tabs.pump_until([&] { return status.has_value() && s.all_in_room(); }, window + grace + 5s),
+                "the drained node did not exit, or its tabs did not all come back: ", node->output());
+  s.tabs.on_round({});
+  REQUIRE(status.has_value());
+  CHECK(*status == 0);
+  REQUIRE_MESSAGE(unready_at.has_value(), "GET /ready of the drained node never answered 503");
+  CHECK_MESSAGE(*unready_at - sigterm < 500ms, "GET /ready answered 503 only ", ms_between(sigterm, *unready_at), " ms after SIGTERM");
+  CHECK(ready_during_drain == 0);
+  REQUIRE_MESSAGE(refused_at.has_value(), "the drained node's port took connections until it exited");
+  CHECK_MESSAGE(*refused_at - sigterm < 500ms, "connections refused only ", ms_between(sigterm, *refused_at), " ms after SIGTERM");
+  CHECK(accepted_after_refusal == 0);
+  CHECK_MESSAGE(others_unready == 0, others_unready, " GET /ready of the other nodes during the drain were not 200");
+
+  // Its tabs: each closed once, with 1001, the closes spread over the window (not all at once).
+  std::vector<double> closed_ms;
+  for (auto& m : s.tabs.members()) {
+    if (m->first_node != drained) continue;
+    REQUIRE_MESSAGE(m->closes.size() == 1, m->user, "@", drained, " closed ", m->closes.size(), " times");
+    CHECK_MESSAGE(m->closes[0].second == 1001, m->user, "@", drained, " closed with ", m->closes[0].second);
+    closed_ms.push_back(ms_between(sigterm, m->closes[0].first));
+  }
+  std::sort(closed_ms.begin(), closed_ms.end());
+  REQUIRE(closed_ms.size() == 3);
+  CHECK(closed_ms.back() - closed_ms.front() >= 500);  // spread: a quarter of the window apart at least
+  CHECK(closed_ms.back() <= std::chrono::duration<double, std::milli>(window + grace).count());
+  const Scenario::Resumed moved = s.resumed_after(sigterm);
+  CHECK(moved.tabs == 3);
+  MESSAGE(fmt::format("chat node drain, window {} s [{}]: GET /ready 503 {:.0f} ms and connections refused {:.0f} ms "
+                      "after SIGTERM; {} tabs closed with 1001 at {:.0f} ms after it (spread {:.0f} ms), the last "
+                      "resumed on another node {:.0f} ms after it; exit status {}",
+                      window.count(), test::backend_name(), ms_between(sigterm, *unready_at), ms_between(sigterm, *refused_at),
+                      closed_ms.size(), fmt::join(closed_ms, ", "), closed_ms.back() - closed_ms.front(),
+                      ms_between(sigterm, moved.last), *status));
+  finish(s, "chat node drain");
 }
 
 TEST_CASE("faults: the room's Redis primary killed (-9) while every node publishes — its replica takes over, every "

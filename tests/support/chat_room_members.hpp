@@ -56,6 +56,7 @@ class ChatRoomMembers {
     uint64_t reconnects = 0;
     std::optional<Clock::time_point> lost_at;     // its connection dropped, not back yet
     std::optional<Clock::time_point> resumed_at;  // the latest reconnect's room_changed
+    std::vector<std::pair<Clock::time_point, int>> closes;  // when its connections closed, and the code (1006: no Close frame)
     // Publishing.
     uint64_t sent = 0;
     uint64_t acknowledged = 0;
@@ -233,6 +234,7 @@ class ChatRoomMembers {
 
   void step(Member& m) {
     if (m.conn && m.conn->closed()) {
+      m.closes.emplace_back(Clock::now(), m.conn->close_code());
       m.conn.reset();
       m.unconfirmed.merge(m.pending);
       m.pending.clear();

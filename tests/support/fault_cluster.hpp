@@ -31,6 +31,10 @@ namespace ringcast::test {
 
 struct FaultClusterOptions {
   bool echo = false;  // a ringcast-echo (live rooms) beside each chat node
+  // Chat nodes serve /ready and /metrics on a listener of their own (kMetricsPort): what still answers
+  // once a draining node has closed its main port.
+  bool metrics_listener = false;
+  std::vector<std::string> chat_flags;  // more flags for every chat node (--drain-window 2)
 };
 
 class FaultCluster {
@@ -40,13 +44,15 @@ class FaultCluster {
   static constexpr uint16_t kRedisPort = 6379;
   static constexpr uint16_t kChatPort = 8080;
   static constexpr uint16_t kEchoPort = 9001;
+  static constexpr uint16_t kMetricsPort = 9100;
   static constexpr std::chrono::milliseconds kProbeInterval{200};
   static constexpr std::chrono::milliseconds kProbeTimeout{1000};
   // cluster-node-timeout: a failover takes about twice this; shorter, a node of a loaded machine that
   // is late to answer is taken for dead.
   static constexpr int kRedisNodeTimeoutMs = 1500;
 
-  explicit FaultCluster(FaultClusterOptions options = {}) {
+  explicit FaultCluster(FaultClusterOptions options = {})
+      : chat_metrics_port_(options.metrics_listener ? kMetricsPort : kChatPort) {
     ClusterOptions redis_options{.node_timeout_ms = kRedisNodeTimeoutMs};
     for (int i = 0; i < kRedisNodes; ++i) {
       const size_t h = lab_.add_host();
@@ -55,8 +61,12 @@ class FaultCluster {
     for (int i = 0; i < kChatNodes; ++i) chat_hosts_.push_back(lab_.add_host());
     redis_ = std::make_unique<RedisCluster>(redis_options);
     for (int n = 0; n < kChatNodes; ++n) {
-      chats_.push_back(start(n, "bin/ringcast-chat", kChatPort, "chat/",
-                             {"--users", chat_users_file(), "--login-failures", "0"}));
+      std::vector<std::string> flags = {"--users", chat_users_file(), "--login-failures", "0"};
+      if (options.metrics_listener) {
+        flags.insert(flags.end(), {"--metrics-host", address(n), "--metrics-port", std::to_string(kMetricsPort)});
+      }
+      flags.insert(flags.end(), options.chat_flags.begin(), options.chat_flags.end());
+      chats_.push_back(start(n, "bin/ringcast-chat", kChatPort, "chat/", flags));
       if (options.echo) echos_.push_back(start(n, "bin/ringcast-echo", kEchoPort, "echo/", {}));
     }
     for (int n = 0; n < kChatNodes; ++n) {
@@ -82,6 +92,16 @@ class FaultCluster {
     node->stop();  // reaps it
     node.reset();
   }
+  // SIGTERM to chat node n: it drains (--drain-window). From then on it counts as not running, so tabs
+  // reconnect to the others; its process is returned, to watch until it exits.
+  std::unique_ptr<ServerProcess> drain_chat(int n) {
+    auto& node = chats_.at(static_cast<size_t>(n));
+    REQUIRE(node);
+    node->signal(SIGTERM);
+    return std::move(node);
+  }
+  // The port where chat nodes serve /metrics (and /ready besides their main port).
+  uint16_t chat_metrics_port() const { return chat_metrics_port_; }
 
   // The primary that holds durable room `room` of the chat (its log's keys), -1 when none does yet.
   int primary_of_chat_room(const std::string& room) {
@@ -91,15 +111,15 @@ class FaultCluster {
     return -1;
   }
 
-  // The sum over chat (or echo) node n's shards of metric `name` ("broker_lost_total").
-  uint64_t metric(int n, std::string_view name, uint16_t port = kChatPort) const {
+  // The sum over chat (or, given kEchoPort, echo) node n's shards of metric `name` ("broker_lost_total").
+  uint64_t metric(int n, std::string_view name, uint16_t port = 0) const {
     uint64_t sum = 0;
-    for (uint64_t v : metric_by_shard(get(address(n), port, "/metrics").body, name)) sum += v;
+    for (uint64_t v : metric_by_shard(get(address(n), port != 0 ? port : chat_metrics_port_, "/metrics").body, name)) sum += v;
     return sum;
   }
   // Each shard's latest probe round trip through Redis on chat node n, in ms.
   std::vector<double> probe_round_trips_ms(int n) const {
-    const std::string text = get(address(n), kChatPort, "/metrics").body;
+    const std::string text = get(address(n), chat_metrics_port_, "/metrics").body;
     const std::string key = "\nringcast_redis_probe_round_trip_seconds{shard=\"";
     std::vector<double> out;
     for (size_t at = text.find(key); at != std::string::npos; at = text.find(key, at + 1)) {
@@ -139,6 +159,7 @@ class FaultCluster {
     return node;
   }
 
+  uint16_t chat_metrics_port_;
   NetworkLab lab_;  // first made, last gone: its teardown kills whatever the rest left running
   std::vector<size_t> chat_hosts_;
   std::unique_ptr<RedisCluster> redis_;
