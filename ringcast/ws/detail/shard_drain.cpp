@@ -52,8 +52,16 @@ void ShardDrain::step() {
   const uint64_t elapsed = now - start_ms_;
   const uint64_t window = static_cast<uint64_t>(std::max<int64_t>(options_.window.count(), 0));
   const size_t n = sockets_.size();
-  // The k-th of n is due at window·k/n: those due by now are k < elapsed·n/window + 1.
-  const size_t due = window == 0 || elapsed >= window ? n : std::min<size_t>(n, elapsed * n / window + 1);
+  // The k-th of n is due at window·(k + phase)/n, the phase (shard + ½)/shards: each shard spreads its
+  // own evenly, and the shards' schedules interleave rather than all closing their first at once.
+  const double phase = (loop_.shard().id() + 0.5) / loop_.shard().shard_count();
+  const auto due_at = [&](size_t k) { return static_cast<double>(window) * (static_cast<double>(k) + phase) / static_cast<double>(n); };
+  size_t due = next_close_;
+  if (window == 0 || elapsed >= window) {
+    due = n;
+  } else {
+    while (due < n && due_at(due) <= static_cast<double>(elapsed)) ++due;
+  }
   for (; next_close_ < due; ++next_close_) {
     Connection* c = loop_.find(sockets_[next_close_]);
     if (c && c->is_open() && websocket(*c)) close(*c);  // else gone by itself meanwhile
@@ -69,7 +77,7 @@ void ShardDrain::step() {
   }
   uint64_t wait = kWatchMs;
   if (next_close_ < n) {
-    const uint64_t next_due = start_ms_ + window * next_close_ / n;
+    const uint64_t next_due = start_ms_ + static_cast<uint64_t>(due_at(next_close_));
     wait = std::clamp<uint64_t>(next_due > now ? next_due - now : 1, 1, kWatchMs);
   }
   loop_.timers().schedule_in(tick_, wait);

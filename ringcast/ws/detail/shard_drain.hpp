@@ -1,8 +1,8 @@
 #pragma once
 // ShardDrain: one shard's part of an App's drain (ringcast/ws/drain_options.hpp). start() closes the
 // shard's listener and its idle HTTP keep-alive connections (HttpServerHandler::drain), then closes the
-// WebSockets it holds at that moment, the k-th of n at window·k/n, so the shards together close theirs
-// evenly over the window. `done` runs once, on this shard, when none of the app's connections is left
+// WebSockets it holds at that moment, the k-th of n at window·(k + phase)/n with a phase of
+// (shard + ½)/shards, so the shards together close theirs evenly over the window. `done` runs once, on this shard, when none of the app's connections is left
 // here — or at window + grace, after cutting (aborting) those that are.
 //
 // Threads: the shard's own, from start() on; other threads read stats() only. One timer, re-armed for
