@@ -34,6 +34,10 @@ ServerFlags ServerFlags::declare(Cli& cli, int default_port, std::string default
                "TLS session resumption: seconds between changes of the key that encrypts session tickets; a "
                "ticket resumes during the period it was issued in and the next (0: no tickets, every "
                "connection a full handshake)"),
+      cli.flag("tls-ticket-secret", std::string(),
+               "file shared by every node of a cluster (at least 32 bytes: openssl rand -hex 32) that the "
+               "ticket keys are derived from, so a client resumes on any node; empty: a random secret, "
+               "tickets resume on this process only"),
   };
 }
 
@@ -93,6 +97,10 @@ bool ServerFlags::apply(ShardOptions& shard_options, LoopOptions& loop, std::str
     error = "--tls-cert and --tls-key go together";
     return false;
   }
+  if (tls_cert.empty() && !tls_ticket_secret.empty()) {
+    error = "--tls-ticket-secret needs --tls-cert";
+    return false;
+  }
   if (!tls_cert.empty()) {
     auto tls = TlsServerOptions::from_lists(tls_cert, tls_key, error);
     if (!tls) return false;
@@ -101,6 +109,7 @@ bool ServerFlags::apply(ShardOptions& shard_options, LoopOptions& loop, std::str
       return false;
     }
     tls->ticket_key_interval = std::chrono::seconds(tls_ticket_rotation);
+    tls->ticket_secret_file = tls_ticket_secret;
     loop.tls = TlsContext::server(*tls, error);
     if (!loop.tls) return false;
   }

@@ -1,7 +1,7 @@
 #pragma once
 // ServerFlags: the command-line flags every ringcast server shares (--host, --port, --shards,
 // --yield-us, --backend, --io-uring-disable, --log, --tls-cert, --tls-key, --accept-rate,
-// --accept-rate-per-address, --tls-ticket-rotation), declared on a Cli and applied to TcpServerOptions (or, through
+// --accept-rate-per-address, --tls-ticket-rotation, --tls-ticket-secret), declared on a Cli and applied to TcpServerOptions (or, through
 // ringcast/ws/app_flags.hpp, AppOptions). With --tls-cert and --tls-key the server speaks TLS on its port.
 #include <optional>
 #include <string>
@@ -24,6 +24,7 @@ struct ServerFlags {
   double& accept_rate;
   double& accept_rate_per_address;
   int64_t& tls_ticket_rotation;
+  std::string& tls_ticket_secret;
 
   static ServerFlags declare(Cli& cli, int default_port, std::string default_host = "0.0.0.0");
   // --host and --port as an address; nullopt, with a message in `error`, when either is bad.

@@ -88,6 +88,7 @@ TEST_CASE("app flags: a bad value is an error that names the flag") {
       {{"--host", "example.com"}, "--host"},
       {{"--backend", "kqueue"}, "--backend"},
       {{"--tls-cert", "/nonexistent.pem"}, "--tls-cert and --tls-key go together"},
+      {{"--tls-ticket-secret", "/etc/hostname"}, "--tls-ticket-secret needs --tls-cert"},
       {{"--accept-rate", "-1"}, "--accept-rate"},
       {{"--accept-rate-per-address", "-5"}, "--accept-rate-per-address"},
   };

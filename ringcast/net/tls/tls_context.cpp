@@ -8,6 +8,8 @@
 
 #include <cctype>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 
 #include <ringcast/core/log.hpp>
@@ -134,7 +136,19 @@ std::string TlsContext::last_errors() {
 std::shared_ptr<const TlsContext> TlsContext::server(const TlsServerOptions& options, std::string& error) {
   std::shared_ptr<const TicketKeys> tickets;
   if (options.ticket_key_interval.count() > 0) {
-    tickets = std::make_shared<const TicketKeys>(options.ticket_key_interval, options.clock);
+    std::string secret;
+    if (!options.ticket_secret_file.empty()) {
+      std::ifstream in(options.ticket_secret_file, std::ios::binary);
+      secret.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      if (!in.good() && !in.eof()) secret.clear();
+      if (secret.size() < 32) {
+        error = fmt::format("TLS: the ticket secret {} {}", options.ticket_secret_file,
+                            in ? "holds fewer than 32 bytes (make one with: openssl rand -hex 32)" : "cannot be read");
+        return nullptr;
+      }
+    }
+    tickets = std::make_shared<const TicketKeys>(options.ticket_key_interval, options.clock, secret);
+    OPENSSL_cleanse(secret.data(), secret.size());
   }
   return make_server(options, std::move(tickets), error);
 }

@@ -48,6 +48,10 @@ struct TlsServerOptions {
   // that encrypts them changes every interval, and a ticket is accepted through the next interval
   // too (then the client gets a new one). 0: no tickets, every connection a full handshake.
   std::chrono::seconds ticket_key_interval{std::chrono::hours(1)};
+  // A file every node of a cluster shares (at least 32 bytes, e.g. `openssl rand -hex 32`): the ticket
+  // keys are derived from it, so a client resumes on whichever node it reaches. Empty: a random secret
+  // made at start, tickets resume on this process only. Read at start (a reload keeps it).
+  std::string ticket_secret_file;
   // Seconds since the epoch for the ticket keys' periods; null: the system clock (tests move theirs).
   int64_t (*clock)() = nullptr;
 

@@ -7,6 +7,8 @@
 #include <openssl/ssl.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 
@@ -23,7 +25,7 @@ namespace {
 
 std::atomic<int64_t> fake_now{1'000'000};  // seconds; periods of 100 s
 
-std::unique_ptr<TcpServer> start_server(std::chrono::seconds interval) {
+std::unique_ptr<TcpServer> start_server(std::chrono::seconds interval, std::string secret_file = {}) {
   std::string error;
   TcpServerOptions o;
   o.address = SocketAddress::loopback(0);
@@ -31,6 +33,7 @@ std::unique_ptr<TcpServer> start_server(std::chrono::seconds interval) {
   o.loop = test::loop_options();
   o.loop.tls = TlsContext::server({.certificates = {{test::test_certificate().cert, test::test_certificate().key}},
                                    .ticket_key_interval = interval,
+                                   .ticket_secret_file = std::move(secret_file),
                                    .clock = [] { return fake_now.load(); }},
                                   error);
   REQUIRE_MESSAGE(o.loop.tls, error);
@@ -114,6 +117,44 @@ TEST_CASE("tls resumption: with tickets off every connection is a full handshake
   CHECK_FALSE(connect(*server, TLS1_2_VERSION, s12.s));
   server->stop();
   server->join();
+}
+
+TEST_CASE("tls resumption: nodes sharing a ticket secret file resume each other's tickets, others do not") {
+  const auto dir = std::filesystem::temp_directory_path();
+  auto write = [&](const char* name, const std::string& content) {
+    const auto path = (dir / name).string();
+    std::ofstream(path, std::ios::binary) << content;
+    return path;
+  };
+  const auto shared = write("ringcast-ticket-shared", "3f0c8a2b9d4e61f7a5c0b3d8e2f4a6c1\n");
+  const auto other = write("ringcast-ticket-other", "0123456789abcdef0123456789abcdef\n");
+  const auto short_one = write("ringcast-ticket-short", "too short\n");
+  auto a = start_server(100s, shared);
+  auto b = start_server(100s, shared);
+  auto c = start_server(100s, other);
+  auto lone = start_server(100s);
+  for (int version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+    CAPTURE(version);
+    Session from_a;
+    CHECK_FALSE(connect(*a, version, nullptr, &from_a.s));
+    CHECK(connect(*b, version, from_a.s));
+    CHECK_FALSE(connect(*c, version, from_a.s));
+    CHECK_FALSE(connect(*lone, version, from_a.s));
+  }
+  std::string error;
+  CHECK_FALSE(TlsContext::server({.certificates = {{test::test_certificate().cert, test::test_certificate().key}},
+                                  .ticket_secret_file = short_one},
+                                 error));
+  CHECK(error.find("fewer than 32 bytes") != std::string::npos);
+  CHECK_FALSE(TlsContext::server({.certificates = {{test::test_certificate().cert, test::test_certificate().key}},
+                                  .ticket_secret_file = (dir / "ringcast-ticket-missing").string()},
+                                 error));
+  CHECK(error.find("cannot be read") != std::string::npos);
+  for (auto* s : {a.get(), b.get(), c.get(), lone.get()}) {
+    s->stop();
+    s->join();
+  }
+  for (const auto& p : {shared, other, short_one}) std::filesystem::remove(p);
 }
 
 }  // TEST_SUITE("io")

@@ -54,9 +54,17 @@ struct TicketKeys::Callback {
   }
 };
 
-TicketKeys::TicketKeys(std::chrono::seconds interval, Clock clock)
+TicketKeys::TicketKeys(std::chrono::seconds interval, Clock clock, std::string_view shared_secret)
     : interval_s_(interval.count() > 0 ? interval.count() : 1), clock_(clock) {
-  if (RAND_priv_bytes(secret_, sizeof secret_) != 1) throw std::runtime_error("RAND_priv_bytes failed");
+  if (shared_secret.empty()) {
+    if (RAND_priv_bytes(secret_, sizeof secret_) != 1) throw std::runtime_error("RAND_priv_bytes failed");
+    return;
+  }
+  // Whatever the file's form (raw bytes, hex, base64), 32 bytes of key from it.
+  static constexpr char kLabel[] = "ringcast ticket secret";
+  unsigned int n = sizeof secret_;
+  HMAC(EVP_sha256(), kLabel, sizeof kLabel - 1, reinterpret_cast<const unsigned char*>(shared_secret.data()),
+       shared_secret.size(), secret_, &n);
 }
 
 void TicketKeys::install(SSL_CTX* ctx) const {

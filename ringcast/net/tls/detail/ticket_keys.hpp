@@ -10,10 +10,12 @@
 // the clock alone, with nothing shared to lock or to update, and OpenSSL's callback
 // (SSL_CTX_set_tlsext_ticket_key_evp_cb) may run on any of them at once. OpenSSL's default — one
 // random key per SSL_CTX, never rotated — would also make every reload void all tickets; a reloaded
-// TlsContext shares its predecessor's TicketKeys instead. The secret never leaves the process:
-// tickets resume on this node only.
+// TlsContext shares its predecessor's TicketKeys instead. The secret is random and never leaves the
+// process (tickets resume on this node only), unless the operator gives one that every node of a
+// cluster shares: then a ticket resumes on any of them.
 #include <chrono>
 #include <cstdint>
+#include <string_view>
 
 struct ssl_ctx_st;
 
@@ -23,8 +25,10 @@ class TicketKeys {
  public:
   using Clock = int64_t (*)();  // seconds since the epoch
 
-  // `clock`: null for the system's clock (tests pass one they move).
-  TicketKeys(std::chrono::seconds interval, Clock clock);
+  // `clock`: null for the system's clock (tests pass one they move). `shared_secret`: empty for a
+  // random secret; otherwise bytes every node that should resume the others' tickets holds (at least
+  // 32, checked by the caller), from which the secret is derived.
+  TicketKeys(std::chrono::seconds interval, Clock clock, std::string_view shared_secret = {});
   // The context's tickets are encrypted and checked with these keys; the keys must outlive it.
   void install(ssl_ctx_st* ctx) const;
 
