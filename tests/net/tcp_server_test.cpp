@@ -97,6 +97,34 @@ TEST_CASE("tcp server: clients that close mid-stream or reset leave nothing behi
   server->join();
 }
 
+TEST_CASE("tcp server: clients one after another in the same connection record get their own bytes and the server's FIN") {
+  // Each client takes the record (and on io_uring the registered file slot) the previous one left: its
+  // echo must come from its own socket, and the server's close must reach it, not stay held by the slot.
+  auto server = start_echo_server(1);
+  for (int i = 0; i < 200; ++i) {
+    const int fd = test::connect_blocking(server->port());
+    REQUIRE(fd >= 0);
+    test::set_recv_timeout(fd, 5000);
+    const std::string message = "client " + std::to_string(i);
+    REQUIRE(::send(fd, message.data(), message.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(message.size()));
+    std::string echoed(message.size(), '\0');
+    size_t got = 0;
+    while (got < echoed.size()) {
+      const ssize_t n = ::recv(fd, echoed.data() + got, echoed.size() - got, 0);
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    CHECK(echoed == message);
+    ::shutdown(fd, SHUT_WR);
+    char byte;
+    CHECK(::recv(fd, &byte, 1, 0) == 0);  // the server's FIN, not a timeout
+    ::close(fd);
+  }
+  CHECK(server_has_no_connections(*server));
+  server->stop();
+  server->join();
+}
+
 TEST_CASE("tcp server: a client that never reads makes the server stop reading it; nothing is lost") {
   LoopOptions lo = test::loop_options();
   lo.output_high_water = 256 * 1024;

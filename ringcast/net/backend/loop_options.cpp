@@ -9,7 +9,7 @@ constexpr std::pair<std::string_view, uint32_t> kFeatureNames[] = {
     {"single_issuer", kFeatureSingleIssuer},     {"defer_taskrun", kFeatureDeferTaskrun},
     {"accept_multishot", kFeatureAcceptMultishot}, {"recv_multishot", kFeatureRecvMultishot},
     {"buf_ring", kFeatureBufRing},               {"msg_ring", kFeatureMsgRing},
-    {"registered_ring", kFeatureRegisteredRing},
+    {"registered_ring", kFeatureRegisteredRing}, {"fixed_files", kFeatureFixedFiles},
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -36,7 +37,7 @@ uint32_t kernel_features() noexcept {
   uint32_t f = 0;
   if (v.at_least(6, 0)) f |= kFeatureSingleIssuer | kFeatureRecvMultishot;
   if (v.at_least(6, 1)) f |= kFeatureDeferTaskrun;
-  if (v.at_least(5, 19)) f |= kFeatureAcceptMultishot | kFeatureBufRing;
+  if (v.at_least(5, 19)) f |= kFeatureAcceptMultishot | kFeatureBufRing | kFeatureFixedFiles;
   if (v.at_least(5, 18)) f |= kFeatureMsgRing | kFeatureRegisteredRing;
   return f;
 }
@@ -50,6 +51,10 @@ uint32_t env_disabled() noexcept {
 }
 
 constexpr unsigned kBufferGroup = 0;
+
+// Registered file table slots per shard (bounded by RLIMIT_NOFILE): the kernel keeps 8 bytes per slot;
+// connections whose record index lies beyond use their descriptor.
+constexpr uint32_t kMaxFixedFiles = 1 << 16;
 
 // A multishot receive ends (and is armed again while reading is wanted) after this many buffers'
 // worth of bytes: what a connection's completions can bring after reading was paused.
@@ -69,6 +74,7 @@ IoUringLoop::IoUringLoop(Shard& shard, const LoopOptions& options) : Loop(shard,
   if (!(features_ & kFeatureSingleIssuer)) features_ &= ~kFeatureDeferTaskrun;  // needs it
   setup_ring();
   if (features_ & kFeatureBufRing) setup_buffer_ring();
+  if (features_ & kFeatureFixedFiles) setup_fixed_files();
   if (!(features_ & kFeatureBufRing)) features_ &= ~kFeatureRecvMultishot;  // it reads into the ring
   if (!(features_ & kFeatureRecvMultishot)) scratch_.resize(options.recv_buffer_size);
   if (features_ & kFeatureMsgRing) shard.set_wake_handle(ring_.ring_fd);
@@ -160,6 +166,50 @@ void IoUringLoop::setup_buffer_ring() {
   io_uring_buf_ring_advance(buf_ring_, static_cast<int>(count));
 }
 
+void IoUringLoop::setup_fixed_files() {
+  rlimit rl{};
+  const rlim_t limit = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 0;
+  fixed_slots_ = limit < kMaxFixedFiles ? static_cast<uint32_t>(limit) : kMaxFixedFiles;
+  if (fixed_slots_ == 0 || io_uring_register_files_sparse(&ring_, fixed_slots_) < 0) {
+    fixed_slots_ = 0;
+    features_ &= ~kFeatureFixedFiles;
+  }
+}
+
+// Registers c's socket in its slot when the slot does not hold it yet: an update request queued ahead
+// of the request that will name the slot, so the kernel, which takes requests in order, installs it first.
+void IoUringLoop::register_file(const Connection& c) {
+  if (c.index >= fixed_slots_) return;
+  if (c.index >= fixed_gen_.size()) fixed_gen_.resize(c.index + 1, 0);
+  if (fixed_gen_[c.index] == generation(c.index)) return;
+  update_file_slot(c.index, c.fd);
+  fixed_gen_[c.index] = generation(c.index);
+}
+
+// Empties c's slot, which otherwise keeps the socket open after close(). Requests in flight keep their
+// own reference until they complete.
+void IoUringLoop::unregister_file(const Connection& c) {
+  if (c.index >= fixed_gen_.size() || fixed_gen_[c.index] != generation(c.index)) return;
+  update_file_slot(c.index, -1);
+  fixed_gen_[c.index] = 0;
+}
+
+void IoUringLoop::update_file_slot(uint32_t slot, int fd) {
+  io_uring_sqe* sqe = get_sqe();
+  fixed_fds_.push_back(fd);
+  io_uring_prep_files_update(sqe, &fixed_fds_.back(), 1, static_cast<int>(slot));
+  sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;  // a completion only when it fails
+  io_uring_sqe_set_data64(sqe, tag(Op::files, slot, 0));
+}
+
+// A request prepared with c.fd names c's registered slot instead, when c has one (register_file first).
+void IoUringLoop::target_file(io_uring_sqe* sqe, const Connection& c) noexcept {
+  if (c.index < fixed_gen_.size() && fixed_gen_[c.index] == generation(c.index)) {
+    sqe->fd = static_cast<int>(c.index);
+    sqe->flags |= IOSQE_FIXED_FILE;
+  }
+}
+
 void IoUringLoop::return_buffer(unsigned bid) noexcept {
   io_uring_buf_ring_add(buf_ring_, buffers_ + size_t{bid} * options_.recv_buffer_size, options_.recv_buffer_size,
                         static_cast<unsigned short>(bid), buf_mask_, static_cast<int>(buf_returned_++));
@@ -172,6 +222,7 @@ io_uring_sqe* IoUringLoop::get_sqe() {
     io_uring_submit(&ring_);
     stats_.submits.add();
     connect_addrs_.clear();
+    fixed_fds_.clear();
     sqe = io_uring_get_sqe(&ring_);
   }
   return sqe;
@@ -211,6 +262,7 @@ void IoUringLoop::wait(int64_t timeout_ns) {
     io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
   }
   connect_addrs_.clear();
+  fixed_fds_.clear();
   collected_ = io_uring_cq_ready(&ring_);
 }
 
@@ -250,6 +302,10 @@ void IoUringLoop::handle(const io_uring_cqe& cqe) {
     case Op::cancel:
     case Op::msg:
       return;  // nothing to do: the cancelled request reports itself; a message only wakes us
+    case Op::files:
+      // Only failures complete; the slot's requests then fail with EBADF and close their connection.
+      log::warn("io_uring: registered file slot {} not updated: {}", index, std::strerror(-cqe.res));
+      return;
     default:
       break;
   }
@@ -327,6 +383,7 @@ void IoUringLoop::on_accept(const io_uring_cqe& cqe, uint32_t id, uint32_t arm) 
 // Reading
 
 void IoUringLoop::backend_start_reading(Connection& c) {
+  if (features_ & kFeatureFixedFiles) register_file(c);
   io_uring_sqe* sqe = get_sqe();
   if (features_ & kFeatureRecvMultishot) {
     io_uring_prep_recv_multishot(sqe, c.fd, nullptr, 0, 0);
@@ -338,6 +395,7 @@ void IoUringLoop::backend_start_reading(Connection& c) {
     io_uring_prep_poll_add(sqe, c.fd, POLLIN | POLLRDHUP);
     io_uring_sqe_set_data64(sqe, tag(Op::poll_in, c));
   }
+  target_file(sqe, c);
   c.flags |= Connection::kRecvArmed;
   ++c.ops;
 }
@@ -394,6 +452,7 @@ void IoUringLoop::on_poll_in(Connection& c, const io_uring_cqe& cqe) {
 // Writing, connecting, closing
 
 void IoUringLoop::backend_send(Connection& c) {
+  if (features_ & kFeatureFixedFiles) register_file(c);
   io_uring_sqe* sqe = get_sqe();
   OutputQueue& q = *c.out;
   if (q.segments() == 1) {
@@ -403,6 +462,7 @@ void IoUringLoop::backend_send(Connection& c) {
   } else {
     io_uring_prep_sendmsg(sqe, c.fd, &q.prepare_send(options_.max_send_bytes), MSG_NOSIGNAL);
   }
+  target_file(sqe, c);
   io_uring_sqe_set_data64(sqe, tag(Op::send, c));
   c.flags |= Connection::kSendInFlight;
   ++c.ops;
@@ -433,6 +493,7 @@ void IoUringLoop::backend_close_fd(Connection& c) {
   // reads would otherwise wait forever). The record stays until each has reported (ops == 0).
   if (c.has(Connection::kRecvArmed)) backend_stop_reading(c);
   if (c.has(Connection::kSendInFlight)) cancel(tag(Op::send, c));
+  unregister_file(c);
   ::close(c.fd);
 }
 

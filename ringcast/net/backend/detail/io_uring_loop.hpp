@@ -12,6 +12,9 @@
 // - At most one send in flight per connection (send for one segment, sendmsg for several); every
 //   SQE prepared during an iteration is submitted by one io_uring_enter, which also waits.
 // - Wake-ups between shards are ring-to-ring messages (IORING_OP_MSG_RING), batched with that submit.
+// - Each connection's socket also sits in the ring's registered file table (slot = its record index),
+//   and its requests name the slot: the kernel then skips a descriptor lookup and reference per request.
+//   The descriptor stays open for what needs one (socket options, peer address, shutdown).
 // Each feature is detected at start-up, can be switched off (LoopOptions::io_uring_disable or
 // RINGCAST_IO_URING_DISABLE), and has a fallback: single-shot accept, poll + recv, eventfd wake-ups.
 #include <liburing.h>
@@ -47,7 +50,7 @@ class IoUringLoop final : public Loop {
   void backend_connect(Connection& c, const SocketAddress& to) override;
 
  private:
-  enum class Op : uint8_t { accept = 1, recv, poll_in, send, connect, cancel, wake_poll, msg };
+  enum class Op : uint8_t { accept = 1, recv, poll_in, send, connect, cancel, wake_poll, msg, files };
 
   static uint64_t tag(Op op, uint32_t index, uint32_t gen) noexcept {
     return (uint64_t{index} << 32) | (uint64_t{gen & 0xffffff} << 8) | static_cast<uint8_t>(op);
@@ -56,6 +59,7 @@ class IoUringLoop final : public Loop {
 
   void setup_ring();
   void setup_buffer_ring();
+  void setup_fixed_files();
   io_uring_sqe* get_sqe();
   void arm_wake_poll();
   void handle(const io_uring_cqe& cqe);
@@ -65,6 +69,10 @@ class IoUringLoop final : public Loop {
   void on_send(Connection& c, const io_uring_cqe& cqe);
   void cancel(uint64_t target_tag);
   void return_buffer(unsigned bid) noexcept;
+  void target_file(io_uring_sqe* sqe, const Connection& c) noexcept;
+  void register_file(const Connection& c);
+  void unregister_file(const Connection& c);
+  void update_file_slot(uint32_t slot, int fd);
 
   io_uring ring_{};
   uint32_t features_ = 0;
@@ -79,6 +87,11 @@ class IoUringLoop final : public Loop {
   std::vector<uint8_t> scratch_;  // poll + recv fallback reads here
   std::vector<uint32_t> accept_arm_;  // per listener: arm generation, so stale accept CQEs are known
   std::deque<SocketAddress> connect_addrs_;  // the kernel reads them at submit time
+  // Registered file table: `fixed_slots_` slots; fixed_gen_[i] is the generation of the record whose
+  // socket slot i holds (0: none), fixed_fds_ the descriptors the kernel reads at submit time.
+  uint32_t fixed_slots_ = 0;
+  std::vector<uint32_t> fixed_gen_;
+  std::deque<int> fixed_fds_;
   bool wake_armed_ = false;
   unsigned collected_ = 0;  // completions the last wait() found, for dispatch()
 };
