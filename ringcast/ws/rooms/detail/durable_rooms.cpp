@@ -427,9 +427,12 @@ void DurableRooms::finish(std::string_view name, Room& r, Join& j) {
     for (size_t i = r.history.size() - n; i < r.history.size(); ++i) entries.push_back(&r.history.at(i));
   }
   result.replayed = static_cast<uint32_t>(entries.size());
-  SharedBuffer* frames = replay(name, options, entries);
+  size_t count = 0;
+  SharedBuffer* frames = replay(name, options, entries, q.max_bytes, count);
+  // More than fits in one part: the socket asks for the rest, from the last offset of this one.
+  const std::optional<uint64_t> more = count < entries.size() ? std::optional(entries[count - 1]->offset) : std::nullopt;
   if (q.from == shard_.id()) {
-    rooms_.activate(name, q.token, result, SharedBufferRef(frames));
+    rooms_.activate(name, q.token, result, SharedBufferRef(frames), more);
     return;
   }
   struct Answer {
@@ -437,15 +440,19 @@ void DurableRooms::finish(std::string_view name, Room& r, Join& j) {
     uint64_t token;
     SubscribeResult result;
     SharedBufferRef frames;
+    std::optional<uint64_t> more;
   };
-  auto answer = std::make_unique<Answer>(Answer{std::move(q.room), q.token, std::move(result), SharedBufferRef(frames)});
+  auto answer =
+      std::make_unique<Answer>(Answer{std::move(q.room), q.token, std::move(result), SharedBufferRef(frames), more});
   shard_.send_to(q.from, [net = &network_, answer = std::move(answer)](Shard& s) {
-    net->on(s.id())->activate(answer->room, answer->token, answer->result, std::move(answer->frames));
+    net->on(s.id())->activate(answer->room, answer->token, answer->result, std::move(answer->frames), answer->more);
   });
 }
 
 SharedBuffer* DurableRooms::replay(std::string_view name, const RoomOptions& options,
-                                   std::span<const RoomHistory::Entry* const> entries) const {
+                                   std::span<const RoomHistory::Entry* const> entries, uint32_t max_bytes,
+                                   size_t& count) const {
+  count = 0;
   if (entries.empty()) return nullptr;
   std::string frames;
   std::string stamped;
@@ -457,8 +464,10 @@ SharedBuffer* DurableRooms::replay(std::string_view name, const RoomOptions& opt
     }
     uint8_t header[kMaxFrameHeaderSize];
     const size_t n = write_frame_header(header, e->op, true, false, message.size(), nullptr);
+    if (max_bytes != 0 && count > 0 && frames.size() + n + message.size() > max_bytes) break;
     frames.append(reinterpret_cast<const char*>(header), n);
     frames.append(message);
+    ++count;
   }
   SharedBuffer* b = SharedBuffer::create(frames.size());
   std::memcpy(b->data(), frames.data(), frames.size());

@@ -20,6 +20,10 @@
 // in one task to S (Rooms::activate). The mesh is FIFO per pair of shards, so publications the home made
 // before answering reach S before the answer (the socket skips them: the replay holds them), and those
 // made after it reach S after (the socket, now a member, gets them): no gap, no duplicate.
+// A replay longer than the socket may hold (half its max_backpressure, CatchUp::max_bytes) is answered
+// in parts: the socket stays pending, and once a part has left its output queue S asks again from the
+// part's last offset (Rooms::drained) — the same catch-up, so the same guarantee — until an answer
+// holds the rest.
 //
 // Presence. The home counts each room's sockets per user (SubscribeOptions::presence). Alone, it
 // announces a user's first and last socket (RoomOptions::presence_message) itself; with a broker, a
@@ -86,6 +90,9 @@ class DurableRooms {
     std::optional<Position> since;
     uint32_t tail;
     std::string presence;  // the user the socket counts as ("": none)
+    // Bytes of frames one answer may carry (0: no limit): a longer replay is answered in parts, each
+    // asked for again from where the last ended (Rooms::activate, Rooms::drained).
+    uint32_t max_bytes = 0;
   };
 
   DurableRooms(Rooms& rooms, RoomNetwork& network, Shard& shard);
@@ -186,9 +193,10 @@ class DurableRooms {
 
   void serve(std::string_view name, Room& room, Join& join);
   void finish(std::string_view name, Room& room, Join& join);
-  // The frames of `entries`, stamped as members receive them, in one buffer (null when empty).
+  // The frames of `entries`, stamped as members receive them, in one buffer (null when empty): as many
+  // as fit in `max_bytes` (0: all; the first one always), their number in `count`.
   SharedBuffer* replay(std::string_view name, const RoomOptions& options,
-                       std::span<const RoomHistory::Entry* const> entries) const;
+                       std::span<const RoomHistory::Entry* const> entries, uint32_t max_bytes, size_t& count) const;
   std::string presence_entry(std::string_view user) const;
   void refresh_presence();
   static void on_tick(Timer& t);
