@@ -54,7 +54,7 @@ ChatServer::ChatServer(AppOptions app_options, ChatOptions options, UserStore us
       .threads = options_.login_threads, .queue_capacity = options_.login_queue, .nice = 5, .name = "login"});
   app_ = std::make_unique<App>(std::move(app_options));
   App& app = *app_;
-  app.default_room_options(chat_room_options());
+  app.default_room_options(chat_room_options(options_.history));
   app.on_shard_start([this](Shard& shard) {
     if (shard.shard_count() != shards_.size()) throw std::logic_error("chat: unexpected shard count");
     shards_[shard.id()] = std::make_unique<ChatShard>(*this, shard, app_->rooms(), app_->port());
@@ -71,10 +71,10 @@ ChatServer::ChatServer(AppOptions app_options, ChatOptions options, UserStore us
       },
       .limits = {
           .max_message_size = options_.max_message,
-          // Room for a replay of the whole history even if every character of it needed escaping
-          // (\u00XX: 6 bytes), plus 1 MiB of publications behind it; beyond that a reader is too slow
-          // and the room closes it (1008).
-          .max_backpressure = kHistory * (6 * options_.max_message + 256) + (1 << 20),
+          // Room for a join's tail even if every character of it needed escaping (\u00XX: 6 bytes),
+          // plus 1 MiB of publications behind it; beyond that a reader is too slow and the room closes
+          // it (1008). A longer replay (a recovery from far back) comes in parts within half of it.
+          .max_backpressure = kTail * (6 * options_.max_message + 256) + (1 << 20),
           .idle_timeout = std::chrono::milliseconds(0),  // liveness is the heartbeat's job
           .ping_interval = options_.ping_interval,
           .pong_timeout = options_.pong_timeout,

@@ -36,8 +36,16 @@ namespace ringcast::chat {
 
 class ChatShard;
 
+// Messages a joining connection gets when it does not recover from a position. A room keeps more
+// (ChatOptions::history), so that a tab away for a while recovers; its replay comes in parts paced by
+// the tab's output (Rooms), whose budget is sized for this many.
+inline constexpr uint32_t kTail = 50;
+
 struct ChatOptions {
   size_t max_message = 4096;                    // bytes of one WebSocket message; more: close 1009
+  // Messages a room keeps (in Redis with a broker, and mirrored by each node): how far back a tab that
+  // was away recovers from its position. A fresh join gets the last kTail of them.
+  uint32_t history = 1000;
   std::chrono::milliseconds ping_interval{10'000};
   std::chrono::milliseconds pong_timeout{10'000};  // no pong this long after a ping: the connection is dropped
   std::chrono::milliseconds otp_ttl{5'000};

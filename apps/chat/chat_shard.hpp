@@ -53,12 +53,9 @@ struct ChatClient {
 };
 static_assert(sizeof(ChatClient) <= 80, "keep the per-connection chat state small");
 
-// Messages a joining connection gets when it does not recover (and the most a room keeps).
-inline constexpr uint32_t kHistory = 50;
-
-// The chat's rooms: durable, kHistory messages kept, the protocol's new_message and presence JSON
-// written from what send_message publishes.
-RoomOptions chat_room_options();
+// The chat's rooms: durable, the latest `history` messages kept, the protocol's new_message and
+// presence JSON written from what send_message publishes.
+RoomOptions chat_room_options(uint32_t history);
 
 using ChatSocket = WebSocket<ChatClient>;
 

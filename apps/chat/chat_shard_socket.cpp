@@ -52,10 +52,10 @@ std::string presence(std::string_view room, std::string_view user, bool joined) 
 
 }  // namespace
 
-RoomOptions chat_room_options() {
+RoomOptions chat_room_options(uint32_t history) {
   return RoomOptions{
       .kind = RoomKind::durable,
-      .history_size = kHistory,
+      .history_size = history,
       .stamp = stamp,
       .presence_message = presence,
   };
@@ -201,7 +201,7 @@ void ChatShard::change_room(ChatSocket& ws, std::string_view name, const Positio
   // after `since`).
   if (!c.room.empty()) ws.unsubscribe(c.room);
   c.room.assign(name);
-  SubscribeOptions options{.tail = kHistory, .presence = c.user};
+  SubscribeOptions options{.tail = kTail, .presence = c.user};
   if (since.epoch != 0) options.since = since;
   ws.subscribe(c.room, options);
 }

@@ -165,6 +165,9 @@ int main(int argc, char** argv) {
                            "and http(s)://HOST:PORT");
   auto& web = cli.flag("web", std::string(), "serve the page from DIR/index.html instead of the compiled-in copy");
   auto& max_message = cli.flag("max-message", int64_t{4096}, "largest WebSocket message in bytes, up to 1 MiB (larger: close 1009)");
+  auto& history = cli.flag("history", int64_t{1000},
+                           "messages each room keeps, 50 to 100000: a tab that was away recovers what it missed from "
+                           "its position while the room still has it (a fresh tab gets the last 50)");
   auto& ping_interval = cli.flag("ping-interval", 10.0, "seconds between pings to each client (0: none)");
   auto& pong_timeout = cli.flag("pong-timeout", 10.0, "seconds to wait for a pong before dropping the client");
   auto& login_threads = cli.flag("login-threads", int64_t{1},
@@ -211,6 +214,10 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "ringcast-chat: --max-message must be 64 to 1048576, and the timeouts not negative\n");
     return 2;
   }
+  if (history < kTail || history > 100'000) {
+    fmt::print(stderr, "ringcast-chat: --history must be {} to 100000\n", kTail);
+    return 2;
+  }
   if (login_threads < 1 || login_threads > 64 || login_queue < 1 || login_queue > 1'000'000 || login_failures < 0 ||
       login_failures > 1'000'000) {
     fmt::print(stderr, "ringcast-chat: --login-threads must be 1 to 64, --login-queue 1 to 1000000, "
@@ -231,6 +238,7 @@ int main(int argc, char** argv) {
 
   ChatOptions options;
   options.max_message = static_cast<size_t>(max_message);
+  options.history = static_cast<uint32_t>(history);
   options.ping_interval = std::chrono::milliseconds(static_cast<int64_t>(ping_interval * 1000));
   options.pong_timeout = std::chrono::milliseconds(static_cast<int64_t>(pong_timeout * 1000));
   options.allowed_origins = all_origins(argc, argv);

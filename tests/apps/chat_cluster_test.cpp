@@ -40,9 +40,9 @@ std::unique_ptr<ChatConnection> join(uint16_t login_port, uint16_t port, const s
   return c;
 }
 
-// The two-node user check, on the Redis at `broker`.
+// The two-node user check, on the Redis at `broker`; rooms keep 50 messages (--history), to go beyond.
 void check_two_nodes(const std::string& broker) {
-  test::ServerProcess a = chat_node(broker), b = chat_node(broker);
+  test::ServerProcess a = chat_node(broker, {"--history", "50"}), b = chat_node(broker, {"--history", "50"});
   const auto pa = static_cast<uint16_t>(a.port()), pb = static_cast<uint16_t>(b.port());
   REQUIRE(pa > 0);
   REQUIRE(pb > 0);

@@ -157,6 +157,11 @@ class ChatRoomMembers {
     return {epoch, end};
   }
 
+  // Tabs told `recovered: false` at least once.
+  size_t told_not_recovered() const {
+    return static_cast<size_t>(std::count_if(members_.begin(), members_.end(), [](const auto& m) { return m->breaks > 0; }));
+  }
+
   const std::vector<Presence>& presence() const { return presence_; }
   const std::vector<std::string>& conflicts() const { return conflicts_; }
   uint64_t deliveries() const { return deliveries_; }

@@ -37,6 +37,7 @@ struct DurableNode {
     uint32_t history = 100;
     unsigned shards = 4;
     std::string broker;  // redis://...: a node of a cluster
+    size_t max_backpressure = WebSocketLimits{}.max_backpressure;  // of /d/:name
   };
   std::unique_ptr<App> app;
   std::atomic<int> subscribed{0};
@@ -68,6 +69,7 @@ struct DurableNode {
               ws.subscribe(ws.data().room, so);
             },
         .on_subscribed = on_subscribed,
+        .limits = {.max_backpressure = o.max_backpressure},
     });
     app->ws<DurableMember>("/auto/:name", {
         .on_upgrade = join,

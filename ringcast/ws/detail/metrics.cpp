@@ -132,6 +132,8 @@ std::string format_metrics(const std::vector<ShardView>& shards, const NodeView&
           &DurableStats::breaks);
   durable({"durable_read_failed_total", "counter", "reads of a durable room's log that failed (retried)"},
           &DurableStats::read_failed);
+  durable({"durable_stale_total", "counter", "messages of a replaced Redis primary dropped (an older term than the room's log)"},
+          &DurableStats::stale);
   if (!shards.empty() && shards[0].broker) {
     auto broker = [&](const Family& f, Counter RedisRoomsStats::*c) {
       family(out, f, shards, [c](const ShardView& v) { return v.broker ? (v.broker->*c).get() : 0; });

@@ -588,6 +588,8 @@ void WebSocketContext::end(WebSocketBase& ws) {
 
 void WebSocketContext::on_drain(Connection& c) {
   auto& ws = *static_cast<WebSocketBase*>(c.context);
+  if (ws.state_ != WebSocketBase::kOpen) return;
+  if (rooms_) rooms_->drained(ws);  // the next part of a long durable-room replay
   if (ws.state_ == WebSocketBase::kOpen) emit_drain(ws);
 }
 

@@ -22,10 +22,16 @@ struct RoomMember {
 };
 
 // A socket waiting for its durable room's replay: counted as a member of the shard, skipped by fan-out.
+// A replay longer than half the socket's max_backpressure comes in parts: the socket stays pending
+// while it gets them, each asked for (from `next`) once the previous one has been sent.
 struct PendingMember {
   WebSocketBase* ws;
   uint32_t sub;
-  uint64_t token;  // the catch-up request's name, echoed by the home's answer
+  uint64_t token;          // the catch-up request's name, echoed by the home's answer
+  uint32_t tail = 0;       // asked for when a later part finds the stream broken
+  bool replaying = false;  // its context heard of the stream's start: later parts follow
+  bool waiting = false;    // a part was queued: the next is asked for once the output drained
+  Position next;           // where the next part begins
 };
 
 // Subscription::member with this bit set indexes the room's pending list instead of its members.
@@ -224,12 +230,20 @@ bool Rooms::subscribe(WebSocketBase& ws, std::string_view name, const SubscribeO
   const uint64_t token = ++next_token_;
   subs.push_back({&room, static_cast<uint32_t>(room.pending.size()) | kPendingBit,
                   options.presence.empty() ? nullptr : std::make_unique<std::string>(options.presence)});
-  room.pending.push_back({&ws, static_cast<uint32_t>(subs.size() - 1), token});
+  room.pending.push_back({&ws, static_cast<uint32_t>(subs.size() - 1), token, options.tail});
   stats_.subscriptions.add();
   // The announcement goes first: the home then forwards publications here before it answers.
   if (first) announce(room, true);
-  auto request = std::make_unique<DurableRooms::CatchUp>(DurableRooms::CatchUp{
-      std::string(name), token, id_, options.since, options.tail, std::string(options.presence)});
+  catch_up(ws, name, token, options.since, options.tail, options.presence);
+  return true;
+}
+
+void Rooms::catch_up(const WebSocketBase& ws, std::string_view name, uint64_t token, std::optional<Position> since,
+                     uint32_t tail, std::string_view presence) {
+  // A replay part may hold half the socket's budget: publications meanwhile have the other half.
+  const auto budget = static_cast<uint32_t>(std::min<size_t>(ws.context().limits().max_backpressure / 2, UINT32_MAX));
+  auto request = std::make_unique<DurableRooms::CatchUp>(
+      DurableRooms::CatchUp{std::string(name), token, id_, since, tail, std::string(presence), budget});
   const unsigned home = home_of(name);
   if (home == id_) {
     durable_->catch_up(std::move(request));
@@ -238,34 +252,80 @@ bool Rooms::subscribe(WebSocketBase& ws, std::string_view name, const SubscribeO
       net->on(s.id())->durable_->catch_up(std::move(request));
     });
   }
-  return true;
 }
 
-void Rooms::activate(std::string_view name, uint64_t token, const SubscribeResult& result, SharedBufferRef replay) {
+void Rooms::activate(std::string_view name, uint64_t token, const SubscribeResult& result, SharedBufferRef replay,
+                     std::optional<uint64_t> more) {
   Room* room = find(name);
   if (!room) return;
-  auto it = std::find_if(room->pending.begin(), room->pending.end(),
-                         [token](const PendingMember& p) { return p.token == token; });
-  if (it == room->pending.end()) return;  // left or closed meanwhile
-  WebSocketBase& ws = *it->ws;
-  const uint32_t sub = it->sub;
-  remove_member(*room, static_cast<uint32_t>(it - room->pending.begin()) | kPendingBit);
+  const auto pending = [&]() -> PendingMember* {
+    auto it = std::find_if(room->pending.begin(), room->pending.end(),
+                           [token](const PendingMember& p) { return p.token == token; });
+    return it == room->pending.end() ? nullptr : &*it;
+  };
+  PendingMember* p = pending();
+  if (!p) return;  // left or closed meanwhile
+  WebSocketBase& ws = *p->ws;
+  // The context hears of the stream's start once — and again when a later part finds it broken.
+  const bool tell = !p->replaying || !result.recovered;
+  if (tell) {
+    if (result.recovered) {
+      stats_.recovered.add();
+    } else {
+      stats_.not_recovered.add();
+    }
+    stats_.replayed.add(result.replayed);
+  }
+  if (more) {
+    // A part of a longer replay: the socket stays pending (publications meanwhile come in later parts).
+    p->replaying = true;
+    if (tell) {
+      ws.context().subscribed(ws, name, result);
+      if (!(room = find(name)) || !(p = pending())) return;  // the application closed it or left
+    }
+    if (ws.state_ != WebSocketBase::kOpen) return;
+    p->waiting = true;
+    p->next = {result.position.epoch, *more};
+    if (replay.get()) {
+      replay->retain();  // the output queue's reference
+      loop_.write_external(*ws.conn_, replay->data(), replay->size(), replay.get(),
+                           [](void* b) { static_cast<SharedBuffer*>(b)->release(); });
+    }
+    loop_.request_drain(*ws.conn_);
+    return;
+  }
+  const uint32_t sub = p->sub;
+  remove_member(*room, static_cast<uint32_t>(p - room->pending.data()) | kPendingBit);
   ws.extras_->subscriptions[sub].member = static_cast<uint32_t>(room->members.size());
   room->members.push_back({&ws, sub});
   stats_.subscriptions.add();  // remove_member counted one off
-  if (result.recovered) {
-    stats_.recovered.add();
-  } else {
-    stats_.not_recovered.add();
-  }
-  stats_.replayed.add(result.replayed);
   // The application speaks first (it may close the socket or leave the room): the replay follows
   // only if the socket is still open and still a member.
-  ws.context().subscribed(ws, name, result);
+  if (tell) ws.context().subscribed(ws, name, result);
   if (!replay.get() || ws.state_ != WebSocketBase::kOpen || !is_subscribed(ws, name)) return;
   replay->retain();  // the output queue's reference
   loop_.write_external(*ws.conn_, replay->data(), replay->size(), replay.get(),
-                       [](void* p) { static_cast<SharedBuffer*>(p)->release(); });
+                       [](void* b) { static_cast<SharedBuffer*>(b)->release(); });
+}
+
+void Rooms::drained(WebSocketBase& ws) {
+  if (!ws.extras_ || ws.state_ != WebSocketBase::kOpen) return;
+  // Gathered first: an answer may come at once (the home is this shard) and change the subscriptions.
+  struct Next {
+    std::string room;
+    uint64_t token;
+    Position since;
+    uint32_t tail;
+  };
+  std::vector<Next> next;
+  for (const Subscription& s : ws.extras_->subscriptions) {
+    if (!(s.member & kPendingBit)) continue;
+    PendingMember& p = s.room->pending[s.member & ~kPendingBit];
+    if (!p.waiting) continue;
+    p.waiting = false;
+    next.push_back({s.room->name, p.token, p.next, p.tail});
+  }
+  for (const Next& n : next) catch_up(ws, n.room, n.token, n.since, n.tail, {});
 }
 
 void Rooms::broken(std::string_view name, const SubscribeResult& result) {

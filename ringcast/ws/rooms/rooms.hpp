@@ -28,7 +28,9 @@
 // which numbers it, keeps it in the room's history and publishes it from there (DurableRooms). A socket
 // joins with subscribe(ws, room, SubscribeOptions): it is a pending member — its shard counts it, so
 // publications reach the shard, but fan-out skips it — until the home answers with its replay
-// (activate), after which it gets every later publication: no gap, no duplicate.
+// (activate), after which it gets every later publication: no gap, no duplicate. A replay longer than
+// half the socket's max_backpressure comes in parts, the next asked for when the last has left, so a
+// recovery from far back neither passes the socket's budget nor waits on it.
 //
 // Several nodes: with a broker (ringcast/ws/rooms/detail/redis_rooms.hpp) each room's home shard also
 // subscribes to the room's channel in Redis while this node has members; a live room's publishes go to
@@ -49,6 +51,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -157,8 +160,14 @@ class Rooms {
   // ---- For DurableRooms ----
   // The home's answer to a pending member's catch-up (on the member's shard): makes it a member, tells
   // its context (on_subscribed), then queues `replay` (frames, may be null) to it. Stale tokens (the
-  // socket left or closed meanwhile) are dropped.
-  void activate(std::string_view room, uint64_t token, const SubscribeResult& result, SharedBufferRef replay);
+  // socket left or closed meanwhile) are dropped. With `more` (the offset of the last message in
+  // `replay`), the replay goes on in another part: the socket stays pending, its context is told (the
+  // first time), and the next part is asked for once its output has drained (drained()), so that a long
+  // replay never holds more than half the socket's max_backpressure at once.
+  void activate(std::string_view room, uint64_t token, const SubscribeResult& result, SharedBufferRef replay,
+                std::optional<uint64_t> more = std::nullopt);
+  // The output of `ws` drained (its context's on_drain): the next parts of its replays are asked for.
+  void drained(WebSocketBase& ws);
   // Publishes a durable room's message from its home shard (already numbered and stamped); `request`
   // (may be null) is tallied and answered.
   void publish_from_home(std::string_view room, std::string_view message, OpCode op,
@@ -178,6 +187,9 @@ class Rooms {
 
   Room* find(std::string_view name) const;
   Room& find_or_add(std::string_view name);
+  // Asks the room's home for (a part of) the replay of pending member `token` (DurableRooms::catch_up).
+  void catch_up(const WebSocketBase& ws, std::string_view room, uint64_t token, std::optional<Position> since,
+                uint32_t tail, std::string_view presence);
   void maybe_erase(Room& room);
   void announce(const Room& room, bool joined);
   void on_remote_membership(std::string_view name, unsigned shard, bool joined);

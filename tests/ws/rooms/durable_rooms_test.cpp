@@ -3,6 +3,9 @@
 // it, and a clear "not recovered" (with the tail instead) when it does not. Real sockets.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
+#include <sys/socket.h>
+
+#include <thread>
 
 #include <ringcast/ws/app.hpp>
 #include <ringcast/ws/rooms/detail/room_history.hpp>
@@ -139,6 +142,43 @@ TEST_CASE("durable rooms: a join replays the tail, a rejoin from its position re
   CHECK(s.replayed == 0);
   a.say("m13");
   CHECK(c.next() == "13|m13");
+}
+
+TEST_CASE("durable rooms: a recovery longer than the member's budget comes in parts as it reads, publications "
+          "meanwhile after it, nothing closed for being slow") {
+  // 8000 messages of 1 KiB to replay to a member that reads nothing for a while (a 16 KiB receive
+  // buffer), a budget of 64 KiB: at once, what the kernel does not take of the replay would fill the
+  // budget many times over and the first publication after it would close the member (1008).
+  constexpr int kMessages = 8000;
+  DurableNode server({.history = 10000, .shards = 2, .max_backpressure = 64 << 10});
+  const uint16_t port = server.app->port();
+  Client a(port, "long");
+  a.join("-", 0);
+  const test::Subscribed s0 = parse_subscribed(a.next());
+  const std::string filler(1000, 'x');
+  for (int i = 1; i <= kMessages; ++i) {
+    a.say(fmt::format("m{} {}", i, filler));
+    CHECK(a.next() == fmt::format("{}|m{} {}", i, i, filler));
+  }
+  Client b(port, "long");
+  const int buffer = 16 << 10;
+  REQUIRE(::setsockopt(b.ws.fd(), SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer) == 0);
+  b.join(fmt::format("{} 0", s0.epoch), 5);
+  std::this_thread::sleep_for(100ms);
+  for (int i = 1; i <= 3; ++i) {  // published while b's replay waits for it to read
+    a.say(fmt::format("after {}", i));
+    CHECK(a.next() == fmt::format("{}|after {}", kMessages + i, i));
+  }
+  std::this_thread::sleep_for(100ms);
+  const test::Subscribed s = parse_subscribed(b.next());
+  CHECK(s.recovered == 1);
+  CHECK(s.replayed >= kMessages);
+  int out_of_place = 0;
+  for (int i = 1; i <= kMessages; ++i) out_of_place += b.next() != fmt::format("{}|m{} {}", i, i, filler);
+  CHECK(out_of_place == 0);
+  for (int i = 1; i <= 3; ++i) CHECK(b.next() == fmt::format("{}|after {}", kMessages + i, i));
+  a.say("live");
+  CHECK(b.next() == fmt::format("{}|live", kMessages + 4));
 }
 
 TEST_CASE("durable rooms: presence counts a user once across tabs and shards, and announces first and last") {

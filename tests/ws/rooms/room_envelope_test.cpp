@@ -8,12 +8,13 @@
 
 using namespace ringcast;
 
-TEST_CASE("room envelope: a durable message carries its epoch, offset, opcode, room and bytes") {
-  const auto e = RoomEnvelope::parse("M4503599627370495:17:2:5:lobbyhello:world");
+TEST_CASE("room envelope: a durable message carries its epoch, offset, term, opcode, room and bytes") {
+  const auto e = RoomEnvelope::parse("M4503599627370495:17:7:2:5:lobbyhello:world");
   REQUIRE(e);
   CHECK(e->kind == RoomEnvelope::Kind::durable);
   CHECK(e->epoch == 4503599627370495u);
   CHECK(e->offset == 17);
+  CHECK(e->term == 7);
   CHECK(e->op == OpCode::binary);
   CHECK(e->room == "lobby");
   CHECK(e->payload == "hello:world");
@@ -47,9 +48,9 @@ TEST_CASE("room envelope: a live message written by a node parses back, empty me
 }
 
 TEST_CASE("room envelope: foreign, truncated or impossible envelopes are refused") {
-  for (std::string_view bad : {"", "M", "X1:1:1:1:r", "M1:1:1:5:abc", "M1:0:1:1:r", "M1:1:9:1:r", "M1:1:1:0:",
-                               "Mx:1:1:1:r", "P2:1:ru", "P1:1", "L1:1:1", "L1:1:8:1:rm", "L1:0:1:1:rm", "L1:1:1:rm", "M-1:1:1:1:r",
-                               "M99999999999999999999999:1:1:1:r", "hello world"}) {
+  for (std::string_view bad : {"", "M", "X1:1:1:1:r", "M1:1:0:1:5:abc", "M1:0:0:1:1:r", "M1:1:0:9:1:r", "M1:1:0:1:0:",
+                               "Mx:1:0:1:1:r", "M1:1:1:1:r", "M1:1:x:1:1:r", "P2:1:ru", "P1:1", "L1:1:1", "L1:1:8:1:rm", "L1:0:1:1:rm", "L1:1:1:rm", "M-1:1:0:1:1:r",
+                               "M99999999999999999999999:1:0:1:1:r", "hello world"}) {
     CAPTURE(bad);
     CHECK(!RoomEnvelope::parse(bad));
   }

@@ -20,6 +20,7 @@ class DurableLog {
   // One message of a room's log, as read.
   struct Entry {
     uint64_t offset;
+    uint64_t term;  // the config epoch of the Redis primary that appended it (0: none known)
     OpCode op;
     std::string_view message;
   };
@@ -36,17 +37,19 @@ class DurableLog {
   virtual void unwatch(std::string_view room) = 0;
   virtual bool ready(unsigned partition) const noexcept = 0;
 
-  // Appends a message; it comes back on the channel with its position (on every node). `known` is the
-  // last position this node has seen of the room (epoch 0: none): a log that no longer reaches it lost
-  // messages, and starts over with `new_epoch`, as does a room without a log. Answered by
-  // on_appended(request, ...): logged with the message's position, refused (it is not in the log), or
-  // unknown (the answer was lost: it may be).
-  virtual void append(std::string_view room, std::string_view message, OpCode op, Position known,
+  // Appends a message; it comes back on the channel with its position and term (on every node). `known`
+  // is the last position this node has seen of the room (epoch 0: none), `term` the newest term: a log
+  // that no longer reaches `known` lost messages, and starts over with `new_epoch`, as does a room
+  // without a log; a store node of an older term in that log (a replaced primary) refuses it. Answered by
+  // on_appended(request, ...): logged with the message's position and term, refused (it is not in the
+  // log), or unknown (the answer was lost: it may be).
+  virtual void append(std::string_view room, std::string_view message, OpCode op, Position known, uint64_t term,
                       uint64_t new_epoch, uint64_t request) = 0;
-  // Reads the room's position and its messages after `after` (or its latest, without one), at most
-  // `count`; a room without a log gets one, starting at `new_epoch`. Answered by on_read(request, ...).
+  // Reads the room's position, the term of its last message and its messages after `after` (or its
+  // latest, without one), at most `count`; a room without a log gets one, starting at `new_epoch`. A store
+  // node of an older term than `term` in log `epoch` refuses. Answered by on_read(request, ...).
   virtual void read(std::string_view room, std::optional<uint64_t> after, uint32_t count, uint64_t new_epoch,
-                    uint64_t request) = 0;
+                    uint64_t epoch, uint64_t term, uint64_t request) = 0;
   // Presence entries of this node ("<node>:<user>" for each user) join, leave or are refreshed; join and
   // list answer the room's users, and whether the join was announced on the room's channel (the user's
   // first anywhere) (on_presence_reply(request, ...)); leave and refresh answer nothing.

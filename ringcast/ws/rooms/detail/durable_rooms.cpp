@@ -107,23 +107,28 @@ void DurableRooms::append(std::string_view name, std::string_view message, OpCod
     const bool known = r && r->epoch != 0;
     const uint64_t id = ++next_request_;
     appends_.emplace(id, Append{std::string(name), std::move(request)});
-    log_->append(name, message, op, known ? Position{r->epoch, r->top} : Position{}, new_epoch(), id);
+    log_->append(name, message, op, known ? Position{r->epoch, r->top} : Position{}, known ? r->term : 0, new_epoch(), id);
     return;
   }
   const RoomOptions& options = network_.options(name);
   Room& r = room(name, options);
-  deliver(name, r, options, r.top + 1, op, message, std::move(request));
+  deliver(name, r, options, r.top + 1, 0, op, message, std::move(request));
   stats_.appended.add();
   evict();
 }
 
 // The message itself comes back on the room's channel, and is delivered from there (on_message): its
 // publisher hears of the log's answer alone.
-void DurableRooms::on_appended(uint64_t request, PublishStatus status, Position position) {
+void DurableRooms::on_appended(uint64_t request, PublishStatus status, Position position, uint64_t term) {
   auto it = appends_.find(request);
   if (it == appends_.end()) return;
   Append a = std::move(it->second);
   appends_.erase(it);
+  // Logged by a replaced primary (this node has seen a newer term of that log): that copy of the log is
+  // discarded, and the message, dropped by every node that knows better, may never come.
+  if (const Room* r = find(a.room); status == PublishStatus::logged && r && position.epoch == r->epoch && term < r->term) {
+    status = PublishStatus::unknown;
+  }
   if (status == PublishStatus::logged) {
     stats_.appended.add();
   } else {
@@ -136,9 +141,10 @@ void DurableRooms::on_appended(uint64_t request, PublishStatus status, Position 
   rooms_.finish(std::move(a.request));
 }
 
-void DurableRooms::deliver(std::string_view name, Room& r, const RoomOptions& options, uint64_t offset, OpCode op,
-                           std::string_view message, std::unique_ptr<PublishRequest> request) {
+void DurableRooms::deliver(std::string_view name, Room& r, const RoomOptions& options, uint64_t offset, uint64_t term,
+                           OpCode op, std::string_view message, std::unique_ptr<PublishRequest> request) {
   r.top = offset;
+  r.term = std::max(r.term, term);
   if (!clustered()) bytes_ -= r.history.bytes();
   r.history.append(offset, op, message);
   if (!clustered()) bytes_ += r.history.bytes();
@@ -158,30 +164,39 @@ void DurableRooms::broke(std::string_view name, Room& r) {
   rooms_.broken(name, SubscribeResult{.position = {r.epoch, r.top}, .recovered = false});
 }
 
-void DurableRooms::on_message(std::string_view name, Position position, OpCode op, std::string_view message) {
+void DurableRooms::on_message(std::string_view name, Position position, uint64_t term, OpCode op,
+                              std::string_view message) {
   Room* r = find(name);
   if (!r) return;  // no member on this node
   if (r->sync == Sync::live) {
-    apply(name, *r, position, op, message);
+    apply(name, *r, position, term, op, message);
   } else if (r->held.size() < kMaxHeld) {  // beyond, the read that follows fetches it from the log
-    r->held.push_back({position, op, std::string(message)});
+    r->held.push_back({position, term, op, std::string(message)});
   }
 }
 
-void DurableRooms::apply(std::string_view name, Room& r, Position position, OpCode op, std::string_view message) {
+void DurableRooms::apply(std::string_view name, Room& r, Position position, uint64_t term, OpCode op,
+                         std::string_view message) {
+  if (position.epoch == r.epoch && term < r.term) {
+    // A replaced primary's copy of the log (it resumed after a pause and ran what waited for it): not
+    // the room's, whatever its offset.
+    stats_.stale.add();
+    return;
+  }
   if (position.epoch != r.epoch) {
     // The log started over (offsets from 1 again): what members had cannot be continued.
     r.epoch = position.epoch;
     r.top = 0;
+    r.term = term;
     r.history.clear();
     broke(name, r);
   }
   if (position.offset <= r.top) return;  // had it already (read from the log to fill a gap)
   if (position.offset == r.top + 1) {
-    deliver(name, r, network_.options(name), position.offset, op, message);
+    deliver(name, r, network_.options(name), position.offset, term, op, message);
     return;
   }
-  r.held.push_back({position, op, std::string(message)});  // after a gap: read the gap first
+  r.held.push_back({position, term, op, std::string(message)});  // after a gap: read the gap first
   start_read(name, r);
 }
 
@@ -191,10 +206,10 @@ void DurableRooms::start_read(std::string_view name, Room& r) {
   reads_[request] = {std::string(name), 0};
   if (r.epoch == 0) {  // position and tail
     r.sync = Sync::reading;
-    log_->read(name, std::nullopt, network_.options(name).history_size, new_epoch(), request);
+    log_->read(name, std::nullopt, network_.options(name).history_size, new_epoch(), 0, 0, request);
   } else {             // the gap after what was delivered
     r.sync = Sync::filling;
-    log_->read(name, r.top, kFillBatch, new_epoch(), request);
+    log_->read(name, r.top, kFillBatch, new_epoch(), r.epoch, r.term, request);
   }
 }
 
@@ -202,7 +217,9 @@ void DurableRooms::release_held(std::string_view name, Room& r) {
   std::vector<Held> held = std::move(r.held);
   r.held.clear();
   size_t i = 0;
-  for (; i < held.size() && r.sync == Sync::live; ++i) apply(name, r, held[i].position, held[i].op, held[i].message);
+  for (; i < held.size() && r.sync == Sync::live; ++i) {
+    apply(name, r, held[i].position, held[i].term, held[i].op, held[i].message);
+  }
   // A gap again: the rest waits behind the message that found it.
   for (; i < held.size(); ++i) r.held.push_back(std::move(held[i]));
 }
@@ -218,7 +235,8 @@ void DurableRooms::on_ready(unsigned partition) {
   }
 }
 
-void DurableRooms::on_read(uint64_t request, bool ok, Position top, std::span<const DurableLog::Entry> entries) {
+void DurableRooms::on_read(uint64_t request, bool ok, Position top, uint64_t top_term,
+                           std::span<const DurableLog::Entry> entries) {
   auto it = reads_.find(request);
   if (it == reads_.end()) return;
   const auto [name, join_id] = std::move(it->second);
@@ -255,6 +273,7 @@ void DurableRooms::on_read(uint64_t request, bool ok, Position top, std::span<co
     const bool restarted = r->epoch != 0;
     r->epoch = top.epoch;
     r->top = top.offset;
+    r->term = top_term;
     r->history.clear();
     // A first read brings the tail; a gap read that found a new log brings messages after an offset
     // of the old one, which mean nothing here.
@@ -272,7 +291,7 @@ void DurableRooms::on_read(uint64_t request, bool ok, Position top, std::span<co
         r->top = e.offset - 1;
         broke(name, *r);
       }
-      deliver(name, *r, options, e.offset, e.op, e.message);
+      deliver(name, *r, options, e.offset, e.term, e.op, e.message);
     }
     if (entries.size() >= kFillBatch && top.offset > r->top) {
       start_read(name, *r);  // more of the gap
@@ -339,7 +358,7 @@ void DurableRooms::serve(std::string_view name, Room& r, Join& j) {
     reads_[request] = {std::string(name), j.id};
     ++j.waiting;
     log_->read(name, q.since->offset, static_cast<uint32_t>(std::min<uint64_t>(r.top - q.since->offset, 10'000)),
-               0, request);
+               0, r.epoch, r.term, request);
   }
   if (j.waiting == 0) finish(name, r, j);
 }
@@ -408,9 +427,12 @@ void DurableRooms::finish(std::string_view name, Room& r, Join& j) {
     for (size_t i = r.history.size() - n; i < r.history.size(); ++i) entries.push_back(&r.history.at(i));
   }
   result.replayed = static_cast<uint32_t>(entries.size());
-  SharedBuffer* frames = replay(name, options, entries);
+  size_t count = 0;
+  SharedBuffer* frames = replay(name, options, entries, q.max_bytes, count);
+  // More than fits in one part: the socket asks for the rest, from the last offset of this one.
+  const std::optional<uint64_t> more = count < entries.size() ? std::optional(entries[count - 1]->offset) : std::nullopt;
   if (q.from == shard_.id()) {
-    rooms_.activate(name, q.token, result, SharedBufferRef(frames));
+    rooms_.activate(name, q.token, result, SharedBufferRef(frames), more);
     return;
   }
   struct Answer {
@@ -418,15 +440,19 @@ void DurableRooms::finish(std::string_view name, Room& r, Join& j) {
     uint64_t token;
     SubscribeResult result;
     SharedBufferRef frames;
+    std::optional<uint64_t> more;
   };
-  auto answer = std::make_unique<Answer>(Answer{std::move(q.room), q.token, std::move(result), SharedBufferRef(frames)});
+  auto answer =
+      std::make_unique<Answer>(Answer{std::move(q.room), q.token, std::move(result), SharedBufferRef(frames), more});
   shard_.send_to(q.from, [net = &network_, answer = std::move(answer)](Shard& s) {
-    net->on(s.id())->activate(answer->room, answer->token, answer->result, std::move(answer->frames));
+    net->on(s.id())->activate(answer->room, answer->token, answer->result, std::move(answer->frames), answer->more);
   });
 }
 
 SharedBuffer* DurableRooms::replay(std::string_view name, const RoomOptions& options,
-                                   std::span<const RoomHistory::Entry* const> entries) const {
+                                   std::span<const RoomHistory::Entry* const> entries, uint32_t max_bytes,
+                                   size_t& count) const {
+  count = 0;
   if (entries.empty()) return nullptr;
   std::string frames;
   std::string stamped;
@@ -438,8 +464,10 @@ SharedBuffer* DurableRooms::replay(std::string_view name, const RoomOptions& opt
     }
     uint8_t header[kMaxFrameHeaderSize];
     const size_t n = write_frame_header(header, e->op, true, false, message.size(), nullptr);
+    if (max_bytes != 0 && count > 0 && frames.size() + n + message.size() > max_bytes) break;
     frames.append(reinterpret_cast<const char*>(header), n);
     frames.append(message);
+    ++count;
   }
   SharedBuffer* b = SharedBuffer::create(frames.size());
   std::memcpy(b->data(), frames.data(), frames.size());

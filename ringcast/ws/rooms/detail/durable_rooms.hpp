@@ -20,6 +20,10 @@
 // in one task to S (Rooms::activate). The mesh is FIFO per pair of shards, so publications the home made
 // before answering reach S before the answer (the socket skips them: the replay holds them), and those
 // made after it reach S after (the socket, now a member, gets them): no gap, no duplicate.
+// A replay longer than the socket may hold (half its max_backpressure, CatchUp::max_bytes) is answered
+// in parts: the socket stays pending, and once a part has left its output queue S asks again from the
+// part's last offset (Rooms::drained) — the same catch-up, so the same guarantee — until an answer
+// holds the rest.
 //
 // Presence. The home counts each room's sockets per user (SubscribeOptions::presence). Alone, it
 // announces a user's first and last socket (RoomOptions::presence_message) itself; with a broker, a
@@ -66,6 +70,7 @@ struct DurableStats {
   Counter gaps_filled;    // messages read from the log to fill a gap in the channel's stream
   Counter breaks;         // a room's stream broke beyond repair (log trimmed or started over)
   Counter read_failed;    // reads of the log that failed (retried)
+  Counter stale;          // messages of a replaced Redis primary dropped (an older term than the room's)
 };
 
 class DurableRooms {
@@ -85,6 +90,9 @@ class DurableRooms {
     std::optional<Position> since;
     uint32_t tail;
     std::string presence;  // the user the socket counts as ("": none)
+    // Bytes of frames one answer may carry (0: no limit): a longer replay is answered in parts, each
+    // asked for again from where the last ended (Rooms::activate, Rooms::drained).
+    uint32_t max_bytes = 0;
   };
 
   DurableRooms(Rooms& rooms, RoomNetwork& network, Shard& shard);
@@ -108,11 +116,11 @@ class DurableRooms {
 
   // ---- From the DurableLog ----
   void on_ready(unsigned partition);
-  void on_message(std::string_view room, Position position, OpCode op, std::string_view message);
+  void on_message(std::string_view room, Position position, uint64_t term, OpCode op, std::string_view message);
   void on_presence(std::string_view room, std::string_view user, bool joined);
-  // The log's answer to append `request`: logged (at `position`), refused, or unknown.
-  void on_appended(uint64_t request, PublishStatus status, Position position);
-  void on_read(uint64_t request, bool ok, Position top, std::span<const DurableLog::Entry> entries);
+  // The log's answer to append `request`: logged (at `position`, in `term`), refused, or unknown.
+  void on_appended(uint64_t request, PublishStatus status, Position position, uint64_t term);
+  void on_read(uint64_t request, bool ok, Position top, uint64_t top_term, std::span<const DurableLog::Entry> entries);
   void on_presence_reply(uint64_t request, bool ok, bool announced, std::span<const std::string_view> users);
 
   // The room's position here (epoch 0 when this shard keeps no log of it).
@@ -127,6 +135,7 @@ class DurableRooms {
   enum class Sync : uint8_t { local, waiting, reading, live, filling };
   struct Held {
     Position position;
+    uint64_t term;
     OpCode op;
     std::string message;
   };
@@ -135,6 +144,9 @@ class DurableRooms {
   struct Room {
     uint64_t epoch = 0;
     uint64_t top = 0;  // offset of the last message published to the members
+    // With a broker: the newest term of the messages delivered (DurableLog::Entry::term). Terms never go
+    // down along a log; a message of an older term comes from a replaced Redis primary's copy of it.
+    uint64_t term = 0;
     RoomHistory history;
     std::map<std::string, uint32_t, std::less<>> members;  // presence: this node's sockets per user
     std::list<std::string>::iterator lru;                  // alone: place in lru_ (front: least recent)
@@ -168,11 +180,11 @@ class DurableRooms {
   bool clustered() const noexcept { return log_ != nullptr; }
 
   // Publishes the message at the next offset (local) or the offset the log gave it (broker).
-  void deliver(std::string_view name, Room& room, const RoomOptions& options, uint64_t offset, OpCode op,
-               std::string_view message, std::unique_ptr<PublishRequest> request = nullptr);
+  void deliver(std::string_view name, Room& room, const RoomOptions& options, uint64_t offset, uint64_t term,
+               OpCode op, std::string_view message, std::unique_ptr<PublishRequest> request = nullptr);
   // Tells every member on every shard that the room's stream broke beyond repair.
   void broke(std::string_view name, Room& room);
-  void apply(std::string_view name, Room& room, Position position, OpCode op, std::string_view message);
+  void apply(std::string_view name, Room& room, Position position, uint64_t term, OpCode op, std::string_view message);
   // Reads the room's position and tail (first time, or after the log started over) or the gap after
   // what was delivered.
   void start_read(std::string_view name, Room& room);
@@ -181,9 +193,10 @@ class DurableRooms {
 
   void serve(std::string_view name, Room& room, Join& join);
   void finish(std::string_view name, Room& room, Join& join);
-  // The frames of `entries`, stamped as members receive them, in one buffer (null when empty).
+  // The frames of `entries`, stamped as members receive them, in one buffer (null when empty): as many
+  // as fit in `max_bytes` (0: all; the first one always), their number in `count`.
   SharedBuffer* replay(std::string_view name, const RoomOptions& options,
-                       std::span<const RoomHistory::Entry* const> entries) const;
+                       std::span<const RoomHistory::Entry* const> entries, uint32_t max_bytes, size_t& count) const;
   std::string presence_entry(std::string_view user) const;
   void refresh_presence();
   static void on_tick(Timer& t);

@@ -19,11 +19,11 @@ namespace ringcast {
 namespace {
 
 const RedisScript& publish_script() {
-  static const RedisScript s{std::string(redis_scripts::kPublish)};
+  static const RedisScript s{std::string(redis_scripts::kNodeTerm) + std::string(redis_scripts::kPublish)};
   return s;
 }
 const RedisScript& history_script() {
-  static const RedisScript s{std::string(redis_scripts::kHistory)};
+  static const RedisScript s{std::string(redis_scripts::kNodeTerm) + std::string(redis_scripts::kHistory)};
   return s;
 }
 const RedisScript& presence_script() {
@@ -125,7 +125,7 @@ void RedisRooms::on_channel_message(std::string_view channel, std::string_view p
   switch (e->kind) {
     case RoomEnvelope::Kind::durable:
       stats_.durable_received.add();
-      durable_.on_message(e->room, {e->epoch, e->offset}, e->op, e->payload);
+      durable_.on_message(e->room, {e->epoch, e->offset}, e->term, e->op, e->payload);
       break;
     case RoomEnvelope::Kind::presence:
       stats_.presence_events.add();
@@ -179,7 +179,7 @@ void RedisRooms::publish_live(std::string_view room, std::string_view message, O
   });
 }
 
-void RedisRooms::append(std::string_view room, std::string_view message, OpCode op, Position known,
+void RedisRooms::append(std::string_view room, std::string_view message, OpCode op, Position known, uint64_t term,
                         uint64_t new_epoch, uint64_t request) {
   const RoomOptions& options = rooms_.network().options(room);
   const std::string meta = key('m', room), log = key('l', room);
@@ -188,11 +188,11 @@ void RedisRooms::append(std::string_view room, std::string_view message, OpCode 
   args_.assign({partitions_[partition_of(room)].channel, room, number(0, op_code), message,
                 number(1, options.history_size), number(2, static_cast<uint64_t>(options.history_ttl.count())),
                 number(3, new_epoch), known.epoch == 0 ? std::string_view() : number(4, known.epoch),
-                number(5, known.offset)});
-  // → {epoch, offset}. An answer that never came may still have been appended: unknown, not refused.
+                number(5, known.offset), number(6, term)});
+  // → {epoch, offset, term}. An answer that never came may still have been appended: unknown, not refused.
   redis_.eval(publish_script(), keys_, args_, [this, request](const RedisReply& r) {
     if (r.outcome() == RedisOutcome::unknown) {
-      durable_.on_appended(request, PublishStatus::unknown, {});
+      durable_.on_appended(request, PublishStatus::unknown, {}, 0);
       return;
     }
     if (!r.ok()) {
@@ -200,42 +200,44 @@ void RedisRooms::append(std::string_view room, std::string_view message, OpCode 
         stats_.errors.add();
         log::warn("rooms: Redis refused an append: {}", r.error());
       }
-      durable_.on_appended(request, PublishStatus::refused, {});
+      durable_.on_appended(request, PublishStatus::refused, {}, 0);
       return;
     }
     Position at;
-    if (r.value().type != RespType::array || r.value().integer != 2 || !to_u64(r.element(0).text, at.epoch) ||
-        !to_u64(r.element(1).text, at.offset)) {
+    uint64_t term = 0;
+    if (r.value().type != RespType::array || r.value().integer != 3 || !to_u64(r.element(0).text, at.epoch) ||
+        !to_u64(r.element(1).text, at.offset) || !to_u64(r.element(2).text, term)) {
       stats_.malformed.add();  // appended all the same: the script ran
       at = {};
     }
-    durable_.on_appended(request, PublishStatus::logged, at);
+    durable_.on_appended(request, PublishStatus::logged, at, term);
   });
 }
 
 void RedisRooms::read(std::string_view room, std::optional<uint64_t> after, uint32_t count, uint64_t new_epoch,
-                      uint64_t request) {
+                      uint64_t epoch, uint64_t term, uint64_t request) {
   const RoomOptions& options = rooms_.network().options(room);
   const std::string meta = key('m', room), log = key('l', room);
   keys_.assign({meta, log});
   args_.assign({after ? number(0, *after) : std::string_view("-1"), number(1, count), number(2, new_epoch),
-                number(3, static_cast<uint64_t>(options.history_ttl.count()))});
+                number(3, static_cast<uint64_t>(options.history_ttl.count())),
+                epoch == 0 ? std::string_view() : number(4, epoch), number(5, term)});
   redis_.eval(history_script(), keys_, args_, [this, request](const RedisReply& r) { on_read_reply(request, r); });
 }
 
-// {epoch, last offset, [[id, [o, opcode, d, message]], ...]}
+// {epoch, last offset, [[id, [o, opcode, d, message, t, term]], ...], term of the last message}
 void RedisRooms::on_read_reply(uint64_t request, const RedisReply& r) {
-  uint64_t epoch = 0, top = 0;
+  uint64_t epoch = 0, top = 0, top_term = 0;
   if (!r.ok()) {
     if (r.replied()) stats_.errors.add();
-    durable_.on_read(request, false, {}, {});
+    durable_.on_read(request, false, {}, 0, {});
     return;
   }
   const RespValue& v = r.value();
-  if (v.type != RespType::array || v.integer != 3 || (!r.element(0).text.empty() && !to_u64(r.element(0).text, epoch)) ||
-      !to_u64(r.element(1).text, top) || r.element(2).type != RespType::array) {
+  if (v.type != RespType::array || v.integer != 4 || (!r.element(0).text.empty() && !to_u64(r.element(0).text, epoch)) ||
+      !to_u64(r.element(1).text, top) || r.element(2).type != RespType::array || !to_u64(r.element(3).text, top_term)) {
     stats_.malformed.add();
-    durable_.on_read(request, false, {}, {});
+    durable_.on_read(request, false, {}, 0, {});
     return;
   }
   const RespParser& p = r.parser();
@@ -246,16 +248,18 @@ void RedisRooms::on_read_reply(uint64_t request, const RedisReply& r) {
     if (item.type != RespType::array || item.integer != 2) continue;
     const std::string_view id = p.child(item, 0).text;
     const RespValue& fields = p.child(item, 1);
-    uint64_t offset = 0, op = 0;
-    if (!to_u64(id.substr(0, id.find('-')), offset) || fields.type != RespType::array || fields.integer != 4 ||
-        !to_u64(p.child(fields, 1).text, op) || (op != 1 && op != 2)) {
+    uint64_t offset = 0, op = 0, term = 0;
+    // Entries appended before messages had terms have none: term 0.
+    if (!to_u64(id.substr(0, id.find('-')), offset) || fields.type != RespType::array ||
+        (fields.integer != 4 && fields.integer != 6) || !to_u64(p.child(fields, 1).text, op) || (op != 1 && op != 2) ||
+        (fields.integer == 6 && !to_u64(p.child(fields, 5).text, term))) {
       continue;
     }
-    entries_.push_back({offset, static_cast<OpCode>(op), p.child(fields, 3).text});
+    entries_.push_back({offset, term, static_cast<OpCode>(op), p.child(fields, 3).text});
   }
   // Newest first when the latest were asked for: members get them oldest first.
   std::sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) { return a.offset < b.offset; });
-  durable_.on_read(request, true, {epoch, top}, entries_);
+  durable_.on_read(request, true, {epoch, top}, top_term, entries_);
 }
 
 void RedisRooms::presence(PresenceOp op, std::string_view room, std::span<const std::string> entries, uint64_t request) {

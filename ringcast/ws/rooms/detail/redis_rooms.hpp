@@ -92,10 +92,10 @@ class RedisRooms final : public DurableLog {
   void watch(std::string_view room) override;
   void unwatch(std::string_view room) override;
   bool ready(unsigned partition) const noexcept override;
-  void append(std::string_view room, std::string_view message, OpCode op, Position known,
+  void append(std::string_view room, std::string_view message, OpCode op, Position known, uint64_t term,
               uint64_t new_epoch, uint64_t request) override;
-  void read(std::string_view room, std::optional<uint64_t> after, uint32_t count, uint64_t new_epoch,
-            uint64_t request) override;
+  void read(std::string_view room, std::optional<uint64_t> after, uint32_t count, uint64_t new_epoch, uint64_t epoch,
+            uint64_t term, uint64_t request) override;
   void presence(PresenceOp op, std::string_view room, std::span<const std::string> entries, uint64_t request) override;
 
   // The channel of a partition, and a room's key of `kind` ('m', 'l', 'z', 'h'). A partition's hash
@@ -126,7 +126,7 @@ class RedisRooms final : public DurableLog {
   RedisCluster redis_;
   std::string scratch_;
   std::vector<std::string_view> keys_, args_;
-  char numbers_[8][24];
+  char numbers_[10][24];
   std::vector<std::string_view> users_;
   std::vector<Entry> entries_;
   RedisRoomsStats stats_;

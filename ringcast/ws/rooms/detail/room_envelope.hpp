@@ -21,6 +21,7 @@ struct RoomEnvelope {
   std::string_view payload;  // the message; presence: the user
   uint64_t epoch = 0;        // durable
   uint64_t offset = 0;       // durable
+  uint64_t term = 0;         // durable: the config epoch of the Redis primary that appended it
   uint64_t node = 0;         // live: the node that published it
   uint64_t seq = 0;          // live: its number among that node's messages on this channel (1, 2, …)
   OpCode op = OpCode::text;  // durable, live
@@ -34,7 +35,9 @@ struct RoomEnvelope {
     uint64_t op = 0;
     switch (e.kind) {
       case Kind::durable:
-        if (!number(in, e.epoch) || !number(in, e.offset) || !number(in, op) || e.offset == 0) return std::nullopt;
+        if (!number(in, e.epoch) || !number(in, e.offset) || !number(in, e.term) || !number(in, op) || e.offset == 0) {
+          return std::nullopt;
+        }
         break;
       case Kind::presence: {
         uint64_t joined = 0;
