@@ -551,7 +551,7 @@ void Loop::flush() {
   // Last: a send that fails right here (EPIPE, a reset) closes its connection, which must not wait
   // for the next wake-up to be released.
   release_pending();
-  if (pool_.has_surplus() && !pool_trim_.armed()) timers().schedule_in(pool_trim_, 1000);
+  if ((pool_.has_surplus() || backend_has_surplus()) && !pool_trim_.armed()) timers().schedule_in(pool_trim_, 1000);
 }
 
 void Loop::resume_mesh_paused() {
@@ -570,7 +570,11 @@ void Loop::resume_mesh_paused() {
   }
 }
 
-void Loop::on_pool_trim(Timer& t) { static_cast<PoolTrimTimer&>(t).loop->pool_.trim(); }
+void Loop::on_pool_trim(Timer& t) {
+  Loop& loop = *static_cast<PoolTrimTimer&>(t).loop;
+  loop.pool_.trim();
+  loop.backend_trim();
+}
 
 // ---------------------------------------------------------------------------------------------
 // Reading state
