@@ -574,6 +574,11 @@ void Loop::on_pool_trim(Timer& t) {
   Loop& loop = *static_cast<PoolTrimTimer&>(t).loop;
   loop.pool_.trim();
   loop.backend_trim();
+  // The burst is over: what it allocated and freed meanwhile (an output queue per connection that had
+  // something to send in the same iteration, HTTP sessions, handshakes) lies free in the heap amid
+  // records that live on, so the heap cannot shrink and keeps those pages resident; give them back
+  // too, once per burst (after 9,000 echoes at once on epoll: 0.5 MiB).
+  if (!loop.pool_.has_surplus() && !loop.backend_has_surplus()) ::malloc_trim(0);
 }
 
 // ---------------------------------------------------------------------------------------------
