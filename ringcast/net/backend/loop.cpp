@@ -577,10 +577,14 @@ void Loop::on_pool_trim(Timer& t) {
   // The burst is over: what it allocated and freed meanwhile (an output queue per connection that had
   // something to send in the same iteration, HTTP sessions, handshakes) lies free in the heap amid
   // records that live on, so the heap cannot shrink and keeps those pages resident; give them back
-  // too, once per burst (after 9,000 echoes at once on epoll: 0.5 MiB). The spare output queues go
-  // first: the last ones recycled lie among the freed ones and would keep their pages.
+  // too, once per burst (after 9,000 echoes at once on epoll: 0.5 MiB). The spare output queues and
+  // the lists sized by the burst's busiest iteration go first: allocated amid the freed memory, they
+  // would keep its pages.
   if (!loop.pool_.has_surplus() && !loop.backend_has_surplus()) {
     std::vector<std::unique_ptr<OutputQueue>>().swap(loop.spare_outputs_);
+    loop.dirty_.shrink_to_fit();
+    loop.dirty_swap_.shrink_to_fit();
+    loop.to_release_.shrink_to_fit();
     ::malloc_trim(0);
   }
 }
