@@ -1,12 +1,15 @@
 // idle_memory_bench: the server's memory per idle connection, raw TCP, WebSocket and WebSocket over
-// TLS (wss://), in the same run.
+// TLS (wss://), on each backend, in the same run.
 //
 // Starts build/bin/ringcast-tcp-echo and build/bin/ringcast-echo (one shard each; for wss:// with a
-// self-signed EC P-256 certificate made at run time) as processes, warms each up (a burst of
-// connections that send, get their echo and leave, so the per-shard receive buffer ring, output block
-// pool and TLS buffers are already in memory: fixed costs, not per-connection ones), reads its RSS,
-// opens --connections idle connections (each completes one echo, or the TLS and WebSocket handshakes
-// and one echoed message), waits, reads RSS again and divides the growth by the count.
+// self-signed EC P-256 certificate made at run time) as processes and reads the fresh server's RSS.
+// Then it opens half of --connections idle connections (each completes one echo, or the TLS and
+// WebSocket handshakes and one echoed message) — all at once, or one after another at
+// --connect-rate — waits for the server to settle, reads RSS, opens the other half, reads RSS again,
+// and reports the cost per connection from the fresh server (fixed costs included), the slope between
+// the two halves (what one more connection costs) and the fixed cost apart. Last, every connection
+// sends one message at once, and RSS is read once the server has settled again: a burst of traffic
+// should leave nothing behind.
 //
 //   build/bin/idle_memory_bench --connections 10000 --json bench/results/idle_memory.json
 #include <fmt/format.h>
@@ -126,14 +129,66 @@ Link open_one(uint16_t port, Protocol protocol, unsigned source) {
   return l;
 }
 
+// Opens `count` connections, all at once (64 clients, each opening its share as fast as it can) or,
+// at `rate` per second, one after another; those that opened join `links`.
+void open_many(std::vector<Link>& links, uint16_t port, Protocol protocol, unsigned count, double rate) {
+  if (rate > 0) {
+    const auto start = std::chrono::steady_clock::now();
+    for (unsigned i = 0; i < count; ++i) {
+      std::this_thread::sleep_until(start + std::chrono::duration<double>(i / rate));
+      Link l = open_one(port, protocol, i % 8);
+      if (l.fd >= 0) links.push_back(l);
+    }
+    return;
+  }
+  constexpr unsigned kClients = 64;
+  std::vector<std::vector<Link>> opened(kClients);
+  std::vector<std::thread> clients;
+  for (unsigned t = 0; t < kClients; ++t) {
+    clients.emplace_back([&, t] {
+      for (unsigned i = t; i < count; i += kClients) {
+        Link l = open_one(port, protocol, i % 8);
+        if (l.fd >= 0) opened[t].push_back(l);
+      }
+    });
+  }
+  for (auto& c : clients) c.join();
+  for (auto& o : opened) links.insert(links.end(), o.begin(), o.end());
+}
+
+// A burst of traffic on idle connections: each sends one message, then each reads its echo.
+void traffic(const std::vector<Link>& links, Protocol protocol) {
+  const char frame[] = {'\x81', '\x82', 1, 2, 3, 4, 'h' ^ 1, 'i' ^ 2};
+  const size_t n = protocol == Protocol::kTcp ? 1 : sizeof frame;
+  const size_t back = protocol == Protocol::kTcp ? 1 : 4;
+  for (const Link& l : links) l.send_all(protocol == Protocol::kTcp ? "x" : frame, n);
+  char b[4];
+  for (const Link& l : links) l.read_exact(b, back);
+}
+
+// RSS (bytes) once the shard has had time to give back what a burst left (its trims run once a second).
+int64_t settled_rss(pid_t pid) {
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  return load::process_rss_bytes(pid);
+}
+
 struct Measure {
-  int64_t before = 0, after = 0;
-  unsigned opened = 0;
+  int64_t fresh = 0, half = 0, full = 0, after_traffic = 0;
+  unsigned opened_half = 0, opened = 0;
+  // Per connection from the fresh server, fixed costs included.
+  int64_t per_connection() const { return opened ? (full - fresh) / static_cast<int64_t>(opened) : 0; }
+  // Per connection between half and all of them: what one more costs.
+  int64_t slope() const {
+    return opened > opened_half ? (full - half) / static_cast<int64_t>(opened - opened_half) : 0;
+  }
+  // What the first connections brought in once (code paged in, tables, pools): the rest of the growth.
+  int64_t fixed() const { return full - fresh - slope() * static_cast<int64_t>(opened); }
 };
 
-Measure measure(const std::string& binary, Protocol protocol, unsigned connections) {
-  std::vector<std::string> extra;
-  if (protocol != Protocol::kTcp) extra = {"--idle-timeout", "0"};
+Measure measure(const std::string& binary, const std::string& backend, Protocol protocol, unsigned connections,
+                double rate) {
+  std::vector<std::string> extra = {"--backend", backend};
+  if (protocol != Protocol::kTcp) extra.insert(extra.end(), {"--idle-timeout", "0"});
   if (protocol == Protocol::kSecureWebSocket) {
     const test::TestCertificate& cert = test::test_certificate();
     extra.insert(extra.end(), {"--tls-cert", cert.cert, "--tls-key", cert.key});
@@ -142,36 +197,18 @@ Measure measure(const std::string& binary, Protocol protocol, unsigned connectio
   Measure m;
   if (s.port() == 0) return m;
   const auto port = static_cast<uint16_t>(s.port());
-  // Warm-up: fixed per-shard memory (every page of the receive buffer ring, the block pools) comes in
-  // now, through many messages on few connections — so the connection records of the measured
-  // connections are still counted in full.
-  std::vector<Link> warm;
-  for (unsigned i = 0; i < 64; ++i) {
-    Link l = open_one(port, protocol, i % 8);
-    if (l.fd >= 0) warm.push_back(l);
-  }
-  for (int round = 0; round < 40; ++round) {
-    for (const Link& l : warm) {
-      char b[4];
-      if (protocol != Protocol::kTcp) {
-        const char frame[] = {'\x81', '\x82', 1, 2, 3, 4, 'h' ^ 1, 'i' ^ 2};
-        if (l.send_all(frame, sizeof frame)) l.read_exact(b, 4);
-      } else if (l.send_all("x", 1)) {
-        l.read_exact(b, 1);
-      }
-    }
-  }
-  for (Link& l : warm) l.close();
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  m.before = load::process_rss_bytes(s.pid());
+  // From the fresh server: what the first connection brings in once counts as much as the last one.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  m.fresh = load::process_rss_bytes(s.pid());
   std::vector<Link> links;
-  for (unsigned i = 0; i < connections; ++i) {
-    Link l = open_one(port, protocol, i % 8);
-    if (l.fd >= 0) links.push_back(l);
-  }
-  std::this_thread::sleep_for(std::chrono::seconds(1));
-  m.after = load::process_rss_bytes(s.pid());
+  open_many(links, port, protocol, connections / 2, rate);
+  m.opened_half = static_cast<unsigned>(links.size());
+  m.half = settled_rss(s.pid());
+  open_many(links, port, protocol, connections - connections / 2, rate);
   m.opened = static_cast<unsigned>(links.size());
+  m.full = settled_rss(s.pid());
+  traffic(links, protocol);
+  m.after_traffic = settled_rss(s.pid());
   for (Link& l : links) l.close();
   return m;
 }
@@ -179,11 +216,15 @@ Measure measure(const std::string& binary, Protocol protocol, unsigned connectio
 }  // namespace
 
 int main(int argc, char** argv) {
-  Cli cli("idle_memory_bench", "server memory per idle connection (RSS growth / connections): TCP, ws:// and wss://");
+  Cli cli("idle_memory_bench",
+          "server memory per idle connection from a fresh server, fixed cost and cost per connection apart: TCP, ws:// and wss://");
   auto& connections = cli.flag("connections", int64_t{10000}, "idle connections to hold");
+  auto& rate = cli.flag("connect-rate", 0.0, "connections opened per second, one after another (0: all at once, 64 clients opening as fast as they can)");
+  auto& backends = cli.flag("backend", std::string("io_uring,epoll"), "the servers' event loops, a comma list (io_uring, epoll)");
   auto& bin = cli.flag("bin", std::string(), "directory of the server programs (default: next to this program)");
   auto& json = cli.flag("json", std::string(), "also write the figures to this JSON file");
   cli.example("idle_memory_bench --connections 10000 --json bench/results/idle_memory.json");
+  cli.example("idle_memory_bench --connections 10000 --connect-rate 2000 --backend epoll");
   if (int rc = cli.parse(argc, argv); rc >= 0) return rc;
   raise_fd_limit();
   std::string dir = bin;
@@ -193,22 +234,38 @@ int main(int argc, char** argv) {
     dir = std::string(self, n > 0 ? static_cast<size_t>(n) : 0);
     dir = dir.substr(0, dir.rfind('/'));
   }
-  bench::BenchReport table("idle_memory_bench");
-  for (auto [name, binary, protocol] : {std::tuple{"tcp", dir + "/ringcast-tcp-echo", Protocol::kTcp},
-                                        std::tuple{"websocket", dir + "/ringcast-echo", Protocol::kWebSocket},
-                                        std::tuple{"websocket-tls", dir + "/ringcast-echo", Protocol::kSecureWebSocket}}) {
-    const Measure m = measure(binary, protocol, static_cast<unsigned>(connections));
-    if (m.opened == 0) {
-      fmt::print(stderr, "idle_memory_bench: no {} connection opened (is {} built?)\n", name, binary);
-      return 1;
-    }
-    table.add({{"protocol", std::string(name)},
-               {"connections", static_cast<int64_t>(m.opened)},
-               {"rss_before_mib", static_cast<double>(m.before) / 1048576.0},
-               {"rss_after_mib", static_cast<double>(m.after) / 1048576.0},
-               {"bytes_per_connection", static_cast<int64_t>((m.after - m.before) / static_cast<int64_t>(m.opened))}});
+  std::vector<std::string> backend_list;
+  for (std::string_view rest = backends; !rest.empty();) {
+    const size_t comma = rest.find(',');
+    backend_list.emplace_back(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
   }
-  fmt::print("Server memory per idle connection (one shard, RSS after warm-up)\n");
+  bench::BenchReport table("idle_memory_bench");
+  const std::string arrival = rate > 0 ? fmt::format("{:.0f}/s", static_cast<double>(rate)) : "at once";
+  for (const std::string& backend : backend_list) {
+    for (auto [name, binary, protocol] : {std::tuple{"tcp", dir + "/ringcast-tcp-echo", Protocol::kTcp},
+                                          std::tuple{"websocket", dir + "/ringcast-echo", Protocol::kWebSocket},
+                                          std::tuple{"websocket-tls", dir + "/ringcast-echo", Protocol::kSecureWebSocket}}) {
+      const Measure m = measure(binary, backend, protocol, static_cast<unsigned>(connections), rate);
+      if (m.opened == 0) {
+        fmt::print(stderr, "idle_memory_bench: no {} connection opened (is {} built?)\n", name, binary);
+        return 1;
+      }
+      auto mib = [](int64_t bytes) { return static_cast<double>(bytes) / 1048576.0; };
+      table.add({{"backend", backend},
+                 {"protocol", std::string(name)},
+                 {"arrival", arrival},
+                 {"connections", static_cast<int64_t>(m.opened)},
+                 {"rss_fresh_mib", mib(m.fresh)},
+                 {"rss_half_mib", mib(m.half)},
+                 {"rss_idle_mib", mib(m.full)},
+                 {"rss_after_traffic_mib", mib(m.after_traffic)},
+                 {"fixed_kib_per_shard", static_cast<double>(m.fixed()) / 1024.0},
+                 {"slope_bytes_per_connection", m.slope()},
+                 {"bytes_per_connection", m.per_connection()}});
+    }
+  }
+  fmt::print("Server memory per idle connection (one shard, from the fresh server's RSS; settled 3 s after each step)\n");
   table.print_table();
   if (!json.empty() && !table.write_json(json)) return 1;
   return 0;

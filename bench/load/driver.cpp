@@ -213,7 +213,8 @@ void Driver::failed(Worker& w, uint32_t i, std::string_view why) {
 void Driver::connect_more(Worker& w) {
   if (w.in_connect_more) return;  // a synchronous failure below comes back here: the loop goes on
   w.in_connect_more = true;
-  while (w.connecting < options_.connect_concurrency && w.next_to_connect < w.mine.size()) {
+  const size_t limit = std::min(w.mine.size(), w.connect_limit);
+  while (w.connecting < options_.connect_concurrency && w.next_to_connect < limit) {
     const uint32_t i = w.mine[w.next_to_connect++];
     ++w.connecting;
     scenario_.connect(w, i);
@@ -240,47 +241,40 @@ void Driver::print_progress(double elapsed, uint64_t prev_sent, uint64_t prev_re
   std::fflush(stdout);
 }
 
-// Before an idle measurement: a few connections exchange many small messages and leave, so the
-// server's fixed memory (receive buffer rings, pools, a garbage collector's heap) is in place before
-// the baseline — and only what the idle connections themselves cost is divided among them.
-void Driver::warm_up_server() {
-  int fds[64];
-  int opened = 0;
-  for (int& fd : fds) {
-    fd = ::socket(base_.address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (::connect(fd, base_.address.data(), base_.address.size()) < 0) {
-      ::close(fd);
-      fd = -1;
-      continue;
+void Driver::connect_up_to(uint64_t total) {
+  auto settled = [&] {
+    uint64_t done = 0;
+    for (auto& w : workers_) done += w->opened.get() + w->failed.get();
+    return done;
+  };
+  const uint64_t from = settled();
+  const auto t0 = Clock::now();
+  auto last = t0;
+  uint64_t allowed = 0;
+  while (settled() < total && seconds_since(t0) < 120) {
+    // Paced: the connections due by now; else all of them at once.
+    const uint64_t due = options_.connect_rate > 0
+                             ? std::min<uint64_t>(total, from + 1 + static_cast<uint64_t>(options_.connect_rate * seconds_since(t0)))
+                             : total;
+    if (due > allowed) {
+      allowed = due;
+      on_every_worker([this, due](Worker& w) {
+        w.connect_limit = share(due, w);
+        connect_more(w);
+      });
     }
-    const std::string req = fmt::format(
-        "GET /echo HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        base_.host_header());
-    [[maybe_unused]] ssize_t n = ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-    std::string head;
-    char c;
-    while (head.find("\r\n\r\n") == std::string::npos && ::recv(fd, &c, 1, 0) == 1) head += c;
-    ++opened;
-  }
-  const char frame[] = {'\x81', '\x82', 1, 2, 3, 4, 'h' ^ 1, 'i' ^ 2};  // masked "hi"
-  for (int round = 0; round < 40; ++round) {
-    for (int fd : fds) {
-      if (fd < 0) continue;
-      char echo[4];
-      if (::send(fd, frame, sizeof frame, MSG_NOSIGNAL) == sizeof frame) [[maybe_unused]] ssize_t r = ::recv(fd, echo, 4, MSG_WAITALL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(options_.connect_rate > 0 ? 2 : 20));
+    if (options_.progress && seconds_since(last) >= 1.0) {
+      last = Clock::now();
+      print_progress(seconds_since(t0), 0, 0, 1.0);
     }
   }
-  for (int fd : fds) {
-    if (fd >= 0) ::close(fd);
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  if (opened == 0) log::warn("warm-up: no connection opened");
 }
 
 Totals Driver::run() {
   Totals t;
-  if (options_.server_pid && !scenario_.sends()) warm_up_server();
+  // From the fresh server: what the first connections bring in once (code paged in, tables, pools)
+  // is part of what they cost.
   if (options_.server_pid) t.server_rss_idle = process_rss_bytes(options_.server_pid);
   workers_.clear();
   for (unsigned i = 0; i < options_.threads; ++i) {
@@ -333,18 +327,30 @@ Totals Driver::run() {
     }
   };
 
-  // Connect.
-  const auto t0 = Clock::now();
-  on_every_worker([this](Worker& w) { connect_more(w); });
-  auto settled = [&] {
-    uint64_t done = 0;
-    unsigned connecting = 0;
-    for (auto& w : workers_) done += w->opened.get() + w->failed.get();
-    (void)connecting;
-    return done >= options_.connections;
+  // Connect. The idle scenario measures the server's memory twice, with half the connections and
+  // with all, each once the server settled (it gives back what a burst left about once a second), so
+  // that the cost of one more connection and the fixed cost come apart.
+  const bool idle_memory = options_.server_pid && scenario_.name() == "idle";
+  auto connections_open = [&] {
+    uint64_t n = 0;
+    for (auto& w : workers_) n += w->opened.get();
+    return n;
   };
-  every_second([&] { return !settled() && seconds_since(t0) < 120; }, true);
-  t.connect_seconds = seconds_since(t0);
+  const auto t0 = Clock::now();
+  if (idle_memory) {
+    connect_up_to(options_.connections / 2);
+    const double half_seconds = seconds_since(t0);
+    std::this_thread::sleep_for(std::chrono::duration<double>(kSettleSeconds));
+    t.server_rss_half = process_rss_bytes(options_.server_pid);
+    t.connections_half = connections_open();
+    const auto t1 = Clock::now();
+    connect_up_to(options_.connections);
+    t.connect_seconds = half_seconds + seconds_since(t1);
+    t.server_rss_peak = process_rss_bytes(options_.server_pid);
+  } else {
+    connect_up_to(options_.connections);
+    t.connect_seconds = seconds_since(t0);
+  }
   for (auto& w : workers_) {
     t.connections += w->opened.get();
     t.failed += w->failed.get();
@@ -389,9 +395,11 @@ Totals Driver::run() {
   const double server0 = options_.server_pid ? process_cpu_seconds(options_.server_pid) : -1;
   std::vector<double> thread0;
   for (auto& w : workers_) thread0.push_back(thread_cpu_seconds(w->tid));
+  // The idle figure is read once the server settled after the last connects.
+  const double measured = idle_memory ? std::max(options_.duration, kSettleSeconds) : options_.duration;
   const auto m0 = Clock::now();
   every_second(
-      [&] { return seconds_since(m0) < options_.duration && !budget_spent(); },
+      [&] { return seconds_since(m0) < measured && !budget_spent(); },
       true);
   on_every_worker([](Worker& w) {
     w.roll();

@@ -43,6 +43,8 @@ struct LoadOptions {
   uint64_t messages = 0;            // send exactly this many messages in all, then stop (0: by duration)
   unsigned sources = 0;             // source addresses (0: enough for the connection count)
   unsigned connect_concurrency = 256;  // connects in progress per thread
+  double connect_rate = 0;          // connections started per second in all (0: as fast as connect_concurrency allows)
+  unsigned server_shards = 1;       // the server's shards, to report its fixed memory per shard
   bool deflate = false;
   pid_t server_pid = 0;
   bool allow_remote = false;
@@ -98,6 +100,7 @@ struct Worker {
   std::vector<Socket*> sockets;  // by connection index (only this worker's entries are set)
   std::vector<uint32_t> mine;    // the connection indexes this worker owns
   size_t next_to_connect = 0;
+  size_t connect_limit = 0;      // how many of `mine` may be started so far (--connect-rate, halves)
   unsigned connecting = 0;
   bool in_connect_more = false;
   pid_t tid = 0;
@@ -148,6 +151,11 @@ struct Totals {
   double client_cpu = 0, server_cpu = -1;  // CPU seconds over the measured phase
   double client_busiest_thread = 0;        // share of one core used by the busiest client thread
   int64_t server_rss_idle = -1, server_rss_loaded = -1;  // bytes: before connecting, after
+  // The idle scenario, from the fresh server (server_rss_idle): RSS with the first half of the
+  // connections open once the server settled, and right after the last connect; server_rss_loaded is
+  // then the settled figure with all of them.
+  int64_t server_rss_half = -1, server_rss_peak = -1;
+  uint64_t connections_half = 0;
   LatencyHistogram latency;
   StreamCounts streams;
   ResumeCounts resume;
@@ -215,7 +223,14 @@ class Driver {
   void redial_later(Worker& w, uint32_t i);
   static void redial_tick(Timer& t);
   static constexpr uint64_t kTickMs = 20;
-  void warm_up_server();
+  static constexpr double kSettleSeconds = 3;  // a server's trims (once a second) give a burst back within it
+  // Starts connections until `total` of them (across workers) have opened or failed, at
+  // --connect-rate, for at most 120 s.
+  void connect_up_to(uint64_t total);
+  // The first `total` connections' share of worker w.
+  size_t share(uint64_t total, const Worker& w) const noexcept {
+    return total > w.id ? static_cast<size_t>((total - w.id - 1) / options_.threads + 1) : 0;
+  }
   ClientBehavior<Slot> behavior(Worker& w);
   template <typename Fn>
   void on_every_worker(Fn fn);

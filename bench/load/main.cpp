@@ -36,6 +36,18 @@ struct Report {
   double server_us_per_message() const {
     return t.server_cpu >= 0 && t.received ? t.server_cpu * 1e6 / static_cast<double>(t.received) : -1;
   }
+  // The idle scenario: RSS per connection between the half and all of them, and what is left of the
+  // growth from the fresh server, per server shard.
+  int64_t rss_slope() const {
+    return t.server_rss_half > 0 && t.server_rss_loaded > 0 && t.connections > t.connections_half
+               ? (t.server_rss_loaded - t.server_rss_half) / static_cast<int64_t>(t.connections - t.connections_half)
+               : -1;
+  }
+  int64_t rss_fixed_per_shard() const {
+    if (rss_slope() < 0) return -1;
+    const int64_t fixed = t.server_rss_loaded - t.server_rss_idle - rss_slope() * static_cast<int64_t>(t.connections);
+    return fixed / static_cast<int64_t>(o.server_shards);
+  }
   int64_t rss_per_connection() const {
     return t.server_rss_idle > 0 && t.server_rss_loaded > 0 && t.connections
                ? (t.server_rss_loaded - t.server_rss_idle) / static_cast<int64_t>(t.connections)
@@ -93,10 +105,18 @@ struct Report {
       if (server_us_per_message() >= 0 && s.sends()) fmt::print(", {:.2f} µs per message", server_us_per_message());
     }
     fmt::print("\n");
-    if (rss_per_connection() >= 0) {
-      fmt::print("  memory      server RSS {:.1f} MiB → {:.1f} MiB: {} bytes per connection\n",
-                 static_cast<double>(t.server_rss_idle) / 1048576.0, static_cast<double>(t.server_rss_loaded) / 1048576.0,
-                 rss_per_connection());
+    auto mib = [](int64_t bytes) { return static_cast<double>(bytes) / 1048576.0; };
+    if (rss_slope() >= 0) {
+      fmt::print("  memory      server RSS fresh {:.1f} MiB, {} connections {:.1f} MiB, {} connections {:.1f} MiB ({:.1f} "
+                 "MiB right after the connects; each read once the server settled)\n",
+                 mib(t.server_rss_idle), t.connections_half, mib(t.server_rss_half), t.connections,
+                 mib(t.server_rss_loaded), mib(t.server_rss_peak));
+      fmt::print("              {} bytes per connection from the fresh server: {} per connection and {:.0f} KiB fixed "
+                 "per shard ({} shard(s))\n",
+                 rss_per_connection(), rss_slope(), static_cast<double>(rss_fixed_per_shard()) / 1024.0, o.server_shards);
+    } else if (rss_per_connection() >= 0) {
+      fmt::print("  memory      server RSS {:.1f} MiB → {:.1f} MiB: {} bytes per connection\n", mib(t.server_rss_idle),
+                 mib(t.server_rss_loaded), rss_per_connection());
     }
     for (const auto& w : t.warnings) fmt::print("  warning     {}\n", w);
   }
@@ -112,6 +132,8 @@ struct Report {
         "\"mean\": {}}}, \"lost\": {}, \"duplicates\": {}, \"reordered\": {}, \"bad_messages\": {}, \"closed_early\": {}, "
         "\"client_cpu_seconds\": {}, \"client_busiest_thread\": {}, \"server_cpu_seconds\": {}, "
         "\"server_us_per_message\": {}, \"server_rss_idle\": {}, \"server_rss_loaded\": {}, \"rss_per_connection\": {}, "
+        "\"connect_rate\": {}, \"connections_half\": {}, \"server_rss_half\": {}, \"server_rss_peak\": {}, "
+        "\"rss_slope_per_connection\": {}, \"rss_fixed_per_shard\": {}, "
         "\"reconnects\": {}, \"resumed_recovered\": {}, \"resumed_not_recovered\": {}, \"recovered\": {}, "
         "\"not_recovered\": {}, \"unconfirmed\": {}, \"refused\": {}, \"publishes_lost\": {}, \"order_checked\": {}, \"order_violations\": {}, \"epoch_changes\": {}, "
         "\"recovery_p50_ms\": {}, \"recovery_max_ms\": {}, \"longest_stall_seconds\": {}, "
@@ -122,7 +144,8 @@ struct Report {
         rate(t.bytes_in), us(0.5), us(0.9), us(0.99), us(0.999), static_cast<double>(t.latency.max()) / 1e3,
         t.latency.mean() / 1e3, t.streams.lost, t.streams.duplicates, t.streams.reordered, t.errors, t.closed_early,
         t.client_cpu, t.client_busiest_thread, t.server_cpu, server_us_per_message(), t.server_rss_idle,
-        t.server_rss_loaded, rss_per_connection(), t.resume.reconnects, t.resume.resumed_recovered,
+        t.server_rss_loaded, rss_per_connection(), o.connect_rate, t.connections_half, t.server_rss_half,
+        t.server_rss_peak, rss_slope(), rss_fixed_per_shard(), t.resume.reconnects, t.resume.resumed_recovered,
         t.resume.resumed_not_recovered, t.resume.messages_recovered, t.streams.not_recovered, t.resume.unconfirmed,
         t.resume.refused, t.resume.publishes_lost, t.resume.order_checked, t.resume.order_violations, t.resume.epoch_changes, recovery_ms(0.5), recovery_max_ms(),
         t.longest_stall_seconds, clean() ? "true" : "false");
@@ -155,6 +178,9 @@ int main(int argc, char** argv) {
   auto& sources = cli.flag("sources", int64_t{0}, "source addresses in 127.0.0.0/8 (0: one per 20,000 connections)");
   auto& deflate = cli.flag("deflate", false, "offer permessage-deflate and compress what is sent");
   auto& server_pid = cli.flag("server-pid", int64_t{0}, "the server's pid: report its CPU per message and memory");
+  auto& server_shards = cli.flag("server-shards", int64_t{1}, "idle: the server's shards, to report its fixed memory per shard");
+  auto& connect_rate = cli.flag("connect-rate", 0.0, "connections opened per second in all, one after another (0: as fast "
+                                "as they can, 256 at a time per thread)");
   auto& allow_remote = cli.flag("allow-remote", false, "allow a non-loopback server");
   auto& insecure = cli.flag("insecure", false, "wss://: accept any server certificate (self-signed test servers)");
   auto& ca_file = cli.flag("ca-file", std::string(), "wss://: trust the certificates in this PEM file (default: the system store)");
@@ -174,6 +200,7 @@ int main(int argc, char** argv) {
   cli.example("ringcast-load --scenario echo --connections 1000 --size 32 --duration 10");
   cli.example("ringcast-load --scenario broadcast --url ws://127.0.0.1:9001 --connections 500 --publishers 5 --window 16");
   cli.example("ringcast-load --scenario idle --connections 10000 --duration 5 --server-pid $(pidof ringcast-echo)");
+  cli.example("ringcast-load --scenario idle --connections 10000 --connect-rate 2000 --server-pid $(pidof ringcast-echo)");
   cli.example("ringcast-load --scenario chat --url ws://127.0.0.1:8080 --connections 200 --rooms 4 --publishers 8");
   cli.example("ringcast-load --scenario echo --url wss://127.0.0.1:9443 --insecure --connections 100");
   cli.example("ringcast-load --scenario chat --url ws://127.0.0.1:8081,ws://127.0.0.1:8082,ws://127.0.0.1:8083 "
@@ -207,7 +234,7 @@ int main(int argc, char** argv) {
   }
   if (connections < 1 || threads < 1 || threads > 64 || size < 1 || inflight < 1 || rooms < 1 || publishers < 0 ||
       window < 1 || rate < 0 || duration < 0 || warmup < 0 || messages < 0 || sources < 0 || sources > 250 ||
-      yield_us < -1 || yield_us > 1'000'000 || confirm_timeout <= 0) {
+      yield_us < -1 || yield_us > 1'000'000 || confirm_timeout <= 0 || connect_rate < 0 || server_shards < 1) {
     fmt::print(stderr, "ringcast-load: a flag is out of range (see --help)\n");
     return 2;
   }
@@ -229,6 +256,8 @@ int main(int argc, char** argv) {
   o.sources = static_cast<unsigned>(sources);
   o.deflate = deflate;
   o.server_pid = static_cast<pid_t>(server_pid);
+  o.server_shards = static_cast<unsigned>(server_shards);
+  o.connect_rate = connect_rate;
   o.allow_remote = allow_remote;
   o.insecure = insecure;
   o.ca_file = ca_file;

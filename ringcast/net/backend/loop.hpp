@@ -167,6 +167,10 @@ class Loop : public EventDriver {
   virtual void backend_send(Connection& c) = 0;          // c.out is non-empty and no send is in flight
   virtual void backend_close_fd(Connection& c) = 0;      // close c.fd, cancel what references it
   virtual void backend_connect(Connection& c, const SocketAddress& to) = 0;
+  // Memory of the backend's own that a quiet second could give back (io_uring's receive buffers),
+  // and the trim that does, about once a second while there is some, with the output blocks'.
+  virtual bool backend_has_surplus() const noexcept { return false; }
+  virtual void backend_trim() noexcept {}
 
   // ---- What backends call ----
   Connection* accept_connection(Listener& l, int fd);
@@ -258,7 +262,7 @@ class Loop : public EventDriver {
   std::vector<std::pair<uint32_t, uint32_t>> dirty_;  // (index, generation) with output to flush
   std::vector<std::pair<uint32_t, uint32_t>> dirty_swap_;
   std::vector<std::pair<uint32_t, uint32_t>> mesh_paused_;  // (index, generation) with kPauseMesh
-  PoolTrimTimer pool_trim_{this};  // armed while pool_ holds a surplus of free resident blocks
+  PoolTrimTimer pool_trim_{this};  // armed while pool_ or the backend holds resident memory it may give back
   std::vector<uint32_t> to_release_;
   std::vector<std::unique_ptr<OutputQueue>> spare_outputs_;
   // This shard's own pointer to the current server context: a reload reaches each shard as a task,

@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include <ringcast/ws/handshake/detail/sha1.hpp>
+
 namespace ringcast {
 namespace {
 
@@ -15,12 +17,6 @@ int base64_value(char c) noexcept {
   if (c == '+') return 62;
   if (c == '/') return 63;
   return -1;
-}
-
-const EVP_MD* sha1() noexcept {
-  // Fetched once: EVP_sha1() would make every digest look the algorithm up again (OpenSSL 3).
-  static const EVP_MD* md = EVP_MD_fetch(nullptr, "SHA1", nullptr);
-  return md != nullptr ? md : EVP_sha1();
 }
 
 bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
@@ -43,17 +39,9 @@ bool websocket_key_valid(std::string_view key) noexcept {
 }
 
 bool write_websocket_accept(std::string_view key, char* out) noexcept {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_len = 0;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  const bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx, sha1(), nullptr) == 1 &&
-                  EVP_DigestUpdate(ctx, key.data(), key.size()) == 1 &&
-                  EVP_DigestUpdate(ctx, kWebSocketGuid.data(), kWebSocketGuid.size()) == 1 &&
-                  EVP_DigestFinal_ex(ctx, digest, &digest_len) == 1 && digest_len == 20;
-  EVP_MD_CTX_free(ctx);
-  if (!ok) return false;
+  const std::array<uint8_t, 20> digest = detail::sha1(key, kWebSocketGuid);
   unsigned char encoded[kWebSocketAcceptSize + 1];  // EVP_EncodeBlock appends a NUL
-  EVP_EncodeBlock(encoded, digest, 20);
+  EVP_EncodeBlock(encoded, digest.data(), 20);
   std::memcpy(out, encoded, kWebSocketAcceptSize);
   return true;
 }

@@ -51,15 +51,29 @@ TEST_CASE("buffer pool: a steady load reuses resident blocks, a trim after a bur
   for (uint8_t* b : second) CHECK(resident(b));
   for (uint8_t* b : second) pool.put(b);
 
-  // The load is gone: the next trim keeps what the last second needed, the one after only the floor,
-  // and the blocks cut have no resident pages.
+  // The load falls to one block at a time: the next trim keeps what the last second needed, the one
+  // after only the floor, and the blocks cut have no resident pages.
   pool.trim();
   CHECK(pool.hot_blocks() == 100);
+  pool.put(pool.get());
   pool.trim();
   CHECK(pool.hot_blocks() == 4);
   size_t resident_blocks = 0;
   for (uint8_t* b : first) resident_blocks += resident(b) ? 1 : 0;
   CHECK(resident_blocks == 4);
+
+  // A second without a block taken: the floor goes too, and nothing is left to trim.
+  CHECK(pool.has_surplus());
+  pool.trim();
+  CHECK(pool.hot_blocks() == 0);
+  CHECK_FALSE(pool.has_surplus());
+  resident_blocks = 0;
+  for (uint8_t* b : first) resident_blocks += resident(b) ? 1 : 0;
+  CHECK(resident_blocks == 0);
+  // The next burst is served from the cold blocks, which fault their pages in again.
+  std::vector<uint8_t*> third = take(pool, 10);
+  for (uint8_t* b : third) CHECK(resident(b));
+  for (uint8_t* b : third) pool.put(b);
 }
 
 TEST_CASE("buffer pool: blocks in use are never trimmed, and the floor is all a quiet pool keeps") {

@@ -20,6 +20,7 @@ void BufferPool::grow() {
 }
 
 uint8_t* BufferPool::get() {
+  taken_ = true;
   if (++in_use_ > peak_in_use_) peak_in_use_ = in_use_;
   if (!hot_.empty()) {
     uint8_t* b = hot_.back();
@@ -38,7 +39,10 @@ void BufferPool::put(uint8_t* block) noexcept {
 }
 
 void BufferPool::trim() noexcept {
-  const size_t peak = peak_in_use_ > hot_floor_ ? peak_in_use_ : hot_floor_;
+  // The floor keeps blocks for a load that comes and goes; a pool nobody took from for a whole
+  // period keeps none.
+  const size_t floor = taken_ ? hot_floor_ : 0;
+  const size_t peak = peak_in_use_ > floor ? peak_in_use_ : floor;
   const size_t keep = peak > in_use_ ? peak - in_use_ : 0;
   if (hot_.size() > keep) {
     // The oldest free blocks go: the list is a stack, so its bottom is the least recently used.
@@ -50,6 +54,7 @@ void BufferPool::trim() noexcept {
     hot_.erase(hot_.begin(), cut);
   }
   peak_in_use_ = in_use_;
+  taken_ = false;
 }
 
 }  // namespace ringcast

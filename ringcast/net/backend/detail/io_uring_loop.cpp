@@ -85,7 +85,6 @@ IoUringLoop::~IoUringLoop() {
   shard_.set_wake_handle(-1);
   // Connections and listeners are closed by ~Loop; the ring goes last (it cancels what is left).
   io_uring_queue_exit(&ring_);
-  if (buffers_) ::munmap(buffers_, buffers_bytes_);
   if (buf_ring_) ::munmap(buf_ring_, buf_ring_bytes_);
 }
 
@@ -134,17 +133,19 @@ void IoUringLoop::setup_buffer_ring() {
   }
   buf_ring_bytes_ = count * sizeof(io_uring_buf);
   void* ring_mem = ::mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-  // Buffer pages are touched only when the kernel first fills them.
-  buffers_bytes_ = size_t{count} * options_.recv_buffer_size;
-  void* buf_mem = ::mmap(nullptr, buffers_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-  if (ring_mem == MAP_FAILED || buf_mem == MAP_FAILED) {
-    if (ring_mem != MAP_FAILED) ::munmap(ring_mem, buf_ring_bytes_);
-    if (buf_mem != MAP_FAILED) ::munmap(buf_mem, buffers_bytes_);
+  if (ring_mem == MAP_FAILED) {
+    features_ &= ~kFeatureBufRing;
+    return;
+  }
+  try {
+    // Buffer pages are touched only when the kernel first fills them.
+    buffers_ = std::make_unique<RecvBuffers>(count, options_.recv_buffer_size);
+  } catch (const std::bad_alloc&) {
+    ::munmap(ring_mem, buf_ring_bytes_);
     features_ &= ~kFeatureBufRing;
     return;
   }
   buf_ring_ = static_cast<io_uring_buf_ring*>(ring_mem);
-  buffers_ = static_cast<uint8_t*>(buf_mem);
   io_uring_buf_ring_init(buf_ring_);
   io_uring_buf_reg reg{};
   reg.ring_addr = reinterpret_cast<uint64_t>(ring_mem);
@@ -152,16 +153,15 @@ void IoUringLoop::setup_buffer_ring() {
   reg.bgid = kBufferGroup;
   if (io_uring_register_buf_ring(&ring_, &reg, 0) < 0) {
     ::munmap(ring_mem, buf_ring_bytes_);
-    ::munmap(buf_mem, buffers_bytes_);
     buf_ring_ = nullptr;
-    buffers_ = nullptr;
+    buffers_.reset();
     features_ &= ~kFeatureBufRing;
     return;
   }
   buf_mask_ = io_uring_buf_ring_mask(count);
   for (unsigned i = 0; i < count; ++i) {
-    io_uring_buf_ring_add(buf_ring_, buffers_ + size_t{i} * options_.recv_buffer_size, options_.recv_buffer_size,
-                          static_cast<unsigned short>(i), buf_mask_, static_cast<int>(i));
+    io_uring_buf_ring_add(buf_ring_, buffers_->data(i), options_.recv_buffer_size, static_cast<unsigned short>(i),
+                          buf_mask_, static_cast<int>(i));
   }
   io_uring_buf_ring_advance(buf_ring_, static_cast<int>(count));
 }
@@ -211,8 +211,24 @@ void IoUringLoop::target_file(io_uring_sqe* sqe, const Connection& c) noexcept {
 }
 
 void IoUringLoop::return_buffer(unsigned bid) noexcept {
-  io_uring_buf_ring_add(buf_ring_, buffers_ + size_t{bid} * options_.recv_buffer_size, options_.recv_buffer_size,
-                        static_cast<unsigned short>(bid), buf_mask_, static_cast<int>(buf_returned_++));
+  ++buf_head_;  // the kernel took the buffers in ring order
+  buffers_->filled(bid);
+  io_uring_buf_ring_add(buf_ring_, buffers_->data(bid), options_.recv_buffer_size, static_cast<unsigned short>(bid),
+                        buf_mask_, static_cast<int>(buf_returned_++));
+}
+
+bool IoUringLoop::backend_has_surplus() const noexcept {
+  return buffers_ && (features_ & kFeatureDeferTaskrun) && buffers_->has_surplus();
+}
+
+void IoUringLoop::backend_trim() noexcept {
+  // Without DEFER_TASKRUN the kernel may write into a buffer at any return to user space; with it,
+  // only inside io_uring_enter. A completion not yet handled holds bytes in its buffer: then the
+  // next trim.
+  if (!backend_has_surplus() || buf_returned_ || io_uring_cq_ready(&ring_) || io_uring_cq_has_overflow(&ring_)) return;
+  buf_waiting_.clear();
+  for (uint16_t pos = buf_head_; pos != buf_ring_->tail; ++pos) buf_waiting_.push_back(buf_ring_->bufs[pos & buf_mask_].bid);
+  buffers_->trim(buf_waiting_);
 }
 
 io_uring_sqe* IoUringLoop::get_sqe() {
@@ -416,14 +432,18 @@ void IoUringLoop::on_recv(Connection& c, const io_uring_cqe& cqe) {
   if (cqe.res > 0) {
     stats_.reads.add();
     const unsigned bid = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
-    if (!closed) received(c, buffers_ + size_t{bid} * options_.recv_buffer_size, static_cast<size_t>(cqe.res));
+    if (!closed) received(c, buffers_->data(bid), static_cast<size_t>(cqe.res));
     return_buffer(bid);
-  } else if (cqe.res == 0) {
-    if (!closed) peer_closed(c);
-  } else if (cqe.res == -ENOBUFS) {
-    stats_.no_buffers.add();  // the ring ran dry this batch; buffers return before the re-arm below
-  } else if (cqe.res != -ECANCELED && !closed) {
-    io_failed(c, cqe.res);
+  } else {
+    // A buffer taken without bytes goes back all the same: the ring's head counts it.
+    if (cqe.flags & IORING_CQE_F_BUFFER) return_buffer(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+    if (cqe.res == 0) {
+      if (!closed) peer_closed(c);
+    } else if (cqe.res == -ENOBUFS) {
+      stats_.no_buffers.add();  // the ring ran dry this batch; buffers return before the re-arm below
+    } else if (cqe.res != -ECANCELED && !closed) {
+      io_failed(c, cqe.res);
+    }
   }
   if (!more && !c.has(Connection::kFdClosed)) update_reading(c);
 }

@@ -8,7 +8,9 @@
 //   ring right after its bytes were handled (the handler keeps any partial message itself). A
 //   multishot receive reads ahead of the handler: completions posted before the kernel sees a pause
 //   still come, and the loop keeps their bytes. Each receive therefore ends after 8 buffers (Linux
-//   6.16+; armed again while reading is wanted), which bounds those bytes per connection.
+//   6.16+; armed again while reading is wanted), which bounds those bytes per connection. With
+//   DEFER_TASKRUN (the kernel writes into the buffers only inside io_uring_enter) the pages of the
+//   buffers the next reads will not reach go back to the kernel once a second (RecvBuffers).
 // - At most one send in flight per connection (send for one segment, sendmsg for several); every
 //   SQE prepared during an iteration is submitted by one io_uring_enter, which also waits.
 // - Wake-ups between shards are ring-to-ring messages (IORING_OP_MSG_RING), batched with that submit.
@@ -20,8 +22,10 @@
 #include <liburing.h>
 
 #include <deque>
+#include <memory>
 #include <vector>
 
+#include <ringcast/net/backend/detail/recv_buffers.hpp>
 #include <ringcast/net/backend/loop.hpp>
 
 namespace ringcast {
@@ -48,6 +52,8 @@ class IoUringLoop final : public Loop {
   void backend_send(Connection& c) override;
   void backend_close_fd(Connection& c) override;
   void backend_connect(Connection& c, const SocketAddress& to) override;
+  bool backend_has_surplus() const noexcept override;
+  void backend_trim() noexcept override;
 
  private:
   enum class Op : uint8_t { accept = 1, recv, poll_in, send, connect, cancel, wake_poll, msg, files };
@@ -79,11 +85,12 @@ class IoUringLoop final : public Loop {
   bool has_ext_arg_ = false;
   // Provided buffer ring (group 0): `recv_buffers` buffers of `recv_buffer_size` bytes.
   io_uring_buf_ring* buf_ring_ = nullptr;
-  uint8_t* buffers_ = nullptr;
+  std::unique_ptr<RecvBuffers> buffers_;
   size_t buf_ring_bytes_ = 0;
-  size_t buffers_bytes_ = 0;
   unsigned buf_mask_ = 0;
   unsigned buf_returned_ = 0;  // added since the last advance
+  uint16_t buf_head_ = 0;      // the kernel's head: buffers it has taken (completions handled)
+  std::vector<uint16_t> buf_waiting_;  // backend_trim's scratch: the ring's buffers from the head
   std::vector<uint8_t> scratch_;  // poll + recv fallback reads here
   std::vector<uint32_t> accept_arm_;  // per listener: arm generation, so stale accept CQEs are known
   std::deque<SocketAddress> connect_addrs_;  // the kernel reads them at submit time
