@@ -248,8 +248,10 @@ TEST_CASE("load cluster: broadcast over two ringcast-echo nodes on one Redis, on
     INFO(load.output());
     CHECK(status == 0);
     CHECK(report["reconnects"] >= 6);
+    // Every reconnect is told its room gave nothing back; how many messages that was depends on how long
+    // the client was away (a reconnect quicker than the gap between publishes misses none), so the
+    // count itself is checked exactly by the lossy fake above, not here.
     CHECK(report["resumed_not_recovered"] == report["reconnects"]);
-    CHECK(report["not_recovered"] > 0);
     CHECK(report["lost"] == 0);
     CHECK(report["duplicates"] == 0);
     CHECK(report["reordered"] == 0);
