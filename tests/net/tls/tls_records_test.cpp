@@ -15,6 +15,7 @@
 
 #include <ringcast/net/tcp_echo_handler.hpp>
 #include <ringcast/net/tcp_server.hpp>
+#include <ringcast/net/tls/detail/tls_records.hpp>
 #include <ringcast/net/tls/detail/tls_session.hpp>
 #include <ringcast/net/tls/tls_context.hpp>
 #include "tests/support/net_test_support.hpp"
@@ -385,6 +386,102 @@ TEST_CASE("tls records: a ticket from a connection on the server's records resum
   s.write("yes");
   c.give(s.take());
   CHECK(c.read() == "yes");
+}
+
+// Two record layers face to face (the second plays the client with the mirrored secrets): what an
+// OpenSSL client does not send — padding, empty records, handshake messages other than KeyUpdate.
+struct RecordPair {
+  explicit RecordPair(TlsRecords::Suite suite = TlsRecords::Suite::kAes128Gcm) {
+    for (size_t i = 0; i < sizeof a; ++i) {
+      a[i] = static_cast<uint8_t>(i * 3 + 1);
+      b[i] = static_cast<uint8_t>(i * 5 + 2);
+    }
+    server = std::make_unique<TlsRecords>(suite, a, b, 0);
+    client = std::make_unique<TlsRecords>(suite, b, a, 0);
+  }
+  static void append(void* to, const uint8_t* d, size_t n) {
+    static_cast<std::string*>(to)->append(reinterpret_cast<const char*>(d), n);
+  }
+  TlsRecords::Output to_server() { return {&append, &wire_up}; }
+  TlsRecords::Output to_client() { return {&append, &wire_down}; }
+  // Reads all of wire_up on the server; the last result.
+  TlsRecords::Result serve(std::string& plain) { return pump(*server, wire_up, plain, to_client()); }
+  TlsRecords::Result receive(std::string& plain) { return pump(*client, wire_down, plain, to_server()); }
+  static TlsRecords::Result pump(TlsRecords& r, std::string& wire, std::string& plain, TlsRecords::Output o) {
+    const uint8_t* in = reinterpret_cast<const uint8_t*>(wire.data());
+    size_t left = wire.size();
+    std::vector<uint8_t> out(1 << 16);
+    TlsRecords::Result result;
+    for (;;) {
+      size_t n = 0;
+      result = r.read(in, left, out.data(), out.size(), n, o);
+      plain.append(reinterpret_cast<const char*>(out.data()), n);
+      if (result != TlsRecords::Result::kDone) break;
+    }
+    wire.erase(0, wire.size() - left);
+    return result;
+  }
+  void send(uint8_t type, const std::string& s, size_t padding = 0) {
+    client->send_record(type, reinterpret_cast<const uint8_t*>(s.data()), s.size(), padding, to_server());
+  }
+
+  uint8_t a[48], b[48];
+  std::unique_ptr<TlsRecords> server, client;
+  std::string wire_up, wire_down;
+};
+
+TEST_CASE("tls records: padding and empty records are read through; the server's own KeyUpdate keeps both in step") {
+  for (const auto suite : {TlsRecords::Suite::kAes128Gcm, TlsRecords::Suite::kAes256Gcm, TlsRecords::Suite::kChacha20Poly1305}) {
+    RecordPair p(suite);
+    p.send(23, "padded", 200);
+    p.send(23, "", 0);
+    p.send(23, "", 1000);
+    p.send(23, std::string(1 << 14, 'z'), 0);
+    std::string plain;
+    CHECK(p.serve(plain) == TlsRecords::Result::kWantMore);
+    CHECK(plain == "padded" + std::string(1 << 14, 'z'));
+    p.server->key_update(true, p.to_client());  // asks the client for its own
+    p.server->write(reinterpret_cast<const uint8_t*>("after"), 5, p.to_client());
+    plain.clear();
+    CHECK(p.receive(plain) == TlsRecords::Result::kWantMore);
+    CHECK(plain == "after");
+    CHECK_FALSE(p.wire_up.empty());  // the client's KeyUpdate
+    p.client->write(reinterpret_cast<const uint8_t*>("reply"), 5, p.to_server());
+    plain.clear();
+    CHECK(p.serve(plain) == TlsRecords::Result::kWantMore);
+    CHECK(plain == "reply");
+  }
+}
+
+TEST_CASE("tls records: a client's handshake message other than a whole KeyUpdate ends with an alert; the client's alert ends it too") {
+  const std::pair<std::string, const char*> cases[] = {
+      {std::string("\x04\x00\x00\x01\x00", 5), "unexpected handshake"},       // NewSessionTicket
+      {std::string("\x18\x00\x00\x01\x00\x17", 6), "malformed KeyUpdate"},   // not last in its record
+      {std::string("\x18\x00\x00\x01", 4), "malformed KeyUpdate"},             // cut short
+      {std::string("\x18\x00\x00\x01\x02", 5), "malformed KeyUpdate"},        // no such request
+  };
+  for (const auto& [message, why] : cases) {
+    CAPTURE(why);
+    RecordPair p;
+    p.send(23, "first");
+    p.send(22, message);
+    p.send(23, "never");
+    std::string plain;
+    CHECK(p.serve(plain) == TlsRecords::Result::kError);
+    CHECK(plain == "first");
+    CHECK(p.server->error().find(why) != std::string::npos);
+    std::string back;
+    CHECK(p.receive(back) == TlsRecords::Result::kError);
+    CHECK(p.client->error().starts_with("TLS: the peer sent alert"));
+  }
+  RecordPair p;  // a fatal alert from the client ends the connection with nothing sent back
+  p.send(23, "data");
+  p.send(21, std::string("\x02\x28", 2));  // handshake_failure
+  std::string plain;
+  CHECK(p.serve(plain) == TlsRecords::Result::kError);
+  CHECK(plain == "data");
+  CHECK(p.server->error() == "TLS: the peer sent alert 40");
+  CHECK(p.wire_down.empty());
 }
 
 TEST_SUITE("io") {

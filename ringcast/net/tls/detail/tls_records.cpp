@@ -22,6 +22,7 @@ constexpr uint8_t kUnexpectedMessage = 10;
 constexpr uint8_t kBadRecordMac = 20;
 constexpr uint8_t kRecordOverflow = 22;
 constexpr uint8_t kDecodeError = 50;
+constexpr uint8_t kInternalError = 80;
 constexpr uint8_t kKeyUpdate = 24;  // handshake message type
 constexpr size_t kTag = 16;
 constexpr size_t kNonce = 12;
@@ -184,22 +185,28 @@ bool TlsRecords::update(Direction& d) noexcept {
   return derive(d);
 }
 
-void TlsRecords::seal(uint8_t type, const uint8_t* data, size_t n, const Output& o) {
+void TlsRecords::seal(uint8_t type, const uint8_t* data, size_t n, const Output& o, size_t padding) {
   uint8_t* rec = seal_buffer();
-  const size_t len = n + 1 + kTag;
+  const size_t len = n + 1 + padding + kTag;
   rec[0] = kApplicationData;  // TLSCiphertext: opaque_type 23, legacy_record_version 0x0303
   rec[1] = 3;
   rec[2] = 3;
   rec[3] = static_cast<uint8_t>(len >> 8);
   rec[4] = static_cast<uint8_t>(len);
+  uint8_t* const inner = rec + 5;  // TLSInnerPlaintext: content (encrypted from where it lies), type, zeros
+  uint8_t* const tail = inner + n;
+  tail[0] = type;
+  std::memset(tail + 1, 0, padding);
   uint8_t nonce[kNonce];
   make_nonce(write_.iv, write_.seq, nonce);
   EVP_CIPHER_CTX* ctx = Aead::of_thread().ready(suite_, true, write_.key, nonce);
+  const int inner_len = static_cast<int>(n + 1 + padding);
   int k = 0;
   const bool ok = ctx && EVP_CipherUpdate(ctx, nullptr, &k, rec, 5) == 1 &&
-                  (n == 0 || EVP_CipherUpdate(ctx, rec + 5, &k, data, static_cast<int>(n)) == 1) &&
-                  EVP_CipherUpdate(ctx, rec + 5 + n, &k, &type, 1) == 1 && EVP_CipherFinal_ex(ctx, rec + 6 + n, &k) == 1 &&
-                  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, kTag, rec + 6 + n) == 1;
+                  (n == 0 || EVP_CipherUpdate(ctx, inner, &k, data, static_cast<int>(n)) == 1) &&
+                  EVP_CipherUpdate(ctx, tail, &k, tail, static_cast<int>(1 + padding)) == 1 &&
+                  EVP_CipherFinal_ex(ctx, inner + inner_len, &k) == 1 &&
+                  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, kTag, inner + inner_len) == 1;
   if (!ok) {
     state_ = State::kFailed;
     error_ = "TLS: encryption failed";
@@ -310,14 +317,20 @@ TlsRecords::Result TlsRecords::handshake(const uint8_t* msg, size_t len, const O
   if (len < 4 || msg[0] != kKeyUpdate) return fail(kUnexpectedMessage, "TLS: an unexpected handshake message", o);
   const size_t body = size_t{msg[1]} << 16 | size_t{msg[2]} << 8 | msg[3];
   if (body != 1 || len != 5 || msg[4] > 1) return fail(kDecodeError, "TLS: a malformed KeyUpdate", o);
-  if (!update(read_)) return fail(kDecodeError, "TLS: could not derive the next read key", o);
-  if (msg[4] == 1 && !sent_close_) {  // update_requested: ours goes before any more data (§4.6.3)
-    const uint8_t reply[5] = {kKeyUpdate, 0, 0, 1, 0};
-    seal(kHandshakeType, reply, sizeof reply, o);
-    if (state_ == State::kFailed) return Result::kError;
-    if (!update(write_)) return fail(kDecodeError, "TLS: could not derive the next write key", o);
-  }
-  return Result::kDone;
+  if (!update(read_)) return fail(kInternalError, "TLS: could not derive the next read key", o);
+  if (msg[4] == 1) key_update(false, o);  // update_requested: ours goes before any more data (§4.6.3)
+  return state_ == State::kFailed ? Result::kError : Result::kDone;
+}
+
+void TlsRecords::key_update(bool request_peer, const Output& o) {
+  if (sent_close_ || state_ == State::kFailed) return;
+  const uint8_t message[5] = {kKeyUpdate, 0, 0, 1, request_peer ? uint8_t{1} : uint8_t{0}};
+  seal(kHandshakeType, message, sizeof message, o);
+  if (state_ != State::kFailed && !update(write_)) fail(kInternalError, "TLS: could not derive the next write key", o);
+}
+
+void TlsRecords::send_record(uint8_t type, const uint8_t* data, size_t n, size_t padding, const Output& o) {
+  if (n + 1 + padding <= kMaxPlaintext + 1) seal(type, data, n, o, padding);
 }
 
 TlsRecords::Result TlsRecords::write(const uint8_t* data, size_t n, const Output& o) {

@@ -56,6 +56,12 @@ class TlsRecords {
   Result write(const uint8_t* data, size_t n, const Output& o);
   // close_notify (once).
   void close(const Output& o);
+  // Our KeyUpdate (RFC 8446 §4.6.3), asking the peer for its own with `request_peer`; later records
+  // go under the next write key.
+  void key_update(bool request_peer, const Output& o);
+  // One record of any inner content type with `padding` zeros after it (at most 2^14 bytes in all):
+  // for the tests and the fuzz target, which play the peer.
+  void send_record(uint8_t type, const uint8_t* data, size_t n, size_t padding, const Output& o);
   const std::string& error() const noexcept { return error_; }
 
   // The bytes a record's body may have (RFC 8446 §5.2: 2^14 + 256).
@@ -73,7 +79,7 @@ class TlsRecords {
 
   bool derive(Direction& d) noexcept;
   bool update(Direction& d) noexcept;  // KeyUpdate: the next generation of the secret (RFC 8446 §7.2)
-  void seal(uint8_t type, const uint8_t* data, size_t n, const Output& o);
+  void seal(uint8_t type, const uint8_t* data, size_t n, const Output& o, size_t padding = 0);
   bool open(const uint8_t* body, size_t len, uint8_t* out) noexcept;
   Result handshake(const uint8_t* msg, size_t len, const Output& o);
   Result fail(uint8_t alert, const char* why, const Output& o);
