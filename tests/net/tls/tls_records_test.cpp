@@ -120,6 +120,19 @@ struct MemoryServer {
   TlsSession session;
 };
 
+// The server writes `text`; what the client reads.
+std::string down(MemoryServer& s, MemoryClient& c, const std::string& text) {
+  s.write(text);
+  c.give(s.take());
+  return c.read();
+}
+
+// The client writes `text`; what the server reads.
+std::string up(MemoryClient& c, MemoryServer& s, const std::string& text) {
+  c.write(text);
+  return s.feed(c.take());
+}
+
 void handshake(MemoryClient& c, MemoryServer& s) {
   for (int i = 0; i < 8 && !(SSL_is_init_finished(c.ssl) && s.session.handshake_done()); ++i) {
     SSL_do_handshake(c.ssl);
@@ -173,12 +186,9 @@ TEST_CASE("tls records: after a TLS 1.3 handshake the server's records are its o
       handshake(c, s);
       CHECK(s.session.own_records());
       CHECK(std::string(SSL_CIPHER_get_name(SSL_get_current_cipher(c.ssl))) == suite);
-      s.write("hello");
-      c.give(s.take());
-      CHECK(c.read() == "hello");
+      CHECK(down(s, c, "hello") == "hello");
       CHECK(SSL_SESSION_has_ticket(SSL_get0_session(c.ssl)) == (tickets ? 1 : 0));
-      c.write("world");
-      CHECK(s.feed(c.take()) == "world");
+      CHECK(up(c, s, "world") == "world");
     }
   }
 }
@@ -204,11 +214,8 @@ TEST_CASE("tls records: a TLS 1.2 connection stays on OpenSSL") {
   MemoryServer s(*ctx);
   handshake(c, s);
   CHECK_FALSE(s.session.own_records());
-  c.write("ping");
-  CHECK(s.feed(c.take()) == "ping");
-  s.write("pong");
-  c.give(s.take());
-  CHECK(c.read() == "pong");
+  CHECK(up(c, s, "ping") == "ping");
+  CHECK(down(s, c, "pong") == "pong");
 }
 
 TEST_CASE("tls records: messages of 1 MiB go both ways in records of at most 16 KiB") {
@@ -218,16 +225,15 @@ TEST_CASE("tls records: messages of 1 MiB go both ways in records of at most 16 
     MemoryClient c(suite);
     MemoryServer s(*ctx);
     handshake(c, s);
-    const std::string down = pattern(1 << 20, 1), up = pattern((1 << 20) + 77, 2);
-    s.write(down);
+    const std::string to_client = pattern(1 << 20, 1), to_server = pattern((1 << 20) + 77, 2);
+    s.write(to_client);
     const std::string wire = s.take();
     const std::vector<size_t> sizes = record_sizes(wire);
     CHECK(sizes.size() == 64);
     for (size_t len : sizes) CHECK(len == (1 << 14) + 17);  // 16 KiB, the type byte, the tag
     c.give(wire);
-    CHECK(c.read() == down);
-    c.write(up);
-    CHECK(s.feed(c.take()) == up);
+    CHECK(c.read() == to_client);
+    CHECK(up(c, s, to_server) == to_server);
   }
 }
 
@@ -254,9 +260,7 @@ TEST_CASE("tls records: records split at every byte, and fed one byte at a time,
   std::string plain;
   for (char byte : wire) plain += s.feed(std::string(1, byte));
   CHECK(plain == big);
-  s.write("still in step");
-  c.give(s.take());
-  CHECK(c.read() == "still in step");
+  CHECK(down(s, c, "still in step") == "still in step");
 }
 
 TEST_CASE("tls records: a client's KeyUpdate, requested or not, with data before and after, both ways") {
@@ -269,8 +273,7 @@ TEST_CASE("tls records: a client's KeyUpdate, requested or not, with data before
       MemoryServer s(*ctx);
       handshake(c, s);
       for (int round = 0; round < 3; ++round) {
-        c.write("before");
-        CHECK(s.feed(c.take()) == "before");
+        CHECK(up(c, s, "before") == "before");
         s.write("down before");  // sealed with the server's key of before the update
         REQUIRE(SSL_key_update(c.ssl, requested ? SSL_KEY_UPDATE_REQUESTED : SSL_KEY_UPDATE_NOT_REQUESTED) == 1);
         c.write("after");  // the KeyUpdate goes first
@@ -279,9 +282,7 @@ TEST_CASE("tls records: a client's KeyUpdate, requested or not, with data before
         CHECK(plain == "after");
         // Requested: the server's own KeyUpdate follows its data of before, in its own record.
         CHECK(record_sizes(s.out).size() == (requested ? 2U : 1U));
-        s.write("down after");
-        c.give(s.take());
-        CHECK(c.read() == "down beforedown after");
+        CHECK(down(s, c, "down after") == "down beforedown after");
       }
     }
   }
@@ -368,9 +369,7 @@ TEST_CASE("tls records: a ticket from a connection on the server's records resum
     MemoryClient c;
     MemoryServer s(*ctx);
     handshake(c, s);
-    s.write("x");
-    c.give(s.take());
-    CHECK(c.read() == "x");
+    CHECK(down(s, c, "x") == "x");
     // A copy: OpenSSL marks a client's session not resumable when it is freed without close_notify.
     ticket = SSL_SESSION_dup(SSL_get0_session(c.ssl));
     REQUIRE(SSL_SESSION_has_ticket(ticket));
@@ -381,11 +380,8 @@ TEST_CASE("tls records: a ticket from a connection on the server's records resum
   handshake(c, s);
   CHECK(SSL_session_reused(c.ssl) == 1);
   CHECK(s.session.own_records());
-  c.write("again");
-  CHECK(s.feed(c.take()) == "again");
-  s.write("yes");
-  c.give(s.take());
-  CHECK(c.read() == "yes");
+  CHECK(up(c, s, "again") == "again");
+  CHECK(down(s, c, "yes") == "yes");
 }
 
 // Two record layers face to face (the second plays the client with the mirrored secrets): what an
