@@ -1,8 +1,9 @@
 // The server's own TLS 1.3 record layer after OpenSSL's handshake (net/tls/detail/tls_records,
 // the switch in tls_session): an OpenSSL client in memory against a server TlsSession, byte for
-// byte — every suite, the tickets before the first data, large messages, records split at every
-// byte, KeyUpdate both ways, bad records answered with alerts, close_notify, resumption after the
-// switch, TLS 1.2 left to OpenSSL. The last case runs a KeyUpdate over real sockets on every backend.
+// byte — every suite, the tickets before the first data, a HelloRetryRequest, large messages,
+// records split at every byte, KeyUpdate both ways, bad records answered with alerts, close_notify,
+// resumption after the switch, TLS 1.2 left to OpenSSL. The last case runs a KeyUpdate over real
+// sockets on every backend.
 #include <doctest/doctest.h>
 
 #include <openssl/err.h>
@@ -206,6 +207,19 @@ TEST_CASE("tls records: the client's first data in the flight of its Finished is
   CHECK(s.feed(c.take(), plain) == TlsSession::Result::kWantMore);
   CHECK(s.session.own_records());
   CHECK(plain == "GET / HTTP/1.1\r\n\r\n");
+}
+
+TEST_CASE("tls records: after a HelloRetryRequest the sequence numbers are still right") {
+  auto ctx = server_context();
+  REQUIRE(SSL_CTX_set1_groups_list(ctx->native(), "P-384") == 1);  // the client's first key share is P-256
+  MemoryClient c;
+  REQUIRE(SSL_set1_groups_list(c.ssl, "P-256:P-384") == 1);
+  MemoryServer s(*ctx);
+  handshake(c, s);
+  CHECK(SSL_get_negotiated_group(c.ssl) == NID_secp384r1);  // so the server asked for another share
+  CHECK(s.session.own_records());
+  CHECK(down(s, c, "after a retry") == "after a retry");
+  CHECK(up(c, s, "both ways") == "both ways");
 }
 
 TEST_CASE("tls records: a TLS 1.2 connection stays on OpenSSL") {
