@@ -470,7 +470,9 @@ TEST_CASE("tls records: a client's handshake message other than a whole KeyUpdat
       {std::string("\x18\x00\x00\x01", 4), "malformed KeyUpdate"},             // cut short
       {std::string("\x18\x00\x00\x01\x02", 5), "malformed KeyUpdate"},        // no such request
   };
-  for (const auto& [message, why] : cases) {
+  for (const auto& entry : cases) {  // no structured binding: CAPTURE's lambda cannot name one (clang 14)
+    const std::string& message = entry.first;
+    const char* why = entry.second;
     CAPTURE(why);
     RecordPair p;
     p.send(23, "first");
