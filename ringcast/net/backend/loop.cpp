@@ -777,7 +777,7 @@ void Loop::tls_received(Connection& c, uint8_t* data, size_t n) {
     while (got < kTlsPlainBuffer) {
       size_t k = 0;
       r = t.session.read(plain + got, kTlsPlainBuffer - got, k);
-      if (r != TlsSession::Result::kDone) break;
+      if (r != TlsSession::Result::kDone || k == 0) break;  // k == 0: no room for the next record
       got += k;
     }
     if (c.has(Connection::kTlsHandshake) && t.session.handshake_done()) tls_handshake_done(c);

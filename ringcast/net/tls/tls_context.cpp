@@ -14,6 +14,7 @@
 
 #include <ringcast/core/log.hpp>
 #include <ringcast/net/tls/detail/ticket_keys.hpp>
+#include <ringcast/net/tls/detail/tls_session.hpp>
 
 namespace ringcast {
 namespace {
@@ -72,6 +73,9 @@ SSL_CTX* new_server_context(const TlsCertificateFiles& files, std::string& error
     return nullptr;
   }
   SSL_CTX_set_alpn_select_cb(ctx, &select_alpn, nullptr);
+  // The TLS 1.3 traffic secrets, for the connection's own record layer after the handshake. Every
+  // pair's context: OpenSSL asks the one SNI moved the connection to.
+  SSL_CTX_set_keylog_callback(ctx, &TlsSession::keylog);
   // No server-side session cache: it kept every TLS 1.2 session (up to 20,480 of about 1.2 KB) after
   // its connection had gone. Resumption is by tickets, which the client keeps.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);

@@ -9,21 +9,24 @@
 // Owned by the loop of the connection's shard, in a side table indexed by slot (Connection itself
 // stays 80 bytes); used by that shard's thread only.
 //
-// Memory: OpenSSL's cost, nearly all of it fixed by OpenSSL 3.0. 2,000 idle wss:// connections grew
-// the server's RSS by 13.8 KB each (ws://: 145 B, same run: bench/idle_memory_bench.cpp; TLS 1.3,
-// AES-128-GCM, ECDSA P-256). OpenSSL's own allocations per connection, counted: the SSL object
-// 7.6 KB (its record layer state is inside it), the two AES-GCM contexts 2.3 KB, the session 0.9 KB,
-// the connection's copy of the certificate settings 0.5 KB, the handshake digest and key shares it
-// keeps after the handshake 0.8 KB, locks and small parts the rest. What could go has gone: the
-// 16 KiB record buffers are freed while idle (SSL_MODE_RELEASE_BUFFERS), the BIO is one per thread,
-// the SSL_CTX one per process; OpenSSL 3.0 has no call that frees the rest of the handshake state.
-// Going below means dropping the SSL object after the handshake (a TLS 1.3 record layer of our own
-// keyed from the traffic secrets, or kernel TLS), which is not done here.
+// TLS 1.3 on the server: once OpenSSL's handshake is done the SSL object is freed and the
+// connection's records go through TlsRecords (tls_records.hpp), keyed from the traffic secrets
+// OpenSSL logs during the handshake (SSL_CTX_set_keylog_callback, installed by TlsContext on server
+// contexts). OpenSSL reads without read-ahead, so when SSL_do_handshake returns 1 it has consumed
+// exactly through the client's Finished: what is left of the input is the first application record
+// (read sequence 0), and our write sequence is the number of records OpenSSL sent under the
+// application key in that last call (its NewSessionTickets), counted from their headers.
+// Memory: an idle wss:// connection costs about 13.8 KB with the SSL object (its record layer 7.6 KB,
+// two AES-GCM contexts 2.3 KB, the session 0.9 KB, certificate settings 0.5 KB, handshake leftovers
+// 0.8 KB) and a few hundred bytes without it (figures: docs/tls.md). TLS 1.2 connections, clients and
+// suites other than the three of RFC 8446's mandatory set stay on OpenSSL.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include <ringcast/net/tls/detail/tls_records.hpp>
 #include <ringcast/net/tls/tls_context.hpp>
 
 struct ssl_st;  // OpenSSL's SSL
@@ -50,7 +53,9 @@ class TlsSession {
   TlsSession& operator=(const TlsSession&) = delete;
 
   // False when OpenSSL could not make the session (out of memory).
-  bool valid() const noexcept { return ssl_ != nullptr; }
+  bool valid() const noexcept { return ssl_ != nullptr || records_ != nullptr; }
+  // True once the connection's records are ours (TLS 1.3 server), false while OpenSSL's.
+  bool own_records() const noexcept { return records_ != nullptr; }
   // Client: sends the ClientHello (to the sink).
   void start();
   bool handshake_done() const noexcept;
@@ -70,10 +75,20 @@ class TlsSession {
   // Why the last kError happened (OpenSSL's reasons, certificate verification).
   std::string error_text() const;
 
+  // The keylog callback (SSL_CTX_set_keylog_callback) of server contexts: takes the connection's
+  // application traffic secrets.
+  static void keylog(const ssl_st* ssl, const char* line);
+
  private:
-  struct Bio;  // the BIO between OpenSSL and feed()/the sink
+  struct Bio;        // the BIO between OpenSSL and feed()/the sink
+  struct Handover;   // a server handshake's secrets and count of records, until the switch
+
+  bool switch_to_records();
+  TlsRecords::Output output() noexcept { return {sink_, arg_}; }
 
   ssl_st* ssl_ = nullptr;
+  std::unique_ptr<TlsRecords> records_;
+  std::unique_ptr<Handover> handover_;
   Sink sink_;
   void* arg_;
   const uint8_t* in_ = nullptr;
