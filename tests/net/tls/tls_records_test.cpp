@@ -401,13 +401,14 @@ TEST_CASE("tls records: a ticket from a connection on the server's records resum
 // Two record layers face to face (the second plays the client with the mirrored secrets): what an
 // OpenSSL client does not send — padding, empty records, handshake messages other than KeyUpdate.
 struct RecordPair {
-  explicit RecordPair(TlsRecords::Suite suite = TlsRecords::Suite::kAes128Gcm) {
+  // `down_seq`: records the server has already sent the client.
+  explicit RecordPair(TlsRecords::Suite suite = TlsRecords::Suite::kAes128Gcm, uint64_t down_seq = 0) {
     for (size_t i = 0; i < sizeof a; ++i) {
       a[i] = static_cast<uint8_t>(i * 3 + 1);
       b[i] = static_cast<uint8_t>(i * 5 + 2);
     }
-    server = std::make_unique<TlsRecords>(suite, a, b, 0);
-    client = std::make_unique<TlsRecords>(suite, b, a, 0);
+    server = std::make_unique<TlsRecords>(suite, a, b, down_seq);
+    client = std::make_unique<TlsRecords>(suite, b, a, 0, down_seq);
   }
   static void append(void* to, const uint8_t* d, size_t n) {
     static_cast<std::string*>(to)->append(reinterpret_cast<const char*>(d), n);
@@ -460,6 +461,28 @@ TEST_CASE("tls records: padding and empty records are read through; the server's
     plain.clear();
     CHECK(p.serve(plain) == TlsRecords::Result::kWantMore);
     CHECK(plain == "reply");
+  }
+}
+
+TEST_CASE("tls records: after 2^24 records under one key the server replaces it with a KeyUpdate of its own, unasked") {
+  for (const auto suite : {TlsRecords::Suite::kAes128Gcm, TlsRecords::Suite::kAes256Gcm, TlsRecords::Suite::kChacha20Poly1305}) {
+    RecordPair p(suite, TlsRecords::kRecordsPerKey - 3);  // two records left under this key, then the KeyUpdate
+    std::string sent;
+    for (int i = 0; i < 5; ++i) {
+      const std::string m = "record " + std::to_string(i);
+      sent += m;
+      CHECK(p.server->write(reinterpret_cast<const uint8_t*>(m.data()), m.size(), p.to_client()) ==
+            TlsRecords::Result::kDone);
+    }
+    size_t records = 0;  // five of data and the KeyUpdate
+    for (size_t at = 0; at + 5 <= p.wire_down.size(); ++records) {
+      at += 5 + ((static_cast<uint8_t>(p.wire_down[at + 3]) << 8) | static_cast<uint8_t>(p.wire_down[at + 4]));
+    }
+    CHECK(records == 6);
+    std::string plain;
+    CHECK(p.receive(plain) == TlsRecords::Result::kWantMore);  // every record opened: the client followed
+    CHECK(plain == sent);
+    CHECK(p.wire_up.empty());  // not asked for the client's own
   }
 }
 

@@ -154,11 +154,13 @@ std::optional<TlsRecords::Suite> TlsRecords::suite_for(uint16_t protocol_id) noe
 
 size_t TlsRecords::secret_size(Suite suite) noexcept { return info(suite).secret; }
 
-TlsRecords::TlsRecords(Suite suite, const uint8_t* read_secret, const uint8_t* write_secret, uint64_t write_seq)
+TlsRecords::TlsRecords(Suite suite, const uint8_t* read_secret, const uint8_t* write_secret, uint64_t write_seq,
+                       uint64_t read_seq)
     : suite_(suite) {
   std::memcpy(read_.secret, read_secret, info(suite).secret);
   std::memcpy(write_.secret, write_secret, info(suite).secret);
   write_.seq = write_seq;
+  read_.seq = read_seq;
   if (!cipher(suite) || !derive(read_) || !derive(write_)) {
     state_ = State::kFailed;
     error_ = "TLS: could not derive the traffic keys";
@@ -336,6 +338,7 @@ void TlsRecords::send_record(uint8_t type, const uint8_t* data, size_t n, size_t
 TlsRecords::Result TlsRecords::write(const uint8_t* data, size_t n, const Output& o) {
   while (n > 0) {
     if (state_ == State::kFailed || sent_close_) return Result::kError;
+    if (write_.seq >= kRecordsPerKey - 1) key_update(false, o);  // the KeyUpdate is the key's last record
     const size_t k = std::min(n, kMaxPlaintext);
     seal(kApplicationData, data, k, o);
     data += k;

@@ -41,8 +41,9 @@ class TlsRecords {
   };
 
   // `read_secret`/`write_secret`: the peer's and our application traffic secrets, secret_size()
-  // bytes each; `write_seq`: the records already sent under the write secret.
-  TlsRecords(Suite suite, const uint8_t* read_secret, const uint8_t* write_secret, uint64_t write_seq);
+  // bytes each; `write_seq`/`read_seq`: the records already sent/received under them.
+  TlsRecords(Suite suite, const uint8_t* read_secret, const uint8_t* write_secret, uint64_t write_seq,
+             uint64_t read_seq = 0);
   ~TlsRecords();
   TlsRecords(const TlsRecords&) = delete;
   TlsRecords& operator=(const TlsRecords&) = delete;
@@ -67,6 +68,9 @@ class TlsRecords {
   // The bytes a record's body may have (RFC 8446 §5.2: 2^14 + 256).
   static constexpr size_t kMaxCiphertext = (1 << 14) + 256;
   static constexpr size_t kMaxPlaintext = 1 << 14;
+  // Records sealed under one write key before our own KeyUpdate replaces it: AES-GCM's safety margin
+  // ends near 2^24.5 full records per key (RFC 8446 §5.5); a long-lived busy connection reaches it.
+  static constexpr uint64_t kRecordsPerKey = uint64_t{1} << 24;
 
  private:
   struct Direction {
