@@ -486,6 +486,22 @@ TEST_CASE("tls records: after 2^24 records under one key the server replaces it 
   }
 }
 
+TEST_CASE("tls records: KeyUpdates with no data between are taken up to a bound; one more ends the connection") {
+  RecordPair p;
+  auto updates = [&](int count) {
+    for (int i = 0; i < count; ++i) p.client->key_update(false, p.to_server());
+  };
+  std::string plain;
+  updates(TlsRecords::kMaxKeyUpdatesInARow);
+  p.client->write(reinterpret_cast<const uint8_t*>("data"), 4, p.to_server());  // data: the count starts over
+  updates(TlsRecords::kMaxKeyUpdatesInARow);
+  CHECK(p.serve(plain) == TlsRecords::Result::kWantMore);
+  CHECK(plain == "data");
+  updates(1);
+  CHECK(p.serve(plain) == TlsRecords::Result::kError);
+  CHECK(p.server->error() == "TLS: too many KeyUpdates without data between");
+}
+
 TEST_CASE("tls records: a client's handshake message other than a whole KeyUpdate ends with an alert; the client's alert ends it too") {
   const std::pair<std::string, const char*> cases[] = {
       {std::string("\x04\x00\x00\x01\x00", 5), "unexpected handshake"},       // NewSessionTicket

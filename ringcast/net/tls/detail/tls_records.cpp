@@ -297,6 +297,7 @@ TlsRecords::Result TlsRecords::read(const uint8_t*& in, size_t& in_size, uint8_t
     if (size > kMaxPlaintext) return fail(kRecordOverflow, "TLS: a record with more than 2^14 bytes of plaintext", o);
     if (type == kApplicationData) {
       n += size;
+      if (size > 0) key_updates_in_a_row_ = 0;
     } else if (type == kAlertType) {
       if (size != 2) return fail(kDecodeError, "TLS: a malformed alert", o);
       if (plain[1] == kCloseNotify) {
@@ -319,6 +320,9 @@ TlsRecords::Result TlsRecords::handshake(const uint8_t* msg, size_t len, const O
   if (len < 4 || msg[0] != kKeyUpdate) return fail(kUnexpectedMessage, "TLS: an unexpected handshake message", o);
   const size_t body = size_t{msg[1]} << 16 | size_t{msg[2]} << 8 | msg[3];
   if (body != 1 || len != 5 || msg[4] > 1) return fail(kDecodeError, "TLS: a malformed KeyUpdate", o);
+  if (++key_updates_in_a_row_ > kMaxKeyUpdatesInARow) {
+    return fail(kUnexpectedMessage, "TLS: too many KeyUpdates without data between", o);
+  }
   if (!update(read_)) return fail(kInternalError, "TLS: could not derive the next read key", o);
   if (msg[4] == 1) key_update(false, o);  // update_requested: ours goes before any more data (§4.6.3)
   return state_ == State::kFailed ? Result::kError : Result::kDone;

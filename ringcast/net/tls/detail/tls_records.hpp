@@ -71,6 +71,10 @@ class TlsRecords {
   // Records sealed under one write key before our own KeyUpdate replaces it: AES-GCM's safety margin
   // ends near 2^24.5 full records per key (RFC 8446 §5.5); a long-lived busy connection reaches it.
   static constexpr uint64_t kRecordsPerKey = uint64_t{1} << 24;
+  // The peer's KeyUpdates one after another with no data between that are taken; one more ends the
+  // connection. Each costs a key derivation, and one that asks for ours a record to send back:
+  // without a bound, a stream of 22-byte records buys many times their cost in CPU (BoringSSL's bound).
+  static constexpr uint8_t kMaxKeyUpdatesInARow = 32;
 
  private:
   struct Direction {
@@ -93,6 +97,7 @@ class TlsRecords {
   Suite suite_;
   State state_ = State::kOpen;
   bool sent_close_ = false;
+  uint8_t key_updates_in_a_row_ = 0;  // the peer's, since its last record of data
   uint8_t head_have_ = 0;  // bytes of the current record's header received
   uint8_t head_[5];
   uint16_t body_have_ = 0;    // bytes of its body in body_
