@@ -9,7 +9,6 @@
 #include <cctype>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <mutex>
 
 #include <ringcast/core/log.hpp>
@@ -142,12 +141,20 @@ std::shared_ptr<const TlsContext> TlsContext::server(const TlsServerOptions& opt
   if (options.ticket_key_interval.count() > 0) {
     std::string secret;
     if (!options.ticket_secret_file.empty()) {
+      // Read with a bound: a path such as /dev/urandom would otherwise be read for ever.
+      constexpr size_t kMaxSecretFile = 4096;
       std::ifstream in(options.ticket_secret_file, std::ios::binary);
-      secret.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-      if (!in.good() && !in.eof()) secret.clear();
-      if (secret.size() < 32) {
-        error = fmt::format("TLS: the ticket secret {} {}", options.ticket_secret_file,
-                            in ? "holds fewer than 32 bytes (make one with: openssl rand -hex 32)" : "cannot be read");
+      secret.resize(kMaxSecretFile + 1);
+      in.read(secret.data(), static_cast<std::streamsize>(secret.size()));
+      const bool readable = in.good() || in.eof();
+      secret.resize(readable ? static_cast<size_t>(in.gcount()) : 0);
+      const char* wrong = !readable                       ? "cannot be read"
+                          : secret.size() < 32            ? "holds fewer than 32 bytes (make one with: openssl rand -hex 32)"
+                          : secret.size() > kMaxSecretFile ? "is larger than 4 KiB: not a secret file"
+                                                          : nullptr;
+      if (wrong) {
+        OPENSSL_cleanse(secret.data(), secret.size());
+        error = fmt::format("TLS: the ticket secret {} {}", options.ticket_secret_file, wrong);
         return nullptr;
       }
     }

@@ -150,6 +150,10 @@ TEST_CASE("tls resumption: nodes sharing a ticket secret file resume each other'
                                   .ticket_secret_file = (dir / "ringcast-ticket-missing").string()},
                                  error));
   CHECK(error.find("cannot be read") != std::string::npos);
+  CHECK_FALSE(TlsContext::server({.certificates = {{test::test_certificate().cert, test::test_certificate().key}},
+                                  .ticket_secret_file = "/dev/zero"},
+                                 error));
+  CHECK(error.find("larger than 4 KiB") != std::string::npos);
   for (auto* s : {a.get(), b.get(), c.get(), lone.get()}) {
     s->stop();
     s->join();
