@@ -17,7 +17,7 @@ ServerFlags ServerFlags::declare(Cli& cli, int default_port, std::string default
       cli.flag("backend", std::string("auto"), "event loop: io_uring, epoll, or auto (io_uring if the kernel allows)"),
       cli.flag("io-uring-disable", std::string("none"),
                "io_uring features to leave off: all, none, or a list of single_issuer,defer_taskrun,"
-               "accept_multishot,recv_multishot,buf_ring,msg_ring,registered_ring,fixed_files"),
+               "accept_multishot,recv_multishot,buf_ring,msg_ring,registered_ring,fixed_files,recv_bundle"),
       cli.flag("log", std::string("info"), "log level: debug, info, warn, error, off"),
       cli.flag("tls-cert", std::string(),
                "PEM certificate chain (leaf first): serve TLS (https://, wss://) on the port. Several, comma-separated: "

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <thread>
 #include <vector>
 
 #include <ringcast/core/runtime.hpp>
@@ -184,6 +185,43 @@ TEST_CASE("tcp server: a client that never reads makes the server stop reading i
   CHECK(intact);
   CHECK(got == sent);
   ::close(fd);
+  CHECK(server_has_no_connections(*server));
+  server->stop();
+  server->join();
+}
+
+TEST_CASE("tcp server: 8 MiB sent at once come back whole, in order, and on io_uring in fewer reads than buffers") {
+  // A read larger than one receive buffer: on io_uring with receive bundles (Linux 6.10+) one
+  // completion covers several buffers, each handed on in ring order; elsewhere each read fills one.
+  auto server = start_echo_server(1);
+  const int fd = test::connect_blocking(server->port());
+  REQUIRE(fd >= 0);
+  test::set_recv_timeout(fd, 10000);
+  constexpr size_t kBytes = 8 << 20;
+  std::vector<uint8_t> payload(kBytes);
+  for (size_t k = 0; k < kBytes; ++k) payload[k] = test::echo_byte(11, 0, 0, k);
+  std::thread writer([&] {
+    for (size_t at = 0; at < kBytes;) {
+      const ssize_t n = ::send(fd, payload.data() + at, kBytes - at, MSG_NOSIGNAL);
+      if (n <= 0) return;
+      at += static_cast<size_t>(n);
+    }
+  });
+  std::vector<uint8_t> echoed(kBytes);
+  size_t got = 0;
+  while (got < kBytes) {
+    const ssize_t n = ::recv(fd, echoed.data() + got, kBytes - got, 0);
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  writer.join();
+  ::close(fd);
+  REQUIRE(got == kBytes);
+  CHECK(echoed == payload);
+  const uint64_t reads = server->total(&NetStats::reads);
+  const uint64_t buffers = kBytes / LoopOptions{}.recv_buffer_size;
+  MESSAGE(reads, " reads for ", buffers, " buffers' worth");
+  if (test::backend_name() == "io_uring" && test::kernel_at_least(6, 10)) CHECK(reads < buffers);
   CHECK(server_has_no_connections(*server));
   server->stop();
   server->join();

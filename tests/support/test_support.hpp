@@ -1,7 +1,10 @@
 #pragma once
 // Helpers shared by tests: which backend the "io" suite runs on, whether AddressSanitizer is in, paths
 // of the source and build trees, a bounded wait, a metric read from /metrics text.
+#include <sys/utsname.h>
+
 #include <chrono>
+#include <cstdio>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -21,6 +24,14 @@ inline constexpr bool kAddressSanitizer = false;
 
 // "io_uring", "epoll" or "io_uring-minimal" (io_uring with every optional kernel feature off).
 const std::string& backend_name();
+
+// The running kernel is major.minor or newer (a feature the loops detect the same way is in use).
+inline bool kernel_at_least(int major, int minor) {
+  utsname u{};
+  int ma = 0, mi = 0;
+  if (::uname(&u) != 0 || std::sscanf(u.release, "%d.%d", &ma, &mi) != 2) return false;
+  return ma > major || (ma == major && mi >= minor);
+}
 
 inline std::string source_path(const std::string& rel) { return std::string(RINGCAST_SOURCE_DIR) + "/" + rel; }
 inline std::string binary_path(const std::string& rel) { return std::string(RINGCAST_BINARY_DIR) + "/" + rel; }

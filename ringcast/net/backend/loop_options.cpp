@@ -10,6 +10,7 @@ constexpr std::pair<std::string_view, uint32_t> kFeatureNames[] = {
     {"accept_multishot", kFeatureAcceptMultishot}, {"recv_multishot", kFeatureRecvMultishot},
     {"buf_ring", kFeatureBufRing},               {"msg_ring", kFeatureMsgRing},
     {"registered_ring", kFeatureRegisteredRing}, {"fixed_files", kFeatureFixedFiles},
+    {"recv_bundle", kFeatureRecvBundle},
 };
 
 }  // namespace

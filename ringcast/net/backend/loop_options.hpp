@@ -28,13 +28,14 @@ enum IoUringFeature : uint32_t {
   kFeatureMsgRing = 1 << 5,         // ring-to-ring wake-ups (5.18); else eventfd
   kFeatureRegisteredRing = 1 << 6,  // registered ring fd for io_uring_enter (5.18)
   kFeatureFixedFiles = 1 << 7,      // connections also in a registered file table: no fget/fput per op (5.19)
-  kFeatureAll = (1 << 8) - 1,
+  kFeatureRecvBundle = 1 << 8,      // a receive fills several ring buffers under one completion (6.10)
+  kFeatureAll = (1 << 9) - 1,
 };
 
 std::optional<Backend> parse_backend(std::string_view name) noexcept;
 std::string_view backend_name(Backend b) noexcept;
 // "all", "none" or a comma list of: single_issuer, defer_taskrun, accept_multishot, recv_multishot,
-// buf_ring, msg_ring, registered_ring, fixed_files. Returns nullopt on an unknown name.
+// buf_ring, msg_ring, registered_ring, fixed_files, recv_bundle. Returns nullopt on an unknown name.
 std::optional<uint32_t> parse_io_uring_features(std::string_view list) noexcept;
 std::string describe_io_uring_features(uint32_t features);
 

@@ -7,6 +7,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include <system_error>
 
 #include <ringcast/core/log.hpp>
+#include <ringcast/net/backend/detail/io_uring_compat.hpp>
 
 namespace ringcast {
 namespace {
@@ -39,6 +41,7 @@ uint32_t kernel_features() noexcept {
   if (v.at_least(6, 1)) f |= kFeatureDeferTaskrun;
   if (v.at_least(5, 19)) f |= kFeatureAcceptMultishot | kFeatureBufRing | kFeatureFixedFiles;
   if (v.at_least(5, 18)) f |= kFeatureMsgRing | kFeatureRegisteredRing;
+  if (v.at_least(6, 10)) f |= kFeatureRecvBundle;
   return f;
 }
 
@@ -76,6 +79,7 @@ IoUringLoop::IoUringLoop(Shard& shard, const LoopOptions& options) : Loop(shard,
   if (features_ & kFeatureBufRing) setup_buffer_ring();
   if (features_ & kFeatureFixedFiles) setup_fixed_files();
   if (!(features_ & kFeatureBufRing)) features_ &= ~kFeatureRecvMultishot;  // it reads into the ring
+  if (!(features_ & kFeatureRecvMultishot)) features_ &= ~kFeatureRecvBundle;
   if (!(features_ & kFeatureRecvMultishot)) scratch_.resize(options.recv_buffer_size);
   if (features_ & kFeatureMsgRing) shard.set_wake_handle(ring_.ring_fd);
   log::debug("io_uring ring ready: features {}", describe_io_uring_features(features_));
@@ -103,6 +107,7 @@ void IoUringLoop::setup_ring() {
     const int rc = io_uring_queue_init_params(options_.ring_entries, &ring_, &p);
     if (rc == 0) {
       has_ext_arg_ = (p.features & IORING_FEAT_EXT_ARG) != 0;
+      if (!(p.features & IORING_FEAT_RECVSEND_BUNDLE)) features_ &= ~kFeatureRecvBundle;
       break;
     }
     if (rc == -EINVAL && (features_ & kFeatureDeferTaskrun)) {
@@ -403,6 +408,7 @@ void IoUringLoop::backend_start_reading(Connection& c) {
   io_uring_sqe* sqe = get_sqe();
   if (features_ & kFeatureRecvMultishot) {
     io_uring_prep_recv_multishot(sqe, c.fd, nullptr, 0, 0);
+    if (features_ & kFeatureRecvBundle) sqe->ioprio |= IORING_RECVSEND_BUNDLE;
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = kBufferGroup;
     limit_multishot(sqe, kRecvBuffersPerArm * options_.recv_buffer_size);
@@ -431,9 +437,16 @@ void IoUringLoop::on_recv(Connection& c, const io_uring_cqe& cqe) {
   const bool closed = c.has(Connection::kFdClosed);
   if (cqe.res > 0) {
     stats_.reads.add();
-    const unsigned bid = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
-    if (!closed) received(c, buffers_->data(bid), static_cast<size_t>(cqe.res));
-    return_buffer(bid);
+    // A bundle's bytes fill the buffers the kernel took from the ring's head in turn, each full but
+    // the last; the completion names the first.
+    unsigned bid = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
+    for (size_t left = static_cast<size_t>(cqe.res);;) {
+      const size_t n = std::min(left, size_t{options_.recv_buffer_size});
+      if (!c.has(Connection::kFdClosed)) received(c, buffers_->data(bid), n);
+      return_buffer(bid);
+      if ((left -= n) == 0) break;
+      bid = buf_ring_->bufs[buf_head_ & buf_mask_].bid;
+    }
   } else {
     // A buffer taken without bytes goes back all the same: the ring's head counts it.
     if (cqe.flags & IORING_CQE_F_BUFFER) return_buffer(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
