@@ -41,3 +41,10 @@ export function stopServer(server) {
     server.process.kill('SIGTERM');
   });
 }
+
+// stopServer, and whether the server exited with status 0 (if not, `name` and its status on stderr).
+export async function stoppedCleanly(server, name) {
+  const code = await stopServer(server);
+  if (code !== 0) console.error(`${name} exited with ${code}`);
+  return code === 0;
+}

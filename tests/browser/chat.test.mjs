@@ -10,12 +10,12 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { launchBrowser, startServer, stopServer } from './browser.mjs';
+import { launchBrowser, startServer, stoppedCleanly } from './browser.mjs';
+import { kTimeout, logIn, online, say, seen } from './chat_page.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const bin = process.env.RINGCAST_BIN || path.resolve(here, '../../build/bin');
 const artifacts = process.env.RINGCAST_ARTIFACTS || path.resolve(here, '../../build/artifacts');
-const kTimeout = 15000;
 
 const server = await startServer([path.join(bin, 'ringcast-chat'), '--host', '127.0.0.1', '--port', '0', '--shards', '2']);
 const url = `http://127.0.0.1:${server.port}/`;
@@ -34,37 +34,18 @@ async function openPage(who, expected = null) {
   return page;
 }
 
-async function logIn(page, user, password) {
-  await page.getByTestId('login-username').fill(user);
-  await page.getByTestId('login-password').fill(password);
-  await page.getByTestId('login-submit').click();
-}
-
 async function openAs(user) {
   const page = await openPage(user);
-  await logIn(page, user, 'secret');
-  await page.waitForFunction(() => window.__chat.state === 'online' && window.__chat.room === 'general', null,
-                             { timeout: kTimeout });
+  await logIn(page, user);
+  await online(page);
   assert.equal(await page.getByTestId('current-user').textContent(), user);
   return page;
-}
-
-async function say(page, text) {
-  await page.getByTestId('message-input').fill(text);
-  await page.getByTestId('message-input').press('Enter');
-}
-
-// Waits until `page` shows a message with this author and text in `room`.
-function seen(page, room, from, message) {
-  return page.waitForFunction(([r, f, m]) => window.__chat.messages(r).some((x) => x.from === f && x.message === m),
-                              [room, from, message], { timeout: kTimeout });
 }
 
 async function join(page, room) {
   await page.getByTestId('room-input').fill(room);
   await page.getByTestId('room-join').click();
-  await page.waitForFunction((r) => window.__chat.room === r && window.__chat.state === 'online', room,
-                             { timeout: kTimeout });
+  await online(page, room);
 }
 
 const members = (page) => page.evaluate(() => window.__chat.members);
@@ -130,8 +111,7 @@ try {
 
   // Bob returns to general from the room list: its history is there, and alice sees him go.
   await bob.locator('[data-testid="room-item"][data-room="general"]').click();
-  await bob.waitForFunction(() => window.__chat.room === 'general' && window.__chat.state === 'online', null,
-                            { timeout: kTimeout });
+  await online(bob);
   assert.deepEqual(await bob.evaluate(() => window.__chat.messages('general').map((m) => m.message)),
                    ['Hi Bob! The new server is up.', 'Nice — every core serves connections now?', tricky]);
   await alice.waitForFunction(() => !window.__chat.members.includes('bob'), null, { timeout: kTimeout });
@@ -144,11 +124,7 @@ try {
   console.error(`server output:\n${server.output()}`);
 } finally {
   if (browser) await browser.close();
-  const code = await stopServer(server);
-  if (code !== 0) {
-    console.error(`ringcast-chat exited with ${code}`);
-    status = 1;
-  }
+  if (!(await stoppedCleanly(server, 'ringcast-chat'))) status = 1;
 }
 console.log(status === 0 ? 'chat: ok' : 'chat: FAILED');
 process.exit(status);

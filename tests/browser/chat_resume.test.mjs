@@ -12,10 +12,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { launchBrowser, startServer, stopServer } from './browser.mjs';
+import { kTimeout, logIn, online, say, seen as seenIn } from './chat_page.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const bin = process.env.RINGCAST_BIN || path.resolve(here, '../../build/bin');
-const kTimeout = 20000;
 
 // A port nobody listens on now (the kernel's choice for a socket bound to port 0).
 function freePort() {
@@ -48,23 +48,12 @@ async function openAs(port, user) {
   const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
   page.on('pageerror', (e) => problems.push(`${user}: ${e.message}`));
   await page.goto(`http://127.0.0.1:${port}/`);
-  await page.getByTestId('login-username').fill(user);
-  await page.getByTestId('login-password').fill('secret');
-  await page.getByTestId('login-submit').click();
-  await page.waitForFunction(() => window.__chat.state === 'online' && window.__chat.room === 'general', null,
-                             { timeout: kTimeout });
+  await logIn(page, user);
+  await online(page);
   return page;
 }
 
-async function say(page, text) {
-  await page.getByTestId('message-input').fill(text);
-  await page.getByTestId('message-input').press('Enter');
-}
-
-function seen(page, from, message) {
-  return page.waitForFunction(([f, m]) => window.__chat.messages('general').some((x) => x.from === f && x.message === m),
-                              [from, message], { timeout: kTimeout });
-}
+const seen = (page, from, message) => seenIn(page, 'general', from, message);
 
 const texts = (page) => page.evaluate(() => window.__chat.messages('general').map((m) => `${m.seq}:${m.message}`));
 

@@ -13,11 +13,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { launchBrowser, startServer, stopServer } from './browser.mjs';
+import { launchBrowser, startServer, stoppedCleanly } from './browser.mjs';
+import { logIn, online, say, seen as seenIn } from './chat_page.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const bin = process.env.RINGCAST_BIN || path.resolve(here, '../../build/bin');
-const kTimeout = 20000;
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ringcast-chat-tls-'));
 const cert = path.join(dir, 'cert.pem');
@@ -44,23 +44,12 @@ async function openAs(user) {  // demo users: alice and bob
   page.on('pageerror', (e) => problems.push(`${user}: ${e.message}`));
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`${user}: console: ${m.text()}`); });
   await page.goto(url);
-  await page.getByTestId('login-username').fill(user);
-  await page.getByTestId('login-password').fill('secret');
-  await page.getByTestId('login-submit').click();
-  await page.waitForFunction(() => window.__chat.state === 'online' && window.__chat.room === 'general', null,
-                             { timeout: kTimeout });
+  await logIn(page, user);
+  await online(page);
   return page;
 }
 
-async function say(page, text) {
-  await page.getByTestId('message-input').fill(text);
-  await page.getByTestId('message-input').press('Enter');
-}
-
-function seen(page, from, message) {
-  return page.waitForFunction(([f, m]) => window.__chat.messages('general').some((x) => x.from === f && x.message === m),
-                              [from, message], { timeout: kTimeout });
-}
+const seen = (page, from, message) => seenIn(page, 'general', from, message);
 
 const texts = (page, from) =>
   page.evaluate((f) => window.__chat.messages('general').filter((x) => x.from === f).map((x) => x.message), from);
@@ -106,11 +95,7 @@ try {
   console.error(`server output:\n${server.output()}`);
 } finally {
   if (browser) await browser.close();
-  const code = await stopServer(server);
-  if (code !== 0) {
-    console.error(`ringcast-chat exited with ${code}`);
-    status = 1;
-  }
+  if (!(await stoppedCleanly(server, 'ringcast-chat'))) status = 1;
   rmSync(dir, { recursive: true, force: true });
 }
 console.log(status === 0 ? 'chat tls: ok' : 'chat tls: FAILED');

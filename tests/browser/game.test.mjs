@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { launchBrowser, startServer, stopServer } from './browser.mjs';
+import { launchBrowser, startServer, stoppedCleanly } from './browser.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const bin = process.env.RINGCAST_BIN || path.resolve(here, '../../build/bin');
@@ -96,11 +96,7 @@ try {
   console.error(`server output:\n${server.output()}`);
 } finally {
   await browser.close();
-  const code = await stopServer(server);
-  if (code !== 0) {
-    console.error(`ringcast-game exited with ${code}`);
-    status = 1;
-  }
+  if (!(await stoppedCleanly(server, 'ringcast-game'))) status = 1;
 }
 console.log(status === 0 ? 'game: ok' : 'game: FAILED');
 process.exit(status);

@@ -109,12 +109,7 @@ TEST_CASE("tcp server: clients one after another in the same connection record g
     const std::string message = "client " + std::to_string(i);
     REQUIRE(::send(fd, message.data(), message.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(message.size()));
     std::string echoed(message.size(), '\0');
-    size_t got = 0;
-    while (got < echoed.size()) {
-      const ssize_t n = ::recv(fd, echoed.data() + got, echoed.size() - got, 0);
-      if (n <= 0) break;
-      got += static_cast<size_t>(n);
-    }
+    test::recv_exact(fd, echoed.data(), echoed.size());
     CHECK(echoed == message);
     ::shutdown(fd, SHUT_WR);
     char byte;
@@ -208,12 +203,7 @@ TEST_CASE("tcp server: 8 MiB sent at once come back whole, in order, and on io_u
     }
   });
   std::vector<uint8_t> echoed(kBytes);
-  size_t got = 0;
-  while (got < kBytes) {
-    const ssize_t n = ::recv(fd, echoed.data() + got, kBytes - got, 0);
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-  }
+  const size_t got = test::recv_exact(fd, echoed.data(), kBytes);
   writer.join();
   ::close(fd);
   REQUIRE(got == kBytes);

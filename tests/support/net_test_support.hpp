@@ -82,6 +82,18 @@ inline void set_recv_timeout(int fd, int ms) {
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
+// Reads until `n` bytes are in `data`, the peer closes, or an error (a receive timeout set before);
+// returns the bytes read.
+inline size_t recv_exact(int fd, void* data, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    const ssize_t r = ::recv(fd, static_cast<char*>(data) + got, n - got, 0);
+    if (r <= 0) break;
+    got += static_cast<size_t>(r);
+  }
+  return got;
+}
+
 // Sends `request` to 127.0.0.1:port and reads until the server closes, or until a whole 101 head
 // (an upgrade keeps the connection open), or 5 s pass.
 inline std::string http_exchange(int port, const std::string& request) {
