@@ -60,6 +60,7 @@ struct Connection {
     kRecvCancel = 1 << 11,     // io_uring: a cancel of the receive is on its way
     kTls = 1 << 12,            // TLS: the loop's side table holds the session and the plaintext queue
     kTlsHandshake = 1 << 13,   // TLS handshake not finished: on_open has not been called yet
+    kHadInput = 1 << 14,       // input reached the handler this iteration: its output is flushed first
   };
   // Why reading is paused (any bit set: paused while the connection is open).
   enum Pause : uint8_t {

@@ -367,6 +367,75 @@ TEST_CASE("loop: shared bytes join the last segment when contiguous; a connectio
   rt.join();
 }
 
+TEST_CASE("loop: the connection whose input an iteration handled is sent to first, before those only written to") {
+  // A room in miniature: a byte from one client is "published" to every other client, then answered
+  // to the sender itself. The answer leaves first, though it was written last. The order of sends is
+  // read from the kernel's receive timestamps: on loopback each send delivers as it happens.
+  struct Publisher final : ConnectionHandler {
+    explicit Publisher(Loop& l) : loop(l) {}
+    Loop& loop;
+    std::vector<Connection*> open;  // in order of opening; shard thread only
+    void on_open(Connection& c) override { open.push_back(&c); }
+    size_t on_data(Connection& c, std::span<uint8_t> d) override {
+      for (Connection* other : open) {
+        if (other != &c) loop.write(*other, std::string_view("b"));
+      }
+      loop.write(c, std::string_view("a"));
+      return d.size();
+    }
+    void on_close(Connection& c, int) override { std::erase(open, &c); }
+  };
+  TcpServerOptions o;
+  o.address = SocketAddress::loopback(0);
+  o.shards.count = 1;
+  o.loop = test::loop_options();
+  TcpServer server(o, [](Loop& l) { return std::make_unique<Publisher>(l); });
+  server.start();
+  constexpr int kBystanders = 16;
+  std::vector<int> fds;
+  for (int i = 0; i <= kBystanders; ++i) {  // the last one speaks
+    const int fd = test::connect_blocking(server.port());
+    REQUIRE(fd >= 0);
+    const int on = 1;
+    REQUIRE(::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) == 0);
+    test::set_recv_timeout(fd, 5000);
+    fds.push_back(fd);
+  }
+  REQUIRE(test::eventually([&] { return server.total(&NetStats::connections_open) == kBystanders + 1; }, 10s));
+  REQUIRE(::send(fds.back(), "x", 1, MSG_NOSIGNAL) == 1);
+  const auto arrival_ns = [](int fd, char expected) -> int64_t {
+    char byte = 0;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    if (::recvmsg(fd, &msg, 0) != 1 || byte != expected) return -1;
+    for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+        timespec ts;
+        std::memcpy(&ts, CMSG_DATA(cm), sizeof ts);
+        return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+      }
+    }
+    return -1;
+  };
+  const int64_t answered = arrival_ns(fds.back(), 'a');
+  REQUIRE(answered > 0);
+  int later = 0;
+  for (int i = 0; i < kBystanders; ++i) {
+    const int64_t published = arrival_ns(fds[i], 'b');
+    REQUIRE(published > 0);
+    later += published > answered;
+  }
+  CHECK(later == kBystanders);
+  for (int fd : fds) ::close(fd);
+  server.stop();
+  server.join();
+}
+
 TEST_CASE("loop: a task another shard sent before its I/O runs before the events that I/O led to") {
   // Shard 0 sends shard 1 a task, then writes to a client; the client, having read that, writes to
   // shard 1's connection. Shard 1 is held in a deferred task meanwhile, so when it goes on, the task

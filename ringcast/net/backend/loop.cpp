@@ -304,6 +304,10 @@ void Loop::deliver(Connection& c, uint8_t* data, size_t n) {
     buf = c.leftover;
     len = c.leftover_size;
   }
+  if (!c.has(Connection::kHadInput)) {  // flushed first; an entry among the dirty finds it flushed
+    c.flags |= Connection::kHadInput;
+    had_input_.emplace_back(c.index, generations_[c.index]);
+  }
   size_t off = 0;
   const uint64_t backlogged = shard_.backlogged_tasks();
   while (off < len && c.is_open()) {
@@ -508,7 +512,7 @@ void Loop::after_write(Connection& c) {
 void Loop::mark_dirty(Connection& c) {
   if (c.has(Connection::kDirty)) return;
   c.flags |= Connection::kDirty;
-  dirty_.emplace_back(c.index, generations_[c.index]);
+  if (!c.has(Connection::kHadInput)) dirty_.emplace_back(c.index, generations_[c.index]);  // else listed
 }
 
 void Loop::sent(Connection& c, size_t n) {
@@ -533,18 +537,23 @@ void Loop::sent(Connection& c, size_t n) {
 }
 
 void Loop::flush() {
+  // Those that sent us something this iteration are answered first, before the members a publication
+  // reaches: a request's reply, or a publisher's own copy (its acknowledgement), goes out at the head
+  // of the iteration's sends, and a client that waits for it sends its next message sooner.
   // Handlers may queue more output while we flush (on_drain): swap buffers so nothing is lost.
-  while (!dirty_.empty()) {
+  while (!had_input_.empty() || !dirty_.empty()) {
+    dirty_swap_.swap(had_input_);
+    for (auto [index, gen] : dirty_swap_) {
+      Connection* c = connection(index, gen);
+      if (!c) continue;
+      c->flags &= ~Connection::kHadInput;
+      if (c->has(Connection::kDirty)) flush_one(*c);
+    }
+    dirty_swap_.clear();
     dirty_swap_.swap(dirty_);
     for (auto [index, gen] : dirty_swap_) {
       Connection* c = connection(index, gen);
-      if (!c || !c->has(Connection::kDirty)) continue;
-      if (c->has(Connection::kTls)) tls_flush(*c);  // still dirty: its ciphertext needs no new entry
-      c->flags &= ~Connection::kDirty;
-      if (c->out && !c->out->empty() && !c->has(Connection::kSendInFlight | Connection::kConnecting | Connection::kFdClosed)) {
-        stats_.sends.add();
-        backend_send(*c);
-      }
+      if (c && c->has(Connection::kDirty)) flush_one(*c);
     }
     dirty_swap_.clear();
   }
@@ -552,6 +561,15 @@ void Loop::flush() {
   // for the next wake-up to be released.
   release_pending();
   if ((pool_.has_surplus() || backend_has_surplus()) && !pool_trim_.armed()) timers().schedule_in(pool_trim_, 1000);
+}
+
+void Loop::flush_one(Connection& c) {
+  if (c.has(Connection::kTls)) tls_flush(c);  // still dirty: its ciphertext needs no new entry
+  c.flags &= ~Connection::kDirty;
+  if (c.out && !c.out->empty() && !c.has(Connection::kSendInFlight | Connection::kConnecting | Connection::kFdClosed)) {
+    stats_.sends.add();
+    backend_send(c);
+  }
 }
 
 void Loop::resume_mesh_paused() {
@@ -584,6 +602,7 @@ void Loop::on_pool_trim(Timer& t) {
     std::vector<std::unique_ptr<OutputQueue>>().swap(loop.spare_outputs_);
     loop.dirty_.shrink_to_fit();
     loop.dirty_swap_.shrink_to_fit();
+    loop.had_input_.shrink_to_fit();
     loop.to_release_.shrink_to_fit();
     ::malloc_trim(0);
   }

@@ -245,6 +245,7 @@ class Loop : public EventDriver {
   void begin_linger(Connection& c);
   void close_fd(Connection& c);
   void mark_dirty(Connection& c);
+  void flush_one(Connection& c);
   void after_write(Connection& c);
   OutputQueue& output(Connection& c);
   void recycle_output(Connection& c);
@@ -261,6 +262,7 @@ class Loop : public EventDriver {
   std::vector<uint32_t> generations_;               // per slot; odd while the slot is live
   std::vector<std::pair<uint32_t, uint32_t>> dirty_;  // (index, generation) with output to flush
   std::vector<std::pair<uint32_t, uint32_t>> dirty_swap_;
+  std::vector<std::pair<uint32_t, uint32_t>> had_input_;  // (index, generation) with kHadInput: flushed first
   std::vector<std::pair<uint32_t, uint32_t>> mesh_paused_;  // (index, generation) with kPauseMesh
   PoolTrimTimer pool_trim_{this};  // armed while pool_ or the backend holds resident memory it may give back
   std::vector<uint32_t> to_release_;
