@@ -23,14 +23,19 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::unique_ptr<TcpServer> start_echo_server(unsigned shards = 2, LoopOptions loop = test::loop_options()) {
+std::unique_ptr<TcpServer> start_server(TcpServer::HandlerFactory make_handler, unsigned shards,
+                                        LoopOptions loop = test::loop_options()) {
   TcpServerOptions o;
   o.address = SocketAddress::loopback(0);
   o.shards.count = shards;
   o.loop = loop;
-  auto server = std::make_unique<TcpServer>(o, [](Loop& l) { return std::make_unique<TcpEchoHandler>(l); });
+  auto server = std::make_unique<TcpServer>(o, std::move(make_handler));
   server->start();
   return server;
+}
+
+std::unique_ptr<TcpServer> start_echo_server(unsigned shards = 2, LoopOptions loop = test::loop_options()) {
+  return start_server([](Loop& l) { return std::make_unique<TcpEchoHandler>(l); }, shards, loop);
 }
 
 // The largest receive buffer TCP autotuning may give a socket (the third field of tcp_rmem).
@@ -385,23 +390,18 @@ TEST_CASE("loop: the connection whose input an iteration handled is sent to firs
     }
     void on_close(Connection& c, int) override { std::erase(open, &c); }
   };
-  TcpServerOptions o;
-  o.address = SocketAddress::loopback(0);
-  o.shards.count = 1;
-  o.loop = test::loop_options();
-  TcpServer server(o, [](Loop& l) { return std::make_unique<Publisher>(l); });
-  server.start();
+  auto server = start_server([](Loop& l) { return std::make_unique<Publisher>(l); }, 1);
   constexpr int kBystanders = 16;
   std::vector<int> fds;
   for (int i = 0; i <= kBystanders; ++i) {  // the last one speaks
-    const int fd = test::connect_blocking(server.port());
+    const int fd = test::connect_blocking(server->port());
     REQUIRE(fd >= 0);
     const int on = 1;
     REQUIRE(::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) == 0);
     test::set_recv_timeout(fd, 5000);
     fds.push_back(fd);
   }
-  REQUIRE(test::eventually([&] { return server.total(&NetStats::connections_open) == kBystanders + 1; }, 10s));
+  REQUIRE(test::eventually([&] { return server->total(&NetStats::connections_open) == kBystanders + 1; }, 10s));
   REQUIRE(::send(fds.back(), "x", 1, MSG_NOSIGNAL) == 1);
   const auto arrival_ns = [](int fd, char expected) -> int64_t {
     char byte = 0;
@@ -432,8 +432,8 @@ TEST_CASE("loop: the connection whose input an iteration handled is sent to firs
   }
   CHECK(later == kBystanders);
   for (int fd : fds) ::close(fd);
-  server.stop();
-  server.join();
+  server->stop();
+  server->join();
 }
 
 TEST_CASE("loop: a task another shard sent before its I/O runs before the events that I/O led to") {
